@@ -1,0 +1,161 @@
+"""The TOML config file: providers, routing, budgets, cache, output limits, context pressure, dashboard.
+
+Found at ``SWITCHBOARD_CONFIG``, else ``.switchboard.toml`` in the project (the working directory or a
+parent), else ``config.toml`` in the user config directory. Every section is optional.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from server.settings import Settings
+
+__all__ = [
+    "BudgetConfig",
+    "CacheConfig",
+    "ConfigError",
+    "ContextConfig",
+    "DashboardConfig",
+    "ModelPrice",
+    "OutputConfig",
+    "ProviderConfig",
+    "ResilienceConfig",
+    "RoutingConfig",
+    "SwitchboardConfig",
+    "find_config_file",
+    "load_config",
+]
+
+PROJECT_FILE = ".switchboard.toml"
+
+ProviderKind = Literal["openai", "openai-compatible", "anthropic", "groq", "cli"]
+
+
+class ConfigError(ValueError):
+    """The config file is missing, unreadable or invalid; the message says where and what to fix."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelPrice(_Section):
+    """USD per million tokens; overrides genai-prices for this model."""
+
+    input_per_mtok: float
+    output_per_mtok: float
+    cached_input_per_mtok: float | None = None
+
+
+class ProviderConfig(_Section):
+    """One named provider. ``preset`` fills ``base_url`` and ``api_key_env`` for well-known endpoints."""
+
+    kind: ProviderKind = "openai-compatible"
+    preset: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    api_key_file: Path | None = None
+    models: list[str] = Field(default_factory=list)
+    prices: dict[str, ModelPrice] = Field(default_factory=dict)
+    context_windows: dict[str, int] = Field(default_factory=dict)
+    timeout_s: float | None = None
+    command: list[str] = Field(default_factory=list, description="cli kind: argv; '{prompt}' is replaced.")
+    enabled: bool = True
+
+
+class RoutingConfig(_Section):
+    default: list[str] = Field(default_factory=list)
+    task_types: dict[str, list[str]] = Field(default_factory=dict)
+
+
+class ResilienceConfig(_Section):
+    timeout_s: float = 60.0
+    max_concurrency: int = 8
+    breaker_failures: int = 3
+    breaker_cooldown_s: float = 30.0
+    max_retry_after_s: float = 5.0
+
+
+class BudgetConfig(_Section):
+    daily_usd: float | None = None
+    session_usd: float | None = None
+
+
+class CacheConfig(_Section):
+    enabled: bool = False
+    ttl_s: float = 3600.0
+
+
+class OutputConfig(_Section):
+    max_output_tokens: int = Field(default=25_000, description="The client's tool-output limit (Claude Code: 25,000).")
+
+
+class ContextConfig(_Section):
+    threshold: float = Field(default=0.70, ge=0, le=1)
+    window_tokens: int = 200_000
+
+
+class DashboardConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token_env: str = "SWITCHBOARD_DASHBOARD_TOKEN"
+
+
+class SwitchboardConfig(_Section):
+    """The whole config file."""
+
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    resilience: ResilienceConfig = Field(default_factory=ResilienceConfig)
+    budgets: BudgetConfig = Field(default_factory=BudgetConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    context: ContextConfig = Field(default_factory=ContextConfig)
+    dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    source: Path | None = Field(default=None, exclude=True, description="The file this was read from.")
+
+
+def user_config_file() -> Path:
+    return Path(platformdirs.user_config_dir("switchboard", appauthor=False)) / "config.toml"
+
+
+def find_config_file(settings: Settings | None = None, cwd: Path | None = None) -> Path | None:
+    """The config file in force: ``SWITCHBOARD_CONFIG``, else the project's, else the user's, else None."""
+    settings = settings or Settings()
+    if settings.config is not None:
+        return settings.config
+    start = (cwd or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    user_file = user_config_file()
+    return user_file if user_file.is_file() else None
+
+
+def load_config(settings: Settings | None = None, cwd: Path | None = None) -> SwitchboardConfig:
+    """Read and validate the config file in force; no file means the defaults.
+
+    Raises:
+        ConfigError: the file named by ``SWITCHBOARD_CONFIG`` does not exist, is not TOML, or does not validate.
+    """
+    path = find_config_file(settings, cwd)
+    if path is None:
+        return SwitchboardConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist: create it or unset SWITCHBOARD_CONFIG") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    try:
+        config = SwitchboardConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"config file {path} is invalid:\n{exc}") from exc
+    config.source = path
+    return config

@@ -1,0 +1,62 @@
+"""The one place that creates database engines and brings the schema up to date."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import create_engine
+
+from server.settings import Settings
+
+__all__ = ["BUSY_TIMEOUT_MS", "make_engine", "migrate", "open_store"]
+
+logger = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5_000
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode and a busy timeout, and their folder is created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic."""
+    command.upgrade(_alembic_config(engine), revision)
+
+
+def open_store(settings: Settings | None = None) -> Engine:
+    """The engine of the configured store, with its schema migrated to the newest revision."""
+    settings = settings or Settings()
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    return engine

@@ -1,0 +1,238 @@
+"""The store's tables: a documented public schema (see README "Schema").
+
+Users query these tables with their own tools (psql, sqlite3, Datasette, Grafana), so table and column
+names are a public contract: add columns through migrations, never rename. All times are timezone-aware UTC
+(stored as UTC; SQLite keeps them without an offset).
+Every table carries ``session_id`` (the Claude Code session, when there is one).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "AgentSession",
+    "ConsensusRun",
+    "Delegation",
+    "ModelUsage",
+    "Prompt",
+    "ProviderEvent",
+    "RawEvent",
+    "StoredOutput",
+    "SubagentRun",
+    "Thread",
+    "ThreadMessage",
+    "ToolCall",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """Now, as a timezone-aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class RawEvent(SQLModel, table=True):
+    """Every hook event verbatim, including event types this code does not know yet."""
+
+    __tablename__ = "raw_event"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=200, description="The spool file's name.")
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    event_name: str = Field(index=True, max_length=100)
+    received_at: datetime = Field(index=True, description="When the hook wrote the event (spool file mtime).")
+    ingested_at: datetime = Field(default_factory=utcnow)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AgentSession(SQLModel, table=True):
+    """One Claude Code session."""
+
+    __tablename__ = "session"  # pyright: ignore[reportAssignmentType]
+
+    session_id: str = Field(primary_key=True, max_length=200)
+    started_at: datetime | None = Field(default=None, index=True)
+    ended_at: datetime | None = None
+    last_event_at: datetime | None = None
+    cwd: str | None = None
+    project: str | None = Field(default=None, index=True, max_length=500)
+    models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source: str | None = Field(default=None, max_length=50, description="startup, resume, clear or compact.")
+    end_reason: str | None = Field(default=None, max_length=100)
+    transcript_path: str | None = None
+    cost_usd: float | None = Field(default=None, description="Cost of record: Claude Code's own totalCostUSD.")
+    cost_source: str | None = Field(default=None, max_length=50, description="'claude_code' or 'computed'.")
+    context_tokens: int | None = Field(default=None, description="Latest context-window fill, from the transcript.")
+
+
+class Prompt(SQLModel, table=True):
+    """A prompt the user submitted."""
+
+    __tablename__ = "prompt"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(unique=True, max_length=200)
+    session_id: str = Field(index=True, max_length=200)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(index=True)
+
+
+class ToolCall(SQLModel, table=True):
+    """A tool call; PreToolUse and PostToolUse(Failure) join on ``tool_use_id``."""
+
+    __tablename__ = "tool_call"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, max_length=200)
+    tool_use_id: str = Field(unique=True, max_length=200)
+    tool_name: str = Field(index=True, max_length=200)
+    agent_id: str | None = Field(default=None, index=True, max_length=200, description="Set inside a subagent.")
+    status: str = Field(default="pending", max_length=20, description="ok, error or pending.")
+    started_at: datetime | None = Field(default=None, index=True)
+    ended_at: datetime | None = None
+    duration_ms: float | None = None
+    input_summary: str | None = Field(default=None, sa_column=Column(Text))
+    response_summary: str | None = Field(default=None, sa_column=Column(Text))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class SubagentRun(SQLModel, table=True):
+    """A subagent run; SubagentStart and SubagentStop join on ``agent_id``."""
+
+    __tablename__ = "subagent_run"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, max_length=200)
+    agent_id: str = Field(unique=True, max_length=200)
+    agent_type: str | None = Field(default=None, index=True, max_length=200)
+    parent_agent_id: str | None = Field(default=None, max_length=200, description="None: started by the main agent.")
+    started_at: datetime | None = Field(default=None, index=True)
+    stopped_at: datetime | None = None
+    duration_ms: float | None = None
+    transcript_path: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cost_usd: float | None = Field(default=None, description="None when some usage is unpriced.")
+    unpriced_models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ModelUsage(SQLModel, table=True):
+    """Token usage of one API response in a transcript, deduplicated on message id + request id."""
+
+    __tablename__ = "model_usage"  # pyright: ignore[reportAssignmentType]
+    __table_args__ = (UniqueConstraint("message_id", "request_id", name="uq_model_usage_message_request"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, max_length=200)
+    agent_id: str | None = Field(default=None, index=True, max_length=200, description="None: the main agent.")
+    model: str = Field(index=True, max_length=200)
+    message_id: str = Field(max_length=200)
+    request_id: str = Field(default="", max_length=200)
+    created_at: datetime | None = Field(default=None, index=True)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cost_usd: float | None = Field(default=None, description="None: the model has no known price.")
+
+
+class Delegation(SQLModel, table=True):
+    """One attempt to have a provider answer (fallbacks and consensus members included)."""
+
+    __tablename__ = "delegation"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    request_id: str = Field(index=True, max_length=64, description="Groups the attempts of one delegate call.")
+    attempt: int = Field(default=0, description="0 for the first candidate, n for the n-th fallback.")
+    provider: str = Field(index=True, max_length=200)
+    model: str = Field(index=True, max_length=200)
+    task_type: str | None = Field(default=None, index=True, max_length=100)
+    status: str = Field(index=True, max_length=50, description="ok, or an error class (timeout, rate_limited, ...).")
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_tokens: int = 0
+    cost_usd: float | None = Field(default=None, description="None when the model is unpriced.")
+    priced: bool = True
+    latency_ms: float | None = None
+    cache_hit: bool = False
+    thread_id: str | None = Field(default=None, index=True, max_length=64)
+    consensus_run_id: str | None = Field(default=None, index=True, max_length=64)
+    output_id: str | None = Field(default=None, max_length=64, description="StoredOutput holding the full answer.")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ConsensusRun(SQLModel, table=True):
+    """One consensus call; its members are ``delegation`` rows with the same ``consensus_run_id``."""
+
+    __tablename__ = "consensus_run"  # pyright: ignore[reportAssignmentType]
+
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    strategy: str = Field(max_length=50)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="ok", max_length=50)
+    agreement: float | None = None
+    final_output_id: str | None = Field(default=None, max_length=64)
+    total_cost_usd: float | None = None
+    latency_ms: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Thread(SQLModel, table=True):
+    """A conversation that ``delegate`` continues across calls and models."""
+
+    __tablename__ = "thread"  # pyright: ignore[reportAssignmentType]
+
+    thread_id: str = Field(primary_key=True, max_length=64)
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ThreadMessage(SQLModel, table=True):
+    """One message of a thread, in order."""
+
+    __tablename__ = "thread_message"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: str = Field(index=True, max_length=64)
+    session_id: str | None = Field(default=None, max_length=200)
+    role: str = Field(max_length=20)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    model: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class StoredOutput(SQLModel, table=True):
+    """A full answer kept when the copy returned to the client was cut to fit its output limit."""
+
+    __tablename__ = "stored_output"  # pyright: ignore[reportAssignmentType]
+
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    kind: str = Field(default="delegation", max_length=50)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ProviderEvent(SQLModel, table=True):
+    """A provider health event: a breaker transition or a classified error."""
+
+    __tablename__ = "provider_event"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str | None = Field(default=None, max_length=200)
+    provider: str = Field(index=True, max_length=200)
+    event: str = Field(max_length=50, description="breaker_open, breaker_half_open, breaker_closed or error.")
+    error_class: str | None = Field(default=None, max_length=50)
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

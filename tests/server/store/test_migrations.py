@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from sqlalchemy import Engine, inspect
+from sqlmodel import SQLModel
+
+from server.store.engine import make_engine, migrate
+
+PUBLIC_TABLES = {"session", "prompt", "tool_call", "subagent_run", "delegation", "raw_event", "model_usage"}
+
+
+def test_migrating_an_empty_database_creates_every_table_of_the_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert PUBLIC_TABLES <= tables
+    assert set(SQLModel.metadata.tables) <= tables
+    assert "alembic_version" in tables
+
+
+def test_migrated_columns_match_the_models(engine: Engine) -> None:
+    inspector = inspect(engine)
+    for name, table in SQLModel.metadata.tables.items():
+        in_db = {c["name"] for c in inspector.get_columns(name)}
+        assert in_db == {c.name for c in table.columns}, name
+
+
+def test_every_table_has_a_session_id(engine: Engine) -> None:
+    inspector = inspect(engine)
+    for name in SQLModel.metadata.tables:
+        assert "session_id" in {c["name"] for c in inspector.get_columns(name)}, name
+
+
+def test_migrating_twice_changes_nothing_and_downgrade_to_base_drops_the_tables(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    migrate(engine)
+    from alembic import command
+
+    from server.store.engine import _alembic_config
+
+    command.downgrade(_alembic_config(engine), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate(engine)
+    assert PUBLIC_TABLES <= set(inspect(engine).get_table_names())
+
+
+def test_sqlite_store_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
