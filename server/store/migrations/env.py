@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-import server.store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+import server.store.models  # noqa: F401  # pyright: ignore[reportUnusedImport]  (registers the tables)
 
 target_metadata = SQLModel.metadata
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
@@ -46,7 +47,7 @@ def test_migrating_twice_changes_nothing_and_downgrade_to_base_drops_the_tables(
 
 def test_sqlite_store_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> None:
     if engine.dialect.name != "sqlite":
-        return
+        pytest.skip("WAL and busy_timeout are SQLite settings")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
