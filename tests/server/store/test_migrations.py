@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
@@ -9,8 +11,16 @@ from server.store.engine import make_engine, migrate
 PUBLIC_TABLES = {"session", "prompt", "tool_call", "subagent_run", "delegation", "raw_event", "model_usage"}
 
 
-def test_migrating_an_empty_database_creates_every_table_of_the_models(database_url: str) -> None:
+@pytest.fixture
+def bare_engine(database_url: str) -> Iterator[Engine]:
+    """An engine on an empty, unmigrated database."""
     engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_migrating_an_empty_database_creates_every_table_of_the_models(bare_engine: Engine) -> None:
+    engine = bare_engine
     migrate(engine)
     tables = set(inspect(engine).get_table_names())
     assert PUBLIC_TABLES <= tables
@@ -31,8 +41,8 @@ def test_every_table_has_a_session_id(engine: Engine) -> None:
         assert "session_id" in {c["name"] for c in inspector.get_columns(name)}, name
 
 
-def test_migrating_twice_changes_nothing_and_downgrade_to_base_drops_the_tables(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_migrating_twice_changes_nothing_and_downgrade_to_base_drops_the_tables(bare_engine: Engine) -> None:
+    engine = bare_engine
     migrate(engine)
     migrate(engine)
     from alembic import command
