@@ -1,0 +1,42 @@
+#!/bin/sh
+# Claude Code hook: write the event payload (stdin) durably into the spool, and nothing else.
+#
+# Maildir-style: a new file in spool/tmp/, then a rename into spool/new/, so a half-written event is
+# never visible to ingest. The file's name is the event id; its mtime is the receive time.
+# Usage: capture.sh [CMD [ARGS...]]  -- once the event is spooled, start CMD detached (SessionEnd runs
+# `capture.sh /abs/path/switchboard ingest`), so it outlives Claude Code's exit.
+# It always exits 0 and prints nothing: a hook's output or status would change what Claude Code does.
+# Every command here is a fork on the hot path (~5 ms budget): mktemp, cat, mv, and mkdir on first use.
+
+exec >/dev/null 2>&1
+umask 077
+
+if [ -n "${SWITCHBOARD_HOME:-}" ]; then
+    home=$SWITCHBOARD_HOME
+elif [ -n "${CLAUDE_PLUGIN_DATA:-}" ]; then
+    home=$CLAUDE_PLUGIN_DATA
+elif [ -e /System/Library/CoreServices/SystemVersion.plist ]; then
+    # macOS: what platformdirs.user_data_dir("switchboard") says there.
+    home="$HOME/Library/Application Support/switchboard"
+else
+    home="${XDG_DATA_HOME:-$HOME/.local/share}/switchboard"
+fi
+spool="$home/spool"
+
+# Twelve random characters: ids stay unique after ingest removes the files (raw_event.event_id is unique).
+tmp=$(mktemp "$spool/tmp/XXXXXXXXXXXX") || {
+    mkdir -p "$spool/tmp" "$spool/new" && tmp=$(mktemp "$spool/tmp/XXXXXXXXXXXX")
+} || exit 0
+
+if cat >"$tmp" && { mv -f "$tmp" "$spool/new/" || { mkdir -p "$spool/new" && mv -f "$tmp" "$spool/new/"; }; }; then
+    if [ $# -gt 0 ]; then
+        if command -v setsid >/dev/null; then
+            setsid "$@" </dev/null >/dev/null 2>&1 &
+        else
+            nohup "$@" </dev/null >/dev/null 2>&1 &
+        fi
+    fi
+else
+    rm -f "$tmp"
+fi
+exit 0
