@@ -1,0 +1,1 @@
+"""Fake provider APIs served over real HTTP on loopback, scripted per test."""
