@@ -1,0 +1,42 @@
+"""``switchboard install``: register the capture hooks and the MCP server with Claude Code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+HELP = "register the hooks and the MCP server with Claude Code"
+
+
+def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--project DIR`` or ``--user``: which Claude Code settings to change (shared with uninstall)."""
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--project", metavar="DIR", type=Path, help="DIR/.claude/settings.json and DIR/.mcp.json")
+    scope.add_argument("--user", action="store_true", help="~/.claude/settings.json and ~/.claude.json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_scope_arguments(parser)
+    parser.add_argument(
+        "--context-pressure",
+        action="store_true",
+        help="also run hooks/context_pressure.py on each prompt (warns when the context window fills up)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from server.install import InstallError, Target, install
+
+    target = Target.project(args.project) if args.project else Target.user()
+    try:
+        changed = install(target, context_pressure=args.context_pressure)
+    except (InstallError, FileNotFoundError) as exc:
+        print(f"switchboard install: {exc}", file=sys.stderr)
+        return 1
+    for path in changed:
+        print(f"updated {path} (the previous version is saved beside it as {path.name}.switchboard-backup-*)")
+    if not changed:
+        print(f"already installed in {target.settings_file} and {target.mcp_file}; nothing changed")
+    print("Claude Code picks this up in new sessions. Check with: switchboard doctor")
+    return 0
