@@ -1,0 +1,98 @@
+"""The dashboard's Starlette application: routes, middleware and the lifespan that runs background work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from dashboard import api, pages
+from dashboard.live import StoreWatcher, events_endpoint
+from dashboard.security import SecurityHeaders, TokenGate
+from server import __version__
+from server.settings import Settings
+
+__all__ = ["build_app"]
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+async def health(request: Request) -> JSONResponse:
+    """``GET /health``: the process is up and the store answers."""
+    watcher: StoreWatcher = request.app.state.watcher
+    try:
+        await watcher.poll_once()
+    except Exception as exc:
+        logger.exception("dashboard: /health could not reach the store")
+        return JSONResponse({"status": "error", "store": type(exc).__name__}, status_code=503)
+    return JSONResponse({"status": "ok", "version": __version__, "store": "ok"})
+
+
+def _routes() -> list[BaseRoute]:
+    return [
+        *pages.routes(),
+        Mount("/api", routes=api.routes()),
+        Route("/events", events_endpoint),
+        Route("/health", health),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+async def _ingest_forever(settings: Settings, engine: Engine) -> None:
+    try:
+        from server.store.background import ingest_periodically  # pyright: ignore[reportMissingImports]
+    except ImportError:
+        logger.warning("dashboard: server.store.background is not available; events are not ingested here")
+        return
+    await ingest_periodically(settings, engine, settings.ingest_interval_s)
+
+
+def build_app(
+    engine: Engine,
+    settings: Settings | None = None,
+    *,
+    token: str | None = None,
+    ingest: bool = True,
+    live_interval_s: float = 1.0,
+) -> Starlette:
+    """The dashboard app over ``engine``'s store.
+
+    Args:
+        engine: The store (already migrated).
+        settings: Where the spool is, for ingest; default: from the environment.
+        token: When set, every request but ``/health`` must present it (see :mod:`dashboard.security`).
+        ingest: Ingest pending spool events in the background while the app runs.
+        live_interval_s: How often the store is polled for changes while a page listens on ``/events``.
+    """
+    settings = settings or Settings()
+    watcher = StoreWatcher(engine, live_interval_s)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncGenerator[None]:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(watcher.run)
+            if ingest:
+                tasks.start_soon(_ingest_forever, settings, engine)
+            yield
+            tasks.cancel_scope.cancel()
+
+    middleware = [Middleware(SecurityHeaders)]
+    if token:
+        middleware.append(Middleware(TokenGate, token=token))
+    app = Starlette(routes=_routes(), middleware=middleware, lifespan=lifespan)
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.watcher = watcher
+    return app

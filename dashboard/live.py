@@ -1,0 +1,141 @@
+"""Live updates: one watcher polls the store's high-water marks, and ``/events`` streams changes as SSE.
+
+A poll is one statement of ``max(id)`` look-ups on primary keys (index seeks, well under a millisecond even
+with millions of rows), run only while at least one page is listening, however many pages are open.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import Engine, func, select
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+
+from server.store.models import (
+    ConsensusRun,
+    Delegation,
+    ModelUsage,
+    Prompt,
+    ProviderEvent,
+    RawEvent,
+    SubagentRun,
+    ToolCall,
+)
+
+__all__ = ["StoreWatcher", "events_endpoint", "store_marks", "topics_changed"]
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 15.0
+
+# Which parts of the page each high-water mark feeds.
+TOPICS: Mapping[str, tuple[str, ...]] = {
+    "raw_event": ("sessions", "overview"),
+    "prompt": ("sessions", "overview"),
+    "tool_call": ("sessions", "overview", "patterns"),
+    "subagent_run": ("sessions", "overview"),
+    "model_usage": ("sessions", "overview"),
+    "delegation": ("delegations", "providers", "overview", "patterns", "sessions"),
+    "consensus_run": ("delegations", "overview"),
+    "provider_event": ("providers", "overview"),
+}
+
+
+def store_marks(engine: Engine) -> dict[str, str]:
+    """The newest row of each watched table, as strings (ids, or a timestamp where the key is not ordered)."""
+    columns = {
+        "raw_event": func.max(RawEvent.id),
+        "prompt": func.max(Prompt.id),
+        "tool_call": func.max(ToolCall.id),
+        "subagent_run": func.max(SubagentRun.id),
+        "model_usage": func.max(ModelUsage.id),
+        "delegation": func.max(Delegation.id),
+        "consensus_run": func.max(ConsensusRun.created_at),
+        "provider_event": func.max(ProviderEvent.id),
+    }
+    statement = select(*(select(c).scalar_subquery() for c in columns.values()))
+    with engine.connect() as connection:
+        row = connection.execute(statement).one()
+    return {name: "" if value is None else str(value) for name, value in zip(columns, row, strict=True)}
+
+
+def topics_changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
+    """The page topics whose data differ between two sets of marks, sorted."""
+    changed = {topic for table, topics in TOPICS.items() if before.get(table) != after.get(table) for topic in topics}
+    return sorted(changed)
+
+
+class StoreWatcher:
+    """Polls :func:`store_marks` while someone listens and wakes every listener when they move."""
+
+    def __init__(self, engine: Engine, interval_s: float) -> None:
+        self.engine = engine
+        self.interval_s = interval_s
+        self.marks: dict[str, str] = {}
+        self._changed = anyio.Event()
+        self._listeners = 0
+        self._someone_listens = anyio.Event()
+
+    async def poll_once(self) -> None:
+        """Read the marks; if they moved, wake the listeners."""
+        marks = await anyio.to_thread.run_sync(store_marks, self.engine)
+        if marks != self.marks:
+            self.marks = marks
+            self._changed.set()
+            self._changed = anyio.Event()
+
+    async def run(self) -> None:
+        """Poll forever (until cancelled), sleeping while no page listens."""
+        while True:
+            if self._listeners == 0:
+                await self._someone_listens.wait()
+            try:
+                await self.poll_once()
+            except Exception:
+                # A locked or unreachable store delays updates; the page keeps what it shows.
+                logger.exception("dashboard: polling the store for changes failed")
+            await anyio.sleep(self.interval_s)
+
+    async def listen(self) -> AsyncIterator[str]:
+        """SSE frames: ``change`` events naming the topics that moved, and heartbeats."""
+        self._listeners += 1
+        self._someone_listens.set()
+        try:
+            if not self.marks:
+                await self.poll_once()
+            seen = dict(self.marks)
+            yield _frame("hello", {"marks": seen})
+            while True:
+                changed = self._changed
+                with anyio.move_on_after(HEARTBEAT_S):
+                    await changed.wait()
+                topics = topics_changed(seen, self.marks)
+                if topics:
+                    seen = dict(self.marks)
+                    yield _frame("change", {"topics": topics})
+                else:
+                    yield ": heartbeat\n\n"
+        finally:
+            self._listeners -= 1
+            if self._listeners == 0:
+                self._someone_listens = anyio.Event()
+
+
+def _frame(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+async def events_endpoint(request: Request) -> StreamingResponse:
+    """``GET /events``: the server-sent event stream of store changes."""
+    watcher: StoreWatcher = request.app.state.watcher
+    return StreamingResponse(
+        watcher.listen(),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-store", "x-accel-buffering": "no"},
+    )

@@ -1,0 +1,60 @@
+"""``switchboard dashboard``: serve the analytics page with uvicorn, on 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+HELP = "serve the analytics page on 127.0.0.1"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to bind (default: config [dashboard] host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to bind (default: config [dashboard] port, 8765)")
+    parser.add_argument("--no-ingest", action="store_true", help="do not ingest spooled events in the background")
+
+
+def resolve_token(token_env: str) -> str | None:
+    """The access token from the environment variable named by config ``[dashboard] token_env``, if set."""
+    value = os.environ.get(token_env, "").strip()
+    return value or None
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: `switchboard ingest` and friends must not pay for uvicorn and Starlette.
+    import uvicorn
+
+    from dashboard.app import build_app
+    from dashboard.security import is_loopback
+    from server.config import ConfigError, load_config
+    from server.settings import Settings
+    from server.store.engine import open_store
+
+    settings = Settings()
+    try:
+        config = load_config(settings)
+    except ConfigError as exc:
+        print(f"switchboard dashboard: {exc}", file=sys.stderr)
+        return 2
+    host: str = args.host or config.dashboard.host
+    port: int = args.port if args.port is not None else config.dashboard.port
+    token = resolve_token(config.dashboard.token_env)
+    if token is None and not is_loopback(host):
+        print(
+            f"switchboard dashboard: refusing to bind {host} without a token: set {config.dashboard.token_env} "
+            "(or bind 127.0.0.1)",
+            file=sys.stderr,
+        )
+        return 2
+    engine = open_store(settings)
+    app = build_app(engine, settings, token=token, ingest=not args.no_ingest)
+    shown_host = f"[{host}]" if ":" in host else host
+    # The token is never printed: the user has it in their environment.
+    suffix = f" (token required: {config.dashboard.token_env})" if token else ""
+    print(f"switchboard dashboard: http://{shown_host}:{port}/{suffix}", file=sys.stderr, flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+    finally:
+        engine.dispose()
+    return 0
