@@ -1,0 +1,98 @@
+"""Running ingest: once (``switchboard ingest``, the SessionEnd hook) or periodically inside a server.
+
+Every entry point takes the same lock file (``spool/.ingest.lock``, ``fcntl``), so the MCP server, the
+dashboard and a hook-started ingest never work the same spool at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Generator
+from contextlib import contextmanager
+from functools import partial
+
+import anyio
+import anyio.to_thread
+from sqlalchemy import Engine
+
+from server.settings import Settings
+from server.store.ingest import IngestReport, ingest_spool
+from server.store.spool import Spool
+from server.store.transcripts import TranscriptCache
+
+__all__ = ["LOCK_NAME", "IngestBusy", "ingest_lock", "ingest_once", "ingest_periodically"]
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = ".ingest.lock"
+_POLL_S = 0.05
+
+
+class IngestBusy(TimeoutError):
+    """Another process held the ingest lock for longer than we were willing to wait."""
+
+
+@contextmanager
+def ingest_lock(spool: Spool, timeout_s: float) -> Generator[None]:
+    """Hold the spool's ingest lock; wait up to ``timeout_s`` for another holder.
+
+    Raises:
+        IngestBusy: the lock was still held after ``timeout_s``.
+    """
+    spool.ensure()
+    fd = os.open(spool.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IngestBusy(f"another ingest holds {spool.root / LOCK_NAME}") from None
+                time.sleep(_POLL_S)  # flock has no timeout of its own
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def ingest_once(
+    settings: Settings, engine: Engine, *, cache: TranscriptCache | None = None, lock_timeout_s: float = 30.0
+) -> IngestReport:
+    """Ingest the spool under ``settings.home`` once, under the ingest lock.
+
+    Returns:
+        The counts. When another ingest kept the lock past ``lock_timeout_s``, nothing is done and
+        ``error`` says so; when the store was unavailable, ``error`` says why and the files stay.
+    """
+    spool = Spool(settings.spool_dir)
+    try:
+        with ingest_lock(spool, lock_timeout_s):
+            return ingest_spool(engine, spool, cache=cache)
+    except IngestBusy as exc:
+        return IngestReport(remaining=spool.count_pending(), error=str(exc))
+
+
+async def ingest_periodically(settings: Settings, engine: Engine, interval_s: float | None = None) -> None:
+    """Ingest every ``interval_s`` seconds (default ``settings.ingest_interval_s``) until cancelled.
+
+    Runs each ingest in a worker thread; errors are logged and the loop goes on. Start it in a task group
+    from a lifespan and cancel the group on shutdown.
+    """
+    interval = settings.ingest_interval_s if interval_s is None else interval_s
+    cache = TranscriptCache()
+    run = partial(ingest_once, settings, engine, cache=cache, lock_timeout_s=0.0)
+    while True:
+        try:
+            report = await anyio.to_thread.run_sync(run)
+        except Exception:
+            logger.exception("periodic ingest failed; retrying in %.1f s", interval)
+        else:
+            if report.error:
+                logger.warning("periodic ingest: %s", report.summary())
+            elif report.ingested or report.quarantined:
+                logger.info("periodic ingest: %s", report.summary())
+        await anyio.sleep(interval)

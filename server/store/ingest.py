@@ -1,0 +1,155 @@
+"""Ingest: spooled hook events → the store, exactly once.
+
+For each batch of spool files, in receive order: parse (a file that does not parse is quarantined with
+the reason), redact secrets, then in ONE transaction insert the ``raw_event`` rows of events not stored
+yet, merge them into the typed tables, and read the transcripts of the sessions they touched; commit;
+only then unlink the files. A crash before the commit leaves the files for the next run; a crash after
+it leaves files whose event ids are already stored, which the next run recognises and just unlinks.
+A store that is locked or unreachable stops the run with the files still in the spool.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, insert
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from server.store.hook_rows import HookEvent, apply_events
+from server.store.models import RawEvent, utcnow
+from server.store.redact import redact
+from server.store.spool import BadEvent, Spool, SpoolEntry
+from server.store.transcripts import TranscriptCache
+from server.store.usage_rows import refresh_sessions
+
+__all__ = ["BATCH_SIZE", "IngestReport", "describe_store_error", "ingest_spool"]
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    ingested: int = 0
+    """Events stored by this run."""
+    duplicates: int = 0
+    """Spool files whose event was already stored (a previous run died between commit and unlink)."""
+    quarantined: int = 0
+    """Files moved to ``spool/quarantine/``."""
+    remaining: int = 0
+    """Files still in ``spool/new/`` when the run ended (new arrivals, or the store was unavailable)."""
+    error: str | None = None
+    """Why the run stopped early, e.g. the store is locked or unreachable; None when it finished."""
+
+    def summary(self) -> str:
+        """One line for people and logs."""
+        text = (
+            f"ingested {self.ingested} events, {self.duplicates} duplicates, "
+            f"{self.quarantined} quarantined, {self.remaining} remaining"
+        )
+        return f"{text}; stopped: {self.error}" if self.error else text
+
+
+def _parse(spool: Spool, entry: SpoolEntry) -> HookEvent:
+    payload: dict[str, Any] = redact(spool.read(entry))
+    name = payload.get("hook_event_name")
+    session_id = payload.get("session_id")
+    return HookEvent(
+        event_id=entry.event_id,
+        name=name if isinstance(name, str) and name else "unknown",
+        session_id=session_id if isinstance(session_id, str) and session_id else None,
+        received_at=entry.received_at,
+        payload=payload,
+    )
+
+
+def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache) -> int:
+    """Commit the events not stored yet; returns how many were new."""
+    ids = [event.event_id for event in events]
+    try:
+        with Session(engine) as db:
+            stored = set(db.exec(select(RawEvent.event_id).where(col(RawEvent.event_id).in_(ids))))
+            fresh = [event for event in events if event.event_id not in stored]
+            if fresh:
+                now = utcnow()
+                rows = [
+                    {
+                        "event_id": e.event_id,
+                        "session_id": e.session_id,
+                        "event_name": e.name[:100],
+                        "received_at": e.received_at,
+                        "ingested_at": now,
+                        "payload": e.payload,
+                    }
+                    for e in fresh
+                ]
+                db.exec(insert(RawEvent), params=rows)
+                refresh_sessions(db, apply_events(db, fresh), cache)
+            db.commit()
+    except BaseException:
+        cache.discard()
+        raise
+    cache.commit()
+    return len(fresh)
+
+
+def describe_store_error(exc: SQLAlchemyError) -> str:
+    """A one-line, secret-free description of a database error."""
+    # The driver's own message: SQLAlchemy's str() would add the statement and its parameters (payloads).
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    first_line = (str(original).strip().splitlines() or [""])[0]
+    return f"store unavailable ({type(original).__name__}: {first_line})"
+
+
+def ingest_spool(
+    engine: Engine,
+    spool: Spool,
+    *,
+    cache: TranscriptCache | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> IngestReport:
+    """Move every event in ``spool/new/`` into the store; see the module docstring for the guarantees.
+
+    Args:
+        engine: The store (migrated).
+        spool: The spool to drain.
+        cache: Transcript read marks kept across runs by long-lived processes; None reads them afresh.
+        batch_size: Events per transaction.
+
+    Returns:
+        The counts; ``error`` is set, and files stay in the spool, when the store could not be written.
+    """
+    cache = cache or TranscriptCache()
+    report = IngestReport()
+    report.quarantined += spool.sweep_tmp(time.time())
+    entries = spool.pending()
+    for start in range(0, len(entries), batch_size):
+        events: list[HookEvent] = []
+        parsed: list[SpoolEntry] = []
+        for entry in entries[start : start + batch_size]:
+            try:
+                events.append(_parse(spool, entry))
+                parsed.append(entry)
+            except BadEvent as exc:
+                spool.quarantine(entry.path, str(exc))
+                report.quarantined += 1
+            except FileNotFoundError:
+                continue  # taken by a concurrent ingest
+        try:
+            fresh = _store(engine, events, cache) if events else 0
+        except SQLAlchemyError as exc:
+            report.error = describe_store_error(exc)
+            logger.warning("ingest stopped, events stay in the spool: %s", report.error)
+            break
+        spool.remove(parsed)
+        report.ingested += fresh
+        report.duplicates += len(events) - fresh
+    report.remaining = spool.count_pending()
+    return report

@@ -1,0 +1,58 @@
+"""Secrets out of hook payloads before anything reaches the store.
+
+Claude Code hands hooks whatever went by: prompts, tool inputs, command output. Those carry API keys and
+tokens often enough that every string of a payload (dict keys included) is scrubbed of the well-known
+credential shapes before ingest writes it anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+__all__ = ["REDACTED", "redact", "redact_text"]
+
+REDACTED = "[REDACTED]"
+
+# Ordered: specific shapes before the generic ones they overlap (sk-ant- before sk-).
+_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("private-key", r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:.*?-----END [A-Z0-9 ]*PRIVATE KEY-----|.*\Z)"),
+    ("anthropic-key", r"\bsk-ant-[A-Za-z0-9_\-]{8,}"),
+    ("api-key", r"\bsk-[A-Za-z0-9_\-]{16,}"),
+    ("github-token", r"\bgh[pousr]_[A-Za-z0-9]{20,}"),
+    ("github-token", r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+    ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("slack-token", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),
+    ("bearer", r"\bBearer\s+[A-Za-z0-9._~+/=\-]{8,}"),
+)
+
+_COMBINED = re.compile("|".join(f"(?P<g{i}>{p})" for i, (_, p) in enumerate(_PATTERNS)), re.DOTALL)
+_KINDS = {f"g{i}": kind for i, (kind, _) in enumerate(_PATTERNS)}
+# Cheap pre-check: no string without one of these substrings can match, and most strings have none.
+_HINTS = ("PRIVATE KEY", "sk-", "gh", "github_pat_", "AKIA", "ASIA", "xox", "Bearer")
+_MIN_SECRET = 12
+
+
+def _replace(match: re.Match[str]) -> str:
+    kind = _KINDS[match.lastgroup or ""]
+    if kind == "bearer":
+        return f"Bearer {REDACTED}"
+    return f"[REDACTED:{kind}]"
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every recognised secret replaced by a ``[REDACTED:kind]`` marker."""
+    if len(text) < _MIN_SECRET or not any(hint in text for hint in _HINTS):
+        return text
+    return _COMBINED.sub(_replace, text)
+
+
+def redact(value: Any) -> Any:
+    """A copy of a decoded JSON value with secrets redacted in every string, dict keys included."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {redact_text(str(k)): redact(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [redact(item) for item in value]  # pyright: ignore[reportUnknownVariableType]
+    return value

@@ -1,0 +1,155 @@
+"""Tokens and cost from Claude Code's transcripts (JSONL), since hook payloads carry none.
+
+An assistant message is written once per content block, each line repeating the message's usage: usage
+is deduplicated on ``message.id`` + ``requestId`` (the last line wins: it carries the final counts).
+Claude Code's own ``cost-state`` record (``totalCostUSD``, last one wins) is the session's cost of record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+__all__ = ["COST_STATE", "Transcript", "TranscriptCache", "UsageLine", "parse_transcript"]
+
+logger = logging.getLogger(__name__)
+
+COST_STATE = "cost-state"
+_SYNTHETIC_MODEL = "<synthetic>"
+
+
+@dataclass(frozen=True, slots=True)
+class UsageLine:
+    """The usage of one API response."""
+
+    message_id: str
+    request_id: str
+    model: str
+    agent_id: str | None
+    created_at: datetime | None
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_creation_tokens: int
+
+    @property
+    def context_tokens(self) -> int:
+        """The prompt's size: what filled the context window for this response."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_creation_tokens
+
+
+@dataclass
+class Transcript:
+    """What a transcript says about usage and cost."""
+
+    usage: dict[tuple[str, str], UsageLine] = field(default_factory=dict[tuple[str, str], UsageLine])
+    total_cost_usd: float | None = None
+    last_main_usage: UsageLine | None = None
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLine | None:
+    message = record.get("message")
+    if not isinstance(message, dict):
+        return None
+    usage, message_id, model = message.get("usage"), message.get("id"), message.get("model")
+    if not isinstance(usage, dict) or not isinstance(message_id, str) or not isinstance(model, str):
+        return None
+    if model == _SYNTHETIC_MODEL:
+        return None
+    request_id = record.get("requestId")
+    agent_id = record.get("agentId") if record.get("isSidechain") else None
+    return UsageLine(
+        message_id=message_id,
+        request_id=request_id if isinstance(request_id, str) else "",
+        model=model,
+        agent_id=agent_id if isinstance(agent_id, str) else default_agent_id,
+        created_at=_time(record.get("timestamp")),
+        input_tokens=_int(usage.get("input_tokens")),
+        output_tokens=_int(usage.get("output_tokens")),
+        cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
+        cache_creation_tokens=_int(usage.get("cache_creation_input_tokens")),
+    )
+
+
+def parse_transcript(path: Path, agent_id: str | None = None) -> Transcript:
+    """Read a transcript; lines that are not JSON objects (a line still being written) are skipped.
+
+    Args:
+        path: The JSONL file.
+        agent_id: The subagent this transcript belongs to, None for a session's main transcript.
+    """
+    result = Transcript()
+    with path.open("rb") as lines:
+        for raw in lines:
+            # Most lines are neither usage nor cost: skip them without decoding.
+            if b'"usage"' not in raw and COST_STATE.encode() not in raw:
+                continue
+            try:
+                record = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(record, dict):
+                continue
+            if record.get("type") == COST_STATE:
+                cost = record.get("totalCostUSD")
+                if isinstance(cost, int | float) and not isinstance(cost, bool):
+                    result.total_cost_usd = float(cost)
+                continue
+            line = _usage_line(record, agent_id)
+            if line is None:
+                continue
+            result.usage[(line.message_id, line.request_id)] = line
+            if line.agent_id is None:
+                result.last_main_usage = line
+    return result
+
+
+class TranscriptCache:
+    """Remembers each transcript's size and mtime, so an unchanged file is not read again.
+
+    Marks are staged while a transaction is open and kept only once it commits (:meth:`commit`); after a
+    rollback (:meth:`discard`) the files are read again next time.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[int, int]] = {}
+        self._staged: dict[str, tuple[int, int]] = {}
+
+    def read_if_changed(self, path: str, agent_id: str | None = None) -> Transcript | None:
+        """The parsed transcript, or None when it is unchanged since the last commit, missing or unreadable."""
+        try:
+            stat = os.stat(path)
+            mark = (stat.st_size, stat.st_mtime_ns)
+            if self._seen.get(path) == mark or self._staged.get(path) == mark:
+                return None
+            transcript = parse_transcript(Path(path), agent_id)
+        except OSError as exc:
+            logger.debug("transcript %s unreadable: %s", path, exc)
+            return None
+        self._staged[path] = mark
+        return transcript
+
+    def commit(self) -> None:
+        self._seen.update(self._staged)
+        self._staged.clear()
+
+    def discard(self) -> None:
+        self._staged.clear()
