@@ -1,0 +1,242 @@
+"""``switchboard doctor``: what is installed where, and what is wrong, each problem with a concrete fix.
+
+A check is a function taking a :class:`DoctorContext` and returning :class:`Check` results; :data:`CHECKS`
+lists them in the order they print. Another part of switchboard adds its checks by appending one function
+to that list (providers do).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from server.config import ConfigError, find_config_file, load_config
+from server.install import Target, hooks_dir, is_ours
+from server.settings import Settings
+from server.store.hook_events import CAPTURE_EVENTS
+from server.store.spool import Spool
+
+__all__ = ["CHECKS", "Check", "CheckFunction", "DoctorContext", "run_checks"]
+
+STUCK_AFTER_S = 3600.0
+"""Events older than this still in ``spool/new`` mean nothing is ingesting."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One finding: ``ok`` says whether it is a problem; ``fix`` says what to do when it is."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+@dataclass
+class DoctorContext:
+    """What the checks look at: the process settings, the project folder and the user's home."""
+
+    settings: Settings = field(default_factory=Settings)
+    project: Path = field(default_factory=Path.cwd)
+    user_home: Path = field(default_factory=Path.home)
+
+
+CheckFunction = Callable[[DoctorContext], Iterable[Check]]
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None  # pyright: ignore[reportUnknownVariableType]
+
+
+def _our_hook_commands(settings: dict[str, Any]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    hooks = settings.get("hooks")
+    for event, groups in hooks.items() if isinstance(hooks, dict) else []:
+        for group in groups if isinstance(groups, list) else []:
+            for handler in group.get("hooks", []) if isinstance(group, dict) else []:
+                command = str(handler.get("command", "")) if isinstance(handler, dict) else ""
+                if is_ours(command):
+                    found.setdefault(event, []).append(command)
+    return found
+
+
+def _targets(ctx: DoctorContext) -> list[Target]:
+    return [Target.project(ctx.project), Target.user(ctx.user_home)]
+
+
+def check_installation(ctx: DoctorContext) -> Iterable[Check]:
+    """Where the hooks and the MCP server are registered: project settings, user settings, plugin."""
+    places: list[str] = []
+    for target in _targets(ctx):
+        settings = _read_json(target.settings_file) or {}
+        events = _our_hook_commands(settings)
+        if events:
+            missing = [e for e in CAPTURE_EVENTS if e not in events]
+            ok = not missing
+            detail = f"{target.scope} settings {target.settings_file}: hooks on {len(events)} events"
+            fix = (
+                None
+                if ok
+                else f"run: switchboard install --{target.scope}{_dir_arg(target, ctx)} (missing: {', '.join(missing)})"
+            )
+            yield Check(f"hooks ({target.scope})", ok, detail, fix)
+            places.append(target.scope)
+        servers = (_read_json(target.mcp_file) or {}).get("mcpServers")
+        if isinstance(servers, dict) and "switchboard" in servers:
+            yield _mcp_check(target, settings)
+    plugins = (_read_json(Target.user(ctx.user_home).settings_file) or {}).get("enabledPlugins")
+    enabled = (
+        [k for k, v in plugins.items() if k.split("@")[0] == "switchboard" and v] if isinstance(plugins, dict) else []
+    )
+    if enabled:
+        yield Check("plugin", True, f"Claude Code plugin enabled: {', '.join(enabled)}")
+        places.append("plugin")
+    if not places:
+        fix = "run: switchboard install --project . (this project) or switchboard install --user (every project)"
+        yield Check("installed", False, "switchboard's hooks are in no Claude Code settings: nothing is captured", fix)
+    elif len(places) > 1:
+        fix = "keep one: switchboard uninstall --project . or switchboard uninstall --user"
+        yield Check(
+            "installed",
+            False,
+            f"hooks registered {len(places)} times ({', '.join(places)}): events are captured twice",
+            fix,
+        )
+
+
+def _mcp_check(target: Target, settings: dict[str, Any]) -> Check:
+    name = f"mcp server ({target.scope})"
+    approved = settings.get("enableAllProjectMcpServers") is True or "switchboard" in (
+        settings.get("enabledMcpjsonServers") or []
+    )
+    if target.scope == "project" and not approved:
+        detail = f"registered in {target.mcp_file} but not approved in {target.settings_file}: Claude Code will ask"
+        return Check(name, False, detail, f"run: switchboard install --project {target.mcp_file.parent}")
+    return Check(name, True, f"registered in {target.mcp_file}")
+
+
+def _dir_arg(target: Target, ctx: DoctorContext) -> str:
+    return f" {ctx.project}" if target.scope == "project" else ""
+
+
+def check_hook_scripts(ctx: DoctorContext) -> Iterable[Check]:
+    """Every script a registered hook runs exists and is executable."""
+    scripts: set[str] = set()
+    for target in _targets(ctx):
+        for commands in _our_hook_commands(_read_json(target.settings_file) or {}).values():
+            for command in commands:
+                words = shlex.split(
+                    os.path.expandvars(command.replace("$CLAUDE_PROJECT_DIR", str(ctx.project))), comments=True
+                )
+                scripts.update(w for w in words[:2] if w.startswith("/"))
+    try:
+        scripts.add(str(hooks_dir() / "capture.sh"))
+    except FileNotFoundError as exc:
+        yield Check("capture.sh", False, str(exc), "reinstall switchboard: pip install --force-reinstall switchboard")
+    for script in sorted(scripts):
+        path = Path(script)
+        if not path.exists():
+            fix = "run switchboard install again (it writes the current paths), or reinstall switchboard"
+            yield Check("hook script", False, f"{path} does not exist", fix)
+        elif not os.access(path, os.X_OK):
+            yield Check("hook script", False, f"{path} is not executable", f"run: chmod +x {shlex.quote(script)}")
+        else:
+            yield Check("hook script", True, f"{path} exists and is executable")
+
+
+def check_spool(ctx: DoctorContext) -> Iterable[Check]:
+    """Where events are spooled, how many wait for ingest, and how many could not be read."""
+    spool = Spool(ctx.settings.spool_dir)
+    yield Check("home", True, f"state in {ctx.settings.home} (set SWITCHBOARD_HOME to move it)")
+    pending = spool.pending()
+    oldest = time.time() - pending[0].mtime_ns / 1e9 if pending else 0.0
+    detail = f"{len(pending)} events wait in {spool.new}"
+    if oldest > STUCK_AFTER_S:
+        fix = "run: switchboard ingest (and check that Claude Code's SessionEnd hook can start it)"
+        yield Check("spool", False, f"{detail}, the oldest for {oldest / 3600:.1f} h: nothing is ingesting", fix)
+    else:
+        yield Check("spool", True, detail)
+    try:
+        quarantined = [p for p in spool.quarantine_dir.iterdir() if not p.name.endswith(".reason")]
+    except FileNotFoundError:
+        quarantined = []
+    if quarantined:
+        fix = f"read the .reason files in {spool.quarantine_dir}; delete the events, or move fixed ones to {spool.new}"
+        yield Check("quarantine", False, f"{len(quarantined)} events could not be read", fix)
+    else:
+        yield Check("quarantine", True, "no quarantined events")
+
+
+def check_database(ctx: DoctorContext) -> Iterable[Check]:
+    """The store is reachable and its schema is at the newest migration (doctor never creates or migrates)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server.store.engine import _alembic_config, make_engine
+
+    url = make_url(ctx.settings.resolved_database_url)
+    shown = url.render_as_string(hide_password=True)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        yield Check("database", True, f"{shown} does not exist yet; the first ingest creates it")
+        return
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        fix = "check SWITCHBOARD_DATABASE_URL, and that the database server is running and reachable"
+        yield Check("database", False, f"cannot reach {shown}: {type(exc).__name__}", fix)
+        return
+    finally:
+        engine.dispose()
+    if current == head:
+        yield Check("database", True, f"{shown} is at the latest migration ({head})")
+    else:
+        fix = "run: switchboard ingest (it migrates the store first)"
+        yield Check("database", False, f"{shown} is at migration {current or 'none'}, the latest is {head}", fix)
+
+
+def check_config(ctx: DoctorContext) -> Iterable[Check]:
+    """The config file in force is found and valid."""
+    try:
+        path = find_config_file(ctx.settings, ctx.project)
+        config = load_config(ctx.settings, ctx.project)
+    except ConfigError as exc:
+        yield Check("config", False, str(exc), "fix the file, or point SWITCHBOARD_CONFIG at a valid one")
+        return
+    if path is None:
+        yield Check("config", True, "no config file: defaults (no providers); create .switchboard.toml to add some")
+    else:
+        yield Check("config", True, f"{path} is valid ({len(config.providers)} providers)")
+
+
+CHECKS: list[CheckFunction] = [check_installation, check_hook_scripts, check_spool, check_database, check_config]
+"""The checks ``switchboard doctor`` runs, in order; append a function to add one."""
+
+
+def run_checks(ctx: DoctorContext | None = None, checks: Iterable[CheckFunction] | None = None) -> list[Check]:
+    """Run ``checks`` (default :data:`CHECKS`); a check that crashes becomes a failed :class:`Check`."""
+    ctx = ctx or DoctorContext()
+    results: list[Check] = []
+    for check in checks if checks is not None else CHECKS:
+        try:
+            results.extend(check(ctx))
+        except Exception as exc:  # a broken check must not hide the others' findings
+            name = check.__name__.removeprefix("check_")
+            results.append(
+                Check(name, False, f"the check crashed: {type(exc).__name__}: {exc}", "report this as a bug")
+            )
+    return results

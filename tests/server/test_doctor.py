@@ -1,0 +1,178 @@
+"""``switchboard doctor`` says what is installed where and names a fix for each problem."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from server.doctor import CHECKS, Check, DoctorContext, run_checks
+from server.install import MARK, Target, install
+from server.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
+
+
+@pytest.fixture
+def ctx(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DoctorContext:
+    """A project folder and a user home with nothing installed; no database URL from outside leaks in."""
+    monkeypatch.delenv("SWITCHBOARD_DATABASE_URL", raising=False)
+    monkeypatch.delenv("SWITCHBOARD_CONFIG", raising=False)
+    project = tmp_path / "proj"
+    project.mkdir()
+    user_home = tmp_path / "user"
+    user_home.mkdir()
+    return DoctorContext(settings=Settings(), project=project, user_home=user_home)
+
+
+def _named(checks: Iterable[Check], name: str) -> list[Check]:
+    return [c for c in checks if c.name == name]
+
+
+def _spool_files(folder: Path, count: int, age_s: float = 0.0) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.time() - age_s
+    for i in range(count):
+        path = folder / f"event{i:04d}"
+        path.write_text('{"hook_event_name": "Stop"}')
+        os.utime(path, (stamp, stamp))
+
+
+def test_nothing_installed_is_a_problem_whose_fix_is_install(ctx: DoctorContext) -> None:
+    [installed] = _named(run_checks(ctx), "installed")
+    assert not installed.ok
+    assert installed.fix and "switchboard install --project" in installed.fix
+
+
+def test_a_project_install_is_reported_with_its_settings_file_and_mcp_server(ctx: DoctorContext) -> None:
+    install(Target.project(ctx.project))
+    checks = run_checks(ctx)
+    [hooks] = _named(checks, "hooks (project)")
+    assert hooks.ok and str(ctx.project / ".claude" / "settings.json") in hooks.detail
+    [server] = _named(checks, "mcp server (project)")
+    assert server.ok
+    assert not _named(checks, "installed")
+    assert all(c.ok for c in _named(checks, "hook script"))
+
+
+def test_installing_in_both_user_and_project_warns_of_double_capture(ctx: DoctorContext) -> None:
+    install(Target.project(ctx.project))
+    install(Target.user(ctx.user_home))
+    [installed] = _named(run_checks(ctx), "installed")
+    assert not installed.ok and "twice" in installed.detail
+    assert installed.fix and "uninstall" in installed.fix
+
+
+def test_an_unapproved_project_mcp_server_is_a_problem(ctx: DoctorContext) -> None:
+    target = Target.project(ctx.project)
+    install(target)
+    settings = json.loads(target.settings_file.read_text())
+    del settings["enabledMcpjsonServers"]
+    target.settings_file.write_text(json.dumps(settings))
+    [server] = _named(run_checks(ctx), "mcp server (project)")
+    assert not server.ok and "will ask" in server.detail
+
+
+def test_a_missing_hook_script_is_named_with_a_fix(ctx: DoctorContext) -> None:
+    target = Target.project(ctx.project)
+    target.settings_file.parent.mkdir(parents=True)
+    command = f"/nowhere/hooks/capture.sh {MARK}"
+    target.settings_file.write_text(
+        json.dumps({"hooks": {"Stop": [{"hooks": [{"type": "command", "command": command}]}]}})
+    )
+    [missing] = [c for c in _named(run_checks(ctx), "hook script") if not c.ok]
+    assert "/nowhere/hooks/capture.sh does not exist" in missing.detail
+    assert missing.fix and "install" in missing.fix
+
+
+def test_a_hook_script_that_is_not_executable_gets_a_chmod_fix(ctx: DoctorContext, tmp_path: Path) -> None:
+    script = tmp_path / "capture.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o644)
+    target = Target.project(ctx.project)
+    target.settings_file.parent.mkdir(parents=True)
+    hook = {"type": "command", "command": f"{script} {MARK}"}
+    target.settings_file.write_text(json.dumps({"hooks": {"Stop": [{"hooks": [hook]}]}}))
+    [bad] = [c for c in _named(run_checks(ctx), "hook script") if not c.ok]
+    assert bad.fix == f"run: chmod +x {script}"
+
+
+def test_waiting_and_quarantined_events_are_counted(ctx: DoctorContext) -> None:
+    _spool_files(ctx.settings.spool_dir / "new", 3)
+    _spool_files(ctx.settings.spool_dir / "quarantine", 2)
+    (ctx.settings.spool_dir / "quarantine" / "event0000.reason").write_text("not JSON")
+    checks = run_checks(ctx)
+    [spool] = _named(checks, "spool")
+    assert spool.ok and spool.detail.startswith("3 events wait")
+    [quarantine] = _named(checks, "quarantine")
+    assert not quarantine.ok and quarantine.detail.startswith("2 events")
+    assert quarantine.fix and ".reason" in quarantine.fix
+
+
+def test_events_waiting_for_hours_mean_nothing_is_ingesting(ctx: DoctorContext) -> None:
+    _spool_files(ctx.settings.spool_dir / "new", 1, age_s=3 * 3600)
+    [spool] = _named(run_checks(ctx), "spool")
+    assert not spool.ok and "nothing is ingesting" in spool.detail
+    assert spool.fix and "switchboard ingest" in spool.fix
+
+
+def test_a_store_at_the_latest_migration_passes(ctx: DoctorContext, settings: Settings, engine: Engine) -> None:
+    ctx.settings = settings
+    [database] = _named(run_checks(ctx), "database")
+    assert database.ok and "latest migration" in database.detail
+
+
+def test_a_store_without_migrations_is_a_problem(ctx: DoctorContext, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    ctx.settings = Settings(database_url=f"sqlite:///{empty}")
+    [database] = _named(run_checks(ctx), "database")
+    assert not database.ok and "migration none" in database.detail
+
+
+def test_an_unreachable_database_is_reported_without_its_password(ctx: DoctorContext) -> None:
+    ctx.settings = Settings(database_url="postgresql+psycopg://sb:s3cret@127.0.0.1:1/sb?connect_timeout=2")
+    [database] = _named(run_checks(ctx), "database")
+    assert not database.ok and "cannot reach" in database.detail
+    assert "s3cret" not in database.detail
+
+
+def test_an_invalid_config_file_is_a_problem_and_a_valid_one_is_named(ctx: DoctorContext) -> None:
+    config = ctx.project / ".switchboard.toml"
+    config.write_text("[providers.x]\nkind = 'nonsense'\n")
+    [bad] = _named(run_checks(ctx), "config")
+    assert not bad.ok and str(config) in bad.detail
+    config.write_text("[providers.local]\nbase_url = 'http://127.0.0.1:1/v1'\n")
+    [good] = _named(run_checks(ctx), "config")
+    assert good.ok and "1 providers" in good.detail
+
+
+def test_an_appended_check_runs_and_a_crashing_one_becomes_a_failure(ctx: DoctorContext) -> None:
+    def check_extra(_: DoctorContext) -> Iterable[Check]:
+        yield Check("extra", True, "fine")
+
+    def check_broken(_: DoctorContext) -> Iterable[Check]:
+        raise RuntimeError("boom")
+
+    checks = run_checks(ctx, [*CHECKS, check_extra, check_broken])
+    assert _named(checks, "extra") == [Check("extra", True, "fine")]
+    [broken] = _named(checks, "broken")
+    assert not broken.ok and "boom" in broken.detail
+
+
+def test_the_command_exits_non_zero_on_a_problem_and_zero_when_all_is_well(ctx: DoctorContext) -> None:
+    env = {**os.environ, "HOME": str(ctx.user_home), "SWITCHBOARD_HOME": str(ctx.settings.home)}
+    argv = [str(SWITCHBOARD), "doctor", "--project", str(ctx.project)]
+    failing = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert failing.returncode == 1 and "fix: run: switchboard install" in failing.stdout
+    install(Target.project(ctx.project))
+    passing = subprocess.run([*argv, "--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert passing.returncode == 0, passing.stdout
+    assert all(check["ok"] for check in json.loads(passing.stdout))
