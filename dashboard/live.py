@@ -1,7 +1,8 @@
 """Live updates: one watcher polls the store's high-water marks, and ``/events`` streams changes as SSE.
 
-A poll is one statement of ``max(id)`` look-ups on primary keys (index seeks, well under a millisecond even
-with millions of rows), run only while at least one page is listening, however many pages are open.
+A poll is one statement of ``max(...)`` look-ups, on primary keys and indexed times (index seeks) except the
+sessions' ``last_event_at`` (one scan of the small session table), run only while at least one page listens,
+however many pages are open.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from server.store.models import (
+    AgentSession,
     ConsensusRun,
     Delegation,
     ModelUsage,
@@ -36,6 +38,8 @@ HEARTBEAT_S = 15.0
 
 # Which parts of the page each high-water mark feeds.
 TOPICS: Mapping[str, tuple[str, ...]] = {
+    "session": ("sessions", "overview"),
+    "session_started": ("sessions", "overview"),
     "raw_event": ("sessions", "overview"),
     "prompt": ("sessions", "overview"),
     "tool_call": ("sessions", "overview", "patterns"),
@@ -50,6 +54,8 @@ TOPICS: Mapping[str, tuple[str, ...]] = {
 def store_marks(engine: Engine) -> dict[str, str]:
     """The newest row of each watched table, as strings (ids, or a timestamp where the key is not ordered)."""
     columns = {
+        "session": func.max(AgentSession.last_event_at),
+        "session_started": func.max(AgentSession.started_at),
         "raw_event": func.max(RawEvent.id),
         "prompt": func.max(Prompt.id),
         "tool_call": func.max(ToolCall.id),

@@ -1,0 +1,179 @@
+"""The page in a real browser: Debian's chromium, headless, driven by Playwright against uvicorn on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize, expect, sync_playwright
+from sqlmodel import Session
+
+from server.store.models import AgentSession, Prompt, utcnow
+from tests.dashboard.conftest import LiveServer
+from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, XSS_PROMPT
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+LAPTOP: ViewportSize = {"width": 1366, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+WAIT_MS = 10_000
+
+Scheme = Literal["light", "dark", "no-preference"]
+
+PAGES = ["/", "/sessions", f"/sessions/{SESSION_A}", "/delegations", "/providers", "/patterns"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (tests/run does this)")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class Console:
+    """Collects console errors, page errors and failed requests: any of them fails the test."""
+
+    def __init__(self, page: Page) -> None:
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.problems.append(f"pageerror: {exc}"))
+        page.on("requestfailed", lambda req: self.problems.append(f"requestfailed: {req.url}"))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            self.problems.append(f"console {message.type}: {message.text}")
+
+
+class Opener:
+    """Opens pages in fresh browser contexts and closes them all at teardown (before the server stops)."""
+
+    def __init__(self, browser: Browser, base_url: str) -> None:
+        self.browser = browser
+        self.base_url = base_url
+        self.contexts: list[BrowserContext] = []
+
+    def __call__(self, path: str, *, viewport: ViewportSize = LAPTOP, scheme: Scheme = "light") -> tuple[Page, Console]:
+        context = self.browser.new_context(viewport=viewport, color_scheme=scheme)
+        self.contexts.append(context)
+        page = context.new_page()
+        console = Console(page)
+        response = page.goto(self.base_url + path)
+        assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+        return page, console
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Opener]:
+    opener = Opener(browser, live_server.url)
+    yield opener
+    opener.close()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def slug(path: str) -> str:
+    return path.strip("/").replace("/", "-")[:20] or "overview"
+
+
+def live(page: Page) -> None:
+    expect(page.locator("#live-status")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_renders_without_console_errors_in_light_and_dark_at_laptop_and_phone_width(
+    open_page: Opener, path: str
+) -> None:
+    for scheme, viewport, label in (("light", LAPTOP, "laptop"), ("dark", PHONE, "phone")):
+        page, console = open_page(path, viewport=viewport, scheme=scheme)
+        expect(page.locator("h1")).to_be_visible()
+        live(page)
+        # Nothing sticks out sideways on a phone: wide tables scroll inside their own box.
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 1, f"{path} is {overflow}px wider than the {label} viewport"
+        shot(page, f"{slug(path)}-{label}-{scheme}")
+        assert console.problems == [], console.problems
+
+
+def test_overview_charts_are_drawn_by_the_vendored_chart_library(open_page: Opener) -> None:
+    page, console = open_page("/")
+    for canvas_id in ("spend-chart", "tools-chart"):
+        page.wait_for_function(
+            "id => window.Chart && window.Chart.getChart(id) !== undefined", arg=canvas_id, timeout=WAIT_MS
+        )
+        painted = page.evaluate(
+            """id => {
+                const c = document.getElementById(id);
+                const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                for (let i = 3; i < data.length; i += 4) if (data[i] !== 0) return true;
+                return false;
+            }""",
+            canvas_id,
+        )
+        assert painted, f"{canvas_id} is blank"
+    assert console.problems == [], console.problems
+
+
+def test_recent_sessions_on_the_overview_show_their_ids(open_page: Opener) -> None:
+    page, _ = open_page("/")
+    expect(page.locator("#recent-sessions")).to_contain_text(SESSION_A[:8])
+
+
+def test_a_script_in_a_captured_prompt_shows_as_text_and_runs_nothing(open_page: Opener) -> None:
+    page, console = open_page(f"/sessions/{SESSION_A}")
+    expect(page.get_by_text(XSS_PROMPT, exact=False)).to_be_visible()
+    expect(page.get_by_text(ANSWER_TEXT, exact=False)).to_be_visible()
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("main script:not([type='application/json'])").count() == 0
+    assert page.locator("main b, main img").count() == 0
+    assert console.problems == [], console.problems
+
+
+def test_a_new_session_appears_on_the_open_sessions_page_without_a_reload(
+    open_page: Opener, live_server: LiveServer
+) -> None:
+    page, console = open_page("/sessions")
+    live(page)
+    page.evaluate("window.__sameDocument = true")
+    new_id = "c0ffee00-1111-4222-8333-444455556666"
+    with Session(live_server.engine) as db:
+        db.add(AgentSession(session_id=new_id, started_at=utcnow(), project="live-project", cost_usd=0.5))
+        db.add(Prompt(event_id="ev-live", session_id=new_id, text=XSS_PROMPT, created_at=utcnow()))
+        db.commit()
+    expect(page.locator("#sessions-table")).to_contain_text(new_id[:8], timeout=WAIT_MS)
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert console.problems == [], console.problems
+
+
+def test_a_spooled_event_is_ingested_and_appears_on_the_open_overview(
+    open_page: Opener, live_server: LiveServer
+) -> None:
+    page, console = open_page("/")
+    live(page)
+    with Session(live_server.engine) as db:
+        db.add(AgentSession(session_id="d00d0000-aaaa-4bbb-8ccc-dddddddddddd", started_at=utcnow(), cost_usd=2.0))
+        db.commit()
+    expect(page.locator("#recent-sessions")).to_contain_text("d00d0000", timeout=WAIT_MS)
+    page.wait_for_function("document.body.dataset.generation !== '0'", timeout=WAIT_MS)
+    assert console.problems == [], console.problems
