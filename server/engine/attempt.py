@@ -1,0 +1,60 @@
+"""One try of one model: cache, breaker, concurrency limit, timeout, usage and cost. Reused by consensus."""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+
+from server.engine.records import Attempt, attempt_cost
+from server.engine.runtime import Runtime
+from server.providers.base import Completion, CompletionRequest, ErrorClass, MissingKeyError, ProviderError
+from server.providers.registry import ModelInfo
+
+__all__ = ["try_model"]
+
+# Failures that say nothing about the provider's health (the request or the setup is at fault).
+_NOT_HEALTH = {ErrorClass.BAD_REQUEST, ErrorClass.NOT_FOUND, ErrorClass.UNAVAILABLE}
+
+
+async def try_model(runtime: Runtime, info: ModelInfo, request: CompletionRequest) -> Attempt:
+    """Ask ``info``'s model once; never raises for provider failures, the outcome is in the returned attempt."""
+    cached = runtime.cache.get(info.id, request)
+    if cached is not None:
+        return Attempt(info, "ok", 0.0, completion=cached, cost_usd=0.0, priced=True, cache_hit=True)
+    breaker = runtime.breakers[info.provider]
+    if not breaker.allow():
+        remaining = breaker.cooldown_remaining_s()
+        return Attempt(info, "circuit_open", 0.0, error=f"circuit open for {info.provider!r} ({remaining:.0f} s left)")
+    started = time.perf_counter()
+    try:
+        completion = await _call(runtime, info, request)
+    except ProviderError as exc:
+        latency_ms = (time.perf_counter() - started) * 1000
+        if isinstance(exc, MissingKeyError) or exc.error_class in _NOT_HEALTH:
+            breaker.release_probe()
+        else:
+            breaker.record_failure(f"{exc.error_class.value}: {exc}")
+        runtime.record_error(info.provider, exc.error_class.value, f"{info.model}: {exc}")
+        return Attempt(info, exc.error_class.value, latency_ms, error=str(exc), retry_after_s=exc.retry_after_s)
+    latency_ms = (time.perf_counter() - started) * 1000
+    breaker.record_success()
+    runtime.latency.observe(info.id, latency_ms)
+    runtime.cache.put(info.id, request, completion)
+    cost = attempt_cost(info, completion)
+    return Attempt(info, "ok", latency_ms, completion=completion, cost_usd=cost, priced=cost is not None)
+
+
+async def _call(runtime: Runtime, info: ModelInfo, request: CompletionRequest) -> Completion:
+    timeout_s = runtime.registry.timeout_for(info.provider, runtime.config.resilience.timeout_s)
+    try:
+        provider = runtime.registry.get(info.provider)
+    except ImportError as exc:
+        raise ProviderError(ErrorClass.UNAVAILABLE, str(exc)) from exc
+    async with runtime.limiter:
+        try:
+            # Our deadline is the one that counts; the SDK's is a backstop a little later.
+            with anyio.fail_after(timeout_s):
+                return await provider.complete(info.model, request, timeout_s=timeout_s + 1)
+        except TimeoutError as exc:
+            raise ProviderError(ErrorClass.TIMEOUT, f"no answer within {timeout_s:g} s") from exc

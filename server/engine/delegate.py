@@ -1,0 +1,235 @@
+"""``delegate``: route a task to the best configured model, fall back down the list, record every attempt."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import anyio
+from sqlmodel import SQLModel
+
+from server.engine.attempt import try_model
+from server.engine.files import FileRefused, attach_files
+from server.engine.output import cut_to_limit, stored_output
+from server.engine.records import Attempt, delegation_row, estimate_cost, save_rows
+from server.engine.results import AttemptSummary, DelegateResult, RoutingDecision, SkippedModel
+from server.engine.runtime import Runtime
+from server.engine.threads import load_thread, new_thread_id, thread_rows
+from server.providers.base import ChatMessage, CompletionRequest, ErrorClass
+from server.providers.registry import ModelInfo, split_model_id
+from server.routing.budgets import Spend, budget_refusal, current_spend
+from server.routing.classify import classify
+from server.routing.rank import Plan, Skip, plan_route
+
+__all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "delegate"]
+
+# Output tokens assumed for a budget estimate when the caller sets no max_tokens.
+DEFAULT_OUTPUT_ESTIMATE = 1_000
+
+
+class DelegateError(Exception):
+    """A delegate call that cannot go ahead or did not succeed; the message says why and what to change."""
+
+
+@dataclass
+class DelegateParams:
+    """The arguments of one ``delegate`` call (see the MCP tool for their meaning)."""
+
+    task: str
+    model: str | None = None
+    task_type: str | None = None
+    files: list[str] = field(default_factory=list[str])
+    system: str | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    thread_id: str | None = None
+    temperature: float | None = None
+
+
+async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
+    """Answer ``params.task`` with the first candidate that succeeds.
+
+    Raises:
+        DelegateError: bad arguments (a file outside the project, an unknown thread or model), every candidate
+            refused by a budget, or every candidate failed (the message lists each and why).
+    """
+    request, thread_id = await _build_request(runtime, params)
+    task_type = params.task_type or classify(params.task)
+    plan = _plan(runtime, params, request, task_type)
+    plan = await _apply_budgets(runtime, params, request, plan)
+    request_id = uuid.uuid4().hex
+    attempts = await _run(runtime, plan.candidates, request)
+    winner = next((a for a in attempts if a.ok), None)
+    rows: list[SQLModel] = []
+    output_id: str | None = None
+    shown = ""
+    truncated = False
+    if winner is not None and winner.completion is not None:
+        full = winner.completion.text
+        output_id = uuid.uuid4().hex
+        shown, truncated = cut_to_limit(full, runtime.config.output.max_output_tokens, output_id)
+        if truncated:
+            stored = stored_output(full, runtime.session_id)
+            stored.id = output_id
+            rows.append(stored)
+        else:
+            output_id = None
+        rows += thread_rows(
+            thread_id,
+            session_id=runtime.session_id,
+            user=request.messages[-1].content,
+            answer=full,
+            model=winner.info.id,
+        )
+    for index, attempt in enumerate(attempts):
+        rows.append(
+            delegation_row(
+                attempt,
+                index=index,
+                request_id=request_id,
+                session_id=runtime.session_id,
+                task_type=task_type,
+                thread_id=thread_id,
+                output_id=output_id if attempt is winner else None,
+            )
+        )
+    rows = runtime.take_pending() + rows
+    thread = (thread_id, runtime.session_id) if winner is not None else None
+    await anyio.to_thread.run_sync(lambda: save_rows(runtime.engine, rows, thread=thread))
+    decision = _decision(params, plan, attempts, winner)
+    if winner is None or winner.completion is None:
+        raise DelegateError(_all_failed(plan, attempts))
+    return DelegateResult(
+        answer=shown,
+        model=winner.info.id,
+        thread_id=thread_id,
+        request_id=request_id,
+        input_tokens=winner.completion.input_tokens,
+        output_tokens=winner.completion.output_tokens,
+        cached_tokens=winner.completion.cached_tokens,
+        cost_usd=winner.cost_usd,
+        latency_ms=round(sum(a.latency_ms for a in attempts), 3),
+        cache_hit=winner.cache_hit,
+        truncated=truncated,
+        output_id=output_id,
+        decision=decision,
+    )
+
+
+async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[CompletionRequest, str]:
+    content = params.task
+    if params.files:
+        try:
+            content = f"{content}\n\n{attach_files(params.files, runtime.roots)}"
+        except FileRefused as exc:
+            raise DelegateError(f"file refused: {exc}") from exc
+    history: list[ChatMessage] = []
+    thread_id = params.thread_id
+    if thread_id:
+        found = await anyio.to_thread.run_sync(load_thread, runtime.engine, thread_id)
+        if found is None:
+            raise DelegateError(f"unknown thread_id {thread_id!r}: omit it to start a new thread")
+        history = found
+    else:
+        thread_id = new_thread_id()
+    messages = (*history, ChatMessage(role="user", content=content))
+    request = CompletionRequest(
+        messages=messages, system=params.system, max_tokens=params.max_tokens, temperature=params.temperature
+    )
+    return request, thread_id
+
+
+def _plan(runtime: Runtime, params: DelegateParams, request: CompletionRequest, task_type: str) -> Plan:
+    if params.model:
+        try:
+            split_model_id(params.model)
+        except ValueError as exc:
+            raise DelegateError(str(exc)) from exc
+    output_estimate = params.max_tokens or DEFAULT_OUTPUT_ESTIMATE
+    input_estimate = request.approx_input_tokens()
+    plan = plan_route(
+        runtime.registry,
+        runtime.config.routing,
+        task_type=task_type,
+        explicit_model=params.model,
+        needed_tokens=input_estimate + (params.max_tokens or 0),
+        breakers=runtime.breakers,
+        latency=runtime.latency,
+        estimate_cost=lambda info: estimate_cost(info, input_estimate, output_estimate),
+    )
+    if not plan.candidates and not plan.skipped:
+        raise DelegateError(
+            f"no model is configured: add a [providers.NAME] section with models = [...] to {runtime.config_file}"
+        )
+    return plan
+
+
+async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: CompletionRequest, plan: Plan) -> Plan:
+    budgets = runtime.config.budgets
+    if budgets.daily_usd is None and budgets.session_usd is None and params.max_cost_usd is None:
+        return plan
+    spend = await anyio.to_thread.run_sync(current_spend, runtime.engine, runtime.session_id)
+    kept: list[ModelInfo] = []
+    refusals: list[Skip] = []
+    for info in plan.candidates:
+        estimate = estimate_cost(info, request.approx_input_tokens(), params.max_tokens or DEFAULT_OUTPUT_ESTIMATE)
+        # An unpriced model cannot be estimated; it is allowed and recorded with cost NULL.
+        reason = None if estimate is None else _refusal(runtime, params, spend, estimate)
+        if reason is None:
+            kept.append(info)
+        else:
+            refusals.append(Skip(info.id, reason))
+    if not kept and refusals:
+        raise DelegateError("refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals))
+    return Plan(task_type=plan.task_type, candidates=kept, skipped=plan.skipped + refusals)
+
+
+def _refusal(runtime: Runtime, params: DelegateParams, spend: Spend, estimate: float) -> str | None:
+    return budget_refusal(
+        runtime.config.budgets, spend, estimate, config_file=runtime.config_file, max_cost_usd=params.max_cost_usd
+    )
+
+
+async def _run(runtime: Runtime, candidates: list[ModelInfo], request: CompletionRequest) -> list[Attempt]:
+    """Try candidates in order until one answers; a short ``Retry-After`` is waited out once per model."""
+    attempts: list[Attempt] = []
+    max_wait = runtime.config.resilience.max_retry_after_s
+    for info in candidates:
+        attempt = await try_model(runtime, info, request)
+        attempts.append(attempt)
+        wait = attempt.retry_after_s
+        if attempt.status == ErrorClass.RATE_LIMITED and wait is not None and wait <= max_wait:
+            await anyio.sleep(wait)
+            attempt = await try_model(runtime, info, request)
+            attempts.append(attempt)
+        if attempt.ok:
+            break
+    return attempts
+
+
+def _decision(params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None) -> RoutingDecision:
+    return RoutingDecision(
+        task_type=plan.task_type,
+        task_type_source="given" if params.task_type else "classified",
+        candidates=[info.id for info in plan.candidates],
+        chosen=winner.info.id if winner else None,
+        skipped=[SkippedModel(model=s.model, reason=s.reason) for s in plan.skipped],
+        attempts=[
+            AttemptSummary(
+                model=a.info.id,
+                status=a.status,
+                error=a.error,
+                latency_ms=round(a.latency_ms, 3),
+                cache_hit=a.cache_hit,
+            )
+            for a in attempts
+        ],
+    )
+
+
+def _all_failed(plan: Plan, attempts: list[Attempt]) -> str:
+    lines = [f"- {a.info.id}: {a.status}: {a.error}" for a in attempts]
+    lines += [f"- {s.model}: skipped: {s.reason}" for s in plan.skipped]
+    if not lines:
+        return "no candidate model for this task"
+    return "every candidate failed:\n" + "\n".join(lines)

@@ -1,0 +1,67 @@
+"""What is configured: providers, their models, health and prices (the ``providers`` tool)."""
+
+from __future__ import annotations
+
+from server.engine.results import ModelListing, ProviderListing
+from server.engine.runtime import Runtime
+from server.pricing import cost_usd
+from server.providers.keys import find_key
+from server.providers.registry import ModelInfo, ProviderSpec
+
+__all__ = ["list_providers"]
+
+_MTOK = 1_000_000
+
+
+def _price(info: ModelInfo) -> tuple[float | None, float | None, str]:
+    if info.price is not None:
+        return info.price.input_per_mtok, info.price.output_per_mtok, "config"
+    per_input = cost_usd(info.model, provider=info.provider, input_tokens=_MTOK)
+    per_output = cost_usd(info.model, provider=info.provider, output_tokens=_MTOK)
+    if per_input is None or per_output is None:
+        return None, None, "unpriced"
+    return round(per_input, 6), round(per_output, 6), "genai-prices"
+
+
+def _key_status(runtime: Runtime, spec: ProviderSpec) -> str:
+    if spec.kind == "cli":
+        return "no key (runs a local command)"
+    if spec.api_key_env is None and spec.api_key_file is None:
+        return "no key needed" if spec.kind == "openai-compatible" else "no key variable configured"
+    found = find_key(spec.api_key_env, spec.api_key_file, environ=runtime.registry.environ, cwd=runtime.roots[0])
+    where = spec.api_key_env or str(spec.api_key_file)
+    return f"{where}: {'set' if found else 'MISSING'}"
+
+
+def list_providers(runtime: Runtime) -> list[ProviderListing]:
+    """Every enabled provider with its key status (never the key), breaker state and models with prices."""
+    listings: list[ProviderListing] = []
+    for spec in runtime.registry.specs.values():
+        breaker = runtime.breakers[spec.name]
+        models: list[ModelListing] = []
+        for info in runtime.registry.models():
+            if info.provider != spec.name:
+                continue
+            input_price, output_price, source = _price(info)
+            models.append(
+                ModelListing(
+                    id=info.id,
+                    input_per_mtok=input_price,
+                    output_per_mtok=output_price,
+                    price_source=source,
+                    context_window=info.context_window,
+                    recent_latency_ms=runtime.latency.get(info.id),
+                )
+            )
+        listings.append(
+            ProviderListing(
+                name=spec.name,
+                kind=spec.kind,
+                base_url=spec.base_url,
+                key=_key_status(runtime, spec),
+                breaker=breaker.state.value,
+                consecutive_failures=breaker.consecutive_failures,
+                models=models,
+            )
+        )
+    return listings

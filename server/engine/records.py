@@ -1,0 +1,105 @@
+"""Pricing an attempt and writing it down: one ``delegation`` row per attempt, fallbacks included."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, SQLModel
+
+from server.pricing import cost_usd
+from server.providers.base import Completion
+from server.providers.registry import ModelInfo
+from server.store.models import Delegation, Thread, utcnow
+
+__all__ = ["Attempt", "attempt_cost", "delegation_row", "estimate_cost", "save_rows"]
+
+
+@dataclass
+class Attempt:
+    """One try of one model: its outcome, usage, cost and latency."""
+
+    info: ModelInfo
+    status: str
+    latency_ms: float
+    completion: Completion | None = None
+    error: str | None = None
+    cost_usd: float | None = None
+    priced: bool = True
+    cache_hit: bool = False
+    retry_after_s: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def attempt_cost(info: ModelInfo, completion: Completion) -> float | None:
+    """The USD cost of ``completion``, from the config's price for the model or genai-prices; None if unpriced."""
+    cached = min(completion.cached_tokens, completion.input_tokens)
+    return cost_usd(
+        info.model,
+        provider=info.provider,
+        input_tokens=completion.input_tokens - cached,
+        output_tokens=completion.output_tokens,
+        cache_read_tokens=cached,
+        override=info.price,
+    )
+
+
+def estimate_cost(info: ModelInfo, input_tokens: int, output_tokens: int) -> float | None:
+    """What a call would cost at most, for budget checks and ranking; None if unpriced."""
+    return cost_usd(
+        info.model, provider=info.provider, input_tokens=input_tokens, output_tokens=output_tokens, override=info.price
+    )
+
+
+def delegation_row(
+    attempt: Attempt,
+    *,
+    index: int,
+    request_id: str,
+    session_id: str | None,
+    task_type: str | None,
+    thread_id: str | None = None,
+    consensus_run_id: str | None = None,
+    output_id: str | None = None,
+) -> Delegation:
+    """The ``delegation`` row of ``attempt`` (the ``index``-th model tried for ``request_id``)."""
+    completion = attempt.completion
+    return Delegation(
+        session_id=session_id,
+        request_id=request_id,
+        attempt=index,
+        provider=attempt.info.provider,
+        model=attempt.info.model,
+        task_type=task_type,
+        status=attempt.status,
+        error=attempt.error,
+        input_tokens=completion.input_tokens if completion else 0,
+        output_tokens=completion.output_tokens if completion else 0,
+        cached_tokens=completion.cached_tokens if completion else 0,
+        cost_usd=attempt.cost_usd,
+        priced=attempt.priced,
+        latency_ms=attempt.latency_ms,
+        cache_hit=attempt.cache_hit,
+        thread_id=thread_id,
+        consensus_run_id=consensus_run_id,
+        output_id=output_id,
+    )
+
+
+def save_rows(engine: Engine, rows: Sequence[SQLModel], *, thread: tuple[str, str | None] | None = None) -> None:
+    """Add ``rows`` in one transaction; ``thread`` = (thread_id, session_id) is created or its ``updated_at`` bumped."""
+    with Session(engine) as db:
+        if thread is not None:
+            thread_id, session_id = thread
+            existing = db.get(Thread, thread_id)
+            if existing is None:
+                db.add(Thread(thread_id=thread_id, session_id=session_id))
+            else:
+                existing.updated_at = utcnow()
+                db.add(existing)
+        db.add_all(rows)
+        db.commit()

@@ -1,0 +1,55 @@
+"""Agent CLIs (``gemini -p``, ``codex exec``, ``ollama run``) as providers: one process per request, with a timeout."""
+
+from __future__ import annotations
+
+import subprocess
+
+import anyio
+
+from server.providers.base import Completion, CompletionRequest, ErrorClass, Provider, ProviderError
+
+__all__ = ["CliProvider", "flatten_prompt"]
+
+MODEL_PLACEHOLDER = "{model}"
+PROMPT_PLACEHOLDER = "{prompt}"
+
+
+def flatten_prompt(request: CompletionRequest) -> str:
+    """The conversation as one prompt: a CLI takes text, not turns."""
+    parts = [request.system] if request.system else []
+    if len(request.messages) == 1:
+        parts.append(request.messages[0].content)
+    else:
+        parts.extend(f"[{m.role}]\n{m.content}" for m in request.messages)
+    return "\n\n".join(parts)
+
+
+class CliProvider(Provider):
+    """Runs ``command`` (argv); ``{prompt}`` and ``{model}`` in it are replaced, else the prompt goes to stdin.
+
+    Args:
+        name: The provider's configured name.
+        command: The argv, e.g. ``["gemini", "-m", "{model}", "-p", "{prompt}"]``.
+    """
+
+    def __init__(self, name: str, *, command: list[str]) -> None:
+        super().__init__(name)
+        if not command:
+            raise ValueError(f"provider {name!r} (kind 'cli') needs command = [...] in the config")
+        self.command = command
+
+    async def complete(self, model: str, request: CompletionRequest, *, timeout_s: float) -> Completion:
+        prompt = flatten_prompt(request)
+        argv = [arg.replace(MODEL_PLACEHOLDER, model).replace(PROMPT_PLACEHOLDER, prompt) for arg in self.command]
+        stdin = None if any(PROMPT_PLACEHOLDER in arg for arg in self.command) else prompt.encode()
+        try:
+            with anyio.fail_after(timeout_s):
+                result = await anyio.run_process(argv, input=stdin, check=False, stderr=subprocess.PIPE)
+        except TimeoutError as exc:
+            raise ProviderError(ErrorClass.TIMEOUT, f"{argv[0]} did not finish within {timeout_s:g} s") from exc
+        except FileNotFoundError as exc:
+            raise ProviderError(ErrorClass.CLI_ERROR, f"command not found: {argv[0]}") from exc
+        if result.returncode != 0:
+            tail = result.stderr.decode(errors="replace").strip()[-500:]
+            raise ProviderError(ErrorClass.CLI_ERROR, f"{argv[0]} exited with status {result.returncode}: {tail}")
+        return Completion(text=result.stdout.decode(errors="replace").strip())

@@ -1,0 +1,88 @@
+"""OpenAI and every OpenAI-compatible endpoint (Cerebras, Together, Gemini, DeepSeek, OpenRouter, Ollama...)."""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+from server.providers._sdk_errors import classify_sdk_error
+from server.providers.base import Completion, CompletionRequest, ErrorClass, Provider, ProviderError
+
+__all__ = ["OpenAICompatProvider", "chat_messages", "to_completion"]
+
+
+def chat_messages(request: CompletionRequest) -> list[dict[str, str]]:
+    """The request as chat-completions messages, system prompt first."""
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+    return messages
+
+
+def _import_openai() -> ModuleType:
+    try:
+        import openai
+    except ImportError as exc:  # pragma: no cover - openai is a core dependency
+        raise ImportError("the openai SDK is missing: pip install openai") from exc
+    return openai
+
+
+class OpenAICompatProvider(Provider):
+    """Talks to a chat-completions endpoint through the official ``openai`` SDK.
+
+    Args:
+        name: The provider's configured name.
+        api_key: The key (local servers accept any placeholder).
+        base_url: The endpoint; None means OpenAI itself.
+        client: An SDK client to use instead of building one (tests, shared pools).
+    """
+
+    def __init__(self, name: str, *, api_key: str, base_url: str | None = None, client: Any = None) -> None:
+        super().__init__(name)
+        self._sdk = _import_openai()
+        # max_retries=0: the delegate engine owns the one retry loop (fallback, Retry-After).
+        self._client = client or self._sdk.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+
+    async def complete(self, model: str, request: CompletionRequest, *, timeout_s: float) -> Completion:
+        params: dict[str, Any] = {"model": model, "messages": chat_messages(request), "timeout": timeout_s}
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        try:
+            response = await self._client.chat.completions.create(**params)
+        except Exception as exc:
+            error = classify_sdk_error(exc, self._sdk)
+            if error is None:
+                raise
+            raise error from exc
+        return to_completion(response)
+
+    async def list_models(self, *, timeout_s: float) -> list[str] | None:
+        try:
+            page = await self._client.models.list(timeout=timeout_s)
+        except Exception as exc:
+            error = classify_sdk_error(exc, self._sdk)
+            if error is None:
+                raise
+            raise error from exc
+        return [m.id for m in page.data]
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def to_completion(response: Any) -> Completion:
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise ProviderError(ErrorClass.MALFORMED, "response has no choices")
+    text = getattr(getattr(choices[0], "message", None), "content", None)
+    if not isinstance(text, str):
+        raise ProviderError(ErrorClass.MALFORMED, "response has no message content")
+    usage = getattr(response, "usage", None)
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Completion(
+        text=text,
+        input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        cached_tokens=int(getattr(details, "cached_tokens", 0) or 0),
+    )

@@ -1,0 +1,161 @@
+"""The configured providers and their models; provider clients are built (and SDKs imported) on first use."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.config import ModelPrice, ProviderConfig, SwitchboardConfig
+from server.providers.base import Provider
+from server.providers.keys import require_key
+from server.providers.presets import PRESETS
+
+__all__ = ["ModelInfo", "ProviderSpec", "Registry", "split_model_id"]
+
+
+def split_model_id(model_id: str) -> tuple[str, str]:
+    """``"groq:llama-3.3-70b"`` -> ``("groq", "llama-3.3-70b")``; the model part may itself hold colons.
+
+    Raises:
+        ValueError: ``model_id`` has no ``provider:`` prefix.
+    """
+    provider, sep, model = model_id.partition(":")
+    if not sep or not provider or not model:
+        raise ValueError(f"model id {model_id!r} is not of the form 'provider:model' (e.g. 'groq:llama-3.3-70b')")
+    return provider, model
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One routable model: ``id`` is ``provider:model``; ``price`` is the config's override, if any."""
+
+    id: str
+    provider: str
+    model: str
+    price: ModelPrice | None = None
+    context_window: int | None = None
+
+
+@dataclass
+class ProviderSpec:
+    """A provider's config with its preset filled in."""
+
+    name: str
+    kind: str
+    base_url: str | None
+    api_key_env: str | None
+    api_key_file: Path | None
+    models: list[str]
+    prices: dict[str, ModelPrice]
+    context_windows: dict[str, int]
+    timeout_s: float | None
+    command: list[str] = field(default_factory=list[str])
+
+    @classmethod
+    def from_config(cls, name: str, config: ProviderConfig) -> ProviderSpec:
+        preset = PRESETS.get(config.preset or name)
+        if config.preset is not None and preset is None:
+            known = ", ".join(sorted(PRESETS))
+            raise ValueError(f"provider {name!r}: unknown preset {config.preset!r} (known: {known})")
+        kind_given = "kind" in config.model_fields_set
+        return cls(
+            name=name,
+            kind=config.kind if kind_given or preset is None else preset.kind,
+            base_url=config.base_url or (preset.base_url if preset else None),
+            api_key_env=config.api_key_env or (preset.api_key_env if preset else None),
+            api_key_file=config.api_key_file,
+            models=list(config.models or (preset.models if preset else [])),
+            prices=dict(config.prices),
+            context_windows={**(preset.context_windows if preset else {}), **config.context_windows},
+            timeout_s=config.timeout_s,
+            command=list(config.command),
+        )
+
+
+class Registry:
+    """Providers named in the config (enabled ones), their models, and lazily built clients.
+
+    Args:
+        config: The loaded config.
+        environ: Where keys are looked up (default: the process environment).
+        cwd: The project directory whose ``.env`` is consulted.
+    """
+
+    def __init__(
+        self, config: SwitchboardConfig, *, environ: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
+        self.specs = {
+            name: ProviderSpec.from_config(name, cfg) for name, cfg in config.providers.items() if cfg.enabled
+        }
+        self.environ = environ
+        self._cwd = cwd
+        self._clients: dict[str, Provider] = {}
+
+    def models(self) -> list[ModelInfo]:
+        """Every configured model, in config order."""
+        return [self._info(spec, model) for spec in self.specs.values() for model in spec.models]
+
+    def model(self, model_id: str) -> ModelInfo | None:
+        """The model ``provider:model`` if its provider is configured (listed models or not), else None."""
+        provider, model = split_model_id(model_id)
+        spec = self.specs.get(provider)
+        return None if spec is None else self._info(spec, model)
+
+    def timeout_for(self, provider: str, default: float) -> float:
+        spec = self.specs.get(provider)
+        return spec.timeout_s if spec and spec.timeout_s else default
+
+    def get(self, name: str) -> Provider:
+        """The client for provider ``name``, built on first use.
+
+        Raises:
+            KeyError: no such provider is configured.
+            MissingKeyError: its API key is nowhere to be found.
+        """
+        client = self._clients.get(name)
+        if client is None:
+            client = self._clients[name] = self._build(self.specs[name])
+        return client
+
+    def add(self, provider: Provider) -> None:
+        """Use ``provider`` as the client of its name (tests and embedders inject clients here)."""
+        self._clients[provider.name] = provider
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    def _info(self, spec: ProviderSpec, model: str) -> ModelInfo:
+        return ModelInfo(
+            id=f"{spec.name}:{model}",
+            provider=spec.name,
+            model=model,
+            price=spec.prices.get(model),
+            context_window=spec.context_windows.get(model),
+        )
+
+    def _key(self, spec: ProviderSpec) -> str:
+        return require_key(spec.name, spec.api_key_env, spec.api_key_file, environ=self.environ, cwd=self._cwd)
+
+    def _build(self, spec: ProviderSpec) -> Provider:
+        if spec.kind in ("openai", "openai-compatible"):
+            from server.providers.openai_compat import OpenAICompatProvider
+
+            keyless = spec.kind == "openai-compatible" and spec.api_key_env is None and spec.api_key_file is None
+            key = "not-needed" if keyless else self._key(spec)
+            return OpenAICompatProvider(spec.name, api_key=key, base_url=spec.base_url)
+        if spec.kind == "anthropic":
+            from server.providers.anthropic import AnthropicProvider
+
+            return AnthropicProvider(spec.name, api_key=self._key(spec), base_url=spec.base_url)
+        if spec.kind == "groq":
+            from server.providers.groq import GroqProvider
+
+            return GroqProvider(spec.name, api_key=self._key(spec), base_url=spec.base_url)
+        if spec.kind == "cli":
+            from server.providers.cli import CliProvider
+
+            return CliProvider(spec.name, command=spec.command)
+        raise ValueError(f"provider {spec.name!r}: unknown kind {spec.kind!r}")

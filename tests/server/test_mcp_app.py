@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from server.config import SwitchboardConfig
+from server.mcp_app import build_server
+from server.settings import Settings
+from server.store.models import Delegation, ProviderEvent, StoredOutput
+from tests.fakes.openai_api import FakeOpenAI, Reply
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(models=["model-a", "model-b"], api_key="sk-test-acme") as server:
+        yield server
+
+
+def acme_config(fake: FakeOpenAI, **sections: Any) -> SwitchboardConfig:
+    return SwitchboardConfig.model_validate(
+        {
+            "providers": {
+                "acme": {
+                    "kind": "openai-compatible",
+                    "base_url": fake.base_url,
+                    "api_key_env": "ACME_KEY",
+                    "models": ["model-a", "model-b"],
+                    "prices": {"model-a": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}},
+                }
+            },
+            "routing": {"default": ["acme:model-a", "acme:model-b"]},
+            **sections,
+        }
+    )
+
+
+def server_for(settings: Settings, engine: Engine, config: SwitchboardConfig, tmp_path: Path) -> Any:
+    environ = {"ACME_KEY": "sk-test-acme", "CLAUDE_CODE_SESSION_ID": "sess-1"}
+    return build_server(settings, config, engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+
+
+def rows(engine: Engine) -> list[Delegation]:
+    with Session(engine) as db:
+        return list(db.exec(select(Delegation).order_by(col(Delegation.id))).all())
+
+
+async def test_delegate_answers_through_the_mcp_client_and_records_a_priced_row(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    server = server_for(settings, engine, acme_config(fake), tmp_path)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("delegate", {"task": "say hello"})
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert data is not None
+    assert data["answer"] == "echo: say hello"
+    assert data["model"] == "acme:model-a"
+    assert data["decision"]["chosen"] == "acme:model-a"
+    [row] = rows(engine)
+    assert (row.provider, row.model, row.status, row.session_id) == ("acme", "model-a", "ok", "sess-1")
+    assert (row.input_tokens, row.output_tokens) == (11, 7)
+    assert row.priced and row.cost_usd == pytest.approx((11 * 1.0 + 7 * 2.0) / 1e6)
+
+
+async def test_server_error_falls_back_to_the_next_model_and_both_attempts_are_rows(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.script("model-a", Reply.error(500))
+    server = server_for(settings, engine, acme_config(fake), tmp_path)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("delegate", {"task": "hi"})
+    assert result.structured_content is not None
+    assert result.structured_content["model"] == "acme:model-b"
+    first, second = rows(engine)
+    assert (first.attempt, first.status, second.attempt, second.status) == (0, "server_error", 1, "ok")
+    assert first.request_id == second.request_id
+    # model-b has no price in the config and genai-prices does not know it: unpriced, never $0.
+    assert second.cost_usd is None and second.priced is False
+
+
+async def test_every_candidate_failing_is_one_tool_error_listing_each(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.script("model-a", Reply.error(503))
+    fake.script("model-b", Reply(kind="garbage"))
+    server = server_for(settings, engine, acme_config(fake), tmp_path)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("delegate", {"task": "hi"})
+    assert result.is_error
+    text = str(result.content[0])
+    assert "acme:model-a: server_error" in text and "acme:model-b: malformed" in text
+    assert [r.status for r in rows(engine)] == ["server_error", "malformed"]
+
+
+async def test_long_answer_is_cut_with_a_note_and_the_full_text_is_retrievable(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    long_text = "x" * 9_000
+    fake.script("model-a", Reply(text=long_text))
+    config = acme_config(fake, output={"max_output_tokens": 1_000})
+    server = server_for(settings, engine, config, tmp_path)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("delegate", {"task": "write a lot"})
+            data = result.structured_content
+            assert data is not None and data["truncated"]
+            assert "get_output" in data["answer"] and len(data["answer"]) < len(long_text)
+            chunk = await client.call_tool("get_output", {"output_id": data["output_id"], "max_chars": 60_000})
+    assert chunk.structured_content is not None
+    assert chunk.structured_content["content"] == long_text
+    with Session(engine) as db:
+        stored = db.get(StoredOutput, data["output_id"])
+    assert stored is not None and stored.content == long_text
+
+
+async def test_providers_tool_lists_models_health_and_prices_without_the_key(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    server = server_for(settings, engine, acme_config(fake), tmp_path)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("providers", {})
+            tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert result.structured_content is not None
+    [acme] = result.structured_content["providers"]
+    assert acme["key"] == "ACME_KEY: set" and acme["breaker"] == "closed"
+    by_id = {m["id"]: m for m in acme["models"]}
+    assert by_id["acme:model-a"]["price_source"] == "config"
+    assert by_id["acme:model-b"]["price_source"] == "unpriced"
+    assert "sk-test-acme" not in str(result.content)
+    assert tools["providers"].annotations is not None and tools["providers"].annotations.read_only_hint
+    assert tools["delegate"].annotations is not None and tools["delegate"].annotations.open_world_hint
+    assert {"delegate", "get_output", "providers", "stats"} <= set(tools)
+
+
+async def test_open_breaker_is_recorded_as_provider_events(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.script("model-a", Reply.error(500), Reply.error(500))
+    config = acme_config(fake, resilience={"breaker_failures": 2, "breaker_cooldown_s": 600})
+    config.routing.default = ["acme:model-a"]
+    server = server_for(settings, engine, config, tmp_path)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            for _ in range(2):
+                assert (await client.call_tool("delegate", {"task": "hi", "model": "acme:model-a"})).is_error
+            third = await client.call_tool("delegate", {"task": "hi", "model": "acme:model-a"})
+    assert third.is_error and "circuit open" in str(third.content[0])
+    assert fake.calls_for("model-a") == 2
+    with Session(engine) as db:
+        events = [e.event for e in db.exec(select(ProviderEvent).order_by(col(ProviderEvent.id))).all()]
+    assert "breaker_open" in events
