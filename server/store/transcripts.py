@@ -2,7 +2,8 @@
 
 An assistant message is written once per content block, each line repeating the message's usage: usage
 is deduplicated on ``message.id`` + ``requestId`` (the last line wins: it carries the final counts).
-Claude Code's own ``cost-state`` record (``totalCostUSD``, last one wins) is the session's cost of record.
+Claude Code's own ``cost-state`` record (``totalCostUSD``, last one wins) is the session's cost of record,
+unless it says ``hasUnknownModelCost`` (then its total leaves something out).
 """
 
 from __future__ import annotations
@@ -89,6 +90,14 @@ def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLi
     )
 
 
+def _cost_of_record(record: dict[str, Any]) -> float | None:
+    cost = record.get("totalCostUSD")
+    if not isinstance(cost, int | float) or isinstance(cost, bool):
+        return None
+    # Claude Code leaves out what it cannot price: its total is then no cost of record.
+    return None if record.get("hasUnknownModelCost") is True else float(cost)
+
+
 def parse_transcript(path: Path, agent_id: str | None = None) -> Transcript:
     """Read a transcript; lines that are not JSON objects (a line still being written) are skipped.
 
@@ -109,9 +118,7 @@ def parse_transcript(path: Path, agent_id: str | None = None) -> Transcript:
             if not isinstance(record, dict):
                 continue
             if record.get("type") == COST_STATE:
-                cost = record.get("totalCostUSD")
-                if isinstance(cost, int | float) and not isinstance(cost, bool):
-                    result.total_cost_usd = float(cost)
+                result.total_cost_usd = _cost_of_record(record)
                 continue
             line = _usage_line(record, agent_id)
             if line is None:

@@ -91,6 +91,8 @@ def _refresh(db: Session, session: AgentSession, cache: TranscriptCache) -> None
             session.context_tokens = main.last_main_usage.context_tokens
         if main.total_cost_usd is not None:
             session.cost_usd, session.cost_source = main.total_cost_usd, "claude_code"
+        elif session.cost_source == "claude_code":
+            session.cost_source = None  # its total is no longer usable: compute one below
         changed = True
     if changed:
         _totals(db, session, agents)
