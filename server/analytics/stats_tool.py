@@ -4,55 +4,73 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp_types import ToolAnnotations
 from pydantic import Field
 from sqlalchemy import Engine
-from sqlmodel import Session, func, select
+from sqlmodel import Session
 
+from server.analytics.render import render_report
+from server.analytics.report import SECTIONS, Section, build_report
 from server.analytics.window import Window
-from server.store.models import AgentSession
+from server.config import ContextConfig, SwitchboardConfig
 
-__all__ = ["SECTIONS", "Section", "register_stats_tool"]
+__all__ = ["MAX_CHARS", "ToolSection", "register_stats_tool", "stats", "stats_text"]
 
-Section = Literal[
+ToolSection = Literal[
     "overview", "sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context"
 ]
-SECTIONS: tuple[Section, ...] = (
-    "overview",
-    "sessions",
-    "tools",
-    "subagents",
-    "delegations",
-    "health",
-    "savings",
-    "patterns",
-    "context",
-)
+
+# About 2,000 tokens at ~4 characters a token: the tool's output stays a small part of the caller's context.
+MAX_CHARS = 8_000
+_ROWS = {"overview": 3, "section": 10, "detail": 25}
 
 
 def _engine(ctx: Context[Any, Any]) -> Engine:
-    # The app's lifespan yields a dataclass with at least ``engine`` and ``settings``.
+    # The app's lifespan yields an object with at least ``engine`` (and ``settings``, maybe ``config``).
     return ctx.request_context.lifespan_context.engine
+
+
+def _context_config(ctx: Context[Any, Any]) -> ContextConfig:
+    config = getattr(ctx.request_context.lifespan_context, "config", None)
+    return config.context if isinstance(config, SwitchboardConfig) else ContextConfig()
+
+
+def stats_text(
+    engine: Engine,
+    window: Window,
+    section: ToolSection = "overview",
+    detail: bool = False,
+    context: ContextConfig | None = None,
+) -> str:
+    """The tool's text: the chosen section (or all, for ``overview``) as tables, cut to :data:`MAX_CHARS`."""
+    sections: tuple[Section, ...] = SECTIONS if section == "overview" else (section,)
+    rows = _ROWS["detail" if detail else "overview" if section == "overview" else "section"]
+    with Session(engine) as db:
+        report = build_report(db, window, sections, session_limit=rows, context=context)
+    text = render_report(report, limit=rows)
+    if len(text) > MAX_CHARS:
+        cut = text.rfind("\n", 0, MAX_CHARS - 80)
+        text = text[: max(cut, 0)] + "\n... cut to fit; ask for one section, or use `switchboard stats`"
+    return text
 
 
 async def stats(
     ctx: Context[Any, Any],
-    section: Annotated[Section, Field(description="Which part to show; 'overview' summarises all.")] = "overview",
+    section: Annotated[ToolSection, Field(description="One part, or 'overview' for a summary of all.")] = "overview",
     days: Annotated[float, Field(gt=0, description="Look back this many days.")] = 7,
     project: Annotated[str | None, Field(description="Only sessions of this project.")] = None,
     session_id: Annotated[str | None, Field(description="Only this Claude Code session.")] = None,
-    detail: Annotated[bool, Field(description="Longer lists; still bounded.")] = False,
+    detail: Annotated[bool, Field(description="Longer lists (still bounded to about 2,000 tokens).")] = False,
 ) -> str:
-    """Usage, cost, savings, provider health and routing recommendations from the switchboard store."""
+    """Usage, cost of record, savings from delegation, provider health, tool and subagent patterns, and routing
+    recommendations with the numbers behind them, from the switchboard store. Unpriced usage says so.
+    """
     window = Window.last_days(days, project=project, session_id=session_id)
-    with Session(_engine(ctx)) as db:
-        count = db.exec(
-            window.apply(
-                select(func.count()).select_from(AgentSession), AgentSession.started_at, AgentSession.session_id
-            )
-        ).one()
-    return f"{section} ({window.describe()}): {count} sessions"
+    engine, context = _engine(ctx), _context_config(ctx)
+    # The queries are synchronous SQLAlchemy: keep them off the event loop.
+    return await anyio.to_thread.run_sync(lambda: stats_text(engine, window, section, detail, context))
 
 
 def register_stats_tool(server: MCPServer[Any]) -> None:
@@ -62,4 +80,5 @@ def register_stats_tool(server: MCPServer[Any]) -> None:
         name="stats",
         title="Switchboard stats",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+        structured_output=False,
     )

@@ -1,0 +1,106 @@
+"""Provider health over time: breaker openings and error classes, from provider events and delegations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col
+
+from server.analytics._sql import ratio, select_columns
+from server.analytics.window import Window
+from server.store.models import Delegation, ProviderEvent
+
+__all__ = ["HealthBucket", "HealthReport", "ProviderHealth", "provider_health"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class HealthBucket(BaseModel):
+    """One provider over one time bucket."""
+
+    start: datetime
+    provider: str
+    calls: int = 0
+    failures: int = 0
+    breaker_opens: int = 0
+    errors: dict[str, int] = Field(default_factory=dict, description="Failures by error class.")
+
+
+class ProviderHealth(BaseModel):
+    """One provider over the whole window."""
+
+    provider: str
+    calls: int = 0
+    failures: int = 0
+    error_rate: float | None = None
+    breaker_opens: int = 0
+    errors: dict[str, int] = Field(default_factory=dict)
+    breaker_state: str | None = Field(default=None, description="The latest breaker transition seen, if any.")
+    last_failure_at: datetime | None = None
+
+
+class HealthReport(BaseModel):
+    """Provider health in the window, worst error rate first, and per time bucket."""
+
+    bucket_s: float
+    providers: list[ProviderHealth]
+    timeline: list[HealthBucket]
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands times back without an offset; the store keeps UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _bucket_start(moment: datetime, size: timedelta) -> datetime:
+    return _EPOCH + ((_aware(moment) - _EPOCH) // size) * size
+
+
+def default_bucket(window: Window) -> timedelta:
+    """An hour for windows up to two days, else a day."""
+    if window.since is not None and (window.until or datetime.now(UTC)) - window.since <= timedelta(days=2):
+        return timedelta(hours=1)
+    return timedelta(days=1)
+
+
+def provider_health(db: Session, window: Window, bucket: timedelta | None = None) -> HealthReport:
+    """Calls, failures by error class and breaker openings per provider, overall and per ``bucket``."""
+    size = bucket or default_bucket(window)
+    d_where = [*window.time_clauses(Delegation.created_at), *window.session_clauses(Delegation.session_id)]
+    e_where = [*window.time_clauses(ProviderEvent.created_at), *window.session_clauses(ProviderEvent.session_id)]
+    providers: dict[str, ProviderHealth] = {}
+    buckets: dict[tuple[datetime, str], HealthBucket] = {}
+
+    def slot(provider: str, moment: datetime) -> tuple[ProviderHealth, HealthBucket]:
+        start = _bucket_start(moment, size)
+        overall = providers.setdefault(provider, ProviderHealth(provider=provider))
+        return overall, buckets.setdefault((start, provider), HealthBucket(start=start, provider=provider))
+
+    rows = db.exec(select_columns(Delegation.provider, Delegation.status, Delegation.created_at).where(*d_where)).all()
+    for provider, status, created in rows:
+        overall, part = slot(provider, created)
+        overall.calls += 1
+        part.calls += 1
+        if status != "ok":
+            for target in (overall, part):
+                target.failures += 1
+                target.errors[status] = target.errors.get(status, 0) + 1
+            if overall.last_failure_at is None or _aware(created) > overall.last_failure_at:
+                overall.last_failure_at = _aware(created)
+    events = db.exec(
+        select_columns(ProviderEvent.provider, ProviderEvent.event, ProviderEvent.created_at)
+        .where(col(ProviderEvent.event).like("breaker_%"), *e_where)
+        .order_by(col(ProviderEvent.created_at))
+    ).all()
+    for provider, event, created in events:
+        overall, part = slot(provider, created)
+        overall.breaker_state = event.removeprefix("breaker_")
+        if event == "breaker_open":
+            overall.breaker_opens += 1
+            part.breaker_opens += 1
+    for health in providers.values():
+        health.error_rate = ratio(health.failures, health.calls)
+    ordered = sorted(providers.values(), key=lambda h: (-(h.error_rate or 0.0), -h.breaker_opens, h.provider))
+    timeline = sorted(buckets.values(), key=lambda b: (b.start, b.provider))
+    return HealthReport(bucket_s=size.total_seconds(), providers=ordered, timeline=timeline)

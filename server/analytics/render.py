@@ -1,0 +1,266 @@
+"""Plain-text tables of a :class:`StatsReport`, for ``switchboard stats`` and the ``stats`` MCP tool.
+
+Unpriced figures read ``unpriced`` and unknown session costs ``unknown``: never ``$0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from server.analytics.report import StatsReport
+
+__all__ = ["fmt_ms", "fmt_pct", "fmt_usd", "render_report", "table"]
+
+
+def fmt_usd(value: float | None, missing: str = "unpriced") -> str:
+    """Dollars, with enough decimals for small sums; ``missing`` when None."""
+    if value is None:
+        return missing
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
+
+
+def fmt_pct(value: float | None) -> str:
+    """A ratio as a percentage; ``-`` when None."""
+    return "-" if value is None else f"{value:.0%}"
+
+
+def fmt_ms(value: float | None) -> str:
+    """Milliseconds, or seconds past 10 s; ``-`` when None."""
+    if value is None:
+        return "-"
+    return f"{value / 1000:.1f}s" if value >= 10_000 else f"{value:.0f}ms"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]], limit: int | None = None) -> list[str]:
+    """Aligned columns, numbers right-aligned; at most ``limit`` rows and a line saying how many were left out.
+
+    No rows, no lines (not even the header).
+    """
+    if not rows:
+        return []
+    shown = list(rows if limit is None else rows[:limit])
+    cells = [[str(c) for c in r] for r in shown]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(r[i], int | float) for r in shown) and bool(shown) for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
+        return "  ".join(parts).rstrip()
+
+    out = [line(headers), *(line(r) for r in cells)]
+    if len(rows) > len(shown):
+        out.append(f"... {len(rows) - len(shown)} more")
+    return out
+
+
+def _sessions(r: StatsReport, limit: int) -> list[str]:
+    s = r.sessions
+    if s is None:
+        return []
+    hours = s.duration_s_total / 3600
+    cost = fmt_usd(s.cost_usd)
+    lines = [
+        f"Sessions: {s.sessions} ({s.ended} ended), {hours:.1f} h, cost of record {cost}"
+        + (f" + {s.sessions_without_cost} with no cost recorded" if s.sessions_without_cost else "")
+    ]
+    lines += table(
+        ["model", "responses", "input", "output", "cache read", "cache write", "cost"],
+        [
+            [
+                m.model,
+                m.responses,
+                m.input_tokens,
+                m.output_tokens,
+                m.cache_read_tokens,
+                m.cache_creation_tokens,
+                fmt_usd(m.cost_usd)
+                + (f" (+{m.unpriced_responses} unpriced)" if m.unpriced_responses and m.cost_usd is not None else ""),
+            ]
+            for m in s.by_model
+        ],
+        limit,
+    )
+    if r.recent_sessions:
+        lines.append("Recent sessions:")
+        lines += table(
+            ["session_id", "project", "started", "min", "cost_usd", "prompts", "tools", "delegations"],
+            [
+                [
+                    x.session_id,
+                    x.project or "-",
+                    x.started_at.strftime("%m-%d %H:%M") if x.started_at else "-",
+                    round((x.duration_s or 0) / 60, 1),
+                    fmt_usd(x.cost_usd, "unknown"),
+                    x.prompts,
+                    x.tool_calls,
+                    x.delegations,
+                ]
+                for x in r.recent_sessions
+            ],
+            limit,
+        )
+    return lines
+
+
+def _tools(r: StatsReport, limit: int) -> list[str]:
+    t = r.tools
+    if t is None:
+        return []
+    head = f"Tools: {t.calls} calls, {fmt_pct(t.failure_rate)} failed"
+    rows = [[x.tool_name, x.calls, fmt_pct(x.failure_rate), fmt_ms(x.p50_ms), fmt_ms(x.p95_ms)] for x in t.tools]
+    return [head, *table(["tool", "calls", "failed", "p50", "p95"], rows, limit)]
+
+
+def _subagents(r: StatsReport, limit: int) -> list[str]:
+    s = r.subagents
+    if s is None:
+        return []
+    head = f"Subagents: {s.runs} runs, cost {fmt_usd(s.cost_usd)}, max nesting {s.max_depth}"
+    if s.unpriced_runs:
+        head += f", {s.unpriced_runs} runs unpriced"
+    rows = [
+        [
+            x.agent_type,
+            x.runs,
+            x.nested_runs,
+            x.input_tokens + x.cache_read_tokens + x.cache_creation_tokens,
+            x.output_tokens,
+            fmt_usd(x.cost_usd),
+            fmt_ms(x.p50_ms),
+            fmt_ms(x.p95_ms),
+        ]
+        for x in s.by_type
+    ]
+    return [head, *table(["type", "runs", "nested", "in tokens", "out tokens", "cost", "p50", "p95"], rows, limit)]
+
+
+def _delegations(r: StatsReport, limit: int) -> list[str]:
+    d = r.delegations
+    if d is None:
+        return []
+    lines = [
+        f"Delegations: {d.requests} calls, {d.calls} attempts, {fmt_pct(d.success_rate)} ok, {d.fallbacks} fallbacks, "
+        f"{d.cache_hits} cache hits, cost {fmt_usd(d.cost_usd)}"
+        + (f" + {d.unpriced_calls} unpriced attempts" if d.unpriced_calls else "")
+    ]
+    if d.errors:
+        lines.append("Errors: " + ", ".join(f"{k} {v}" for k, v in sorted(d.errors.items(), key=lambda kv: -kv[1])))
+    rows = [
+        [
+            x.route,
+            x.task_type,
+            x.calls,
+            fmt_pct(x.success_rate),
+            x.fallbacks,
+            x.cache_hits,
+            fmt_ms(x.p50_ms),
+            fmt_ms(x.p95_ms),
+            x.input_tokens + x.cached_tokens,
+            x.output_tokens,
+            fmt_usd(x.cost_usd),
+        ]
+        for x in d.by_route
+    ]
+    lines += table(["route", "task", "calls", "ok", "fallb", "cache", "p50", "p95", "in", "out", "cost"], rows, limit)
+    for c in d.consensus[:limit]:
+        lines.append(
+            f"Consensus {c.strategy}: {c.runs} runs, {c.ok} ok, agreement {fmt_pct(c.mean_agreement)}, "
+            f"cost {fmt_usd(c.cost_usd)}, p50 {fmt_ms(c.p50_ms)}"
+        )
+    return lines
+
+
+def _health(r: StatsReport, limit: int) -> list[str]:
+    h = r.health
+    if h is None:
+        return []
+    rows = [
+        [
+            p.provider,
+            p.calls,
+            fmt_pct(p.error_rate),
+            p.breaker_opens,
+            p.breaker_state or "-",
+            ", ".join(f"{k} {v}" for k, v in sorted(p.errors.items(), key=lambda kv: -kv[1])) or "-",
+        ]
+        for p in h.providers
+    ]
+    return [
+        "Provider health:",
+        *table(["provider", "calls", "errors", "opens", "breaker", "error classes"], rows, limit),
+    ]
+
+
+def _savings(r: StatsReport, limit: int) -> list[str]:
+    s = r.savings
+    if s is None:
+        return []
+    lines = [
+        f"Savings: {fmt_pct(s.delegation_rate)} of handed-off tasks delegated ({s.delegated_calls} delegate calls, "
+        f"{s.subagent_runs} subagent runs), {fmt_usd(s.saved_usd)} saved "
+        f"({fmt_usd(s.counterfactual_usd)} on Claude vs {fmt_usd(s.actual_usd)} actual; "
+        f"{s.unpriced_calls} unpriced calls excluded)"
+    ]
+    lines += table(
+        ["route", "calls", "actual", "on claude", "saved"],
+        [
+            [
+                f"{x.provider}:{x.model}",
+                x.calls,
+                fmt_usd(x.actual_usd),
+                fmt_usd(x.counterfactual_usd),
+                fmt_usd(x.saved_usd),
+            ]
+            for x in s.by_route
+        ],
+        limit,
+    )
+    lines.append(f"Method: {s.method}")
+    return lines
+
+
+def _patterns(r: StatsReport, limit: int) -> list[str]:
+    p = r.patterns
+    if p is None:
+        return []
+    lines = [f"Recommendations (min {p.min_calls} calls behind each):"]
+    lines += [f"- {x.text}" for x in p.recommendations[:limit]] or ["- none: not enough evidence for a change"]
+    if len(p.recommendations) > limit:
+        lines.append(f"... {len(p.recommendations) - limit} more")
+    return lines
+
+
+def _context(r: StatsReport, limit: int) -> list[str]:
+    c = r.context
+    if c is None:
+        return []
+    lines = [
+        f"Context pressure (threshold {fmt_pct(c.threshold)} of {c.window_tokens:,}): {c.warnings} warnings in "
+        f"{c.sessions_warned} sessions; {len(c.sessions_over)} sessions over now"
+    ]
+    lines += [
+        f"- {x.session_id}: {fmt_pct(x.fill_ratio)} ({x.context_tokens:,} tokens)" for x in c.sessions_over[:limit]
+    ]
+    return lines
+
+
+_RENDERERS: list[Callable[[StatsReport, int], list[str]]] = [
+    _sessions,
+    _tools,
+    _subagents,
+    _delegations,
+    _health,
+    _savings,
+    _patterns,
+    _context,
+]
+
+
+def render_report(report: StatsReport, limit: int = 5) -> str:
+    """The report's sections as text, each list cut to ``limit`` rows."""
+    blocks = [f"Window: {report.window_text}"]
+    for render in _RENDERERS:
+        lines = render(report, limit)
+        if lines:
+            blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,163 @@
+"""Savings: what delegated answers would have cost on the session's Claude model, minus what they cost."""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, select
+
+from server.analytics._sql import count_if, ratio, select_columns, sum_if
+from server.analytics.window import Window
+from server.pricing import cost_usd
+from server.store.models import AgentSession, Delegation, ModelUsage, SubagentRun
+
+__all__ = ["DEFAULT_CLAUDE_MODEL", "METHOD", "RouteSavings", "Savings", "savings"]
+
+DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-5"
+
+METHOD = (
+    "Per delegate call that succeeded: counterfactual = the answering attempt's tokens (uncached input, "
+    "output, and cached input as cache reads) priced on the session's main Claude model (most output tokens "
+    "in model_usage, else the session's first model, else {default}); actual = price table applied to the "
+    "recorded tokens of every attempt of the call, failed fallbacks included; saved = counterfactual - actual. "
+    "Calls with any unpriced attempt, or whose Claude model is unpriced, are excluded and counted. Consensus "
+    "runs are not counted. Delegation rate = delegate calls / (delegate calls + subagent runs): the share of "
+    "handed-off work that went to another model."
+)
+
+
+class RouteSavings(BaseModel):
+    """Savings of the calls answered by one route."""
+
+    provider: str
+    model: str
+    calls: int
+    actual_usd: float
+    counterfactual_usd: float
+    saved_usd: float
+
+
+class Savings(BaseModel):
+    """Savings of the delegate calls made in the window."""
+
+    method: str
+    default_claude_model: str
+    delegated_calls: int = Field(description="delegate calls that got an answer.")
+    subagent_runs: int
+    delegation_rate: float | None
+    priced_calls: int
+    unpriced_calls: int = Field(description="Excluded from the totals: some attempt or the Claude model unpriced.")
+    actual_usd: float
+    counterfactual_usd: float
+    saved_usd: float
+    claude_models: dict[str, int] = Field(description="Claude model used as the counterfactual -> calls.")
+    by_route: list[RouteSavings]
+
+
+@lru_cache(maxsize=65_536)
+def _claude_cost(model: str, input_tokens: int, output_tokens: int, cached_tokens: int) -> float | None:
+    return cost_usd(model, input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=cached_tokens)
+
+
+def _claude_models(db: Session, where: list[ColumnElement[bool]], default: str) -> dict[str, str]:
+    """Each delegating session's main Claude model: most main-agent output tokens, else its first model, else
+    ``default``."""
+    ids = select(Delegation.session_id).where(col(Delegation.session_id).is_not(None), *where).distinct()
+    chosen: dict[str, tuple[int, str]] = {}
+    statement = (
+        select_columns(ModelUsage.session_id, ModelUsage.model, func.sum(ModelUsage.output_tokens))
+        .where(col(ModelUsage.session_id).in_(ids), col(ModelUsage.agent_id).is_(None))
+        .group_by(ModelUsage.session_id, ModelUsage.model)
+    )
+    for session_id, model, output in db.exec(statement).all():
+        best = chosen.get(session_id)
+        if best is None or (output or 0, model) > best:
+            chosen[session_id] = (output or 0, model)
+    result = {sid: model for sid, (_, model) in chosen.items()}
+    for sid, models in db.exec(
+        select(AgentSession.session_id, AgentSession.models).where(col(AgentSession.session_id).in_(ids))
+    ):
+        if sid not in result and models:
+            result[sid] = models[0]
+    return result
+
+
+def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLAUDE_MODEL) -> Savings:
+    """Counterfactual Claude cost minus actual cost of the delegate calls made in ``window``; method included."""
+    where = [
+        col(Delegation.consensus_run_id).is_(None),
+        *window.time_clauses(Delegation.created_at),
+        *window.session_clauses(Delegation.session_id),
+    ]
+    ok = col(Delegation.status) == "ok"
+    unpriced = col(Delegation.cost_usd).is_(None) | ~col(Delegation.priced)
+    requests = db.exec(
+        select_columns(
+            Delegation.request_id,
+            func.max(Delegation.session_id),
+            count_if(ok),
+            sum_if(ok, Delegation.input_tokens),
+            sum_if(ok, Delegation.output_tokens),
+            sum_if(ok, Delegation.cached_tokens),
+            func.sum(Delegation.cost_usd),
+            count_if(unpriced),
+        )
+        .where(*where)
+        .group_by(Delegation.request_id)
+    ).all()
+    answered = [r for r in requests if r[2] > 0]
+    routes = _answer_routes(db, where)
+    claude = _claude_models(db, where, default_claude_model)
+    by_route: dict[tuple[str, str], RouteSavings] = {}
+    used: Counter[str] = Counter()
+    unpriced_calls = 0
+    for request_id, session_id, _, tin, tout, tcached, actual, unpriced_n in answered:
+        model = claude.get(session_id, default_claude_model) if session_id else default_claude_model
+        cached = min(tcached, tin)  # delegation.input_tokens include the cached ones
+        counterfactual = _claude_cost(model, tin - cached, tout, cached)
+        if unpriced_n or actual is None or counterfactual is None:
+            unpriced_calls += 1
+            continue
+        used[model] += 1
+        provider, answer_model = routes[request_id]
+        entry = by_route.setdefault(
+            (provider, answer_model),
+            RouteSavings(
+                provider=provider, model=answer_model, calls=0, actual_usd=0, counterfactual_usd=0, saved_usd=0
+            ),
+        )
+        entry.calls += 1
+        entry.actual_usd += actual
+        entry.counterfactual_usd += counterfactual
+        entry.saved_usd += counterfactual - actual
+    subagents = db.exec(
+        select_columns(func.count()).where(
+            *window.time_clauses(SubagentRun.started_at), *window.session_clauses(SubagentRun.session_id)
+        )
+    ).one()[0]
+    routes_out = sorted(by_route.values(), key=lambda r: (-r.saved_usd, r.provider, r.model))
+    return Savings(
+        method=METHOD.format(default=default_claude_model),
+        default_claude_model=default_claude_model,
+        delegated_calls=len(answered),
+        subagent_runs=subagents,
+        delegation_rate=ratio(len(answered), len(answered) + subagents),
+        priced_calls=len(answered) - unpriced_calls,
+        unpriced_calls=unpriced_calls,
+        actual_usd=sum(r.actual_usd for r in routes_out),
+        counterfactual_usd=sum(r.counterfactual_usd for r in routes_out),
+        saved_usd=sum(r.saved_usd for r in routes_out),
+        claude_models=dict(used),
+        by_route=routes_out,
+    )
+
+
+def _answer_routes(db: Session, where: list[ColumnElement[bool]]) -> dict[str, tuple[str, str]]:
+    """The provider and model of each request's successful attempt."""
+    statement = select(Delegation.request_id, Delegation.provider, Delegation.model).where(
+        col(Delegation.status) == "ok", *where
+    )
+    return {rid: (provider, model) for rid, provider, model in db.exec(statement).all()}

@@ -1,0 +1,203 @@
+"""One session in detail: its timeline as a tree (prompts, tool calls, subagent runs, delegations) with costs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from server.analytics.sessions import ModelTokens, SessionRow, model_tokens, session_rows
+from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, StoredOutput, SubagentRun, ToolCall
+
+__all__ = ["DelegationItem", "SessionDetail", "TimelineNode", "session_detail"]
+
+NodeKind = Literal["prompt", "tool_call", "subagent", "delegation"]
+
+
+class TimelineNode(BaseModel):
+    """A node of the session tree; ``cost_usd`` includes its children's priced costs."""
+
+    kind: NodeKind
+    id: str
+    at: datetime | None
+    label: str
+    status: str | None = None
+    duration_ms: float | None = None
+    own_cost_usd: float | None = Field(default=None, description="This node's own cost; None: none or unpriced.")
+    cost_usd: float | None = Field(default=None, description="Own cost plus the children's; None if nothing priced.")
+    unpriced: bool = Field(default=False, description="Some usage under this node has no known price.")
+    tokens: int = 0
+    children: list[TimelineNode] = Field(default_factory=list)
+
+
+class DelegationItem(BaseModel):
+    """One delegation attempt of the session, with its answer when stored."""
+
+    request_id: str
+    attempt: int
+    at: datetime
+    route: str
+    task_type: str | None
+    status: str
+    error: str | None
+    latency_ms: float | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    answer: str | None = Field(description="The full answer (stored_output), when one was kept.")
+
+
+class SessionDetail(BaseModel):
+    """A session, its tokens by model, its timeline tree and its delegations."""
+
+    session: SessionRow
+    by_model: list[ModelTokens]
+    timeline: list[TimelineNode]
+    delegations: list[DelegationItem]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def _sort_key(node: TimelineNode) -> tuple[datetime, str]:
+    return (_aware(node.at) or datetime.min.replace(tzinfo=UTC), node.id)
+
+
+def _roll_up(node: TimelineNode) -> None:
+    """Fill ``cost_usd`` and ``unpriced`` from the node's own figures and its children's, depth first."""
+    total = node.own_cost_usd
+    for child in node.children:
+        _roll_up(child)
+        node.unpriced = node.unpriced or child.unpriced
+        if child.cost_usd is not None:
+            total = child.cost_usd if total is None else total + child.cost_usd
+    node.cost_usd = total
+
+
+def _prompt_of(at: datetime | None, prompts: list[TimelineNode]) -> TimelineNode | None:
+    """The latest prompt submitted at or before ``at``."""
+    owner = None
+    moment = _aware(at)
+    for prompt in prompts:
+        if moment is not None and (_aware(prompt.at) or moment) <= moment:
+            owner = prompt
+    return owner
+
+
+def _delegation_items(db: Session, rows: list[Delegation]) -> list[DelegationItem]:
+    output_ids = [d.output_id for d in rows if d.output_id]
+    outputs = dict(
+        db.exec(select(StoredOutput.id, StoredOutput.content).where(col(StoredOutput.id).in_(output_ids))).all()
+    )
+    return [
+        DelegationItem(
+            request_id=d.request_id,
+            attempt=d.attempt,
+            at=d.created_at,
+            route=f"{d.provider}:{d.model}",
+            task_type=d.task_type,
+            status=d.status,
+            error=d.error,
+            latency_ms=d.latency_ms,
+            input_tokens=d.input_tokens,
+            output_tokens=d.output_tokens,
+            cost_usd=d.cost_usd,
+            answer=outputs.get(d.output_id) if d.output_id else None,
+        )
+        for d in rows
+    ]
+
+
+def session_detail(db: Session, session_id: str) -> SessionDetail | None:
+    """The session's detail, or None when there is no such session.
+
+    Tree: prompts at the top (each owning what happened until the next prompt), subagent runs under their
+    prompt or parent subagent, tool calls under their subagent (``agent_id``) or prompt, delegations under
+    their prompt. A prompt's own cost is the main agent's priced ``model_usage`` until the next prompt.
+    """
+    session = db.get(AgentSession, session_id)
+    if session is None:
+        return None
+    prompts = [
+        TimelineNode(kind="prompt", id=str(p.id), at=p.created_at, label=p.text[:200])
+        for p in db.exec(select(Prompt).where(Prompt.session_id == session_id).order_by(col(Prompt.created_at))).all()
+    ]
+    roots: list[TimelineNode] = []
+
+    def attach(node: TimelineNode, parent: TimelineNode | None) -> None:
+        (parent.children if parent is not None else roots).append(node)
+
+    usage = db.exec(
+        select(ModelUsage).where(ModelUsage.session_id == session_id, col(ModelUsage.agent_id).is_(None))
+    ).all()
+    for u in usage:
+        owner = _prompt_of(u.created_at, prompts)
+        if owner is None:
+            continue
+        owner.tokens += u.input_tokens + u.output_tokens + u.cache_read_tokens + u.cache_creation_tokens
+        if u.cost_usd is None:
+            owner.unpriced = True
+        else:
+            owner.own_cost_usd = (owner.own_cost_usd or 0.0) + u.cost_usd
+    runs = db.exec(select(SubagentRun).where(SubagentRun.session_id == session_id)).all()
+    agents = {
+        r.agent_id: TimelineNode(
+            kind="subagent",
+            id=r.agent_id,
+            at=r.started_at,
+            label=r.agent_type or "subagent",
+            status="done" if r.stopped_at else "running",
+            duration_ms=r.duration_ms,
+            own_cost_usd=r.cost_usd,
+            unpriced=(r.cost_usd is None and (r.input_tokens + r.output_tokens) > 0) or bool(r.unpriced_models),
+            tokens=r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_creation_tokens,
+        )
+        for r in runs
+    }
+    for r in runs:
+        parent = agents.get(r.parent_agent_id) if r.parent_agent_id else None
+        attach(agents[r.agent_id], parent or _prompt_of(r.started_at, prompts))
+    calls = db.exec(select(ToolCall).where(ToolCall.session_id == session_id)).all()
+    for c in calls:
+        node = TimelineNode(
+            kind="tool_call",
+            id=c.tool_use_id,
+            at=c.started_at,
+            label=c.tool_name,
+            status=c.status,
+            duration_ms=c.duration_ms,
+        )
+        attach(node, agents.get(c.agent_id) if c.agent_id else _prompt_of(c.started_at, prompts))
+    delegations = list(
+        db.exec(
+            select(Delegation).where(Delegation.session_id == session_id).order_by(col(Delegation.created_at))
+        ).all()
+    )
+    for d in delegations:
+        node = TimelineNode(
+            kind="delegation",
+            id=f"{d.request_id}#{d.attempt}",
+            at=d.created_at,
+            label=f"{d.provider}:{d.model}",
+            status=d.status,
+            duration_ms=d.latency_ms,
+            own_cost_usd=d.cost_usd,
+            unpriced=d.cost_usd is None or not d.priced,
+            tokens=d.input_tokens + d.output_tokens,
+        )
+        attach(node, _prompt_of(d.created_at, prompts))
+    roots.extend(prompts)
+    for node in [*roots, *agents.values(), *prompts]:
+        node.children.sort(key=_sort_key)
+    roots.sort(key=_sort_key)
+    for node in roots:
+        _roll_up(node)
+    return SessionDetail(
+        session=session_rows(db, [session])[0],
+        by_model=model_tokens(db, [col(ModelUsage.session_id) == session_id]),
+        timeline=roots,
+        delegations=_delegation_items(db, delegations),
+    )

@@ -1,0 +1,177 @@
+"""Sessions: how many, how long, their cost of record, and tokens by model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, select
+
+from server.analytics._sql import count_if, select_columns
+from server.analytics.window import Window
+from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
+
+__all__ = [
+    "ModelTokens",
+    "SessionRow",
+    "SessionsSummary",
+    "model_tokens",
+    "recent_sessions",
+    "session_rows",
+    "sessions_summary",
+]
+
+
+class ModelTokens(BaseModel):
+    """Tokens one model used (from ``model_usage``, deduplicated by ingest), main agent and subagents."""
+
+    model: str
+    responses: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_creation_tokens: int
+    cost_usd: float | None = Field(description="Price-table cost of the priced responses; None when none is priced.")
+    unpriced_responses: int = Field(description="Responses of a model with no known price: not counted as $0.")
+
+
+class SessionsSummary(BaseModel):
+    """Sessions started in the window."""
+
+    sessions: int
+    ended: int
+    duration_s_total: float = Field(description="Sum of (end, else last event) minus start.")
+    cost_usd: float = Field(description="Sum of the sessions' cost of record (Claude Code's totalCostUSD).")
+    sessions_without_cost: int = Field(description="Sessions with no cost of record yet: not counted as $0.")
+    by_model: list[ModelTokens]
+
+
+class SessionRow(BaseModel):
+    """One session in a list."""
+
+    session_id: str
+    project: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+    cost_usd: float | None = Field(description="Cost of record; None: not known (never shown as $0).")
+    cost_source: str | None
+    models: list[str]
+    prompts: int = 0
+    tool_calls: int = 0
+    subagents: int = 0
+    delegations: int = 0
+
+
+def _in_window(window: Window) -> list[ColumnElement[bool]]:
+    return [*window.time_clauses(AgentSession.started_at), *window.session_clauses(AgentSession.session_id)]
+
+
+def _session_ids(window: Window) -> Any:
+    return select(AgentSession.session_id).where(*_in_window(window))
+
+
+def _duration_s(row: AgentSession) -> float | None:
+    end = row.ended_at or row.last_event_at
+    if row.started_at is None or end is None:
+        return None
+    return max((end - row.started_at).total_seconds(), 0.0)
+
+
+def model_tokens(db: Session, where: list[ColumnElement[bool]]) -> list[ModelTokens]:
+    """Token and cost totals per model over the ``model_usage`` rows matching ``where``, most output first."""
+    statement = (
+        select_columns(
+            ModelUsage.model,
+            func.count(),
+            func.coalesce(func.sum(ModelUsage.input_tokens), 0),
+            func.coalesce(func.sum(ModelUsage.output_tokens), 0),
+            func.coalesce(func.sum(ModelUsage.cache_read_tokens), 0),
+            func.coalesce(func.sum(ModelUsage.cache_creation_tokens), 0),
+            func.sum(ModelUsage.cost_usd),
+            count_if(col(ModelUsage.cost_usd).is_(None)),
+        )
+        .where(*where)
+        .group_by(ModelUsage.model)
+    )
+    rows = [
+        ModelTokens(
+            model=r[0],
+            responses=r[1],
+            input_tokens=r[2],
+            output_tokens=r[3],
+            cache_read_tokens=r[4],
+            cache_creation_tokens=r[5],
+            cost_usd=None if r[6] is None else float(r[6]),
+            unpriced_responses=r[7],
+        )
+        for r in db.exec(statement).all()
+    ]
+    return sorted(rows, key=lambda m: (-m.output_tokens, m.model))
+
+
+def sessions_summary(db: Session, window: Window) -> SessionsSummary:
+    """Count, duration, cost of record and tokens by model of the sessions started in ``window``."""
+    rows = db.exec(
+        select(AgentSession.started_at, AgentSession.ended_at, AgentSession.last_event_at, AgentSession.cost_usd).where(
+            *_in_window(window)
+        )
+    ).all()
+    total_s = 0.0
+    for started, ended, last, _cost in rows:
+        end = ended or last
+        if started is not None and end is not None:
+            total_s += max((end - started).total_seconds(), 0.0)
+    return SessionsSummary(
+        sessions=len(rows),
+        ended=sum(1 for r in rows if r[1] is not None),
+        duration_s_total=total_s,
+        cost_usd=sum(r[3] for r in rows if r[3] is not None),
+        sessions_without_cost=sum(1 for r in rows if r[3] is None),
+        by_model=model_tokens(db, [col(ModelUsage.session_id).in_(_session_ids(window))]),
+    )
+
+
+def _counts(db: Session, column: Any, ids: list[str]) -> dict[str, int]:
+    statement = select_columns(column, func.count()).where(col(column).in_(ids)).group_by(column)
+    return {r[0]: r[1] for r in db.exec(statement).all()}
+
+
+def session_rows(db: Session, sessions: list[AgentSession]) -> list[SessionRow]:
+    """``sessions`` as list rows, with their prompt, tool call, subagent and delegation counts."""
+    ids = [s.session_id for s in sessions]
+    prompts = _counts(db, Prompt.session_id, ids)
+    tools = _counts(db, ToolCall.session_id, ids)
+    subagents = _counts(db, SubagentRun.session_id, ids)
+    delegations = _counts(db, Delegation.session_id, ids)
+    return [
+        SessionRow(
+            session_id=s.session_id,
+            project=s.project,
+            started_at=s.started_at,
+            ended_at=s.ended_at,
+            duration_s=_duration_s(s),
+            cost_usd=s.cost_usd,
+            cost_source=s.cost_source,
+            models=list(s.models),
+            prompts=prompts.get(s.session_id, 0),
+            tool_calls=tools.get(s.session_id, 0),
+            subagents=subagents.get(s.session_id, 0),
+            delegations=delegations.get(s.session_id, 0),
+        )
+        for s in sessions
+    ]
+
+
+def recent_sessions(db: Session, window: Window, limit: int = 20, offset: int = 0) -> list[SessionRow]:
+    """The sessions started in ``window``, newest first, with their ids and costs of record."""
+    statement = (
+        select(AgentSession)
+        .where(*_in_window(window))
+        .order_by(col(AgentSession.started_at).desc(), col(AgentSession.session_id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return session_rows(db, list(db.exec(statement).all()))
