@@ -6,6 +6,7 @@ provider SDK is imported until a provider is used) and ingests the hook spool in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 
 from server import __version__
 from server.config import SwitchboardConfig, load_config
+from server.engine.consensus_tool import register_consensus_tool
 from server.engine.delegate import DelegateError, DelegateParams
 from server.engine.delegate import delegate as run_delegate
 from server.engine.discovery import list_providers
@@ -27,9 +29,10 @@ from server.engine.output import load_output
 from server.engine.results import DelegateResult, ProviderListing
 from server.engine.runtime import Runtime
 from server.settings import Settings
-from server.store.engine import open_store
 
 __all__ = ["OutputChunk", "ProvidersResult", "build_server"]
+
+logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
     "Switchboard hands tasks to other LLM providers. Use `delegate` for self-contained work another model can do "
@@ -103,7 +106,7 @@ async def get_output(
 ) -> OutputChunk:
     """Read a stored full answer (one that was cut to fit the tool-output limit), a chunk at a time."""
     runtime = _runtime(ctx)
-    content = await anyio.to_thread.run_sync(load_output, runtime.engine, output_id)
+    content = await anyio.to_thread.run_sync(load_output, await runtime.ready_engine(), output_id)
     if content is None:
         raise ToolError(f"no stored output with id {output_id!r}")
     end = min(len(content), offset + max_chars)
@@ -122,6 +125,22 @@ async def providers(ctx: AppContext) -> ProvidersResult:
     return ProvidersResult(providers=list_providers(runtime), routing_config=runtime.config_file)
 
 
+async def _open_store(runtime: Runtime, ingest: bool) -> None:
+    from server.store.engine import open_store
+
+    try:
+        store = await anyio.to_thread.run_sync(open_store, runtime.settings)
+    except Exception as exc:
+        logger.exception("could not open the store")
+        runtime.fail_store(exc)
+        return
+    runtime.set_engine(store)
+    if ingest:
+        from server.store.background import ingest_periodically
+
+        await ingest_periodically(runtime.settings, store)
+
+
 def build_server(
     settings: Settings | None = None,
     config: SwitchboardConfig | None = None,
@@ -137,7 +156,8 @@ def build_server(
     Args:
         settings: Process settings; default: from the environment.
         config: The config; default: the file in force (:func:`server.config.load_config`).
-        engine: The store; default: :func:`server.store.engine.open_store` (migrated), disposed on exit.
+        engine: The store; default: :func:`server.store.engine.open_store` (migrated in the background, and
+            ingested into periodically unless ``ingest`` is False), disposed on exit.
         environ: Where keys and ``CLAUDE_CODE_SESSION_ID`` are read; default: the process environment.
         roots: Directories ``files`` may come from; default: the working directory.
         ingest: Whether to ingest the hook spool periodically while running.
@@ -148,22 +168,20 @@ def build_server(
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
         resolved = settings or Settings()
         cfg = config or load_config(resolved)
-        store = engine or await anyio.to_thread.run_sync(open_store, resolved)
-        runtime = Runtime.create(resolved, cfg, store, roots=roots, environ=environ)
+        runtime = Runtime.create(resolved, cfg, engine, roots=roots, environ=environ)
         if runtime_hook is not None:
             runtime_hook(runtime)
         try:
             async with anyio.create_task_group() as group:
-                if ingest:
-                    from server.store.background import ingest_periodically
-
-                    group.start_soon(ingest_periodically, resolved, store)
+                if engine is None:
+                    # Opening the store (imports, migrations) runs beside the session, so initialize is instant.
+                    group.start_soon(_open_store, runtime, ingest)
                 yield runtime
                 group.cancel_scope.cancel()
         finally:
             await runtime.aclose()
-            if engine is None:
-                store.dispose()
+            if engine is None and runtime.has_engine:
+                runtime.engine.dispose()
 
     server: MCPServer[Runtime] = MCPServer(
         "switchboard", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
@@ -191,4 +209,5 @@ def build_server(
     from server.analytics.stats_tool import register_stats_tool
 
     register_stats_tool(server)
+    register_consensus_tool(server)
     return server

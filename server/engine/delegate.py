@@ -53,6 +53,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         DelegateError: bad arguments (a file outside the project, an unknown thread or model), every candidate
             refused by a budget, or every candidate failed (the message lists each and why).
     """
+    await runtime.ready_engine()
     request, thread_id = await _build_request(runtime, params)
     task_type = params.task_type or classify(params.task)
     plan = _plan(runtime, params, request, task_type)

@@ -28,12 +28,13 @@ class Runtime:
     """Everything a ``delegate`` (or ``consensus``) call needs; the MCP server's lifespan yields one.
 
     ``pending`` holds provider events (breaker transitions, errors) not yet written; the next call's
-    write takes them along, so a breaker flip costs no transaction of its own.
+    write takes them along, so a breaker flip costs no transaction of its own. The store may still be opening
+    (migrations run in the background so the server answers ``initialize`` at once): code that needs it awaits
+    :meth:`ready_engine`.
     """
 
     settings: Settings
     config: SwitchboardConfig
-    engine: Engine
     registry: Registry
     breakers: Breakers
     latency: LatencyStats
@@ -42,26 +43,31 @@ class Runtime:
     roots: list[Path]
     session_id: str | None
     pending: list[SQLModel] = field(default_factory=list[SQLModel])
+    _engine: Engine | None = field(default=None, repr=False)
+    _store_error: BaseException | None = field(default=None, repr=False)
+    _ready: anyio.Event = field(default_factory=anyio.Event, repr=False)
 
     @classmethod
     def create(
         cls,
         settings: Settings,
         config: SwitchboardConfig,
-        engine: Engine,
+        engine: Engine | None = None,
         *,
         roots: list[Path] | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> Runtime:
-        """Build the shared resources from the config; no provider SDK is imported here."""
+        """Build the shared resources from the config; no provider SDK is imported here.
+
+        Without ``engine`` the caller opens the store later and hands it over with :meth:`set_engine`.
+        """
         env = os.environ if environ is None else environ
         root = roots or [Path.cwd()]
         resilience = config.resilience
         runtime = cls(
             settings=settings,
             config=config,
-            engine=engine,
             registry=Registry(config, environ=env, cwd=root[0]),
             breakers=Breakers(
                 failures_to_open=resilience.breaker_failures, cooldown_s=resilience.breaker_cooldown_s, clock=clock
@@ -73,7 +79,41 @@ class Runtime:
             session_id=env.get("CLAUDE_CODE_SESSION_ID") or None,
         )
         runtime.breakers.on_transition = runtime.record_transition
+        if engine is not None:
+            runtime.set_engine(engine)
         return runtime
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine.
+
+        Raises:
+            RuntimeError: the store is still opening (or failed to open).
+        """
+        if self._engine is None:
+            raise RuntimeError(f"the store is not open: {self._store_error or 'still opening, retry in a moment'}")
+        return self._engine
+
+    @property
+    def has_engine(self) -> bool:
+        return self._engine is not None
+
+    def set_engine(self, engine: Engine) -> None:
+        self._engine = engine
+        self._ready.set()
+
+    def fail_store(self, error: BaseException) -> None:
+        self._store_error = error
+        self._ready.set()
+
+    async def ready_engine(self) -> Engine:
+        """The store's engine once it is open.
+
+        Raises:
+            RuntimeError: the store could not be opened (the message says why).
+        """
+        await self._ready.wait()
+        return self.engine
 
     @property
     def config_file(self) -> str:
