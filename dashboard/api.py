@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from dashboard import views
-from dashboard.pages import session_filters
+from dashboard.pages import load_session, range_filter, session_filters
 
 __all__ = ["routes"]
 
@@ -28,8 +28,35 @@ async def sessions(request: Request) -> Response:
     return _json(await views.compute(request.app.state.engine, lambda db: views.sessions_list(db, filters)))
 
 
+async def session(request: Request) -> Response:
+    """``GET /api/sessions/{session_id}``: the session, its timeline tree with costs, delegations with answers."""
+    return _json(await load_session(request))
+
+
+async def delegations(request: Request) -> Response:
+    """``GET /api/delegations?days=``: delegations by route, consensus, savings, latest attempts and runs."""
+    selected = range_filter(request)
+    return _json(await views.compute(request.app.state.engine, lambda db: views.delegations_view(db, selected)))
+
+
+async def providers(request: Request) -> Response:
+    """``GET /api/providers?days=``: provider health over time, latency per route, breaker events."""
+    selected = range_filter(request)
+    return _json(await views.compute(request.app.state.engine, lambda db: views.providers_view(db, selected)))
+
+
+async def patterns(request: Request) -> Response:
+    """``GET /api/patterns?days=``: patterns by task type and model, slow tools, recommendations."""
+    selected = range_filter(request)
+    return _json(await views.compute(request.app.state.engine, lambda db: views.patterns_view(db, selected)))
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/overview", overview),
         Route("/sessions", sessions),
+        Route("/sessions/{session_id}", session),
+        Route("/delegations", delegations),
+        Route("/providers", providers),
+        Route("/patterns", patterns),
     ]

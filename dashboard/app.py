@@ -21,6 +21,7 @@ from dashboard.live import StoreWatcher, events_endpoint
 from dashboard.security import SecurityHeaders, TokenGate
 from server import __version__
 from server.settings import Settings
+from server.store.background import ingest_periodically
 
 __all__ = ["build_app"]
 
@@ -50,21 +51,13 @@ def _routes() -> list[BaseRoute]:
     ]
 
 
-async def _ingest_forever(settings: Settings, engine: Engine) -> None:
-    try:
-        from server.store.background import ingest_periodically  # pyright: ignore[reportMissingImports]
-    except ImportError:
-        logger.warning("dashboard: server.store.background is not available; events are not ingested here")
-        return
-    await ingest_periodically(settings, engine, settings.ingest_interval_s)
-
-
 def build_app(
     engine: Engine,
     settings: Settings | None = None,
     *,
     token: str | None = None,
     ingest: bool = True,
+    ingest_interval_s: float | None = None,
     live_interval_s: float = 1.0,
 ) -> Starlette:
     """The dashboard app over ``engine``'s store.
@@ -74,6 +67,7 @@ def build_app(
         settings: Where the spool is, for ingest; default: from the environment.
         token: When set, every request but ``/health`` must present it (see :mod:`dashboard.security`).
         ingest: Ingest pending spool events in the background while the app runs.
+        ingest_interval_s: How often to ingest; default: ``settings.ingest_interval_s``.
         live_interval_s: How often the store is polled for changes while a page listens on ``/events``.
     """
     settings = settings or Settings()
@@ -84,7 +78,7 @@ def build_app(
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(watcher.run)
             if ingest:
-                tasks.start_soon(_ingest_forever, settings, engine)
+                tasks.start_soon(ingest_periodically, settings, engine, ingest_interval_s)
             yield
             tasks.cancel_scope.cancel()
 

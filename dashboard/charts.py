@@ -5,7 +5,7 @@ A spec is data only: ``{"type", "labels", "series": [{"label", "data"}], "unit",
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 __all__ = ["ChartSpec", "bar", "line"]
@@ -16,7 +16,7 @@ ChartSpec = dict[str, Any]
 
 def bar(
     labels: Sequence[str],
-    series: dict[str, Sequence[float | None]],
+    series: Mapping[str, Sequence[float | None]],
     unit: Unit,
     *,
     stacked: bool = False,
@@ -26,7 +26,7 @@ def bar(
     return _spec("bar", labels, series, unit, stacked=stacked, horizontal=horizontal)
 
 
-def line(labels: Sequence[str], series: dict[str, Sequence[float | None]], unit: Unit) -> ChartSpec:
+def line(labels: Sequence[str], series: Mapping[str, Sequence[float | None]], unit: Unit) -> ChartSpec:
     """A line chart over ``labels`` (e.g. days)."""
     return _spec("line", labels, series, unit, stacked=False, horizontal=False)
 
@@ -34,7 +34,7 @@ def line(labels: Sequence[str], series: dict[str, Sequence[float | None]], unit:
 def _spec(
     kind: str,
     labels: Sequence[str],
-    series: dict[str, Sequence[float | None]],
+    series: Mapping[str, Sequence[float | None]],
     unit: Unit,
     *,
     stacked: bool,

@@ -68,7 +68,13 @@ def session_filters(request: Request) -> views.SessionFilters:
 async def overview_page(request: Request) -> Response:
     view = await views.compute(request.app.state.engine, views.overview)
     spend = charts.bar(
-        [w.label for w in view.spend], {"Claude Code sessions": [w.session_cost_usd for w in view.spend]}, "usd"
+        [w.label for w in view.spend],
+        {
+            "Claude Code sessions": [w.session_cost_usd for w in view.spend],
+            "Delegations": [w.delegation_cost_usd for w in view.spend],
+        },
+        "usd",
+        stacked=True,
     )
     tools = charts.bar(
         [t.tool_name for t in view.top_tools],
@@ -94,8 +100,88 @@ async def sessions_page(request: Request) -> Response:
     return render(request, "sessions.html", title="Sessions", active="/sessions", topics="sessions", view=view)
 
 
+async def load_session(request: Request) -> views.SessionDetailView:
+    """The session named in the path, or a 404."""
+    session_id: str = request.path_params["session_id"]
+    view = await views.compute(request.app.state.engine, lambda db: views.session_view(db, session_id))
+    if view is None:
+        raise HTTPException(404, "no such session")
+    return view
+
+
+async def session_page(request: Request) -> Response:
+    view = await load_session(request)
+    title = f"Session {view.session.session_id[:8]}"
+    return render(request, "session.html", title=title, active="/sessions", topics="sessions", view=view)
+
+
+def range_filter(request: Request) -> views.RangeFilter:
+    """The ``days`` of a page's query string (default 7)."""
+    days = request.query_params.get("days", "").strip()
+    try:
+        return views.RangeFilter.model_validate({"days": days} if days else {})
+    except ValidationError as exc:
+        raise HTTPException(400, "invalid days: " + "; ".join(e["msg"] for e in exc.errors())) from exc
+
+
+async def delegations_page(request: Request) -> Response:
+    selected = range_filter(request)
+    view = await views.compute(request.app.state.engine, lambda db: views.delegations_view(db, selected))
+    routes_chart = charts.bar(
+        [f"{r.provider}:{r.model} · {r.task_type}" for r in view.stats.by_route],
+        {"ok": [r.ok for r in view.stats.by_route], "failed": [r.calls - r.ok for r in view.stats.by_route]},
+        "count",
+        stacked=True,
+        horizontal=True,
+    )
+    return render(
+        request,
+        "delegations.html",
+        title="Delegations",
+        active="/delegations",
+        topics="delegations",
+        view=view,
+        chart_specs={"routes-chart": routes_chart},
+    )
+
+
+async def providers_page(request: Request) -> Response:
+    selected = range_filter(request)
+    view = await views.compute(request.app.state.engine, lambda db: views.providers_view(db, selected))
+    return render(
+        request,
+        "providers.html",
+        title="Providers",
+        active="/providers",
+        topics="providers",
+        view=view,
+        chart_specs={"health-chart": health_chart(view)},
+    )
+
+
+def health_chart(view: views.ProvidersView) -> charts.ChartSpec:
+    """Failed calls per time bucket, one line per provider."""
+    starts = sorted({b.start for b in view.health.timeline})
+    fmt = "%m-%d %H:%M" if view.health.bucket_s < 86_400 else "%m-%d"
+    series: dict[str, list[float | None]] = {}
+    for provider in sorted({b.provider for b in view.health.timeline}):
+        failures = {b.start: b.failures for b in view.health.timeline if b.provider == provider}
+        series[provider] = [failures.get(start, 0) for start in starts]
+    return charts.line([s.strftime(fmt) for s in starts], series, "count")
+
+
+async def patterns_page(request: Request) -> Response:
+    selected = range_filter(request)
+    view = await views.compute(request.app.state.engine, lambda db: views.patterns_view(db, selected))
+    return render(request, "patterns.html", title="Patterns", active="/patterns", topics="patterns", view=view)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/", overview_page, name="overview"),
         Route("/sessions", sessions_page, name="sessions"),
+        Route("/sessions/{session_id}", session_page, name="session"),
+        Route("/delegations", delegations_page, name="delegations"),
+        Route("/providers", providers_page, name="providers"),
+        Route("/patterns", patterns_page, name="patterns"),
     ]

@@ -28,6 +28,7 @@ class LiveServer:
     url: str
     app: Starlette
     engine: Engine
+    settings: Settings
 
 
 def serve(app: Starlette) -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -52,9 +53,9 @@ def stop(server: uvicorn.Server, thread: threading.Thread) -> None:
 
 @pytest.fixture
 def live_server(seeded: Engine, settings: Settings) -> Iterator[LiveServer]:
-    app = build_app(seeded, settings, live_interval_s=0.2)
+    app = build_app(seeded, settings, ingest_interval_s=0.2, live_interval_s=0.2)
     url, server, thread = serve(app)
     try:
-        yield LiveServer(url=url, app=app, engine=seeded)
+        yield LiveServer(url=url, app=app, engine=seeded, settings=settings)
     finally:
         stop(server, thread)

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from server.store.models import AgentSession, Prompt, utcnow
 from tests.dashboard.conftest import LiveServer
 from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, XSS_PROMPT
+from tests.server.store.spool_support import hook, spool_event
 
 pytestmark = pytest.mark.browser
 
@@ -166,14 +167,14 @@ def test_a_new_session_appears_on_the_open_sessions_page_without_a_reload(
     assert console.problems == [], console.problems
 
 
-def test_a_spooled_event_is_ingested_and_appears_on_the_open_overview(
+def test_a_spooled_prompt_is_ingested_and_its_session_appears_on_the_open_overview(
     open_page: Opener, live_server: LiveServer
 ) -> None:
     page, console = open_page("/")
     live(page)
-    with Session(live_server.engine) as db:
-        db.add(AgentSession(session_id="d00d0000-aaaa-4bbb-8ccc-dddddddddddd", started_at=utcnow(), cost_usd=2.0))
-        db.commit()
-    expect(page.locator("#recent-sessions")).to_contain_text("d00d0000", timeout=WAIT_MS)
+    new_id = "d00d0000-aaaa-4bbb-8ccc-dddddddddddd"
+    spool_event(live_server.settings.spool_dir, hook("UserPromptSubmit", new_id, prompt=XSS_PROMPT))
+    expect(page.locator("#recent-sessions")).to_contain_text(new_id[:8], timeout=WAIT_MS)
     page.wait_for_function("document.body.dataset.generation !== '0'", timeout=WAIT_MS)
+    assert page.evaluate("typeof window.__pwned") == "undefined"
     assert console.problems == [], console.problems

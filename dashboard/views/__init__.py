@@ -1,0 +1,38 @@
+"""What each page shows, assembled from :mod:`server.analytics` (the one definition of every number).
+
+Each view function returns one pydantic model: the HTML page renders it and ``/api/...`` returns it as JSON,
+so the API holds everything the page shows. Queries written here only *select rows* (the session search,
+recent delegations, consensus runs and breaker events); every aggregate comes from analytics.
+"""
+
+from dashboard.views._run import compute
+from dashboard.views.overview import OverviewView, SpendWindow, overview
+from dashboard.views.routing import (
+    DelegationsView,
+    PatternsView,
+    ProvidersView,
+    RangeFilter,
+    delegations_view,
+    patterns_view,
+    providers_view,
+)
+from dashboard.views.sessions import SessionDetailView, SessionFilters, SessionsView, session_view, sessions_list
+
+__all__ = [
+    "DelegationsView",
+    "OverviewView",
+    "PatternsView",
+    "ProvidersView",
+    "RangeFilter",
+    "SessionDetailView",
+    "SessionFilters",
+    "SessionsView",
+    "SpendWindow",
+    "compute",
+    "delegations_view",
+    "overview",
+    "patterns_view",
+    "providers_view",
+    "session_view",
+    "sessions_list",
+]

@@ -1,0 +1,101 @@
+"""The overview: spend today, 7 and 30 days, savings, delegation rate, top tools, provider health, recent sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field, computed_field
+from sqlmodel import Session
+
+from server.analytics.delegations import DelegationStats, delegation_stats
+from server.analytics.health import ProviderHealth, provider_health
+from server.analytics.savings import Savings, savings
+from server.analytics.sessions import ModelTokens, SessionRow, recent_sessions, sessions_summary
+from server.analytics.subagents import SubagentStats, subagent_stats
+from server.analytics.tools import ToolStat, tool_stats
+from server.analytics.window import Window
+from server.store.models import utcnow
+
+__all__ = ["OverviewView", "SpendWindow", "overview"]
+
+SPEND_WINDOWS: tuple[tuple[str, int | None], ...] = (("Today", None), ("7 days", 7), ("30 days", 30))
+RECENT_SESSIONS = 10
+TOP_TOOLS = 8
+
+
+class SpendWindow(BaseModel):
+    """Spend over one window: Claude Code sessions' cost of record, and delegations' cost."""
+
+    label: str
+    since: datetime
+    sessions: int
+    session_cost_usd: float
+    sessions_without_cost: int = Field(description="Sessions with no cost of record yet (not counted as $0).")
+    delegation_calls: int
+    delegation_cost_usd: float | None = Field(description="Priced delegation attempts; None when none is priced.")
+    unpriced_delegation_calls: int
+
+    @computed_field
+    @property
+    def total_usd(self) -> float:
+        """Sessions' cost of record plus priced delegations (unpriced usage is counted apart, never as $0)."""
+        return self.session_cost_usd + (self.delegation_cost_usd or 0.0)
+
+
+class OverviewView(BaseModel):
+    """The overview page."""
+
+    generated_at: datetime
+    spend: list[SpendWindow]
+    savings: Savings = Field(description="Savings and delegation rate, last 30 days.")
+    delegations: DelegationStats = Field(description="Delegations, last 7 days.")
+    providers: list[ProviderHealth] = Field(description="Provider health, last 7 days.")
+    by_model: list[ModelTokens] = Field(description="Tokens by model, last 30 days.")
+    top_tools: list[ToolStat] = Field(description="Busiest tools, last 7 days.")
+    subagents: SubagentStats = Field(description="Subagent runs, last 7 days.")
+    recent_sessions: list[SessionRow]
+
+
+def start_of_today(now: datetime) -> datetime:
+    """Midnight UTC of ``now``'s day."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def overview(db: Session, now: datetime | None = None) -> OverviewView:
+    """Everything the overview page shows, as of ``now`` (default: now)."""
+    now = now or utcnow()
+    spend: list[SpendWindow] = []
+    month_models: list[ModelTokens] = []
+    week_delegations: DelegationStats | None = None
+    for label, days in SPEND_WINDOWS:
+        window = Window(since=start_of_today(now) if days is None else now - timedelta(days=days))
+        summary = sessions_summary(db, window)
+        delegated = delegation_stats(db, window)
+        spend.append(
+            SpendWindow(
+                label=label,
+                since=window.since or now,
+                sessions=summary.sessions,
+                session_cost_usd=summary.cost_usd,
+                sessions_without_cost=summary.sessions_without_cost,
+                delegation_calls=delegated.calls,
+                delegation_cost_usd=delegated.cost_usd,
+                unpriced_delegation_calls=delegated.unpriced_calls,
+            )
+        )
+        if days == 7:
+            week_delegations = delegated
+        if days == 30:
+            month_models = summary.by_model
+    week = Window(since=now - timedelta(days=7))
+    return OverviewView(
+        generated_at=now,
+        spend=spend,
+        savings=savings(db, Window(since=now - timedelta(days=30))),
+        delegations=week_delegations or delegation_stats(db, week),
+        providers=provider_health(db, week).providers,
+        by_model=month_models,
+        top_tools=tool_stats(db, week).tools[:TOP_TOOLS],
+        subagents=subagent_stats(db, week),
+        recent_sessions=recent_sessions(db, Window(), limit=RECENT_SESSIONS),
+    )
