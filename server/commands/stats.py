@@ -1,0 +1,116 @@
+"""``switchboard stats``: usage, cost, savings and provider health, as tables or JSON.
+
+It ingests the spool first (unless ``--no-ingest``), so a session that just ended is counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from server.settings import Settings
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "usage, cost, savings and provider health"
+
+_SECTIONS = ("sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context")
+
+
+def _when(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--days", type=float, help="look back this many days (default 7; all time with --session)")
+    parser.add_argument("--since", type=_when, help="start of the window (ISO date or time, UTC)")
+    parser.add_argument("--until", type=_when, help="end of the window, exclusive (ISO date or time, UTC)")
+    parser.add_argument("--all", action="store_true", help="all time")
+    parser.add_argument("--project", help="only sessions of this project")
+    parser.add_argument("--session", metavar="SESSION_ID", help="only this session; adds its timeline")
+    parser.add_argument("--section", action="append", choices=_SECTIONS, help="show only this part (repeatable)")
+    parser.add_argument("--limit", type=int, default=20, help="rows per table (default 20)")
+    parser.add_argument("--json", action="store_true", help="print JSON (every listed session with its cost_usd)")
+    parser.add_argument("--no-ingest", action="store_true", help="do not ingest the spool first")
+
+
+def _window(args: argparse.Namespace) -> Any:
+    from server.analytics.window import DEFAULT_DAYS, Window
+
+    since = args.since
+    if since is None and not args.all and not (args.session and args.days is None):
+        since = datetime.now(UTC) - timedelta(days=args.days or DEFAULT_DAYS)
+    return Window(since=since, until=args.until, project=args.project, session_id=args.session)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the report; exit 1 when the store cannot be opened, 2 for an unknown ``--session``."""
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlmodel import Session
+
+    from server.analytics.render import render_report
+    from server.analytics.report import SECTIONS, Section, build_report
+    from server.analytics.session_detail import session_detail
+    from server.config import ConfigError, load_config
+    from server.store.background import ingest_once
+    from server.store.engine import open_store
+    from server.store.ingest import describe_store_error
+
+    settings = Settings()
+    try:
+        context = load_config(settings).context
+    except ConfigError as exc:
+        print(f"switchboard stats: {exc}", file=sys.stderr)
+        return 1
+    try:
+        engine = open_store(settings)
+    except SQLAlchemyError as exc:
+        print(f"switchboard stats: {describe_store_error(exc)}", file=sys.stderr)
+        return 1
+    try:
+        if not args.no_ingest:
+            report = ingest_once(settings, engine, lock_timeout_s=5.0)
+            if report.error:
+                print(f"switchboard stats: ingest: {report.error}", file=sys.stderr)
+        sections = cast(tuple[Section, ...], tuple(args.section) if args.section else SECTIONS)
+        with Session(engine) as db:
+            stats = build_report(db, _window(args), sections, session_limit=args.limit, context=context)
+            detail = session_detail(db, args.session) if args.session else None
+    finally:
+        engine.dispose()
+    if args.session and detail is None:
+        print(f"switchboard stats: no session {args.session} in the store", file=sys.stderr)
+    if args.json:
+        data = stats.model_dump(mode="json")
+        if detail is not None:
+            data["session_detail"] = detail.model_dump(mode="json")
+        print(json.dumps(data, indent=2))
+    else:
+        print(render_report(stats, limit=args.limit))
+        if detail is not None:
+            print()
+            print(_render_timeline(detail))
+    return 2 if args.session and detail is None else 0
+
+
+def _render_timeline(detail: Any) -> str:
+    from server.analytics.render import fmt_ms, fmt_usd
+    from server.analytics.session_detail import SessionDetail, TimelineNode
+
+    assert isinstance(detail, SessionDetail)
+    lines = [f"Timeline of {detail.session.session_id} (cost of record {fmt_usd(detail.session.cost_usd, 'unknown')}):"]
+
+    def walk(node: TimelineNode, depth: int) -> None:
+        cost = fmt_usd(node.cost_usd, "unpriced" if node.unpriced else "-")
+        status = f" [{node.status}]" if node.status else ""
+        lines.append(f"{'  ' * depth}- {node.kind} {node.label[:60]}{status} {fmt_ms(node.duration_ms)} {cost}")
+        for child in node.children:
+            walk(child, depth + 1)
+
+    for node in detail.timeline:
+        walk(node, 1)
+    return "\n".join(lines)
