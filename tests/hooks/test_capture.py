@@ -146,8 +146,11 @@ def test_200_concurrent_captures_become_exactly_200_raw_events(
         proc.stdin.write(json.dumps(payload).encode())
         proc.stdin.close()
     for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        assert (proc.returncode, out, err) == (0, b"", b"")
+        assert proc.wait(timeout=60) == 0
+        assert proc.stdout is not None and proc.stderr is not None
+        assert (proc.stdout.read(), proc.stderr.read()) == (b"", b"")
+        proc.stdout.close()
+        proc.stderr.close()
     assert len(spooled(settings.home)) == 200
     report = ingest_spool(engine, Spool(settings.spool_dir))
     assert (report.ingested, report.quarantined, report.remaining, report.error) == (200, 0, 0, None)
