@@ -8,6 +8,7 @@ takes the next scripted :class:`Reply` for that model (or for ``"*"``); with not
 from __future__ import annotations
 
 import json
+import select
 import socket
 import threading
 import time
@@ -60,16 +61,23 @@ class FakeOpenAI:
         self.api_key = api_key
         self.requests: list[dict[str, Any]] = []
         self.model_list_calls = 0
+        self.hangups: list[str] = []
+        self._hangup = threading.Condition()
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        return f"{self.root_url}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """The server's root, for SDKs that add their own path (groq: ``/openai/v1``)."""
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def script(self, model: str, *replies: Reply) -> None:
         """Queue ``replies`` for the next requests naming ``model`` (``"*"``: any model)."""
@@ -89,6 +97,32 @@ class FakeOpenAI:
     def wait_stopping(self, seconds: float) -> None:
         self._stopping.wait(seconds)
 
+    def wait_or_hangup(self, connection: socket.socket, model: str, seconds: float) -> bool:
+        """Wait ``seconds`` (or until the fake stops); True, and ``model`` noted in ``hangups``, if the client
+        closed the connection first (a cancelled request)."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            readable, _, _ = select.select([connection], [], [], min(left, 0.05))
+            if not readable:
+                continue
+            if _peek(connection):
+                # Bytes of a next request, not a hang-up: wait without spinning on the readable socket.
+                self._stopping.wait(min(left, 0.05))
+                continue
+            with self._hangup:
+                self.hangups.append(model)
+                self._hangup.notify_all()
+            return True
+        return False
+
+    def wait_hangups(self, count: int, timeout_s: float) -> bool:
+        """Block until ``count`` clients have hung up mid-request, at most ``timeout_s``."""
+        with self._hangup:
+            return self._hangup.wait_for(lambda: len(self.hangups) >= count, timeout_s)
+
     def __enter__(self) -> Self:
         self._thread.start()
         return self
@@ -98,6 +132,13 @@ class FakeOpenAI:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+
+
+def _peek(connection: socket.socket) -> bytes:
+    try:
+        return connection.recv(1, socket.MSG_PEEK)
+    except OSError:
+        return b""
 
 
 def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
@@ -145,7 +186,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             return False
 
         def do_GET(self) -> None:
-            if self.path.rstrip("/") != "/v1/models":
+            # Any prefix: the openai SDK uses /v1/..., groq's /openai/v1/...
+            if not self.path.rstrip("/").endswith("/models"):
                 self._send_json(404, {"error": {"message": "not found"}})
                 return
             if not self._authorized():
@@ -157,20 +199,22 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
-            if self.path.rstrip("/") != "/v1/chat/completions":
+            if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send_json(404, {"error": {"message": "not found"}})
                 return
             if not self._authorized():
                 return
             fake.requests.append(body)
             reply = fake.next_reply(str(body.get("model", "")))
-            if reply.delay_s:
-                fake.wait_stopping(reply.delay_s)
+            model = str(body.get("model", ""))
+            if reply.delay_s and fake.wait_or_hangup(self.connection, model, reply.delay_s):
+                self.close_connection = True
+                return
             self._answer(body, reply)
 
         def _answer(self, body: dict[str, Any], reply: Reply) -> None:
             if reply.kind == "hang":
-                fake.wait_stopping(3600)
+                fake.wait_or_hangup(self.connection, str(body.get("model", "")), 3600)
                 self.close_connection = True
             elif reply.kind == "refuse":
                 self.close_connection = True

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import sys
+
+import anyio
+import pytest
+
+from server.providers.base import ChatMessage, CompletionRequest, ErrorClass, ProviderError
+from server.providers.cli import CliProvider
+
+pytestmark = pytest.mark.anyio
+
+REQUEST = CompletionRequest(messages=(ChatMessage("user", "hello there"),))
+
+
+async def test_cli_provider_substitutes_prompt_and_model_and_returns_stdout() -> None:
+    script = "import sys; print(sys.argv[1].upper(), sys.argv[2])"
+    provider = CliProvider("cli", command=[sys.executable, "-c", script, "{prompt}", "{model}"])
+    with anyio.fail_after(20):
+        completion = await provider.complete("m1", REQUEST, timeout_s=15)
+    assert completion.text == "HELLO THERE m1"
+
+
+async def test_cli_provider_sends_the_prompt_on_stdin_without_a_placeholder() -> None:
+    provider = CliProvider("cli", command=[sys.executable, "-c", "import sys; print(sys.stdin.read()[::-1])"])
+    with anyio.fail_after(20):
+        completion = await provider.complete("m", REQUEST, timeout_s=15)
+    assert completion.text == "ereht olleh"
+
+
+async def test_cli_provider_times_out_a_slow_command() -> None:
+    provider = CliProvider("cli", command=[sys.executable, "-c", "import time; time.sleep(30)"])
+    with anyio.fail_after(20), pytest.raises(ProviderError) as caught:
+        await provider.complete("m", REQUEST, timeout_s=0.5)
+    assert caught.value.error_class is ErrorClass.TIMEOUT
+
+
+async def test_cli_provider_reports_a_failing_command_with_its_stderr() -> None:
+    provider = CliProvider("cli", command=[sys.executable, "-c", "import sys; sys.exit('quota exceeded')"])
+    with anyio.fail_after(20), pytest.raises(ProviderError, match="quota exceeded") as caught:
+        await provider.complete("m", REQUEST, timeout_s=15)
+    assert caught.value.error_class is ErrorClass.CLI_ERROR
+
+
+async def test_cli_provider_names_a_missing_command() -> None:
+    provider = CliProvider("cli", command=["definitely-not-a-command-xyz"])
+    with anyio.fail_after(20), pytest.raises(ProviderError, match="command not found"):
+        await provider.complete("m", REQUEST, timeout_s=15)
