@@ -1,0 +1,60 @@
+"""Writing a consensus run down, and fitting its result into the client's output limit.
+
+A run is one ``consensus_run`` row, one ``delegation`` row per member call (and one for the judge) with
+``consensus_run_id`` set, and ``stored_output`` rows: the final answer always (so stats and the dashboard can
+show it), and each member answer that had to be cut for the client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlmodel import SQLModel
+
+from server.engine.consensus_members import MemberOutcome
+from server.engine.output import stored_output
+from server.store.models import ConsensusRun, Delegation
+
+__all__ = ["RunLedger", "sum_costs"]
+
+
+def sum_costs(outcomes: Sequence[MemberOutcome]) -> tuple[float | None, bool]:
+    """The total cost of the calls that ran, and whether all of them were priced (else the total is None)."""
+    ran = [outcome for outcome in outcomes if outcome.latency_ms is not None or outcome.cost_usd is not None]
+    priced = all(outcome.priced for outcome in ran)
+    if not priced:
+        return None, False
+    return sum(outcome.cost_usd or 0.0 for outcome in ran), True
+
+
+@dataclass
+class RunLedger:
+    """The rows of one run, collected as calls end and written in one transaction at the end.
+
+    Collecting first lets a cut member answer's stored copy be named on its delegation row, and a run
+    cancelled by the client still writes what it did (the caller writes in a ``finally``).
+    """
+
+    run_id: str
+    session_id: str | None
+    rows: list[SQLModel] = field(default_factory=list[SQLModel])
+    delegations: dict[int, Delegation] = field(default_factory=dict[int, Delegation])
+
+    def add_call(self, slot: int, row: Delegation) -> None:
+        """Keep the delegation row of call ``slot`` (a member index, or the judge's slot after them)."""
+        self.delegations[slot] = row
+
+    def store_full(self, slot: int | None, text: str, kind: str, output_id: str | None = None) -> str:
+        """Keep ``text`` as a stored output; link it from the delegation row of ``slot``; return its id."""
+        row = stored_output(text, self.session_id, kind=kind)
+        if output_id is not None:
+            row.id = output_id
+        self.rows.append(row)
+        if slot is not None and slot in self.delegations:
+            self.delegations[slot].output_id = row.id
+        return row.id
+
+    def rows_with(self, run: ConsensusRun) -> list[SQLModel]:
+        """Every row of the run, the ``consensus_run`` row first."""
+        return [run, *self.delegations.values(), *self.rows]

@@ -1,0 +1,139 @@
+"""The ``consensus`` MCP tool: choose the members (given, or ``n`` from different providers), run, report progress."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from server.engine.consensus import ConsensusSpec, run_consensus
+from server.engine.consensus_members import Member
+from server.engine.consensus_models import ConsensusResult, Strategy
+from server.engine.consensus_prompts import Stance
+from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
+from server.engine.records import estimate_cost
+from server.engine.runtime import Runtime
+from server.providers.base import ChatMessage, CompletionRequest
+from server.providers.registry import ModelInfo
+from server.routing.classify import classify
+from server.routing.rank import plan_route
+
+__all__ = ["DEFAULT_MEMBERS", "choose_members", "consensus", "register_consensus_tool"]
+
+DEFAULT_MEMBERS = 3
+
+
+def _ranked(runtime: Runtime, question: str) -> list[ModelInfo]:
+    needed = CompletionRequest(messages=(ChatMessage("user", question),)).approx_input_tokens()
+    plan = plan_route(
+        runtime.registry,
+        runtime.config.routing,
+        task_type=classify(question),
+        explicit_model=None,
+        needed_tokens=needed,
+        breakers=runtime.breakers,
+        latency=runtime.latency,
+        estimate_cost=lambda info: estimate_cost(info, needed, DEFAULT_OUTPUT_ESTIMATE),
+    )
+    return plan.candidates
+
+
+def choose_members(runtime: Runtime, question: str, n: int) -> tuple[list[str], str | None]:
+    """``n`` models for ``question`` from as many providers as possible, in the router's order, and a judge.
+
+    The first model of each provider is taken first; only when providers run out does a provider seat a
+    second model. The judge is the best-ranked model that is not a member, else the first member.
+    """
+    ranked = _ranked(runtime, question)
+    firsts: list[ModelInfo] = []
+    for info in ranked:
+        if all(info.provider != seated.provider for seated in firsts):
+            firsts.append(info)
+    seconds = [info for info in ranked if info not in firsts]
+    members = [info.id for info in (firsts + seconds)[:n]]
+    judge = next((info.id for info in ranked if info.id not in members), members[0] if members else None)
+    return members, judge
+
+
+def _members(
+    runtime: Runtime, question: str, models: list[str] | None, n: int | None, stances: list[Stance] | None
+) -> tuple[list[Member], str | None]:
+    if models:
+        chosen = list(models)
+        ranked = _ranked(runtime, question)
+        judge = next((info.id for info in ranked if info.id not in chosen), chosen[0])
+    else:
+        count = n or (len(stances) if stances else DEFAULT_MEMBERS)
+        chosen, judge = choose_members(runtime, question, count)
+        if not chosen:
+            raise ToolError(
+                f"no model is configured: add [providers.NAME] sections with models to {runtime.config_file}"
+            )
+    if stances is not None and len(stances) != len(chosen):
+        raise ToolError(f"stances has {len(stances)} entries for {len(chosen)} members: give one per member")
+    seats = [Member(model, stances[i] if stances else None) for i, model in enumerate(chosen)]
+    return seats, judge
+
+
+async def consensus(
+    ctx: Context[Runtime, Any],
+    question: Annotated[str, Field(description="The question every member answers; self-contained.")],
+    models: Annotated[
+        list[str] | None, Field(description="Members as 'provider:model'; default: n models from different providers.")
+    ] = None,
+    n: Annotated[int | None, Field(ge=1, le=10, description="How many members the router picks (default 3).")] = None,
+    strategy: Annotated[
+        Strategy,
+        Field(
+            description="fastest: first good answer wins; vote: majority of agreeing answers; judge: a judge model "
+            "scores the anonymised answers and picks or synthesises; cheapest: cheapest first, escalate on a bad "
+            "answer."
+        ),
+    ] = "judge",
+    judge: Annotated[
+        str | None, Field(description="'provider:model' of the judge; default: the router's pick.")
+    ] = None,
+    stances: Annotated[list[Stance] | None, Field(description="One per member: 'for', 'against' or 'neutral'.")] = None,
+    max_cost_usd: Annotated[
+        float | None,
+        Field(gt=0, description="Cap on the whole run; members whose worst case does not fit are skipped."),
+    ] = None,
+    timeout_s: Annotated[
+        float | None, Field(gt=0, description="Deadline for the members' answers (the judge then has its own).")
+    ] = None,
+) -> ConsensusResult:
+    """Ask several models the same question at once and return one answer, with how far they agreed.
+
+    Each member's answer, latency, tokens, cost and error are reported; long answers are cut and stored
+    (read them with get_output). Progress is reported as members finish.
+    """
+    runtime = ctx.request_context.lifespan_context
+    seats, default_judge = _members(runtime, question, models, n, stances)
+    spec = ConsensusSpec(
+        question=question,
+        members=tuple(seats),
+        strategy=strategy,
+        judge=judge or default_judge,
+        max_cost_usd=max_cost_usd,
+        timeout_s=timeout_s,
+    )
+
+    async def progress(done: float, total: float | None, message: str) -> None:
+        await ctx.report_progress(done, total, message)
+
+    return await run_consensus(runtime, spec, progress=progress)
+
+
+def register_consensus_tool(server: MCPServer[Any]) -> None:
+    """Register the ``consensus`` tool; the server's lifespan must yield a :class:`Runtime`."""
+    server.add_tool(
+        consensus,
+        name="consensus",
+        title="Ask several models and return one judged answer",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+        ),
+    )
