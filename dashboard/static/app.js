@@ -35,6 +35,13 @@
     return String(value);
   }
 
+  // Long category names (provider:model · task) would squeeze a horizontal chart to nothing on a phone.
+  function shortLabel(value) {
+    const label = String(this.getLabelForValue(value));
+    const limit = window.innerWidth < 600 ? 18 : 40;
+    return label.length > limit ? label.slice(0, limit - 1) + "…" : label;
+  }
+
   function chartConfig(spec) {
     const colors = palette();
     const text = cssVar("--muted");
@@ -75,7 +82,12 @@
         },
         scales: {
           x: { stacked: stacked, ticks: { color: text, maxRotation: 0, autoSkip: true }, grid: { color: grid } },
-          y: { stacked: stacked, beginAtZero: true, ticks: { color: text }, grid: { color: grid } },
+          y: {
+            stacked: stacked,
+            beginAtZero: true,
+            ticks: spec.horizontal ? { color: text, callback: shortLabel } : { color: text },
+            grid: { color: grid },
+          },
         },
       },
     };

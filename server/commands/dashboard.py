@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import sys
 
 HELP = "serve the analytics page on 127.0.0.1"
@@ -47,14 +48,38 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    # Bind before announcing: once the address is printed, connections queue even if uvicorn is still starting,
+    # and ``--port 0`` prints the port actually chosen.
+    try:
+        sock = listen(host, port)
+    except OSError as exc:
+        print(f"switchboard dashboard: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     engine = open_store(settings)
     app = build_app(engine, settings, token=token, ingest=not args.no_ingest)
+    bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     # The token is never printed: the user has it in their environment.
     suffix = f" (token required: {config.dashboard.token_env})" if token else ""
-    print(f"switchboard dashboard: http://{shown_host}:{port}/{suffix}", file=sys.stderr, flush=True)
+    print(f"switchboard dashboard: http://{shown_host}:{bound_port}/{suffix}", file=sys.stderr, flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+        server.run(sockets=[sock])
     finally:
+        sock.close()
         engine.dispose()
     return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (IPv6 when the host is an IPv6 address)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
