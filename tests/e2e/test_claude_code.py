@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from server.settings import Settings
 from server.store.engine import make_engine
-from server.store.models import AgentSession, Prompt, SubagentRun, ToolCall
+from server.store.models import AgentSession, Delegation, Prompt, SubagentRun, ToolCall
 from server.store.spool import Spool
 from tests.e2e.claude import (
     CLAUDE,
@@ -32,6 +32,7 @@ from tests.e2e.claude import (
     wait_until,
 )
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, Usage, serve_anthropic
+from tests.fakes.openai_api import FakeOpenAI
 
 pytestmark = pytest.mark.claude
 
@@ -45,6 +46,12 @@ MAIN = Conversation(
         ),
         Turn(
             tool_uses=(ToolUse("Bash", {"command": "exit 3", "description": "fail on purpose"}),), usage=Usage(1100, 40)
+        ),
+        Turn(
+            tool_uses=(
+                ToolUse("mcp__switchboard__delegate", {"task": "E2E-DELEGATED summarise", "model": "fake:model-a"}),
+            ),
+            usage=Usage(1150, 45),
         ),
         Turn(
             tool_uses=(
@@ -77,6 +84,7 @@ class Captured:
     settings: Settings
     fake: AnthropicFake
     engine: Engine
+    delegated: list[str]
 
 
 @pytest.fixture
@@ -107,8 +115,25 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
     project = _install_project(root / "proj")
     (root / "user").mkdir()
     store_env = {"SWITCHBOARD_HOME": str(settings.home), "SWITCHBOARD_DATABASE_URL": settings.resolved_database_url}
-    with serve_anthropic(AnthropicFake([SUB, MAIN])) as fake:
-        result = run_claude("E2E-MAIN please work", project, claude_env(root / "user", fake, **store_env), root / "run")
+    with FakeOpenAI(models=["model-a"]) as openai_api, serve_anthropic(AnthropicFake([SUB, MAIN])) as fake:
+        config = root / "switchboard.toml"
+        config.write_text(
+            f'[providers.fake]\nkind = "openai-compatible"\nbase_url = "{openai_api.base_url}"\n'
+            'api_key_env = "E2E_FAKE_KEY"\nmodels = ["model-a"]\n',
+            encoding="utf-8",
+        )
+        env = claude_env(
+            root / "user",
+            fake,
+            **store_env,
+            SWITCHBOARD_CONFIG=str(config),
+            E2E_FAKE_KEY="sk-e2e-fake",
+            # Headless Claude Code starts MCP servers without waiting for them; the scripted first
+            # turn needs the delegate tool, so make it wait.
+            MCP_CONNECTION_NONBLOCKING="false",
+        )
+        result = run_claude("E2E-MAIN please work", project, env, root / "run")
+        delegated = [r["messages"][-1]["content"] for r in openai_api.requests]
     assert result.returncode == 0, result.stderr
     spool = Spool(settings.spool_dir)
     wait_until(lambda: spool.count_pending() == 0, 60, "the SessionEnd hook's ingest to empty spool/new")
@@ -116,7 +141,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
     # nothing left or finishes the job; either way every row is in when it returns.
     run_switchboard("ingest", "--quiet", env=store_env)
     engine = make_engine(settings.resolved_database_url)
-    yield Captured(result, settings, fake, engine)
+    yield Captured(result, settings, fake, engine, delegated)
     engine.dispose()
 
 
@@ -162,6 +187,17 @@ def test_the_subagent_run_has_its_type_and_its_own_tokens(captured: Captured) ->
     assert run.agent_type == "general-purpose"
     assert run.started_at is not None and run.stopped_at is not None
     assert (run.input_tokens, run.output_tokens) == (500 + 600, 30 + 15)
+
+
+def test_the_mcp_delegate_call_is_a_delegation_row_of_the_claude_code_session(captured: Captured) -> None:
+    session_id = captured.result.output["session_id"]
+    assert captured.delegated == ["E2E-DELEGATED summarise"]
+    with Session(captured.engine) as db:
+        [delegation] = list(db.exec(select(Delegation)))
+        [call] = list(db.exec(select(ToolCall).where(ToolCall.tool_name == "mcp__switchboard__delegate")))
+    assert (delegation.session_id, delegation.provider, delegation.model) == (session_id, "fake", "model-a")
+    assert delegation.status == "ok" and delegation.output_tokens > 0
+    assert (call.session_id, call.status) == (session_id, "ok")
 
 
 def test_hooks_did_not_change_what_claude_code_did(captured: Captured) -> None:
