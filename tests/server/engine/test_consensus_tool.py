@@ -1,0 +1,111 @@
+"""The ``consensus`` MCP tool through the in-memory MCP client: progress, structured output, member choice."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from sqlalchemy import Engine
+
+from server.config import SwitchboardConfig
+from server.engine.consensus_tool import choose_members
+from server.engine.runtime import Runtime
+from server.mcp_app import build_server
+from server.settings import Settings
+from tests.fakes.openai_api import FakeOpenAI, Reply
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(models=["a1", "a2", "b1", "c1"]) as server:
+        yield server
+
+
+def config_for(fake: FakeOpenAI) -> SwitchboardConfig:
+    def provider(models: list[str]) -> dict[str, Any]:
+        return {"kind": "openai-compatible", "base_url": fake.base_url, "models": models}
+
+    providers = {"pa": provider(["a1", "a2"]), "pb": provider(["b1"]), "pc": provider(["c1"])}
+    routing = {"default": ["pa:a1", "pa:a2", "pb:b1", "pc:c1"]}
+    return SwitchboardConfig.model_validate({"providers": providers, "routing": routing})
+
+
+async def call(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, arguments: dict[str, Any], progress: Any
+) -> Any:
+    server = build_server(settings, config_for(fake), engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            return await client.call_tool("consensus", arguments, progress_callback=progress)
+
+
+async def test_the_client_hears_progress_as_each_member_and_the_judge_finish(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.script("a1", Reply(text="Final answer: 42"))
+    fake.script("b1", Reply(text="Final answer: 42"))
+    fake.script("c1", Reply(text="Final answer: 41"))
+    verdict = {"answers": [{"label": "A", "scores": {"correctness": 9}}], "winner": "A"}
+    fake.script("a2", Reply(text=json.dumps(verdict)))
+    heard: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        heard.append((done, total, message))
+
+    arguments = {"question": "6 x 7?", "models": ["pa:a1", "pb:b1", "pc:c1"], "judge": "pa:a2"}
+    result = await call(settings, engine, fake, tmp_path, arguments, progress)
+    assert not result.is_error, result.content
+    assert [(done, total) for done, total, _ in heard] == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    messages = [message or "" for _, _, message in heard]
+    assert [m.split(": ")[0] for m in sorted(messages[:3])] == ["pa:a1", "pb:b1", "pc:c1"]
+    assert [m.split(" (")[1] for m in messages[:3]] == ["1/3 members)", "2/3 members)", "3/3 members)"]
+    assert messages[3] == "judge pa:a2: ok"
+    data = result.structured_content
+    assert data is not None
+    assert data["strategy"] == "judge" and data["status"] == "ok"
+    assert [m["model"] for m in data["members"]] == ["pa:a1", "pb:b1", "pc:c1"]
+    assert data["judge"]["model"] == "pa:a2"
+
+
+async def test_stances_reach_each_members_system_prompt(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    arguments = {
+        "question": "Adopt PostgreSQL?",
+        "models": ["pb:b1", "pc:c1"],
+        "stances": ["for", "against"],
+        "strategy": "vote",
+    }
+    result = await call(settings, engine, fake, tmp_path, arguments, None)
+    assert not result.is_error, result.content
+    system = {body["model"]: body["messages"][0]["content"] for body in fake.requests}
+    assert "argue FOR" in system["b1"] and "argue AGAINST" in system["c1"]
+    assert [m["stance"] for m in result.structured_content["members"]] == ["for", "against"]
+
+
+async def test_stances_that_do_not_match_the_members_are_refused_before_any_call(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    arguments = {"question": "q", "models": ["pb:b1", "pc:c1"], "stances": ["for"]}
+    result = await call(settings, engine, fake, tmp_path, arguments, None)
+    assert result.is_error
+    assert "one per member" in json.dumps([c.model_dump() for c in result.content])
+    assert fake.requests == []
+
+
+async def test_the_router_seats_members_from_different_providers_before_a_second_of_one(
+    settings: Settings, engine: Engine, fake: FakeOpenAI
+) -> None:
+    runtime = Runtime.create(settings, config_for(fake), engine, environ={})
+    try:
+        assert choose_members(runtime, "a question", 3) == (["pa:a1", "pb:b1", "pc:c1"], "pa:a2")
+        assert choose_members(runtime, "a question", 4) == (["pa:a1", "pb:b1", "pc:c1", "pa:a2"], "pa:a1")
+    finally:
+        await runtime.aclose()
