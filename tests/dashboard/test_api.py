@@ -1,0 +1,158 @@
+"""The JSON API and the server-rendered pages over a seeded store, through Starlette's TestClient."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.testclient import TestClient
+
+from dashboard import build_app
+from server.settings import Settings
+from server.store.models import AgentSession, Prompt, utcnow
+from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, XSS_PROMPT
+
+
+@pytest.fixture
+def client(seeded: Engine, settings: Settings) -> Iterator[TestClient]:
+    with TestClient(build_app(seeded, settings, ingest=False)) as test_client:
+        yield test_client
+
+
+def get_json(client: TestClient, path: str) -> Any:
+    response = client.get(path)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    return response.json()
+
+
+def test_overview_spend_adds_sessions_cost_of_record_and_priced_delegations(client: TestClient) -> None:
+    spend = {w["label"]: w for w in get_json(client, "/api/overview")["spend"]}
+    # Session A (today, $1.25) and B (3 days ago, $0.40); delegations today: 0.00036 + 3 x 0.0004, one unpriced
+    # local call and one failed attempt with no cost.
+    assert spend["Today"]["sessions"] == 1
+    assert spend["Today"]["session_cost_usd"] == pytest.approx(1.25)
+    assert spend["7 days"]["session_cost_usd"] == pytest.approx(1.65)
+    assert spend["30 days"]["delegation_cost_usd"] == pytest.approx(0.00156)
+    assert spend["30 days"]["total_usd"] == pytest.approx(1.65 + 0.00156)
+    assert spend["30 days"]["unpriced_delegation_calls"] == 2
+
+
+def test_overview_lists_recent_sessions_with_ids_top_tools_and_provider_health(client: TestClient) -> None:
+    view = get_json(client, "/api/overview")
+    assert [s["session_id"] for s in view["recent_sessions"]] == [SESSION_A, SESSION_B]
+    assert view["top_tools"][0]["tool_name"] == "Bash"
+    assert view["top_tools"][0]["calls"] == 2
+    groq = next(p for p in view["providers"] if p["provider"] == "groq")
+    assert groq["breaker_opens"] == 1
+    assert groq["failures"] == 1
+    assert "method" in view["savings"]
+    assert view["savings"]["delegation_rate"] is not None
+
+
+def test_overview_page_shows_at_least_eight_characters_of_each_session_id(client: TestClient) -> None:
+    html = client.get("/").text
+    assert SESSION_A[:8] in html
+    assert SESSION_B[:8] in html
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("q=login", [SESSION_A]),  # prompt text
+        ("q=b5e6", [SESSION_B]),  # id prefix
+        ("q=cli", [SESSION_B]),  # project
+        ("project=webapp", [SESSION_A]),
+        ("days=1", [SESSION_A]),
+        ("q=%25", []),  # a LIKE wildcard typed by the user matches literally
+        ("q=&project=&days=", [SESSION_A, SESSION_B]),  # empty fields are no filter
+    ],
+)
+def test_sessions_can_be_searched_and_filtered(client: TestClient, query: str, expected: list[str]) -> None:
+    view = get_json(client, f"/api/sessions?{query}")
+    assert [s["session_id"] for s in view["sessions"]] == expected
+
+
+def test_sessions_are_paged_newest_first(client: TestClient, seeded: Engine) -> None:
+    with Session(seeded) as db:
+        for i in range(60):
+            db.add(AgentSession(session_id=f"bulk-{i:03d}", started_at=utcnow(), project="bulk"))
+        db.commit()
+    first = get_json(client, "/api/sessions?project=bulk")
+    second = get_json(client, "/api/sessions?project=bulk&page=2")
+    assert len(first["sessions"]) == 50 and first["has_more"] is True
+    assert len(second["sessions"]) == 10 and second["has_more"] is False
+    assert not {s["session_id"] for s in first["sessions"]} & {s["session_id"] for s in second["sessions"]}
+
+
+def test_invalid_filters_are_a_400_not_a_500(client: TestClient) -> None:
+    assert client.get("/api/sessions?days=-1").status_code == 400
+    assert client.get("/api/sessions?page=zero").status_code == 400
+    assert client.get("/api/providers?days=abc").status_code == 400
+
+
+def test_session_detail_nests_subagents_and_rolls_costs_up_the_tree(client: TestClient) -> None:
+    view = get_json(client, f"/api/sessions/{SESSION_A}")
+    assert view["session"]["session_id"] == SESSION_A
+    (prompt,) = view["timeline"]
+    assert prompt["kind"] == "prompt"
+    assert prompt["label"] == XSS_PROMPT
+    explore = next(n for n in prompt["children"] if n["kind"] == "subagent")
+    (nested,) = [n for n in explore["children"] if n["kind"] == "subagent"]
+    assert nested["label"] == "code-reviewer"
+    assert [n["label"] for n in nested["children"]] == ["Grep"]
+    assert explore["cost_usd"] == pytest.approx(0.21 + 0.05)
+    answered = next(d for d in view["delegations"] if d["answer"])
+    assert answered["answer"] == ANSWER_TEXT
+    assert answered["attempt"] == 1
+
+
+def test_unknown_session_is_a_404(client: TestClient) -> None:
+    assert client.get("/api/sessions/nope").status_code == 404
+    assert client.get("/sessions/nope").status_code == 404
+
+
+def test_captured_text_is_escaped_in_every_page(client: TestClient) -> None:
+    html = client.get(f"/sessions/{SESSION_A}").text
+    assert "<script>window.__pwned" not in html
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=window.__pwned=2&gt;" in html
+    # No inline script at all: only external files and inert JSON data blocks.
+    assert html.count("<script") == html.count('<script src="/static/') + html.count('type="application/json"')
+
+
+def test_delegations_page_data_holds_routes_fallbacks_consensus_runs_and_recent_attempts(client: TestClient) -> None:
+    view = get_json(client, "/api/delegations?days=30")
+    assert view["range"]["days"] == 30
+    assert view["stats"]["fallbacks"] == 1
+    assert {r["provider"] for r in view["stats"]["by_route"]} == {"groq", "openai", "local"}
+    assert [c["id"] for c in view["consensus_runs"]] == ["cons-1"]
+    assert len(view["recent"]) == 6
+    assert "method" in view["savings"]
+
+
+def test_providers_page_data_holds_health_latency_and_breaker_events(client: TestClient) -> None:
+    view = get_json(client, "/api/providers")
+    groq = next(p for p in view["health"]["providers"] if p["provider"] == "groq")
+    assert groq["breaker_state"] == "half_open"
+    assert [e["event"] for e in view["events"]] == ["breaker_half_open", "breaker_open", "error"]
+    openai = next(r for r in view["stats"]["by_route"] if r["model"] == "gpt-4o-mini")
+    assert openai["p50_ms"] == pytest.approx(850.0)
+
+
+def test_patterns_page_data_holds_routes_tools_and_recommendations(client: TestClient) -> None:
+    view = get_json(client, "/api/patterns")
+    assert {"routes", "tools", "recommendations", "min_calls"} <= view["patterns"].keys()
+    assert any(r["route"] == "openai:gpt-4o-mini" for r in view["patterns"]["routes"])
+
+
+def test_new_rows_show_on_the_next_request(client: TestClient, seeded: Engine) -> None:
+    with Session(seeded) as db:
+        db.add(AgentSession(session_id="fresh-0001-session", started_at=utcnow(), project="fresh"))
+        db.add(Prompt(event_id="ev-fresh", session_id="fresh-0001-session", text="hello", created_at=utcnow()))
+        db.commit()
+    assert "fresh-00" in client.get("/").text

@@ -1,0 +1,77 @@
+"""Live updates: the store's high-water marks, and the /events SSE stream over a real uvicorn."""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Iterator
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from dashboard.live import store_marks, topics_changed
+from server.store.models import Delegation, ProviderEvent
+from tests.dashboard.conftest import LiveServer
+
+WAIT_S = 10.0
+
+
+def test_marks_of_an_empty_store_are_blank(engine: Engine) -> None:
+    assert set(store_marks(engine).values()) == {""}
+
+
+def test_a_new_delegation_moves_its_mark_and_names_the_pages_to_refresh(seeded: Engine) -> None:
+    before = store_marks(seeded)
+    with Session(seeded) as db:
+        db.add(Delegation(request_id="r-new", provider="openai", model="gpt-4o-mini", status="ok"))
+        db.commit()
+    after = store_marks(seeded)
+    assert after["delegation"] != before["delegation"]
+    assert topics_changed(before, after) == ["delegations", "overview", "patterns", "providers", "sessions"]
+
+
+def test_unchanged_marks_name_no_topic(seeded: Engine) -> None:
+    marks = store_marks(seeded)
+    assert topics_changed(marks, dict(marks)) == []
+
+
+def sse_events(response: httpx.Response) -> Iterator[tuple[str, dict[str, object]]]:
+    """(event, data) pairs from an SSE response; comments (heartbeats) are skipped."""
+    event, data = "message", ""
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data = line.removeprefix("data: ")
+        elif line == "" and data:
+            yield event, json.loads(data)
+            event, data = "message", ""
+
+
+def test_events_stream_says_hello_then_reports_a_provider_event_as_it_lands(live_server: LiveServer) -> None:
+    received: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
+
+    def listen(client: httpx.Client) -> None:
+        try:
+            with client.stream("GET", f"{live_server.url}/events") as response:
+                assert response.headers["content-type"].startswith("text/event-stream")
+                for item in sse_events(response):
+                    received.put(item)
+        except httpx.HTTPError:
+            pass  # the test closed the client: the stream ends
+
+    with httpx.Client(timeout=httpx.Timeout(WAIT_S, read=None)) as client:
+        thread = threading.Thread(target=listen, args=(client,), daemon=True)
+        thread.start()
+        event, _ = received.get(timeout=WAIT_S)
+        assert event == "hello"
+        with Session(live_server.engine) as db:
+            db.add(ProviderEvent(provider="groq", event="breaker_closed"))
+            db.commit()
+        event, data = received.get(timeout=WAIT_S)
+        assert event == "change"
+        assert "providers" in data["topics"]  # type: ignore[operator]
+        client.close()
+    thread.join(timeout=WAIT_S)
