@@ -198,8 +198,8 @@ def _savings(r: StatsReport, limit: int) -> list[str]:
     lines = [
         f"Savings: {fmt_pct(s.delegation_rate)} of handed-off tasks delegated ({s.delegated_calls} delegate calls, "
         f"{s.subagent_runs} subagent runs), {fmt_usd(s.saved_usd)} saved "
-        f"({fmt_usd(s.counterfactual_usd)} on Claude vs {fmt_usd(s.actual_usd)} actual; "
-        f"{s.unpriced_calls} unpriced calls excluded)"
+        f"({fmt_usd(s.counterfactual_usd)} on Claude vs {fmt_usd(s.actual_usd)} actual"
+        + (f"; {s.unpriced_calls} unpriced calls excluded)" if s.unpriced_calls else ")")
     ]
     lines += table(
         ["route", "calls", "actual", "on claude", "saved"],

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from server.analytics import Window, savings
+from tests.server.analytics.seed import add, delegation, session, subagent, usage
+
+# Published per-million-token prices the hand computations use (genai-prices):
+# claude-sonnet-4-5: $3 input, $15 output, $0.30 cache read (under 200k input tokens)
+# claude-haiku-4-5: $1 input, $5 output, $0.10 cache read
+
+
+def test_savings_on_a_hand_computed_example(engine: Engine) -> None:
+    add(
+        engine,
+        # "a" ran mostly on haiku (most main-agent output), "b" has no usage: its first model is used.
+        session("a", models=["claude-sonnet-4-5", "claude-haiku-4-5"]),
+        usage("a", "claude-haiku-4-5", 1, 0.01, output_tokens=900),
+        usage("a", "claude-sonnet-4-5", 2, 0.01, output_tokens=100),
+        usage("a", "claude-sonnet-4-5", 3, 0.01, output_tokens=5000, agent_id="sub"),
+        session("b", models=["claude-sonnet-4-5"]),
+        # a: a failed first attempt, then groq answers 1,000 input tokens (200 of them cached) and 500 output
+        delegation("a", 5, request_id="r1", provider="openai", model="gpt-4o", status="timeout", cost_usd=0.0004),
+        delegation(
+            "a", 6, request_id="r1", attempt=1, input_tokens=1000, cached_tokens=200, output_tokens=500, cost_usd=0.001
+        ),
+        delegation("b", 7, request_id="r2", input_tokens=2000, output_tokens=1000, cost_usd=0.002),
+        subagent("a", "sub", 4, 0.01),
+    )
+    with Session(engine) as db:
+        result = savings(db, Window())
+    haiku_counterfactual = 800 * 1e-6 + 500 * 5e-6 + 200 * 0.1e-6  # 0.00332
+    sonnet_counterfactual = 2000 * 3e-6 + 1000 * 15e-6  # 0.021
+    actual = 0.0004 + 0.001 + 0.002
+    assert result.counterfactual_usd == pytest.approx(haiku_counterfactual + sonnet_counterfactual)
+    assert result.actual_usd == pytest.approx(actual)
+    assert result.saved_usd == pytest.approx(haiku_counterfactual + sonnet_counterfactual - actual)
+    assert result.claude_models == {"claude-haiku-4-5": 1, "claude-sonnet-4-5": 1}
+    assert (result.delegated_calls, result.subagent_runs) == (2, 1)
+    assert result.delegation_rate == pytest.approx(2 / 3)
+    (route,) = result.by_route
+    assert (route.provider, route.model, route.calls) == ("groq", "llama-3.3-70b-versatile", 2)
+    assert "counterfactual" in result.method
+
+
+def test_unpriced_delegations_and_unknown_claude_models_are_excluded_and_counted(engine: Engine) -> None:
+    add(
+        engine,
+        session("a", models=[]),
+        session("m", models=["mystery-claude"]),
+        delegation("a", 1, provider="local", model="qwen", cost_usd=None, priced=False),
+        delegation("a", 2, input_tokens=1000, output_tokens=0, cost_usd=0.0005),
+        delegation("m", 3, cost_usd=0.001),
+        delegation(None, 4, input_tokens=0, output_tokens=1000, cost_usd=0.001),
+        delegation("a", 5, status="timeout", cost_usd=0.0),
+    )
+    with Session(engine) as db:
+        result = savings(db, Window(), default_claude_model="claude-haiku-4-5")
+    assert result.unpriced_calls == 2
+    assert result.priced_calls == 2
+    # session "a" has no model at all and the call with no session: both fall back to the stated default
+    assert result.claude_models == {"claude-haiku-4-5": 2}
+    assert result.counterfactual_usd == pytest.approx(1000 * 1e-6 + 1000 * 5e-6)
+    assert result.actual_usd == pytest.approx(0.0015)
+    assert "claude-haiku-4-5" in result.method
+
+
+def test_consensus_members_do_not_count_as_savings(engine: Engine) -> None:
+    add(engine, session("a"), delegation("a", 1, consensus_run_id="c1"))
+    with Session(engine) as db:
+        result = savings(db, Window())
+    assert (result.delegated_calls, result.saved_usd) == (0, 0)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from server.cli import main
+from tests.server.analytics.seed import add, delegation, prompt, session, tool, usage
+
+
+def _seed(engine: Engine) -> None:
+    add(
+        engine,
+        session("s-1", cost_usd=0.4213, project="api"),
+        session("s-2", 60, cost_usd=None, cost_source=None, project="web"),
+        prompt("s-1", 1, "fix the bug"),
+        tool("s-1", "Bash", 2),
+        usage("s-1", "claude-sonnet-4-5", 2, 0.4),
+        usage("s-1", "mystery-model", 3, None),
+        delegation("s-1", 3),
+    )
+
+
+def test_stats_json_lists_each_session_with_its_cost_of_record(
+    engine: Engine, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(engine)
+    assert main(["stats", "--json", "--all"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    costs = {s["session_id"]: s["cost_usd"] for s in data["recent_sessions"]}
+    assert costs == {"s-1": 0.4213, "s-2": None}
+    assert data["sessions"]["sessions_without_cost"] == 1
+    models = {m["model"]: m["cost_usd"] for m in data["sessions"]["by_model"]}
+    assert models == {"claude-sonnet-4-5": 0.4, "mystery-model": None}
+    assert data["savings"]["method"].startswith("Per delegate call")
+
+
+def test_stats_prints_tables_and_unknown_costs_as_such(
+    engine: Engine, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _seed(engine)
+    assert main(["stats", "--all", "--section", "sessions"]) == 0
+    out = capsys.readouterr().out
+    assert "Sessions: 2 (2 ended)" in out
+    assert "cost of record $0.4213 + 1 with no cost recorded" in out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith(("s-1", "s-2", "mystery"))}
+    assert "$0.4213" in lines["s-1"]
+    assert "unknown" in lines["s-2"]
+    assert "unpriced" in lines["mystery-model"]
+    assert "Tools:" not in out
+
+
+def test_stats_session_shows_its_timeline(engine: Engine, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _seed(engine)
+    assert main(["stats", "--session", "s-1", "--section", "sessions"]) == 0
+    out = capsys.readouterr().out
+    assert "Timeline of s-1" in out
+    assert "- prompt fix the bug" in out
+    assert "    - tool_call Bash [ok]" in out
+    assert main(["stats", "--session", "nope", "--section", "tools"]) == 2
+
+
+def test_stats_ingests_the_spool_first(engine: Engine, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    new = home / "spool" / "new"
+    new.mkdir(parents=True)
+    (home / "spool" / "tmp").mkdir()
+    event = {"hook_event_name": "ContextPressure", "session_id": "s-9", "fill_ratio": 0.9, "context_tokens": 180_000}
+    (new / "ctx-test-1").write_text(json.dumps(event))
+    assert main(["stats", "--json", "--all", "--section", "context"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["context"]["warnings"] == 1
+    assert data["context"]["latest"][0]["fill_ratio"] == 0.9

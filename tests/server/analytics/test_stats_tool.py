@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+from mcp_types import TextContent
+from sqlalchemy import Engine
+from sqlmodel import SQLModel
+
+from server.analytics.stats_tool import MAX_CHARS, register_stats_tool
+from server.store.models import utcnow
+from tests.server.analytics.seed import add, delegation, session, tool, usage
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class Lifespan:
+    engine: Engine
+
+
+def _server(engine: Engine) -> MCPServer[Lifespan]:
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Lifespan]) -> AsyncIterator[Lifespan]:
+        yield Lifespan(engine)
+
+    server = MCPServer("stats-test", lifespan=lifespan)
+    register_stats_tool(server)
+    return server
+
+
+async def _call(engine: Engine, **arguments: object) -> str:
+    with anyio.fail_after(30):
+        async with Client(_server(engine)) as client:
+            result = await client.call_tool("stats", arguments)
+    assert not result.is_error
+    (content,) = result.content
+    assert isinstance(content, TextContent)
+    return content.text
+
+
+def _busy_store(engine: Engine) -> None:
+    """Many sessions, tools and routes: more than fits in 2,000 tokens if nothing were cut."""
+    now = utcnow()
+    rows: list[SQLModel] = []
+    for i in range(60):
+        sid = f"session-{i:03d}"
+        rows.append(session(sid, cost_usd=0.1 * i, started_at=now - timedelta(hours=i), ended_at=now))
+        rows.append(usage(sid, f"model-{i % 7}", 0, 0.01, created_at=now))
+        rows.append(tool(sid, f"mcp__server{i}__tool", 0, 10.0 * i, started_at=now - timedelta(minutes=i)))
+        rows.append(delegation(sid, 0, provider=f"p{i}", model=f"m{i}", task_type=f"t{i % 9}", created_at=now))
+    add(engine, *rows)
+
+
+async def test_stats_overview_is_compact_and_shows_costs_of_record(engine: Engine) -> None:
+    _busy_store(engine)
+    text = await _call(engine)
+    assert len(text) <= MAX_CHARS
+    assert "Sessions: 60 (60 ended)" in text
+    assert "session-000" in text
+    assert "... 57 more" in text  # overview lists three rows per table
+
+
+async def test_stats_detail_stays_within_the_budget(engine: Engine) -> None:
+    _busy_store(engine)
+    for section in ("overview", "sessions", "tools", "delegations"):
+        text = await _call(engine, section=section, detail=True)
+        assert len(text) <= MAX_CHARS, section
+
+
+async def test_stats_section_and_session_filter_narrow_the_report(engine: Engine) -> None:
+    _busy_store(engine)
+    text = await _call(engine, section="tools", session_id="session-004")
+    assert "Tools: 1 calls, 0% failed" in text
+    assert "mcp__server4__tool" in text
+    assert "Sessions:" not in text
+
+
+async def test_stats_on_an_empty_store_says_zero_not_unpriced(engine: Engine) -> None:
+    text = await _call(engine, days=1)
+    assert "Sessions: 0 (0 ended)" in text
+    assert "unpriced" not in text.split("Method:")[0]
