@@ -10,7 +10,9 @@ from server.providers.registry import ModelInfo, Registry, split_model_id
 from server.routing.breaker import Breakers, BreakerState
 from server.routing.defaults import DEFAULT_MATRIX
 
-__all__ = ["LatencyStats", "Plan", "Skip", "candidate_ids", "plan_route"]
+__all__ = ["EVERY_MODEL", "LatencyStats", "Plan", "Skip", "candidate_ids", "plan_route"]
+
+EVERY_MODEL = "every configured model"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def candidate_ids(registry: Registry, routing: RoutingConfig, task_type: str) ->
         return preferred, f"built-in defaults for {task_type}"
     if routing.default:
         return list(routing.default), "config [routing] default"
-    return [m.id for m in registry.models()], "every configured model"
+    return [m.id for m in registry.models()], EVERY_MODEL
 
 
 def plan_route(
@@ -78,7 +80,7 @@ def plan_route(
     latency only reorder models that are equally fit (the same list position, e.g. expanded from one provider).
     """
     plan = Plan(task_type=task_type)
-    ids, _source = candidate_ids(registry, routing, task_type)
+    ids, source = candidate_ids(registry, routing, task_type)
     if explicit_model:
         ids = [explicit_model, *[i for i in ids if i != explicit_model]]
     ranked: list[tuple[tuple[float, ...], ModelInfo]] = []
@@ -91,7 +93,11 @@ def plan_route(
         if info is None:
             plan.skipped.append(Skip(model_id, reason))
             continue
-        fit_rank = -1 if model_id == explicit_model else _fit_group(ids, model_id, fit)
+        if model_id == explicit_model:
+            fit_rank = -1
+        else:
+            # Config order says nothing about fit when the list is just every configured model.
+            fit_rank = 0 if source == EVERY_MODEL else _fit_group(ids, model_id, fit)
         unhealthy = 1.0 if breakers[info.provider].consecutive_failures else 0.0
         price = estimate_cost(info)
         key = (float(fit_rank), unhealthy, price if price is not None else float("inf"), latency.get(info.id) or 0.0)

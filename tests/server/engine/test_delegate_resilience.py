@@ -1,0 +1,142 @@
+"""Fallback order, Retry-After, timeouts, breakers and budgets, driven by scripted faults over real HTTP."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+from sqlalchemy import Engine
+
+from server.engine.delegate import DelegateError, DelegateParams, delegate
+from tests.fakes.openai_api import FakeOpenAI, Reply, closed_port
+from tests.server.engine.conftest import Clock, MakeRuntime, delegations, events, make_config
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_fallback_moves_down_the_list_past_a_hang_a_refused_connection_and_a_long_429(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI, second: FakeOpenAI
+) -> None:
+    config = make_config(fake, second, resilience={"timeout_s": 0.5, "max_retry_after_s": 1})
+    config.providers["dead"] = config.providers["beta"].model_copy(
+        update={"base_url": f"http://127.0.0.1:{closed_port()}/v1"}
+    )
+    # Interleaved providers, so list position alone orders them (no price tie-break within a provider).
+    config.routing.default = ["acme:model-a", "dead:model-c", "acme:model-b", "beta:model-c"]
+    fake.script("model-a", Reply(kind="hang"))
+    fake.script("model-b", Reply.error(429, retry_after=60))
+    runtime = make_runtime(config)
+    with anyio.fail_after(20):
+        result = await delegate(runtime, DelegateParams(task="write a haiku"))
+    assert result.model == "beta:model-c"
+    assert [(a.model, a.status) for a in result.decision.attempts] == [
+        ("acme:model-a", "timeout"),
+        ("dead:model-c", "connection"),
+        ("acme:model-b", "rate_limited"),
+        ("beta:model-c", "ok"),
+    ]
+    rows = delegations(engine)
+    assert [(r.attempt, r.status) for r in rows] == [(0, "timeout"), (1, "connection"), (2, "rate_limited"), (3, "ok")]
+    assert len({r.request_id for r in rows}) == 1
+    assert rows[0].error is not None and "0.5" in rows[0].error
+
+
+async def test_a_short_retry_after_is_waited_out_and_the_same_model_retried(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    fake.script("model-a", Reply.error(429, retry_after=0.2))
+    runtime = make_runtime(make_config(fake))
+    started = anyio.current_time()
+    with anyio.fail_after(20):
+        result = await delegate(runtime, DelegateParams(task="hi"))
+    assert result.model == "acme:model-a"
+    assert anyio.current_time() - started >= 0.2
+    assert fake.calls_for("model-a") == 2 and fake.calls_for("model-b") == 0
+    assert [r.status for r in delegations(engine)] == ["rate_limited", "ok"]
+
+
+async def test_every_candidate_failing_raises_one_error_listing_each_and_records_all(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    fake.script("model-a", Reply(kind="cut"))
+    fake.script("model-b", Reply.error(502))
+    runtime = make_runtime(make_config(fake))
+    with anyio.fail_after(20), pytest.raises(DelegateError) as caught:
+        await delegate(runtime, DelegateParams(task="hi"))
+    message = str(caught.value)
+    assert "acme:model-a: connection" in message and "acme:model-b: server_error" in message
+    assert [r.status for r in delegations(engine)] == ["connection", "server_error"]
+
+
+async def test_breaker_opens_skips_the_provider_then_a_probe_after_cooldown_closes_it(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI, second: FakeOpenAI
+) -> None:
+    clock = Clock()
+    config = make_config(fake, second, resilience={"breaker_failures": 2, "breaker_cooldown_s": 30})
+    config.routing.default = ["acme:model-a", "beta:model-c"]
+    fake.script("model-a", Reply.error(500), Reply.error(500))
+    runtime = make_runtime(config, clock)
+    with anyio.fail_after(30):
+        for _ in range(2):
+            assert (await delegate(runtime, DelegateParams(task="hi"))).model == "beta:model-c"
+        skipped = await delegate(runtime, DelegateParams(task="hi"))
+        assert skipped.model == "beta:model-c"
+        assert any("circuit open" in s.reason for s in skipped.decision.skipped)
+        assert fake.calls_for("model-a") == 2
+        clock.now += 31
+        probe = await delegate(runtime, DelegateParams(task="hi"))
+    assert probe.model == "acme:model-a"
+    transitions = [e for e in events(engine) if e[1].startswith("breaker_")]
+    assert transitions == [("acme", "breaker_open"), ("acme", "breaker_half_open"), ("acme", "breaker_closed")]
+    assert ("acme", "error") in events(engine)
+
+
+async def test_a_call_over_the_daily_cap_is_refused_before_any_request(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    config = make_config(fake, budgets={"daily_usd": 0.0001})
+    config.routing.default = ["acme:model-a"]
+    runtime = make_runtime(config)
+    with anyio.fail_after(20), pytest.raises(DelegateError) as caught:
+        await delegate(runtime, DelegateParams(task="x" * 40_000, max_tokens=2000))
+    assert "daily cap" in str(caught.value) and "[budgets] daily_usd" in str(caught.value)
+    assert fake.requests == [] and delegations(engine) == []
+
+
+async def test_the_session_cap_counts_earlier_calls_of_the_session(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    config = make_config(fake, budgets={"session_usd": 0.00004})
+    config.routing.default = ["acme:model-a"]
+    fake.script("model-a", Reply(input_tokens=10_000, output_tokens=10_000))
+    runtime = make_runtime(config)
+    with anyio.fail_after(20):
+        first = await delegate(runtime, DelegateParams(task="hi", max_tokens=5))
+        assert first.cost_usd == pytest.approx(0.03)
+        with pytest.raises(DelegateError, match="session cap"):
+            await delegate(runtime, DelegateParams(task="hi", max_tokens=5))
+    assert fake.calls_for("model-a") == 1
+
+
+async def test_max_cost_usd_skips_dear_models_for_cheaper_ones(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    runtime = make_runtime(make_config(fake))
+    # ~1,000 output tokens: model-a estimates ~$0.002; model-b is unpriced, so it cannot be estimated and may run.
+    with anyio.fail_after(20):
+        result = await delegate(runtime, DelegateParams(task="hi", max_cost_usd=0.0015))
+    assert result.model == "acme:model-b"
+    assert any(s.model == "acme:model-a" and "max_cost_usd" in s.reason for s in result.decision.skipped)
+
+
+async def test_the_concurrency_limit_holds_calls_beyond_it(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    config = make_config(fake, resilience={"max_concurrency": 1})
+    fake.script("*", Reply(delay_s=0.3), Reply(delay_s=0.3))
+    runtime = make_runtime(config)
+    started = anyio.current_time()
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            for _ in range(2):
+                group.start_soon(delegate, runtime, DelegateParams(task="hi"))
+    assert anyio.current_time() - started >= 0.6
