@@ -9,7 +9,9 @@ from collections.abc import Callable, Sequence
 
 from server.analytics.report import StatsReport
 
-__all__ = ["fmt_ms", "fmt_pct", "fmt_usd", "render_report", "table"]
+__all__ = ["BRIEF_ROWS", "fmt_ms", "fmt_pct", "fmt_usd", "render_report", "table"]
+
+BRIEF_ROWS = 3  # at this many rows per table or fewer (an overview), long explanations are shortened
 
 
 def fmt_usd(value: float | None, missing: str = "unpriced") -> str:
@@ -215,7 +217,8 @@ def _savings(r: StatsReport, limit: int) -> list[str]:
         ],
         limit,
     )
-    lines.append(f"Method: {s.method}")
+    brief = "counterfactual cost on the session's Claude model minus actual cost; section=savings for the method"
+    lines.append(f"Method: {brief if limit <= BRIEF_ROWS else s.method}")
     return lines
 
 
