@@ -7,8 +7,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from dashboard import views
-from dashboard.pages import load_session, range_filter, session_filters
+from dashboard.loaders import (
+    load_delegations,
+    load_overview,
+    load_patterns,
+    load_providers,
+    load_session,
+    load_sessions,
+)
 
 __all__ = ["routes"]
 
@@ -19,13 +25,12 @@ def _json(view: BaseModel) -> Response:
 
 async def overview(request: Request) -> Response:
     """``GET /api/overview``: spend, savings, top tools, provider health and recent sessions."""
-    return _json(await views.compute(request.app.state.engine, views.overview))
+    return _json(await load_overview(request))
 
 
 async def sessions(request: Request) -> Response:
     """``GET /api/sessions?q=&project=&days=&page=``: one page of matching sessions, newest first."""
-    filters = session_filters(request)
-    return _json(await views.compute(request.app.state.engine, lambda db: views.sessions_list(db, filters)))
+    return _json(await load_sessions(request))
 
 
 async def session(request: Request) -> Response:
@@ -35,20 +40,17 @@ async def session(request: Request) -> Response:
 
 async def delegations(request: Request) -> Response:
     """``GET /api/delegations?days=``: delegations by route, consensus, savings, latest attempts and runs."""
-    selected = range_filter(request)
-    return _json(await views.compute(request.app.state.engine, lambda db: views.delegations_view(db, selected)))
+    return _json(await load_delegations(request))
 
 
 async def providers(request: Request) -> Response:
     """``GET /api/providers?days=``: provider health over time, latency per route, breaker events."""
-    selected = range_filter(request)
-    return _json(await views.compute(request.app.state.engine, lambda db: views.providers_view(db, selected)))
+    return _json(await load_providers(request))
 
 
 async def patterns(request: Request) -> Response:
     """``GET /api/patterns?days=``: patterns by task type and model, slow tools, recommendations."""
-    selected = range_filter(request)
-    return _json(await views.compute(request.app.state.engine, lambda db: views.patterns_view(db, selected)))
+    return _json(await load_patterns(request))
 
 
 def routes() -> list[BaseRoute]:

@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from dashboard import api, pages
+from dashboard.cache import ViewCache
 from dashboard.live import StoreWatcher, events_endpoint
 from dashboard.security import SecurityHeaders, TokenGate
 from server import __version__
@@ -89,4 +90,5 @@ def build_app(
     app.state.engine = engine
     app.state.settings = settings
     app.state.watcher = watcher
+    app.state.views = ViewCache(engine)
     return app

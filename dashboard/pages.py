@@ -6,14 +6,21 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pydantic import BaseModel, ValidationError
-from starlette.exceptions import HTTPException
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from dashboard import charts, views
+from dashboard.loaders import (
+    load_delegations,
+    load_overview,
+    load_patterns,
+    load_providers,
+    load_session,
+    load_sessions,
+)
 
 __all__ = ["routes", "templates"]
 
@@ -56,17 +63,8 @@ def render(
     return templates.TemplateResponse(request, template, context, headers={"cache-control": "no-store"})
 
 
-def session_filters(request: Request) -> views.SessionFilters:
-    """The sessions page's filters from the query string (empty fields mean no filter)."""
-    raw = {k: v for k, v in request.query_params.items() if v.strip() and k in views.SessionFilters.model_fields}
-    try:
-        return views.SessionFilters.model_validate(raw)
-    except ValidationError as exc:
-        raise HTTPException(400, "invalid filter: " + "; ".join(e["msg"] for e in exc.errors())) from exc
-
-
 async def overview_page(request: Request) -> Response:
-    view = await views.compute(request.app.state.engine, views.overview)
+    view = await load_overview(request)
     spend = charts.bar(
         [w.label for w in view.spend],
         {
@@ -95,18 +93,8 @@ async def overview_page(request: Request) -> Response:
 
 
 async def sessions_page(request: Request) -> Response:
-    filters = session_filters(request)
-    view = await views.compute(request.app.state.engine, lambda db: views.sessions_list(db, filters))
+    view = await load_sessions(request)
     return render(request, "sessions.html", title="Sessions", active="/sessions", topics="sessions", view=view)
-
-
-async def load_session(request: Request) -> views.SessionDetailView:
-    """The session named in the path, or a 404."""
-    session_id: str = request.path_params["session_id"]
-    view = await views.compute(request.app.state.engine, lambda db: views.session_view(db, session_id))
-    if view is None:
-        raise HTTPException(404, "no such session")
-    return view
 
 
 async def session_page(request: Request) -> Response:
@@ -115,18 +103,8 @@ async def session_page(request: Request) -> Response:
     return render(request, "session.html", title=title, active="/sessions", topics="sessions", view=view)
 
 
-def range_filter(request: Request) -> views.RangeFilter:
-    """The ``days`` of a page's query string (default 7)."""
-    days = request.query_params.get("days", "").strip()
-    try:
-        return views.RangeFilter.model_validate({"days": days} if days else {})
-    except ValidationError as exc:
-        raise HTTPException(400, "invalid days: " + "; ".join(e["msg"] for e in exc.errors())) from exc
-
-
 async def delegations_page(request: Request) -> Response:
-    selected = range_filter(request)
-    view = await views.compute(request.app.state.engine, lambda db: views.delegations_view(db, selected))
+    view = await load_delegations(request)
     routes_chart = charts.bar(
         [f"{r.provider}:{r.model} · {r.task_type}" for r in view.stats.by_route],
         {"ok": [r.ok for r in view.stats.by_route], "failed": [r.calls - r.ok for r in view.stats.by_route]},
@@ -146,8 +124,7 @@ async def delegations_page(request: Request) -> Response:
 
 
 async def providers_page(request: Request) -> Response:
-    selected = range_filter(request)
-    view = await views.compute(request.app.state.engine, lambda db: views.providers_view(db, selected))
+    view = await load_providers(request)
     return render(
         request,
         "providers.html",
@@ -171,8 +148,7 @@ def health_chart(view: views.ProvidersView) -> charts.ChartSpec:
 
 
 async def patterns_page(request: Request) -> Response:
-    selected = range_filter(request)
-    view = await views.compute(request.app.state.engine, lambda db: views.patterns_view(db, selected))
+    view = await load_patterns(request)
     return render(request, "patterns.html", title="Patterns", active="/patterns", topics="patterns", view=view)
 
 

@@ -156,3 +156,17 @@ def test_new_rows_show_on_the_next_request(client: TestClient, seeded: Engine) -
         db.add(Prompt(event_id="ev-fresh", session_id="fresh-0001-session", text="hello", created_at=utcnow()))
         db.commit()
     assert "fresh-00" in client.get("/").text
+
+
+def test_a_view_is_computed_once_until_the_store_changes(client: TestClient, seeded: Engine) -> None:
+    cache = client.app.state.views  # pyright: ignore[reportAttributeAccessIssue]
+    client.get("/api/overview")
+    computed = cache.computed
+    client.get("/api/overview")
+    client.get("/")
+    assert cache.computed == computed
+    with Session(seeded) as db:
+        db.add(Prompt(event_id="ev-more", session_id=SESSION_A, text="one more", created_at=utcnow()))
+        db.commit()
+    client.get("/")
+    assert cache.computed == computed + 1

@@ -1,0 +1,90 @@
+"""Turning a request into its view: parse the query string, then get the view from the cache (or build it).
+
+Pages and the JSON API share these, so ``/api/x`` is exactly what page ``/x`` shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TypeVar
+
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from dashboard import views
+from dashboard.cache import ViewCache
+
+__all__ = [
+    "load_delegations",
+    "load_overview",
+    "load_patterns",
+    "load_providers",
+    "load_session",
+    "load_sessions",
+    "range_filter",
+    "session_filters",
+]
+
+T = TypeVar("T")
+
+
+async def _view(request: Request, key: Hashable, build: Callable[[Session], T]) -> T:
+    cache: ViewCache = request.app.state.views
+    return await cache.get(key, build)
+
+
+def _invalid(what: str, exc: ValidationError) -> HTTPException:
+    return HTTPException(400, f"invalid {what}: " + "; ".join(e["msg"] for e in exc.errors()))
+
+
+def session_filters(request: Request) -> views.SessionFilters:
+    """The sessions page's filters from the query string (empty fields mean no filter)."""
+    raw = {k: v for k, v in request.query_params.items() if v.strip() and k in views.SessionFilters.model_fields}
+    try:
+        return views.SessionFilters.model_validate(raw)
+    except ValidationError as exc:
+        raise _invalid("filter", exc) from exc
+
+
+def range_filter(request: Request) -> views.RangeFilter:
+    """The ``days`` of a page's query string (default 7)."""
+    days = request.query_params.get("days", "").strip()
+    try:
+        return views.RangeFilter.model_validate({"days": days} if days else {})
+    except ValidationError as exc:
+        raise _invalid("days", exc) from exc
+
+
+async def load_overview(request: Request) -> views.OverviewView:
+    return await _view(request, ("overview",), views.overview)
+
+
+async def load_sessions(request: Request) -> views.SessionsView:
+    filters = session_filters(request)
+    return await _view(request, ("sessions", filters.model_dump_json()), lambda db: views.sessions_list(db, filters))
+
+
+async def load_session(request: Request) -> views.SessionDetailView:
+    """The session named in the path, or a 404."""
+    session_id: str = request.path_params["session_id"]
+    view = await _view(request, ("session", session_id), lambda db: views.session_view(db, session_id))
+    if view is None:
+        raise HTTPException(404, "no such session")
+    return view
+
+
+async def load_delegations(request: Request) -> views.DelegationsView:
+    selected = range_filter(request)
+    return await _view(request, ("delegations", selected.days), lambda db: views.delegations_view(db, selected))
+
+
+async def load_providers(request: Request) -> views.ProvidersView:
+    selected = range_filter(request)
+    return await _view(request, ("providers", selected.days), lambda db: views.providers_view(db, selected))
+
+
+async def load_patterns(request: Request) -> views.PatternsView:
+    selected = range_filter(request)
+    return await _view(request, ("patterns", selected.days), lambda db: views.patterns_view(db, selected))
