@@ -1,0 +1,68 @@
+"""The other two ways in: ``switchboard install --user`` and loading this repo as a Claude Code plugin."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from server.store.engine import make_engine
+from server.store.hook_events import CAPTURE_EVENTS
+from server.store.models import RawEvent
+from server.store.spool import Spool
+from tests.e2e.claude import REPO, claude_env, run_claude, run_switchboard
+from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, serve_anthropic
+
+pytestmark = pytest.mark.claude
+
+SESSION = Conversation(
+    "E2E-SCOPE",
+    [Turn(tool_uses=(ToolUse("Bash", {"command": "true", "description": "nothing"}),)), Turn(text="scoped.")],
+)
+
+
+@pytest.fixture
+def api() -> Iterator[AnthropicFake]:
+    with serve_anthropic(AnthropicFake([SESSION])) as fake:
+        yield fake
+
+
+def _spooled_events(state: Path) -> list[str]:
+    spool = Spool(state / "spool")
+    return [json.loads(entry.path.read_text())["hook_event_name"] for entry in spool.pending()]
+
+
+def test_a_user_install_captures_sessions_in_any_project_and_serves_mcp(api: AnthropicFake, tmp_path: Path) -> None:
+    user, project, state = tmp_path / "user", tmp_path / "anywhere", tmp_path / "state"
+    user.mkdir()
+    project.mkdir()
+    run_switchboard("install", "--user", env={"HOME": str(user)})
+    env = claude_env(user, api, SWITCHBOARD_HOME=str(state), MCP_CONNECTION_NONBLOCKING="false")
+    result = run_claude("E2E-SCOPE go", project, env, tmp_path / "run", allowed_tools=("Bash",))
+    assert result.returncode == 0 and result.output["result"] == "scoped."
+    # SessionEnd started an ingest; this one waits for it and takes whatever is left.
+    run_switchboard("ingest", "--quiet", env={"SWITCHBOARD_HOME": str(state), "SWITCHBOARD_DATABASE_URL": ""})
+    engine = make_engine(f"sqlite:///{state / 'switchboard.db'}")
+    with Session(engine) as db:
+        names = set(db.exec(select(RawEvent.event_name).where(RawEvent.session_id == result.output["session_id"])))
+    engine.dispose()
+    assert {"SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "SessionEnd"} <= names
+    tools = {tool["name"] for tool in api.messages()[0].body.get("tools", [])}
+    assert "mcp__switchboard__delegate" in tools
+
+
+def test_this_repo_loaded_as_a_plugin_captures_hook_events(api: AnthropicFake, tmp_path: Path) -> None:
+    user, project, state = tmp_path / "user", tmp_path / "proj", tmp_path / "state"
+    user.mkdir()
+    project.mkdir()
+    env = claude_env(user, api, SWITCHBOARD_HOME=str(state))
+    extra = ("--plugin-dir", str(REPO))
+    result = run_claude("E2E-SCOPE go", project, env, tmp_path / "run", allowed_tools=("Bash",), extra_args=extra)
+    assert result.returncode == 0 and result.output["result"] == "scoped."
+    events = _spooled_events(state)
+    assert {"SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "SessionEnd"} <= set(events)
+    assert set(events) <= set(CAPTURE_EVENTS)
+    assert events.count("PreToolUse") == 1, "each event is captured once"
