@@ -1,0 +1,170 @@
+"""Cache, threads (across models and restarts), files from the project only, output limits, records."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import anyio
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from server.engine.delegate import DelegateError, DelegateParams, delegate
+from server.engine.files import MAX_FILE_BYTES
+from server.store.models import StoredOutput, Thread, ThreadMessage
+from tests.fakes.openai_api import FakeOpenAI, Reply
+from tests.server.engine.conftest import Clock, MakeRuntime, delegations, make_config
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_identical_request_is_a_cache_hit_with_zero_cost_when_cache_is_on(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    clock = Clock()
+    runtime = make_runtime(make_config(fake, cache={"enabled": True, "ttl_s": 60}), clock)
+    with anyio.fail_after(20):
+        first = await delegate(runtime, DelegateParams(task="same question"))
+        second = await delegate(runtime, DelegateParams(task="same question"))
+        clock.now += 61
+        third = await delegate(runtime, DelegateParams(task="same question"))
+    assert (first.cache_hit, second.cache_hit, third.cache_hit) == (False, True, False)
+    assert second.answer == first.answer and second.cost_usd == 0.0
+    assert fake.calls_for("model-a") == 2
+    rows = delegations(engine)
+    assert [r.cache_hit for r in rows] == [False, True, False]
+    assert rows[1].cost_usd == 0.0 and rows[1].priced
+
+
+async def test_a_different_parameter_misses_the_cache(make_runtime: MakeRuntime, fake: FakeOpenAI) -> None:
+    runtime = make_runtime(make_config(fake, cache={"enabled": True}))
+    with anyio.fail_after(20):
+        await delegate(runtime, DelegateParams(task="q", max_tokens=10))
+        result = await delegate(runtime, DelegateParams(task="q", max_tokens=20))
+    assert not result.cache_hit and fake.calls_for("model-a") == 2
+
+
+async def test_cache_is_off_unless_enabled(make_runtime: MakeRuntime, fake: FakeOpenAI) -> None:
+    runtime = make_runtime(make_config(fake))
+    with anyio.fail_after(20):
+        await delegate(runtime, DelegateParams(task="q"))
+        result = await delegate(runtime, DelegateParams(task="q"))
+    assert not result.cache_hit and fake.calls_for("model-a") == 2
+
+
+async def test_thread_continues_across_models_and_a_restart(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    fake.script("model-a", Reply(text="Paris."))
+    with anyio.fail_after(20):
+        first = await delegate(make_runtime(make_config(fake)), DelegateParams(task="Capital of France?"))
+        # A new runtime on the same store stands for a restarted server.
+        restarted = make_runtime(make_config(fake))
+        follow = DelegateParams(task="And its population?", thread_id=first.thread_id, model="acme:model-b")
+        second = await delegate(restarted, follow)
+    assert second.thread_id == first.thread_id and second.model == "acme:model-b"
+    sent = fake.requests[-1]["messages"]
+    assert [(m["role"], m["content"]) for m in sent] == [
+        ("user", "Capital of France?"),
+        ("assistant", "Paris."),
+        ("user", "And its population?"),
+    ]
+    with Session(engine) as db:
+        assert db.get(Thread, first.thread_id) is not None
+        models = [m.model for m in db.exec(select(ThreadMessage).where(ThreadMessage.role == "assistant")).all()]
+    assert models == ["acme:model-a", "acme:model-b"]
+
+
+async def test_an_unknown_thread_id_is_a_clear_error(make_runtime: MakeRuntime, fake: FakeOpenAI) -> None:
+    with anyio.fail_after(20), pytest.raises(DelegateError, match="unknown thread_id"):
+        await delegate(make_runtime(make_config(fake)), DelegateParams(task="q", thread_id="nope"))
+    assert fake.requests == []
+
+
+async def test_files_inside_the_project_are_sent_along(
+    make_runtime: MakeRuntime, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text("print('hi')\n")
+    with anyio.fail_after(20):
+        await delegate(make_runtime(make_config(fake)), DelegateParams(task="review", files=["src/app.py"]))
+    content = fake.requests[-1]["messages"][-1]["content"]
+    assert content.startswith("review") and "File: src/app.py" in content and "print('hi')" in content
+
+
+@pytest.mark.parametrize("where", ["absolute", "dotdot", "symlink"])
+async def test_files_outside_the_project_are_refused_with_the_reason(
+    make_runtime: MakeRuntime, fake: FakeOpenAI, tmp_path: Path, where: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    path = {"absolute": str(secret), "dotdot": "../secret.txt", "symlink": "link.txt"}[where]
+    if where == "symlink":
+        os.symlink(secret, project / "link.txt")
+    runtime = make_runtime(make_config(fake), roots=[project])
+    with anyio.fail_after(20), pytest.raises(DelegateError, match="outside the project root"):
+        await delegate(runtime, DelegateParams(task="read", files=[path]))
+    assert fake.requests == []
+
+
+async def test_a_file_over_the_size_cap_is_refused(make_runtime: MakeRuntime, fake: FakeOpenAI, tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_text("x" * (MAX_FILE_BYTES + 1))
+    with anyio.fail_after(20), pytest.raises(DelegateError, match="cap"):
+        await delegate(make_runtime(make_config(fake)), DelegateParams(task="read", files=["big.txt"]))
+
+
+async def test_an_answer_over_the_output_limit_is_cut_and_stored_whole(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    full = "".join(f"line {i}\n" for i in range(5_000))
+    fake.script("model-a", Reply(text=full))
+    runtime = make_runtime(make_config(fake, output={"max_output_tokens": 2_000}))
+    with anyio.fail_after(20):
+        result = await delegate(runtime, DelegateParams(task="long"))
+    assert result.truncated and result.output_id is not None
+    assert len(result.answer) <= 2_000 * 3 and "get_output" in result.answer
+    with Session(engine) as db:
+        stored = db.get(StoredOutput, result.output_id)
+    assert stored is not None and stored.content == full and stored.session_id == "sess-1"
+    [row] = delegations(engine)
+    assert row.output_id == result.output_id
+
+
+async def test_a_short_answer_is_returned_whole_and_nothing_is_stored(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    with anyio.fail_after(20):
+        result = await delegate(make_runtime(make_config(fake)), DelegateParams(task="short"))
+    assert not result.truncated and result.output_id is None
+    with Session(engine) as db:
+        assert db.exec(select(StoredOutput)).all() == []
+
+
+async def test_each_row_carries_session_task_type_tokens_and_latency(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    fake.script("model-a", Reply(input_tokens=100, output_tokens=40, cached_tokens=60))
+    with anyio.fail_after(20):
+        result = await delegate(make_runtime(make_config(fake)), DelegateParams(task="fix the failing test"))
+    [row] = delegations(engine)
+    assert (row.session_id, row.task_type, row.provider, row.model) == ("sess-1", "code_fix", "acme", "model-a")
+    assert (row.input_tokens, row.output_tokens, row.cached_tokens) == (100, 40, 60)
+    # The config price has no cached rate: cached input is charged at the input rate.
+    assert row.cost_usd == pytest.approx((100 * 1.0 + 40 * 2.0) / 1e6)
+    assert row.latency_ms is not None and row.latency_ms > 0
+    assert result.decision.task_type == "code_fix" and result.decision.task_type_source == "classified"
+
+
+async def test_no_configured_model_is_an_error_that_says_what_to_add(make_runtime: MakeRuntime) -> None:
+    from server.config import SwitchboardConfig
+
+    with anyio.fail_after(20), pytest.raises(DelegateError, match=r"\[providers\.NAME\]"):
+        await delegate(make_runtime(SwitchboardConfig()), DelegateParams(task="q"))
+
+
+async def test_a_malformed_model_id_is_a_clear_error(make_runtime: MakeRuntime, fake: FakeOpenAI) -> None:
+    with anyio.fail_after(20), pytest.raises(DelegateError, match="provider:model"):
+        await delegate(make_runtime(make_config(fake)), DelegateParams(task="q", model="gpt-4o"))
