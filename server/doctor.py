@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import time
 from collections.abc import Callable, Iterable
@@ -23,6 +24,8 @@ from server.store.hook_events import CAPTURE_EVENTS
 from server.store.spool import Spool
 
 __all__ = ["CHECKS", "Check", "CheckFunction", "DoctorContext", "run_checks"]
+
+_LOG_RECORD = re.compile(r"^\S+ \S+ \d+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 
 STUCK_AFTER_S = 3600.0
 """Events older than this still in ``spool/new`` mean nothing is ingesting."""
@@ -177,6 +180,22 @@ def check_spool(ctx: DoctorContext) -> Iterable[Check]:
         yield Check("quarantine", True, "no quarantined events")
 
 
+def check_last_ingest(ctx: DoctorContext) -> Iterable[Check]:
+    """Whether the last ingest recorded in ``logs/ingest.log`` succeeded (the SessionEnd one runs unseen)."""
+    log = ctx.settings.log_dir / "ingest.log"
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()[-500:]
+    except FileNotFoundError:
+        yield Check("last ingest", True, f"no ingest has run yet (its log will be {log})")
+        return
+    last = next((m for m in map(_LOG_RECORD.match, reversed(lines)) if m), None)
+    if last is not None and last[1] in ("ERROR", "CRITICAL"):
+        fix = f"read the end of {log}; then run: switchboard ingest"
+        yield Check("last ingest", False, f"the last ingest failed: {last.string[:200]}", fix)
+    else:
+        yield Check("last ingest", True, f"the last ingest in {log} succeeded")
+
+
 def check_database(ctx: DoctorContext) -> Iterable[Check]:
     """The store is reachable and its schema is at the newest migration (doctor never creates or migrates)."""
     from alembic.runtime.migration import MigrationContext
@@ -223,7 +242,14 @@ def check_config(ctx: DoctorContext) -> Iterable[Check]:
         yield Check("config", True, f"{path} is valid ({len(config.providers)} providers)")
 
 
-CHECKS: list[CheckFunction] = [check_installation, check_hook_scripts, check_spool, check_database, check_config]
+CHECKS: list[CheckFunction] = [
+    check_installation,
+    check_hook_scripts,
+    check_spool,
+    check_last_ingest,
+    check_database,
+    check_config,
+]
 """The checks ``switchboard doctor`` runs, in order; append a function to add one."""
 
 

@@ -176,3 +176,18 @@ def test_the_command_exits_non_zero_on_a_problem_and_zero_when_all_is_well(ctx: 
     passing = subprocess.run([*argv, "--json"], env=env, capture_output=True, text=True, timeout=60)
     assert passing.returncode == 0, passing.stdout
     assert all(check["ok"] for check in json.loads(passing.stdout))
+
+
+def test_a_failed_last_ingest_is_reported_and_a_later_success_clears_it(ctx: DoctorContext) -> None:
+    log = ctx.settings.log_dir / "ingest.log"
+    log.parent.mkdir(parents=True)
+    failed = (
+        "2026-11-21 07:28:55,685 7239 ERROR server.commands.ingest: ingest failed\nTraceback (most recent call last):\n"
+    )
+    log.write_text(failed)
+    [last] = _named(run_checks(ctx), "last ingest")
+    assert not last.ok and "ingest failed" in last.detail
+    assert last.fix and str(log) in last.fix
+    log.write_text(failed + "2026-11-21 07:30:00,000 7240 INFO server.store.background: ingested 5 events\n")
+    [last] = _named(run_checks(ctx), "last ingest")
+    assert last.ok
