@@ -19,6 +19,7 @@ from typing import Any
 
 from server.config import ConfigError, find_config_file, load_config
 from server.install import Target, hooks_dir, is_ours
+from server.providers.doctor import check_providers
 from server.settings import Settings
 from server.store.hook_events import CAPTURE_EVENTS
 from server.store.spool import Spool
@@ -249,6 +250,7 @@ CHECKS: list[CheckFunction] = [
     check_last_ingest,
     check_database,
     check_config,
+    check_providers,
 ]
 """The checks ``switchboard doctor`` runs, in order; append a function to add one."""
 
