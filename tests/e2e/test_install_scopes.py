@@ -13,8 +13,8 @@ from server.store.engine import make_engine
 from server.store.hook_events import CAPTURE_EVENTS
 from server.store.models import RawEvent
 from server.store.spool import Spool
-from tests.e2e.claude import REPO, claude_env, run_claude, run_switchboard
-from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, serve_anthropic
+from tests.e2e.claude import REPO, claude_env, hook_timings_ms, run_claude, run_switchboard
+from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, Usage, serve_anthropic
 
 pytestmark = pytest.mark.claude
 
@@ -66,3 +66,22 @@ def test_this_repo_loaded_as_a_plugin_captures_hook_events(api: AnthropicFake, t
     assert {"SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "SessionEnd"} <= set(events)
     assert set(events) <= set(CAPTURE_EVENTS)
     assert events.count("PreToolUse") == 1, "each event is captured once"
+
+
+def test_the_context_pressure_hook_from_install_warns_the_next_prompt_of_a_full_window(tmp_path: Path) -> None:
+    user, project, state = tmp_path / "user", tmp_path / "proj", tmp_path / "state"
+    user.mkdir()
+    project.mkdir()
+    run_switchboard("install", "--project", str(project), "--context-pressure")
+    full = Conversation("E2E-FULL", [Turn(text="big.", usage=Usage(150_000, 10, 20_000, 0))])
+    with serve_anthropic(AnthropicFake([full])) as fake:
+        env = claude_env(user, fake, SWITCHBOARD_HOME=str(state))
+        first = run_claude("E2E-FULL first", project, env, tmp_path / "run")
+        assert first.returncode == 0 and first.output["result"] == "big."
+        resume = ("--resume", first.output["session_id"])
+        second = run_claude("E2E-FULL second", project, env, tmp_path / "run", extra_args=resume)
+        assert second.returncode == 0, second.stderr
+        last_request = json.dumps(fake.messages()[-1].body)
+    assert "Context window 85% full (170,000 of 200,000 tokens)" in last_request
+    pressure = [t for t in hook_timings_ms(second.debug_log) if "context_pressure.py" in t[1]]
+    assert [(event, status) for event, _, status, _ in pressure] == [("UserPromptSubmit", 0)]
