@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,12 +17,15 @@ from dashboard.loaders import (
     load_session,
     load_sessions,
 )
+from server.store.redact import redact
 
 __all__ = ["routes"]
 
 
 def _json(view: BaseModel) -> Response:
-    return Response(view.model_dump_json(), media_type="application/json", headers={"cache-control": "no-store"})
+    # Same second redaction pass as the pages (see dashboard.pages._shown), on every string of the view.
+    body = json.dumps(redact(view.model_dump(mode="json")), separators=(",", ":"))
+    return Response(body, media_type="application/json", headers={"cache-control": "no-store"})
 
 
 async def overview(request: Request) -> Response:

@@ -60,6 +60,7 @@ def build_app(
     ingest: bool = True,
     ingest_interval_s: float | None = None,
     live_interval_s: float = 1.0,
+    cache_max_age_s: float = 30.0,
 ) -> Starlette:
     """The dashboard app over ``engine``'s store.
 
@@ -70,6 +71,7 @@ def build_app(
         ingest: Ingest pending spool events in the background while the app runs.
         ingest_interval_s: How often to ingest; default: ``settings.ingest_interval_s``.
         live_interval_s: How often the store is polled for changes while a page listens on ``/events``.
+        cache_max_age_s: How long a computed view may be reused while the store is unchanged (0: never).
     """
     settings = settings or Settings()
     watcher = StoreWatcher(engine, live_interval_s)
@@ -90,5 +92,5 @@ def build_app(
     app.state.engine = engine
     app.state.settings = settings
     app.state.watcher = watcher
-    app.state.views = ViewCache(engine)
+    app.state.views = ViewCache(engine, max_age_s=cache_max_age_s)
     return app

@@ -46,7 +46,7 @@ class ViewCache:
 
     def _fresh(self, key: Hashable, marks: dict[str, str]) -> _Entry | None:
         entry = self._entries.get(key)
-        if entry is None or entry.marks != marks or time.monotonic() - entry.made_at > self.max_age_s:
+        if entry is None or entry.marks != marks or time.monotonic() - entry.made_at >= self.max_age_s:
             return None
         return entry
 

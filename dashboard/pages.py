@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +22,7 @@ from dashboard.loaders import (
     load_session,
     load_sessions,
 )
+from server.store.redact import redact_text
 
 __all__ = ["routes", "templates"]
 
@@ -32,11 +34,23 @@ NAV = (
     ("/patterns", "Patterns"),
 )
 
+
+def _shown(value: Any) -> Any:
+    # Ingest and the delegate engine redact before storing; this second pass keeps a secret that slipped
+    # through (an error message echoing a key, a row written by an older version) off the page.
+    # Markup (macro output, tojson) stays Markup: redaction only removes text or inserts "[REDACTED:kind]",
+    # which holds no markup, so already-escaped output stays escaped.
+    if isinstance(value, Markup):
+        return Markup(redact_text(str(value)))
+    return redact_text(value) if isinstance(value, str) else value
+
+
 templates = Jinja2Templates(
     env=jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        finalize=_shown,
     )
 )
 

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from dashboard import build_app
 from server.settings import Settings
-from server.store.models import AgentSession, Prompt, utcnow
+from server.store.models import AgentSession, Delegation, Prompt, utcnow
 from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, XSS_PROMPT
 
 
@@ -170,3 +170,27 @@ def test_a_view_is_computed_once_until_the_store_changes(client: TestClient, see
         db.commit()
     client.get("/")
     assert cache.computed == computed + 1
+
+
+def test_a_secret_that_reached_the_store_is_not_shown_on_the_page_or_in_the_api(
+    client: TestClient, seeded: Engine
+) -> None:
+    secret = "sk-ant-api03-abcdefghijklmnop1234"
+    with Session(seeded) as db:
+        db.add(
+            Delegation(
+                session_id=SESSION_A,
+                request_id="req-leak",
+                provider="anthropic",
+                model="claude-haiku-4-5",
+                status="auth",
+                error=f"401 invalid x-api-key {secret}",
+            )
+        )
+        db.add(Prompt(event_id="ev-leak", session_id=SESSION_A, text=f"use {secret} please", created_at=utcnow()))
+        db.commit()
+    for path in (f"/sessions/{SESSION_A}", f"/api/sessions/{SESSION_A}", "/delegations", "/api/delegations"):
+        body = client.get(path).text
+        assert secret not in body, path
+        if path != "/delegations":  # that page lists attempts without their error text
+            assert "[REDACTED:anthropic-key]" in body, path
