@@ -120,12 +120,18 @@ def check_installation(ctx: DoctorContext) -> Iterable[Check]:
 
 def _mcp_check(target: Target, settings: dict[str, Any]) -> Check:
     name = f"mcp server ({target.scope})"
-    approved = settings.get("enableAllProjectMcpServers") is True or "switchboard" in (
-        settings.get("enabledMcpjsonServers") or []
-    )
-    if target.scope == "project" and not approved:
-        detail = f"registered in {target.mcp_file} but not approved in {target.settings_file}: Claude Code will ask"
-        return Check(name, False, detail, f"run: switchboard install --project {target.mcp_file.parent}")
+    if target.scope == "project":
+        local_file = target.settings_file.with_name("settings.local.json")
+        for path, data in ((target.settings_file, settings), (local_file, _read_json(local_file) or {})):
+            if "switchboard" in (data.get("disabledMcpjsonServers") or []):
+                fix = f'remove "switchboard" from disabledMcpjsonServers in {path}'
+                return Check(name, False, f"registered in {target.mcp_file} but rejected in {path}", fix)
+        approved = settings.get("enableAllProjectMcpServers") is True or "switchboard" in (
+            settings.get("enabledMcpjsonServers") or []
+        )
+        if not approved:
+            detail = f"registered in {target.mcp_file} but not approved in {target.settings_file}: Claude Code will ask"
+            return Check(name, False, detail, f"run: switchboard install --project {target.mcp_file.parent}")
     return Check(name, True, f"registered in {target.mcp_file}")
 
 

@@ -153,10 +153,27 @@ def _remove_our_hooks(settings: JsonObject) -> None:
         del settings["hooks"]
 
 
+def _expect(value: Any, kind: type, where: str) -> Any:
+    if not isinstance(value, kind):
+        raise InstallError(f"{where} should be a JSON {kind.__name__}; fix it by hand, then run this again")
+    return value
+
+
 def _add_hooks(settings: JsonObject, ours: dict[str, Any]) -> None:
-    hooks = settings.setdefault("hooks", {})
+    hooks = _expect(settings.setdefault("hooks", {}), dict, '"hooks"')
     for event, groups in ours.items():
-        hooks.setdefault(event, []).extend(groups)
+        _expect(hooks.setdefault(event, []), list, f'"hooks"."{event}"').extend(groups)
+
+
+def _approve_server(settings: JsonObject) -> None:
+    """Approve this one server from .mcp.json, so Claude Code starts it without asking; installing is
+    consent, so an earlier rejection of it is lifted."""
+    enabled = _expect(settings.setdefault("enabledMcpjsonServers", []), list, '"enabledMcpjsonServers"')
+    if SERVER_NAME not in enabled:
+        enabled.append(SERVER_NAME)
+    disabled = settings.get("disabledMcpjsonServers")
+    if isinstance(disabled, list) and SERVER_NAME in disabled:
+        disabled.remove(SERVER_NAME)
 
 
 def _server_entry() -> dict[str, Any]:
@@ -220,13 +237,10 @@ def install(target: Target, context_pressure: bool = False) -> list[Path]:
         _remove_our_hooks(settings)
         _add_hooks(settings, ours)
         if target.scope == "project":
-            # Approves this one server from .mcp.json, so Claude Code starts it without asking.
-            enabled = settings.setdefault("enabledMcpjsonServers", [])
-            if SERVER_NAME not in enabled:
-                enabled.append(SERVER_NAME)
+            _approve_server(settings)
 
     def mcp_change(config: JsonObject) -> None:
-        config.setdefault("mcpServers", {})[SERVER_NAME] = entry
+        _expect(config.setdefault("mcpServers", {}), dict, f'"mcpServers" in {target.mcp_file}')[SERVER_NAME] = entry
 
     changed = [p for p, c in ((target.settings_file, settings_change), (target.mcp_file, mcp_change)) if _edit(p, c)]
     return changed

@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from server.install import InstallError, Target, install
 
+    if args.project and not args.project.is_dir():
+        print(f"switchboard install: {args.project} is not a directory; give the project's folder", file=sys.stderr)
+        return 1
     target = Target.project(args.project) if args.project else Target.user()
     try:
         changed = install(target, context_pressure=args.context_pressure)

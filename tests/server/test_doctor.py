@@ -191,3 +191,13 @@ def test_a_failed_last_ingest_is_reported_and_a_later_success_clears_it(ctx: Doc
     log.write_text(failed + "2026-11-21 07:30:00,000 7240 INFO server.store.background: ingested 5 events\n")
     [last] = _named(run_checks(ctx), "last ingest")
     assert last.ok
+
+
+def test_a_project_mcp_server_rejected_in_local_settings_is_a_problem(ctx: DoctorContext) -> None:
+    target = Target.project(ctx.project)
+    install(target)
+    local = target.settings_file.with_name("settings.local.json")
+    local.write_text(json.dumps({"disabledMcpjsonServers": ["switchboard"]}))
+    [server] = _named(run_checks(ctx), "mcp server (project)")
+    assert not server.ok and str(local) in server.detail
+    assert server.fix and "disabledMcpjsonServers" in server.fix

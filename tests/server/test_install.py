@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -218,3 +219,28 @@ def test_module_run_without_the_console_script_uses_this_python(tmp_path: Path) 
     command = _load(project / ".mcp.json")["mcpServers"][SERVER_NAME]
     assert Path(command["command"]).is_absolute()
     assert command["args"][-1] == "serve"
+
+
+def test_install_lifts_an_earlier_rejection_of_the_server(tmp_path: Path) -> None:
+    target = _project(tmp_path, {"disabledMcpjsonServers": ["switchboard", "other"]})
+    install(target)
+    settings = _load(target.settings_file)
+    assert settings["disabledMcpjsonServers"] == ["other"]
+    assert SERVER_NAME in settings["enabledMcpjsonServers"]
+
+
+def test_install_refuses_hooks_of_an_unexpected_shape_without_writing(tmp_path: Path) -> None:
+    target = _project(tmp_path, {"hooks": {"Stop": {"not": "a list"}}})
+    before = target.settings_file.read_text()
+    with pytest.raises(InstallError, match=re.escape('"hooks"."Stop" should be a JSON list')):
+        install(target)
+    assert target.settings_file.read_text() == before
+
+
+def test_install_into_a_missing_project_folder_fails_without_creating_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    done = subprocess.run(
+        [str(SWITCHBOARD), "install", "--project", str(missing)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1 and "not a directory" in done.stderr
+    assert not missing.exists()
