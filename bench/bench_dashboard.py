@@ -1,0 +1,186 @@
+"""Dashboard server time on a store of about 1,000,000 events (target: overview p50 <= 150 ms).
+
+Usage: .venv/bin/python bench/bench_dashboard.py [--store PATH] [--regenerate] [--runs N]
+
+The store comes from bench/generate_store.py (built on first use). Requests go through the whole ASGI app
+in-process (routing, middleware, analytics queries, Jinja rendering or JSON encoding), timed from request to
+last body byte. "cold" builds every view afresh (view cache off: what a request costs right after the store
+changed); "warm" is a repeat request while the store is unchanged (the view cache answers). Each figure is
+printed beside its target and the ratio, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dashboard import build_app  # noqa: E402
+from dashboard.live import store_marks  # noqa: E402
+from dashboard.views import overview  # noqa: E402
+from dashboard.views.overview import start_of_today  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from server.store.engine import make_engine, migrate  # noqa: E402
+from server.store.models import (  # noqa: E402
+    ConsensusRun,
+    Delegation,
+    ModelUsage,
+    Prompt,
+    ProviderEvent,
+    RawEvent,
+    SubagentRun,
+    ToolCall,
+)
+
+TARGET_MS = 150.0
+EVENT_TABLES = (RawEvent, ToolCall, Prompt, ModelUsage, SubagentRun, Delegation, ProviderEvent, ConsensusRun)
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("generate_store", ROOT / "bench" / "generate_store.py")
+    if spec is None or spec.loader is None:
+        raise SystemExit("bench/generate_store.py is missing")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def open_store(path: Path, regenerate: bool) -> Engine:
+    if regenerate or not path.exists():
+        print(f"building the store with bench/generate_store.py -> {path} ...", flush=True)
+        started = time.perf_counter()
+        _generator().generate(path)
+        print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    return engine
+
+
+def count_events(engine: Engine) -> tuple[int, int]:
+    from server.store.models import AgentSession
+
+    with Session(engine) as db:
+        events = sum(db.exec(select(func.count()).select_from(t)).one()[0] for t in EVENT_TABLES)
+        sessions = db.exec(select(func.count()).select_from(AgentSession)).one()[0]
+    return events, sessions
+
+
+def p50_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
+    samples: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+async def request_times(app: Any, path: str, runs: int) -> list[float]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+
+        async def get() -> None:
+            response = await client.get(path)
+            response.raise_for_status()
+
+        await get()  # first request: imports, template compile, SQLite page cache
+        return await timed(runs, get)
+
+
+def row(name: str, ms: float, target: float | None) -> None:
+    if target is None:
+        print(f"{name:44} {ms:9.1f} ms")
+    else:
+        print(f"{name:44} {ms:9.1f} ms   target {target:6.0f} ms   ratio {ms / target:5.2f}x")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    engine = open_store(args.store, args.regenerate)
+    events, sessions = count_events(engine)
+    print(f"store: {args.store}  {events:,} events over {sessions:,} sessions  runs per figure: {args.runs}")
+    settings = Settings()
+    cold = build_app(engine, settings, ingest=False, cache_max_age_s=0)
+    warm = build_app(engine, settings, ingest=False)
+    print()
+    row(
+        "GET /api/overview  cold (view built)", p50_ms(await request_times(cold, "/api/overview", args.runs)), TARGET_MS
+    )
+    row("GET /           cold (view built, HTML)", p50_ms(await request_times(cold, "/", args.runs)), TARGET_MS)
+    row("GET /           warm (store unchanged)", p50_ms(await request_times(warm, "/", args.runs)), TARGET_MS)
+    row(
+        "GET /api/overview  warm (store unchanged)", p50_ms(await request_times(warm, "/api/overview", args.runs)), None
+    )
+    for path in ("/sessions", "/delegations", "/providers", "/patterns"):
+        row(f"GET {path}  cold", p50_ms(await request_times(cold, path, max(3, args.runs // 3))), None)
+    marks = await timed(args.runs, lambda: anyio.to_thread.run_sync(store_marks, engine))
+    row("store_marks (one /events poll)", p50_ms(marks), None)
+
+    def build_overview() -> None:
+        with Session(engine) as db:
+            overview(db)
+
+    direct = await timed(args.runs, lambda: anyio.to_thread.run_sync(build_overview))
+    row("views.overview() alone (analytics calls)", p50_ms(direct), TARGET_MS)
+    print("\nwhere a cold overview's time goes (server.analytics calls it makes, p50 each):")
+    for name, call in overview_calls().items():
+
+        def run(call: Callable[[Session], object] = call) -> None:
+            with Session(engine) as db:
+                call(db)
+
+        row(f"  {name}", p50_ms(await timed(max(3, args.runs // 3), lambda: anyio.to_thread.run_sync(run))), None)
+    engine.dispose()
+
+
+def overview_calls() -> dict[str, Callable[[Session], object]]:
+    """The analytics calls behind :func:`dashboard.views.overview`, one by one."""
+    from server.analytics import delegations, health, savings, sessions, subagents, tools
+    from server.analytics.window import Window
+    from server.store.models import utcnow
+
+    now = utcnow()
+    today = Window(since=start_of_today(now))
+    week = Window(since=now - timedelta(days=7))
+    month = Window(since=now - timedelta(days=30))
+    return {
+        "sessions_summary (today)": lambda db: sessions.sessions_summary(db, today),
+        "sessions_summary (7 days)": lambda db: sessions.sessions_summary(db, week),
+        "sessions_summary (30 days)": lambda db: sessions.sessions_summary(db, month),
+        "delegation_stats (today)": lambda db: delegations.delegation_stats(db, today),
+        "delegation_stats (7 days)": lambda db: delegations.delegation_stats(db, week),
+        "delegation_stats (30 days)": lambda db: delegations.delegation_stats(db, month),
+        "savings (30 days)": lambda db: savings.savings(db, month),
+        "provider_health (7 days)": lambda db: health.provider_health(db, week),
+        "tool_stats (7 days)": lambda db: tools.tool_stats(db, week),
+        "subagent_stats (7 days)": lambda db: subagents.subagent_stats(db, week),
+        "recent_sessions (10)": lambda db: sessions.recent_sessions(db, Window(), limit=10),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--store", type=Path, default=Path("/tmp/switchboard-bench-dashboard.db"))
+    parser.add_argument("--regenerate", action="store_true", help="rebuild the store even if it exists")
+    parser.add_argument("--runs", type=int, default=15)
+    anyio.run(main_async, parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()
