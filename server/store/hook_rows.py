@@ -13,9 +13,10 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlmodel import Session, SQLModel, col, select
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlmodel import SQLModel
 
 from server.store.models import AgentSession, Prompt, SubagentRun, ToolCall
 
@@ -24,8 +25,6 @@ __all__ = ["SUMMARY_CHARS", "HookEvent", "apply_events"]
 SUMMARY_CHARS = 500
 _ERROR_CHARS = 4000
 _CHUNK = 500
-
-Row = TypeVar("Row", bound=SQLModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +43,60 @@ class HookEvent:
         return value if isinstance(value, str) and value else None
 
 
+class _Rows:
+    """One table's rows touched by a batch, as plain dicts keyed by a unique column.
+
+    Plain dicts and two bulk statements (insert the new, update the changed) rather than ORM objects: a
+    batch touches thousands of rows, and per-object ORM bookkeeping cost more than all the rest of ingest.
+    """
+
+    def __init__(self, model: type[SQLModel], key: str) -> None:
+        self.table: Table = model.__table__  # pyright: ignore[reportAttributeAccessIssue]
+        self.key = key
+        self.defaults = {
+            name: info.get_default(call_default_factory=True)
+            for name, info in model.model_fields.items()
+            if name != "id" and not info.is_required()
+        }
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.new: set[str] = set()
+
+    def load(self, conn: Connection, ids: set[str]) -> None:
+        wanted = sorted(ids)
+        column = self.table.c[self.key]
+        for start in range(0, len(wanted), _CHUNK):
+            for row in conn.execute(select(self.table).where(column.in_(wanted[start : start + _CHUNK]))):
+                self.rows[row._mapping[self.key]] = dict(row._mapping)
+
+    def get(self, key: str, **required: Any) -> dict[str, Any]:
+        """The row for ``key``, created (with the model's defaults and ``required``) if the store has none."""
+        row = self.rows.get(key)
+        if row is None:
+            fresh = {name: list(v) if isinstance(v, list) else v for name, v in self.defaults.items()}  # pyright: ignore[reportUnknownArgumentType]
+            row = self.rows[key] = {**fresh, **required, self.key: key}
+            self.new.add(key)
+        return row
+
+    def write(self, conn: Connection, changed: set[str]) -> None:
+        inserts = [self.rows[key] for key in sorted(self.new)]
+        if inserts:
+            conn.execute(insert(self.table), inserts)
+        skip = {"id", self.key}
+        updates = [
+            {**{k: v for k, v in self.rows[key].items() if k not in skip}, "key_": key}
+            for key in sorted(changed - self.new)
+        ]
+        if updates:
+            conn.execute(update(self.table).where(self.table.c[self.key] == bindparam("key_")), updates)
+
+
 @dataclass
 class _Batch:
-    db: Session
-    sessions: dict[str, AgentSession]
-    tools: dict[str, ToolCall]
-    agents: dict[str, SubagentRun]
-    touched: set[str] = field(default_factory=set[str])
+    sessions: _Rows = field(default_factory=lambda: _Rows(AgentSession, "session_id"))
+    tools: _Rows = field(default_factory=lambda: _Rows(ToolCall, "tool_use_id"))
+    agents: _Rows = field(default_factory=lambda: _Rows(SubagentRun, "agent_id"))
+    prompts: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    changed: dict[str, set[str]] = field(default_factory=lambda: {"session": set(), "tool": set(), "agent": set()})
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -76,90 +122,72 @@ def _latest(a: datetime | None, b: datetime) -> datetime:
     return b if a is None or b > a else a
 
 
-def _load(db: Session, model: type[Row], key: str, ids: set[str]) -> dict[str, Row]:
-    rows: dict[str, Row] = {}
-    wanted = sorted(ids)
-    column = col(getattr(model, key))
-    for start in range(0, len(wanted), _CHUNK):
-        for row in db.exec(select(model).where(column.in_(wanted[start : start + _CHUNK]))):
-            rows[getattr(row, key)] = row
-    return rows
-
-
-def _get(rows: dict[str, Row], db: Session, key: str, make: Callable[[], Row]) -> Row:
-    row = rows.get(key)
-    if row is None:
-        row = rows[key] = make()
-        db.add(row)
-    return row
-
-
 def _session(batch: _Batch, event: HookEvent, session_id: str) -> None:
-    row = _get(batch.sessions, batch.db, session_id, lambda: AgentSession(session_id=session_id))
-    batch.touched.add(session_id)
-    row.started_at = _earliest(row.started_at, event.received_at)
-    row.last_event_at = _latest(row.last_event_at, event.received_at)
+    row = batch.sessions.get(session_id)
+    batch.changed["session"].add(session_id)
+    row["started_at"] = _earliest(row["started_at"], event.received_at)
+    row["last_event_at"] = _latest(row["last_event_at"], event.received_at)
     cwd = event.text("cwd")
-    if cwd and (row.cwd is None or event.name == "SessionStart"):
-        row.cwd = cwd
-        row.project = os.path.basename(cwd.rstrip("/\\")) or cwd
+    if cwd and (row["cwd"] is None or event.name == "SessionStart"):
+        row["cwd"] = cwd
+        row["project"] = (os.path.basename(cwd.rstrip("/\\")) or cwd)[:500]
     transcript = event.text("transcript_path")
-    if transcript and (row.transcript_path is None or event.name in ("SessionStart", "SessionEnd", "Stop")):
-        row.transcript_path = transcript
+    if transcript and (row["transcript_path"] is None or event.name in ("SessionStart", "SessionEnd", "Stop")):
+        row["transcript_path"] = transcript
     if event.name == "SessionStart":
-        row.source = event.text("source") or row.source
+        row["source"] = (event.text("source") or row["source"] or "")[:50] or None
     elif event.name == "SessionEnd":
-        row.ended_at = _latest(row.ended_at, event.received_at)
-        row.end_reason = event.text("reason") or row.end_reason
+        row["ended_at"] = _latest(row["ended_at"], event.received_at)
+        row["end_reason"] = (event.text("reason") or row["end_reason"] or "")[:100] or None
 
 
 def _prompt(batch: _Batch, event: HookEvent, session_id: str) -> None:
     text = event.payload.get("prompt")
     text = text if isinstance(text, str) else _summary(text, 1_000_000) or ""
-    batch.db.add(Prompt(event_id=event.event_id, session_id=session_id, text=text, created_at=event.received_at))
+    batch.prompts.append(
+        {"event_id": event.event_id, "session_id": session_id, "text": text, "created_at": event.received_at}
+    )
 
 
 def _tool(batch: _Batch, event: HookEvent, session_id: str) -> None:
     tool_use_id = event.text("tool_use_id")
     if tool_use_id is None:
         return
-    row = _get(
-        batch.tools,
-        batch.db,
-        tool_use_id,
-        lambda: ToolCall(session_id=session_id, tool_use_id=tool_use_id, tool_name=event.text("tool_name") or "?"),
-    )
-    if row.tool_name == "?" and event.text("tool_name"):
-        row.tool_name = event.text("tool_name") or "?"
-    row.agent_id = row.agent_id or event.text("agent_id")
-    if row.input_summary is None:
-        row.input_summary = _summary(event.payload.get("tool_input"))
+    name = (event.text("tool_name") or "")[:200]
+    row = batch.tools.get(tool_use_id, session_id=session_id, tool_name=name or "?")
+    batch.changed["tool"].add(tool_use_id)
+    if row["tool_name"] == "?" and name:
+        row["tool_name"] = name
+    row["agent_id"] = row["agent_id"] or event.text("agent_id")
+    if row["input_summary"] is None:
+        row["input_summary"] = _summary(event.payload.get("tool_input"))
     if event.name == "PreToolUse":
-        row.started_at = event.received_at
+        row["started_at"] = event.received_at
     else:
-        row.ended_at = event.received_at
+        row["ended_at"] = event.received_at
         if event.name == "PostToolUse":
-            row.status = "ok"
-            row.response_summary = _summary(event.payload.get("tool_response"))
+            row["status"] = "ok"
+            row["response_summary"] = _summary(event.payload.get("tool_response"))
         else:
-            row.status = "error"
-            row.error = _summary(event.payload.get("error") or "failed", _ERROR_CHARS)
-    row.duration_ms = _ms(row.started_at, row.ended_at)
+            row["status"] = "error"
+            row["error"] = _summary(event.payload.get("error") or "failed", _ERROR_CHARS)
+    row["duration_ms"] = _ms(row["started_at"], row["ended_at"])
 
 
 def _subagent(batch: _Batch, event: HookEvent, session_id: str) -> None:
     agent_id = event.text("agent_id")
     if agent_id is None:
         return
-    row = _get(batch.agents, batch.db, agent_id, lambda: SubagentRun(session_id=session_id, agent_id=agent_id))
-    row.agent_type = event.text("agent_type") or row.agent_type
-    row.parent_agent_id = row.parent_agent_id or event.text("parent_agent_id")
+    row = batch.agents.get(agent_id, session_id=session_id)
+    batch.changed["agent"].add(agent_id)
+    row["agent_type"] = (event.text("agent_type") or "")[:200] or row["agent_type"]
+    row["parent_agent_id"] = row["parent_agent_id"] or event.text("parent_agent_id")
     if event.name == "SubagentStart":
-        row.started_at = event.received_at
+        row["started_at"] = event.received_at
     else:
-        row.stopped_at = event.received_at
-        row.transcript_path = event.text("agent_transcript_path") or row.transcript_path
-    row.duration_ms = _ms(row.started_at, row.stopped_at)
+        row["stopped_at"] = event.received_at
+        row["transcript_path"] = event.text("agent_transcript_path") or row["transcript_path"]
+    row["duration_ms"] = _ms(row["started_at"], row["stopped_at"])
 
 
 _HANDLERS: dict[str, Callable[[_Batch, HookEvent, str], None]] = {
@@ -172,22 +200,25 @@ _HANDLERS: dict[str, Callable[[_Batch, HookEvent, str], None]] = {
 }
 
 
-def apply_events(db: Session, events: Iterable[HookEvent]) -> set[str]:
-    """Merge ``events`` into the typed tables (not committed); returns the session ids they touched.
+def apply_events(conn: Connection, events: Iterable[HookEvent]) -> set[str]:
+    """Merge ``events`` into the typed tables on ``conn`` (not committed); returns the session ids touched.
 
     Events without a ``session_id`` only live in ``raw_event``.
     """
     events = [e for e in events if e.session_id]
-    batch = _Batch(
-        db,
-        _load(db, AgentSession, "session_id", {e.session_id for e in events if e.session_id}),
-        _load(db, ToolCall, "tool_use_id", {t for e in events if (t := e.text("tool_use_id"))}),
-        _load(db, SubagentRun, "agent_id", {a for e in events if (a := e.text("agent_id"))}),
-    )
+    batch = _Batch()
+    batch.sessions.load(conn, {e.session_id for e in events if e.session_id})
+    batch.tools.load(conn, {t for e in events if (t := e.text("tool_use_id"))})
+    batch.agents.load(conn, {a for e in events if (a := e.text("agent_id"))})
     for event in events:
         assert event.session_id is not None
         _session(batch, event, event.session_id)
         handler = _HANDLERS.get(event.name)
         if handler is not None:
             handler(batch, event, event.session_id)
-    return batch.touched
+    batch.sessions.write(conn, batch.changed["session"])
+    batch.tools.write(conn, batch.changed["tool"])
+    batch.agents.write(conn, batch.changed["agent"])
+    if batch.prompts:
+        conn.execute(insert(Prompt), batch.prompts)
+    return batch.changed["session"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -21,7 +20,7 @@ from sqlmodel import Session, col, select
 
 from server.store.hook_rows import HookEvent, apply_events
 from server.store.models import RawEvent, utcnow
-from server.store.redact import redact
+from server.store.redact import may_hold_secrets, redact
 from server.store.spool import BadEvent, Spool, SpoolEntry
 from server.store.transcripts import TranscriptCache
 from server.store.usage_rows import refresh_sessions
@@ -58,7 +57,9 @@ class IngestReport:
 
 
 def _parse(spool: Spool, entry: SpoolEntry) -> HookEvent:
-    payload: dict[str, Any] = redact(spool.read(entry))
+    payload, text = spool.read(entry)
+    if may_hold_secrets(text):
+        payload = redact(payload)
     name = payload.get("hook_event_name")
     session_id = payload.get("session_id")
     return HookEvent(
@@ -90,8 +91,8 @@ def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache) -> i
                     }
                     for e in fresh
                 ]
-                db.exec(insert(RawEvent), params=rows)
-                refresh_sessions(db, apply_events(db, fresh), cache)
+                db.connection().execute(insert(RawEvent.__table__), rows)  # pyright: ignore[reportAttributeAccessIssue]
+                refresh_sessions(db, apply_events(db.connection(), fresh), cache)
             db.commit()
     except BaseException:
         cache.discard()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["REDACTED", "redact", "redact_text"]
+__all__ = ["REDACTED", "may_hold_secrets", "redact", "redact_text"]
 
 REDACTED = "[REDACTED]"
 
@@ -29,7 +29,7 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
 _COMBINED = re.compile("|".join(f"(?P<g{i}>{p})" for i, (_, p) in enumerate(_PATTERNS)), re.DOTALL)
 _KINDS = {f"g{i}": kind for i, (kind, _) in enumerate(_PATTERNS)}
 # Cheap pre-check: no string without one of these substrings can match, and most strings have none.
-_HINTS = ("PRIVATE KEY", "sk-", "gh", "github_pat_", "AKIA", "ASIA", "xox", "Bearer")
+_HINTS = ("PRIVATE KEY", "sk-", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "xox", "Bearer")
 _MIN_SECRET = 12
 
 
@@ -45,6 +45,14 @@ def redact_text(text: str) -> str:
     if len(text) < _MIN_SECRET or not any(hint in text for hint in _HINTS):
         return text
     return _COMBINED.sub(_replace, text)
+
+
+def may_hold_secrets(json_text: str) -> bool:
+    """False when no string inside this JSON document can hold a secret: ``redact`` may be skipped.
+
+    A ``\\u`` escape could spell a hint in disguise, so its presence alone answers True.
+    """
+    return "\\u" in json_text or any(hint in json_text for hint in _HINTS)
 
 
 def redact(value: Any) -> Any:

@@ -83,8 +83,8 @@ class Spool:
         except FileNotFoundError:
             return 0
 
-    def read(self, entry: SpoolEntry) -> dict[str, Any]:
-        """The decoded payload of ``entry``.
+    def read(self, entry: SpoolEntry) -> tuple[dict[str, Any], str]:
+        """The decoded payload of ``entry``, and its JSON text.
 
         Raises:
             BadEvent: the file is empty, too large, not UTF-8, not JSON, or not a JSON object.
@@ -105,7 +105,7 @@ class Spool:
             raise BadEvent(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
         if not isinstance(payload, dict):
             raise BadEvent(f"not a JSON object but {type(payload).__name__}")
-        return payload  # pyright: ignore[reportUnknownVariableType]
+        return payload, text  # pyright: ignore[reportUnknownVariableType]
 
     def quarantine(self, path: Path, reason: str) -> None:
         """Move ``path`` to ``quarantine/`` with a sibling ``<name>.reason`` saying why."""

@@ -77,8 +77,7 @@ def _totals(db: Session, session: AgentSession, agents: list[SubagentRun]) -> No
         agent.unpriced_models = sorted({row.model for row in mine if row.cost_usd is None})
 
 
-def _refresh(db: Session, session: AgentSession, cache: TranscriptCache) -> None:
-    agents = list(db.exec(select(SubagentRun).where(SubagentRun.session_id == session.session_id)))
+def _refresh(db: Session, session: AgentSession, agents: list[SubagentRun], cache: TranscriptCache) -> None:
     changed = False
     # Subagent transcripts first: their lines may also appear, as sidechain, in the main one.
     for agent in agents:
@@ -102,6 +101,10 @@ def refresh_sessions(db: Session, session_ids: Iterable[str], cache: TranscriptC
     """Read the changed transcripts of these sessions and their subagents into the store (not committed)."""
     wanted = sorted(set(session_ids))
     for start in range(0, len(wanted), 500):
-        query = select(AgentSession).where(col(AgentSession.session_id).in_(wanted[start : start + 500]))
-        for session in db.exec(query).all():
-            _refresh(db, session, cache)
+        chunk = wanted[start : start + 500]
+        sessions = db.exec(select(AgentSession).where(col(AgentSession.session_id).in_(chunk))).all()
+        agents: dict[str, list[SubagentRun]] = {}
+        for agent in db.exec(select(SubagentRun).where(col(SubagentRun.session_id).in_(chunk))):
+            agents.setdefault(agent.session_id, []).append(agent)
+        for session in sessions:
+            _refresh(db, session, agents.get(session.session_id, []), cache)

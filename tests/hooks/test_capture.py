@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
@@ -95,31 +96,50 @@ def test_an_unwritable_spool_still_exits_0_silently(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
 
 
+def _open_writer(fifo: Path, timeout_s: float) -> int:
+    """Open ``fifo`` for writing once a reader has it open; fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:  # ENXIO: nobody reads it yet
+            assert exc.errno == errno.ENXIO and time.monotonic() < deadline, "the detached command never started"
+            time.sleep(0.01)
+
+
+def _read_lines(reader: int, count: int, timeout_s: float) -> list[str]:
+    data = b""
+    deadline = time.monotonic() + timeout_s
+    while data.count(b"\n") < count:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"the detached command did not report back within {timeout_s} s"
+        select.select([reader], [], [], remaining)
+        try:
+            data += os.read(reader, 4096)
+        except BlockingIOError:
+            continue
+    return data.decode().split()
+
+
 def test_the_command_argument_starts_detached_after_the_event_is_spooled(tmp_path: Path) -> None:
     home = tmp_path / "state"
     gate, report = tmp_path / "gate", tmp_path / "report"
     os.mkfifo(gate)
     os.mkfifo(report)
-    # The command blocks on `gate` until the test opens it: capture.sh must return before then.
-    script = f'read go < "{gate}"; ls "{home}/spool/new" | wc -l > "{report}"; ps -o sid= -p $$ >> "{report}"'
-    started = time.monotonic()
+    # The command blocks on `gate` until the test writes to it: capture.sh must have returned before then.
+    script = f'read go < "{gate}"; {{ ls "{home}/spool/new" | wc -l; ps -o sid= -p $$; }} > "{report}"'
     done = capture(b"{}", base_env(tmp_path, SWITCHBOARD_HOME=str(home)), "/bin/sh", "-c", script)
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
-    assert time.monotonic() - started < 5
     reader = os.open(report, os.O_RDONLY | os.O_NONBLOCK)
+    keeper = os.open(report, os.O_WRONLY)  # a writer of our own: no EOF until the command writes
     try:
-        with open(gate, "w") as go:  # blocks until the detached command opens it for reading
-            go.write("go\n")
-        ready, _, _ = select.select([reader], [], [], 10)
-        assert ready, "the detached command did not report back within 10 s"
-        chunks = b""
-        deadline = time.monotonic() + 10
-        while chunks.count(b"\n") < 2 and time.monotonic() < deadline:
-            select.select([reader], [], [], 1)
-            chunks += os.read(reader, 4096)
+        go = _open_writer(gate, 10)
+        os.write(go, b"go\n")
+        os.close(go)
+        count, sid = _read_lines(reader, 2, 10)
     finally:
+        os.close(keeper)
         os.close(reader)
-    count, sid = chunks.decode().split()
     assert count == "1"  # the event was in spool/new before the command started
     assert int(sid) != os.getsid(0)  # its own session: it outlives Claude Code's process group
 

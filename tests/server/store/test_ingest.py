@@ -105,7 +105,7 @@ def test_post_handled_before_pre_in_one_batch_still_joins(engine: Engine) -> Non
         HookEvent("e-pre", "PreToolUse", "sess-1", start, pre),
     ]
     with Session(engine) as db:
-        assert apply_events(db, events) == {"sess-1"}
+        assert apply_events(db.connection(), events) == {"sess-1"}
         db.commit()
         call = db.exec(select(ToolCall)).one()
     assert (call.status, call.error, call.tool_name, call.duration_ms) == (
