@@ -47,11 +47,12 @@ def test_turn_is_chosen_by_the_number_of_tool_results_even_when_a_system_entry_e
     assert reply.content[0].type == "text" and reply.content[0].text == "done"
 
 
-def test_unclaimed_requests_get_the_default_reply_and_every_request_is_recorded() -> None:
-    with serve_anthropic(AnthropicFake([SCRIPT])) as fake:
-        client = _client(fake)
-        reply = client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "title?"}])
-        count = client.messages.count_tokens(model="m", messages=[{"role": "user", "content": "hello there"}])
+def test_unclaimed_requests_get_the_default_reply_and_every_request_is_recorded(anthropic_api: AnthropicFake) -> None:
+    fake = anthropic_api
+    fake.conversations = [SCRIPT]
+    client = _client(fake)
+    reply = client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "title?"}])
+    count = client.messages.count_tokens(model="m", messages=[{"role": "user", "content": "hello there"}])
     assert reply.content[0].type == "text" and reply.content[0].text == "ok"
     assert count.input_tokens > 0
     assert [r.path for r in fake.requests] == ["/v1/messages", "/v1/messages/count_tokens"]
