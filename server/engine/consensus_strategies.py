@@ -37,6 +37,14 @@ class Decision:
     notes: list[str] = field(default_factory=list[str])
 
 
+_DISSENT_CHARS = 1_000
+
+
+def _bounded(text: str) -> str:
+    """The judge's own words, kept short: the dissent must not eat the client's output allowance."""
+    return text if len(text) <= _DISSENT_CHARS else text[: _DISSENT_CHARS - 1].rstrip() + "…"
+
+
 def _answers(outcomes: Sequence[MemberOutcome | None]) -> list[str | None]:
     return [outcome.text if outcome is not None and outcome.answered else None for outcome in outcomes]
 
@@ -126,7 +134,7 @@ def decide_judged(
         final=verdict.final_answer if synthesised else answers[winner],
         chosen=None if synthesised else winner,
         agreement=grouping.agreement,
-        dissent=verdict.dissent or dissent_summary(grouping, labels),
+        dissent=_bounded(verdict.dissent) if verdict.dissent else dissent_summary(grouping, labels),
         groups=groups,
         scores=scores,
     )

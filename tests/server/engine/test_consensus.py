@@ -82,8 +82,9 @@ async def consensus(runtime: Runtime, members: tuple[Member, ...], **options: An
 async def test_vote_returns_the_majority_answer_with_its_agreement_and_records_the_run(
     runtime: Runtime, engine: Engine, fake: FakeOpenAI
 ) -> None:
-    fake.script("m1", ok("6 x 7 is... Final answer: 42"))
-    fake.script("m2", ok("Final answer: **42**."))
+    # The dissenter answers first, so the run hears all three before the pair makes a quorum.
+    fake.script("m1", ok("6 x 7 is... Final answer: 42", delay_s=0.3))
+    fake.script("m2", ok("Final answer: **42**.", delay_s=0.3))
     fake.script("m3", ok("Final answer: 41"))
     result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="vote")
     assert result.status == "ok"
@@ -185,7 +186,7 @@ async def test_a_judges_synthesis_is_returned_as_the_judges_own_answer(runtime: 
 async def test_a_failing_judge_falls_back_to_voting(runtime: Runtime, fake: FakeOpenAI, judge_reply: Reply) -> None:
     fake.script("m1", ok("Final answer: 42"))
     fake.script("m2", ok("Final answer: 41"))
-    fake.script("m3", ok("final answer: 42"))
+    fake.script("m3", ok("Final answer: 42"))
     fake.script("judge", judge_reply)
     result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="judge", judge="pj:judge")
     assert result.status == "ok"
@@ -196,9 +197,10 @@ async def test_a_failing_judge_falls_back_to_voting(runtime: Runtime, fake: Fake
 
 
 async def test_a_failing_member_is_reported_and_not_fatal(runtime: Runtime, engine: Engine, fake: FakeOpenAI) -> None:
-    fake.script("m1", ok("Final answer: 42"))
+    # The agreeing pair answers late, so the quorum is not reached before the failure is heard.
+    fake.script("m1", ok("Final answer: 42", delay_s=0.3))
     fake.script("m2", Reply.error(500))
-    fake.script("m3", ok("Final answer: 42"))
+    fake.script("m3", ok("Final answer: 42", delay_s=0.3))
     result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="vote")
     assert result.status == "ok" and result.agreement == 1.0
     failed = result.members[1]
@@ -277,3 +279,46 @@ async def test_long_answers_are_cut_and_kept_whole_under_their_ids(
             assert stored is not None and stored.content == long_answer
     rows = delegations(engine, result.run_id)
     assert {row.output_id for row in rows.values()} == {m.output_id for m in result.members}
+
+
+async def test_a_run_the_client_cancels_aborts_its_members_and_is_still_recorded(
+    runtime: Runtime, engine: Engine, fake: FakeOpenAI
+) -> None:
+    # m1's scripted latency leaves the other requests time to reach the fake before the client cancels.
+    fake.script("m1", ok("Final answer: 42", delay_s=0.1))
+    fake.script("m2", HANG)
+    fake.script("m3", HANG)
+    spec = ConsensusSpec(question="q", members=seats("m1", "m2", "m3"), strategy="judge", judge="pj:judge")
+    first_answered = anyio.Event()
+
+    async def progress(done: float, total: float | None, message: str) -> None:
+        first_answered.set()
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: run_consensus(runtime, spec, progress=progress))
+            await first_answered.wait()
+            group.cancel_scope.cancel()
+    assert fake.wait_hangups(2, timeout_s=5)
+    with Session(engine) as db:
+        run = db.exec(select(ConsensusRun)).one()
+        rows = db.exec(select(Delegation).where(Delegation.consensus_run_id == run.id)).all()
+    assert run.status == "cancelled"
+    assert sorted((row.model, row.status) for row in rows) == [("m1", "ok"), ("m2", "cancelled"), ("m3", "cancelled")]
+    assert runtime.breakers["p2"].consecutive_failures == 0
+
+
+async def test_the_daily_budget_counts_the_runs_own_members_before_they_are_recorded(
+    settings: Settings, engine: Engine, fake: FakeOpenAI
+) -> None:
+    # Worst cases under the default 1,000-token estimate are unknown here, so use a cap to fix max_tokens
+    # at 4,096: p1 up to $0.004096, p2 $0.008192; a daily budget of $0.01 fits p1, then not p2.
+    config = config_for(fake, budgets={"daily_usd": 0.01})
+    runtime = Runtime.create(settings, config, engine, environ={})
+    try:
+        result = await consensus(runtime, seats("m1", "m2"), strategy="vote", max_cost_usd=1.0)
+    finally:
+        await runtime.aclose()
+    assert [m.status for m in result.members] == ["ok", "skipped"]
+    assert "daily cap" in (result.members[1].error or "")
+    assert fake.calls_for("m2") == 0

@@ -81,3 +81,9 @@ def test_a_judges_synthesis_becomes_the_final_answer_and_its_dissent_note_wins()
     decision = decide_judged([ok("Paris"), ok("Paris!")], answered=[0, 1], verdict=verdict, labels=LABELS)
     assert (decision.final, decision.chosen) == ("Both: Paris.", None)
     assert decision.dissent == "They agree."
+
+
+def test_a_long_dissent_from_the_judge_is_kept_short() -> None:
+    verdict = JudgeVerdict(scores={0: 7.0}, winner=0, final_answer=None, dissent="They differ. " * 500)
+    decision = decide_judged([ok("x"), ok("y")], answered=[0, 1], verdict=verdict, labels=LABELS)
+    assert len(decision.dissent) == 1_000 and decision.dissent.endswith("…")
