@@ -32,13 +32,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"switchboard install: {args.project} is not a directory; give the project's folder", file=sys.stderr)
         return 1
     target = Target.project(args.project) if args.project else Target.user()
+    existed = {path: path.exists() for path in (target.settings_file, target.mcp_file)}
     try:
         changed = install(target, context_pressure=args.context_pressure)
     except (InstallError, FileNotFoundError) as exc:
         print(f"switchboard install: {exc}", file=sys.stderr)
         return 1
     for path in changed:
-        print(f"updated {path} (the previous version is saved beside it as {path.name}.switchboard-backup-*)")
+        backup = f" (the previous version is saved beside it as {path.name}.switchboard-backup-*)"
+        print(f"{'updated' if existed[path] else 'created'} {path}{backup if existed[path] else ''}")
     if not changed:
         print(f"already installed in {target.settings_file} and {target.mcp_file}; nothing changed")
     print("Claude Code picks this up in new sessions. Check with: switchboard doctor")

@@ -202,7 +202,7 @@ def test_install_command_line_round_trip(tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path)}
     run = [str(SWITCHBOARD), "install", "--project", str(project)]
     done = subprocess.run(run, env=env, capture_output=True, text=True, timeout=60, check=True)
-    assert "updated" in done.stdout
+    assert f"created {project / '.mcp.json'}" in done.stdout
     settings = _load(project / ".claude" / "settings.json")
     assert shlex.split(settings["hooks"]["SessionEnd"][0]["hooks"][0]["command"], comments=True)[1] == str(SWITCHBOARD)
     undo = [str(SWITCHBOARD), "uninstall", "--project", str(project)]
