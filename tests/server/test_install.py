@@ -22,6 +22,7 @@ from server.install import (
     hooks_dir,
     install,
     is_ours,
+    switchboard_command,
     uninstall,
 )
 from server.store.hook_events import CAPTURE_EVENTS, HOOK_EVENTS
@@ -196,7 +197,7 @@ def test_repo_mcp_json_registers_switchboard_serve_over_stdio() -> None:
     assert (entry["type"], entry["command"], entry["args"]) == ("stdio", "switchboard", ["serve"])
 
 
-def test_install_command_line_round_trip(tmp_path: Path) -> None:
+def test_the_console_script_installs_and_uninstalls_a_project(tmp_path: Path) -> None:
     project = tmp_path / "proj"
     project.mkdir()
     env = {**os.environ, "HOME": str(tmp_path)}
@@ -210,15 +211,23 @@ def test_install_command_line_round_trip(tmp_path: Path) -> None:
     assert not (project / ".claude" / "settings.json").exists()
 
 
-def test_module_run_without_the_console_script_uses_this_python(tmp_path: Path) -> None:
-    project = tmp_path / "proj"
-    project.mkdir()
-    code = "import sys; from server.cli import main; sys.argv[0] = 'not-switchboard'; sys.exit(main())"
-    argv = [sys.executable, "-c", code, "install", "--project", str(project)]
-    subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True, cwd=REPO)
-    command = _load(project / ".mcp.json")["mcpServers"][SERVER_NAME]
-    assert Path(command["command"]).is_absolute()
-    assert command["args"][-1] == "serve"
+def test_without_a_console_script_the_command_is_this_python_with_safe_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "__main__.py")])
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "bin" / "python3"))
+    assert switchboard_command() == [str(tmp_path / "bin" / "python3"), "-P", "-m", "server"]
+
+
+def test_the_fallback_command_is_not_shadowed_by_a_server_folder_in_the_hooks_working_directory(
+    tmp_path: Path,
+) -> None:
+    decoy = tmp_path / "server"
+    decoy.mkdir()
+    (decoy / "__main__.py").write_text("print('decoy')")
+    argv = [str(REPO / ".venv" / "bin" / "python"), "-P", "-m", "server", "--version"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.startswith("switchboard ")
 
 
 def test_install_lifts_an_earlier_rejection_of_the_server(tmp_path: Path) -> None:
