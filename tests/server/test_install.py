@@ -224,6 +224,7 @@ def test_the_fallback_command_is_not_shadowed_by_a_server_folder_in_the_hooks_wo
 ) -> None:
     decoy = tmp_path / "server"
     decoy.mkdir()
+    (decoy / "__init__.py").write_text("")
     (decoy / "__main__.py").write_text("print('decoy')")
     argv = [str(REPO / ".venv" / "bin" / "python"), "-P", "-m", "server", "--version"]
     done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True)
