@@ -24,6 +24,7 @@ from server.engine.consensus_prompts import check_answer, member_system_prompt
 from server.engine.consensus_record import RunLedger
 from server.engine.consensus_result import RunFacts, assemble_result, run_row
 from server.engine.consensus_strategies import Decision, decide_first_good, decide_judged, decide_vote, stop_rule
+from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
 from server.engine.records import Attempt, delegation_row, estimate_cost, save_rows
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
@@ -102,7 +103,9 @@ class _ConsensusRun:
         return CompletionRequest(messages=(ChatMessage("user", user),), system=system, max_tokens=max_tokens)
 
     def _worst_case(self, info: ModelInfo, request: CompletionRequest) -> float | None:
-        return estimate_cost(info, request.approx_input_tokens(), request.max_tokens or ANSWER_TOKENS_UNDER_CAP)
+        # Without a cap there is no output bound; estimate as delegate does, so budgets judge both alike.
+        output_tokens = request.max_tokens or DEFAULT_OUTPUT_ESTIMATE
+        return estimate_cost(info, request.approx_input_tokens(), output_tokens)
 
     def _cheapest_first(self) -> None:
         probe = self._request(member_system_prompt(None), self.spec.question)
@@ -277,11 +280,15 @@ async def run_consensus(runtime: Runtime, spec: ConsensusSpec, *, progress: Prog
     """
     run = _ConsensusRun(runtime, spec, progress)
     result: ConsensusResult | None = None
+    ended = "error"
     try:
         result = await run.execute()
         return result
+    except anyio.get_cancelled_exc_class():
+        ended = "cancelled"
+        raise
     finally:
-        row = run_row(run.run_id, runtime.session_id, spec.strategy, spec.question, result, run.elapsed_ms())
+        row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms())
         rows = [*run.ledger.rows_with(row), *runtime.take_pending()]
         # Written even when the client cancelled the call: the members' calls happened and may have cost money.
         with anyio.CancelScope(shield=True):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from server.engine.consensus_members import Member, MemberOutcome
 from server.engine.consensus_models import ConsensusResult, MemberResult, Strategy
@@ -17,6 +18,9 @@ from server.engine.consensus_record import RunLedger, sum_costs
 from server.engine.consensus_strategies import Decision
 from server.engine.output import cut_to_limit
 from server.store.models import ConsensusRun
+
+if TYPE_CHECKING:
+    from server.engine.consensus import ConsensusSpec
 
 __all__ = ["RunFacts", "assemble_result", "run_row"]
 
@@ -116,15 +120,20 @@ def assemble_result(facts: RunFacts, decision: Decision, ledger: RunLedger) -> C
 
 
 def run_row(
-    run_id: str, session_id: str | None, strategy: str, question: str, result: ConsensusResult | None, latency_ms: float
+    run_id: str,
+    session_id: str | None,
+    spec: ConsensusSpec,
+    result: ConsensusResult | None,
+    ended: str,
+    latency_ms: float,
 ) -> ConsensusRun:
-    """The ``consensus_run`` row; a run that ended without a result (cancelled, crashed) is ``cancelled``."""
+    """The ``consensus_run`` row; a run that ended without a result has status ``ended`` (cancelled, error)."""
     return ConsensusRun(
         id=run_id,
         session_id=session_id,
-        strategy=strategy,
-        question=question,
-        status=result.status if result else "cancelled",
+        strategy=spec.strategy,
+        question=spec.question,
+        status=result.status if result else ended,
         agreement=result.agreement if result else None,
         final_output_id=result.final_output_id if result else None,
         total_cost_usd=result.total_cost_usd if result else None,
