@@ -42,6 +42,8 @@ INSTRUCTIONS = (
 
 AppContext = Context[Runtime, Any]
 
+STORE_OPEN_DELAY_S = 1.0
+
 
 class OutputChunk(BaseModel):
     output_id: str
@@ -126,6 +128,9 @@ async def providers(ctx: AppContext) -> ProvidersResult:
 
 
 async def _open_store(runtime: Runtime, ingest: bool) -> None:
+    # Importing alembic and migrating hold the GIL for a while: done in a thread at once, they would still slow
+    # the answer to initialize. So wait until a tool needs the store, or the session is surely up.
+    await runtime.store_wanted(within_s=STORE_OPEN_DELAY_S)
     from server.store.engine import open_store
 
     try:
@@ -183,8 +188,9 @@ def build_server(
             if engine is None and runtime.has_engine:
                 runtime.engine.dispose()
 
+    # WARNING: at the SDK's default INFO, every provider HTTP request would be logged to stderr.
     server: MCPServer[Runtime] = MCPServer(
-        "switchboard", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan
+        "switchboard", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING"
     )
     server.add_tool(
         delegate,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from server.engine.results import ModelListing, ProviderListing
 from server.engine.runtime import Runtime
-from server.pricing import cost_usd
 from server.providers.keys import find_key
 from server.providers.registry import ModelInfo, ProviderSpec
 
@@ -14,6 +13,8 @@ _MTOK = 1_000_000
 
 
 def _price(info: ModelInfo) -> tuple[float | None, float | None, str]:
+    from server.pricing import cost_usd
+
     if info.price is not None:
         return info.price.input_per_mtok, info.price.output_per_mtok, "config"
     per_input = cost_usd(info.model, provider=info.provider, input_tokens=_MTOK)

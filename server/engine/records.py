@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
-from server.pricing import cost_usd
 from server.providers.base import Completion
 from server.providers.registry import ModelInfo
 from server.store.models import Delegation, Thread, utcnow
@@ -37,6 +36,8 @@ class Attempt:
 
 def attempt_cost(info: ModelInfo, completion: Completion) -> float | None:
     """The USD cost of ``completion``, from the config's price for the model or genai-prices; None if unpriced."""
+    from server.pricing import cost_usd  # genai-prices loads its data on import: not before the first answer
+
     cached = min(completion.cached_tokens, completion.input_tokens)
     return cost_usd(
         info.model,
@@ -50,6 +51,8 @@ def attempt_cost(info: ModelInfo, completion: Completion) -> float | None:
 
 def estimate_cost(info: ModelInfo, input_tokens: int, output_tokens: int) -> float | None:
     """What a call would cost at most, for budget checks and ranking; None if unpriced."""
+    from server.pricing import cost_usd
+
     return cost_usd(
         info.model, provider=info.provider, input_tokens=input_tokens, output_tokens=output_tokens, override=info.price
     )

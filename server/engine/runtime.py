@@ -46,6 +46,7 @@ class Runtime:
     _engine: Engine | None = field(default=None, repr=False)
     _store_error: BaseException | None = field(default=None, repr=False)
     _ready: anyio.Event = field(default_factory=anyio.Event, repr=False)
+    _wanted: anyio.Event = field(default_factory=anyio.Event, repr=False)
 
     @classmethod
     def create(
@@ -107,13 +108,19 @@ class Runtime:
         self._ready.set()
 
     async def ready_engine(self) -> Engine:
-        """The store's engine once it is open.
+        """The store's engine once it is open (asking for it opens it now if that was put off).
 
         Raises:
             RuntimeError: the store could not be opened (the message says why).
         """
+        self._wanted.set()
         await self._ready.wait()
         return self.engine
+
+    async def store_wanted(self, within_s: float) -> None:
+        """Return when a caller needs the store, or after ``within_s`` seconds, whichever comes first."""
+        with anyio.move_on_after(within_s):
+            await self._wanted.wait()
 
     @property
     def config_file(self) -> str:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import create_engine
 
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 __all__ = ["BUSY_TIMEOUT_MS", "make_engine", "migrate", "open_store"]
 
@@ -43,6 +44,9 @@ def make_engine(url: str) -> Engine:
 
 
 def _alembic_config(engine: Engine) -> Config:
+    # Imported here: alembic costs ~0.3 s, which `switchboard serve` must not pay before answering initialize.
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes["engine"] = engine
@@ -51,6 +55,8 @@ def _alembic_config(engine: Engine) -> Config:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic."""
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), revision)
 
 

@@ -1,0 +1,77 @@
+"""Overhead of ``delegate``: one call through the MCP client minus the same request made directly with the
+openai SDK, both against the same zero-latency fake on loopback, measured side by side (interleaved).
+
+Run: .venv/bin/python bench/bench_delegate.py [--calls 300]
+Target: p50 overhead <= 5 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mcp import Client  # noqa: E402
+from openai import AsyncOpenAI  # noqa: E402
+
+from server.config import SwitchboardConfig  # noqa: E402
+from server.mcp_app import build_server  # noqa: E402
+from server.settings import Settings  # noqa: E402
+from server.store.engine import make_engine, migrate  # noqa: E402
+from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def main(calls: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAI(models=["model-a"]) as fake:
+        os.environ["SWITCHBOARD_HOME"] = tmp
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        migrate(engine)
+        config = SwitchboardConfig.model_validate(
+            {"providers": {"acme": {"base_url": fake.base_url, "models": ["model-a"]}}}
+        )
+        server = build_server(Settings(), config, engine=engine, environ={}, ingest=False)
+        direct = AsyncOpenAI(api_key="k", base_url=fake.base_url, max_retries=0)
+        messages = [{"role": "user", "content": "ping"}]
+        via_mcp: list[float] = []
+        via_sdk: list[float] = []
+        async with Client(server) as client:
+            for i in range(calls + 20):
+                t0 = time.perf_counter()
+                result = await client.call_tool("delegate", {"task": "ping", "task_type": "general"})
+                t1 = time.perf_counter()
+                await direct.chat.completions.create(model="model-a", messages=messages)  # type: ignore[arg-type]
+                t2 = time.perf_counter()
+                assert not result.is_error, result.content
+                if i >= 20:  # warm-up: SDK import, connection pools, SQLite pages
+                    via_mcp.append((t1 - t0) * 1000)
+                    via_sdk.append((t2 - t1) * 1000)
+        await direct.close()
+        engine.dispose()
+    overhead = [m - s for m, s in zip(via_mcp, via_sdk, strict=True)]
+    print(f"calls: {calls} (each: one delegate through the in-memory MCP client, one direct openai SDK call)")
+    print(f"{'':28}{'p50 ms':>10}{'p90 ms':>10}{'mean ms':>10}")
+    for name, values in (("delegate via MCP client", via_mcp), ("openai SDK direct", via_sdk), ("overhead", overhead)):
+        print(f"{name:28}{pct(values, 0.5):10.2f}{pct(values, 0.9):10.2f}{statistics.fmean(values):10.2f}")
+    ratio = pct(via_mcp, 0.5) / pct(via_sdk, 0.5)
+    p50_overhead = pct(via_mcp, 0.5) - pct(via_sdk, 0.5)
+    verdict = "OK" if p50_overhead <= 5 else "OVER TARGET"
+    print(f"p50 overhead = {p50_overhead:.2f} ms (target <= 5 ms: {verdict}); p50 ratio MCP/direct = {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=300)
+    anyio.run(main, parser.parse_args().calls)
