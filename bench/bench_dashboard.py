@@ -151,7 +151,12 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def overview_calls() -> dict[str, Callable[[Session], object]]:
     """The analytics calls behind :func:`dashboard.views.overview`, one by one."""
-    from server.analytics import delegations, health, savings, sessions, subagents, tools
+    from server.analytics.delegations import delegation_stats
+    from server.analytics.health import provider_health
+    from server.analytics.savings import savings
+    from server.analytics.sessions import recent_sessions, sessions_summary
+    from server.analytics.subagents import subagent_stats
+    from server.analytics.tools import tool_stats
     from server.analytics.window import Window
     from server.store.models import utcnow
 
@@ -160,17 +165,17 @@ def overview_calls() -> dict[str, Callable[[Session], object]]:
     week = Window(since=now - timedelta(days=7))
     month = Window(since=now - timedelta(days=30))
     return {
-        "sessions_summary (today)": lambda db: sessions.sessions_summary(db, today),
-        "sessions_summary (7 days)": lambda db: sessions.sessions_summary(db, week),
-        "sessions_summary (30 days)": lambda db: sessions.sessions_summary(db, month),
-        "delegation_stats (today)": lambda db: delegations.delegation_stats(db, today),
-        "delegation_stats (7 days)": lambda db: delegations.delegation_stats(db, week),
-        "delegation_stats (30 days)": lambda db: delegations.delegation_stats(db, month),
-        "savings (30 days)": lambda db: savings.savings(db, month),
-        "provider_health (7 days)": lambda db: health.provider_health(db, week),
-        "tool_stats (7 days)": lambda db: tools.tool_stats(db, week),
-        "subagent_stats (7 days)": lambda db: subagents.subagent_stats(db, week),
-        "recent_sessions (10)": lambda db: sessions.recent_sessions(db, Window(), limit=10),
+        "sessions_summary (today)": lambda db: sessions_summary(db, today),
+        "sessions_summary (7 days)": lambda db: sessions_summary(db, week),
+        "sessions_summary (30 days)": lambda db: sessions_summary(db, month),
+        "delegation_stats (today)": lambda db: delegation_stats(db, today),
+        "delegation_stats (7 days)": lambda db: delegation_stats(db, week),
+        "delegation_stats (30 days)": lambda db: delegation_stats(db, month),
+        "savings (30 days)": lambda db: savings(db, month),
+        "provider_health (7 days)": lambda db: provider_health(db, week),
+        "tool_stats (7 days)": lambda db: tool_stats(db, week),
+        "subagent_stats (7 days)": lambda db: subagent_stats(db, week),
+        "recent_sessions (10)": lambda db: recent_sessions(db, Window(), limit=10),
     }
 
 

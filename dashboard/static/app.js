@@ -176,8 +176,12 @@
   function listen() {
     if (typeof EventSource === "undefined" || pageTopics.length === 0) return;
     const source = new EventSource("/events");
+    let dropped = false;
     source.addEventListener("hello", function () {
       setStatus("live", "live");
+      // Back after a dropped connection: changes made meanwhile were never announced.
+      if (dropped) scheduleRefresh();
+      dropped = false;
     });
     source.addEventListener("change", function (event) {
       let topics = [];
@@ -189,6 +193,7 @@
       if (topics.some(function (t) { return pageTopics.includes(t); })) scheduleRefresh();
     });
     source.onerror = function () {
+      dropped = true;
       setStatus("offline", "reconnecting…");
     };
   }

@@ -194,3 +194,41 @@ def test_a_secret_that_reached_the_store_is_not_shown_on_the_page_or_in_the_api(
         assert secret not in body, path
         if path != "/delegations":  # that page lists attempts without their error text
             assert "[REDACTED:anthropic-key]" in body, path
+
+
+def test_patterns_page_shows_a_route_recommendation_with_the_numbers_behind_it(
+    client: TestClient, seeded: Engine
+) -> None:
+    with Session(seeded) as db:
+        for i in range(30):  # the current first choice: half fail, expensive
+            ok = i % 2 == 0
+            db.add(
+                Delegation(
+                    request_id=f"fix-a{i}",
+                    provider="openai",
+                    model="gpt-4o",
+                    task_type="code_fix",
+                    status="ok" if ok else "timeout",
+                    cost_usd=0.01,
+                    latency_ms=900.0,
+                )
+            )
+        for i in range(25):  # a cheaper route that always answers
+            db.add(
+                Delegation(
+                    request_id=f"fix-b{i}",
+                    provider="groq",
+                    model="llama-3.3-70b-versatile",
+                    task_type="code_fix",
+                    status="ok",
+                    cost_usd=0.001,
+                    latency_ms=300.0,
+                )
+            )
+        db.commit()
+    recommendations = get_json(client, "/api/patterns")["patterns"]["recommendations"]
+    route = next(r for r in recommendations if r["kind"] == "route")
+    assert route["numbers"]["route"] == "groq:llama-3.3-70b-versatile"
+    assert route["numbers"]["calls"] == 25
+    html = client.get("/patterns").text
+    assert "route code_fix to groq:llama-3.3-70b-versatile" in html

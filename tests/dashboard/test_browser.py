@@ -109,6 +109,8 @@ def test_every_page_renders_without_console_errors_in_light_and_dark_at_laptop_a
         page, console = open_page(path, viewport=viewport, scheme=scheme)
         expect(page.locator("h1")).to_be_visible()
         live(page)
+        for canvas_id in page.eval_on_selector_all("canvas[data-chart]", "cs => cs.map(c => c.id)"):
+            page.wait_for_function("id => window.Chart.getChart(id) !== undefined", arg=canvas_id, timeout=WAIT_MS)
         # Nothing sticks out sideways on a phone: wide tables scroll inside their own box.
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 1, f"{path} is {overflow}px wider than the {label} viewport"
