@@ -19,14 +19,14 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mcp import Client  # noqa: E402
-from openai import AsyncOpenAI  # noqa: E402
+from mcp import Client
+from openai import AsyncOpenAI
 
-from server.config import SwitchboardConfig  # noqa: E402
-from server.mcp_app import build_server  # noqa: E402
-from server.settings import Settings  # noqa: E402
-from server.store.engine import make_engine, migrate  # noqa: E402
-from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
+from server.config import SwitchboardConfig
+from server.mcp_app import build_server
+from server.settings import Settings
+from server.store.engine import make_engine, migrate
+from tests.fakes.openai_api import FakeOpenAI
 
 
 def pct(values: list[float], q: float) -> float:
