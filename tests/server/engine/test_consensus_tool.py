@@ -109,3 +109,17 @@ async def test_the_router_seats_members_from_different_providers_before_a_second
         assert choose_members(runtime, "a question", 4) == (["pa:a1", "pb:b1", "pc:c1", "pa:a2"], "pa:a1")
     finally:
         await runtime.aclose()
+
+
+async def test_a_run_shows_in_stats_as_one_consensus_run_over_its_member_calls(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    server = build_server(settings, config_for(fake), engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    arguments = {"question": "6 x 7?", "models": ["pb:b1", "pc:c1"], "strategy": "vote"}
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            ran = await client.call_tool("consensus", arguments)
+            shown = await client.call_tool("stats", {"section": "delegations"})
+    assert not ran.is_error and not shown.is_error, (ran.content, shown.content)
+    text = "\n".join(getattr(block, "text", "") for block in shown.content)
+    assert "Consensus vote: 1 runs, 1 ok, agreement 100" in text, text
