@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Generator
+from contextlib import contextmanager
 from pathlib import Path
 
 from server.settings import Settings
@@ -27,29 +29,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _log_to_file(log_dir: Path) -> None:
-    log_dir.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(log_dir / "ingest.log", encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
+@contextmanager
+def _log_to_file(log_dir: Path) -> Generator[None]:
+    """Send the ``server`` loggers' INFO and above to ``ingest.log`` for the duration, then restore them."""
     ours = logging.getLogger("server")
+    saved = (ours.level, ours.propagate)
+    try:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_dir / "ingest.log", encoding="utf-8")
+    except OSError as exc:
+        print(f"switchboard ingest: cannot write the log in {log_dir}: {exc}", file=sys.stderr)
+        yield
+        return
+    handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
     ours.addHandler(handler)
     ours.setLevel(min(logging.INFO, ours.getEffectiveLevel()))
     ours.propagate = False  # stderr gets the one-line messages printed below, not the log's copy
+    try:
+        yield
+    finally:
+        ours.removeHandler(handler)
+        handler.close()
+        ours.level, ours.propagate = saved
 
 
 def run(args: argparse.Namespace) -> int:
     """Ingest once; print a one-line summary. Exit 1 when the store could not be written."""
     settings = Settings()
-    try:
-        _log_to_file(settings.log_dir)
-    except OSError as exc:
-        print(f"switchboard ingest: cannot write the log in {settings.log_dir}: {exc}", file=sys.stderr)
-    try:
-        return _ingest(settings, args)
-    except Exception:  # the top of a process that may run detached: record, never crash silently
-        logger.exception("ingest failed")
-        print("switchboard ingest: failed; see the log in " + str(settings.log_dir / "ingest.log"), file=sys.stderr)
-        return 1
+    with _log_to_file(settings.log_dir):
+        try:
+            return _ingest(settings, args)
+        except Exception:  # the top of a process that may run detached: record, never crash silently
+            logger.exception("ingest failed")
+            print(f"switchboard ingest: failed; see {settings.log_dir / 'ingest.log'}", file=sys.stderr)
+            return 1
 
 
 def _ingest(settings: Settings, args: argparse.Namespace) -> int:

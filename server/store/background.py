@@ -10,7 +10,7 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from functools import partial
 
@@ -76,11 +76,23 @@ def ingest_once(
         return IngestReport(remaining=spool.count_pending(), error=str(exc))
 
 
-async def ingest_periodically(settings: Settings, engine: Engine, interval_s: float | None = None) -> None:
+async def ingest_periodically(
+    settings: Settings,
+    engine: Engine,
+    interval_s: float | None = None,
+    *,
+    on_report: Callable[[IngestReport], None] | None = None,
+) -> None:
     """Ingest every ``interval_s`` seconds (default ``settings.ingest_interval_s``) until cancelled.
 
     Runs each ingest in a worker thread; errors are logged and the loop goes on. Start it in a task group
     from a lifespan and cancel the group on shutdown.
+
+    Args:
+        settings: Where the spool is.
+        engine: The store.
+        interval_s: Seconds between the end of one run and the start of the next.
+        on_report: Called in the event loop after each run (e.g. to tell live pages new rows are in).
     """
     interval = settings.ingest_interval_s if interval_s is None else interval_s
     cache = TranscriptCache()
@@ -95,4 +107,6 @@ async def ingest_periodically(settings: Settings, engine: Engine, interval_s: fl
                 logger.warning("periodic ingest: %s", report.summary())
             elif report.ingested or report.quarantined:
                 logger.info("periodic ingest: %s", report.summary())
+            if on_report is not None:
+                on_report(report)
         await anyio.sleep(interval)
