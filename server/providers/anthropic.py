@@ -81,4 +81,6 @@ def _to_completion(response: Any) -> Completion:
         input_tokens=int(getattr(usage, "input_tokens", 0) or 0) + cached + written,
         output_tokens=int(getattr(usage, "output_tokens", 0) or 0),
         cached_tokens=cached,
+        # "max_tokens" when the output-token limit cut the answer.
+        extra={"finish_reason": stop} if isinstance(stop := getattr(response, "stop_reason", None), str) else {},
     )

@@ -85,4 +85,10 @@ def to_completion(response: Any) -> Completion:
         input_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         output_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         cached_tokens=int(getattr(details, "cached_tokens", 0) or 0),
+        extra=_finish(getattr(choices[0], "finish_reason", None)),
     )
+
+
+def _finish(reason: object) -> dict[str, str]:
+    """``finish_reason`` ("length" when the output-token limit cut the answer), when the endpoint sent one."""
+    return {"finish_reason": reason} if isinstance(reason, str) else {}

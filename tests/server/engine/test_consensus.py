@@ -220,6 +220,17 @@ async def test_cheapest_escalates_past_a_bad_answer_and_never_asks_the_dearer_me
     assert fake.calls_for("m3") == 0
 
 
+async def test_cheapest_escalates_past_an_answer_cut_off_at_the_output_limit(
+    runtime: Runtime, fake: FakeOpenAI
+) -> None:
+    fake.script("m1", Reply(text="Final answer: it depends on", finish_reason="length"))
+    fake.script("m2", ok("Final answer: 42"))
+    result = await consensus(runtime, seats("m1", "m2"), strategy="cheapest")
+    assert [m.status for m in result.members] == ["rejected", "ok"]
+    assert "cut off" in (result.members[0].error or "")
+    assert result.final_answer == "Final answer: 42"
+
+
 async def test_the_cost_cap_skips_members_whose_worst_case_does_not_fit(
     runtime: Runtime, engine: Engine, fake: FakeOpenAI
 ) -> None:
