@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from server.settings import Settings
 from server.store.engine import make_engine
 from server.store.models import AgentSession, Delegation, Prompt, SubagentRun, ToolCall
+from server.store.redact import redact_text
 from server.store.spool import Spool
 from tests.e2e.claude import (
     CLAUDE,
@@ -36,12 +37,15 @@ from tests.fakes.openai_api import FakeOpenAI
 
 pytestmark = pytest.mark.claude
 
+SECRET = "sk-ant-api03-E2Esecret0123456789abcdef"
+"""Goes by in a tool's input and output: ingest must redact it."""
+
 MAIN = Conversation(
     "E2E-MAIN",
     [
         Turn(
             text="Looking around.",
-            tool_uses=(ToolUse("Bash", {"command": "echo hello", "description": "say hello"}),),
+            tool_uses=(ToolUse("Bash", {"command": f"echo hello {SECRET}", "description": "say hello"}),),
             usage=Usage(1000, 50, 200, 300),
         ),
         Turn(
@@ -128,8 +132,8 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
             **store_env,
             SWITCHBOARD_CONFIG=str(config),
             E2E_FAKE_KEY="sk-e2e-fake",
-            # Headless Claude Code starts MCP servers without waiting for them; the scripted first
-            # turn needs the delegate tool, so make it wait.
+            # Headless Claude Code starts MCP servers without waiting for them; the scripted session
+            # calls the delegate tool, so make it wait.
             MCP_CONNECTION_NONBLOCKING="false",
         )
         result = run_claude("E2E-MAIN please work", project, env, root / "run")
@@ -198,6 +202,17 @@ def test_the_mcp_delegate_call_is_a_delegation_row_of_the_claude_code_session(ca
     assert (delegation.session_id, delegation.provider, delegation.model) == (session_id, "fake", "model-a")
     assert delegation.status == "ok" and delegation.output_tokens > 0
     assert (call.session_id, call.status) == (session_id, "ok")
+
+
+def test_a_secret_in_a_tool_call_reaches_neither_the_store_nor_the_logs(captured: Captured) -> None:
+    home = captured.settings.home
+    files = [p for p in home.rglob("*") if p.is_file() and (p.suffix in (".db", ".log") or p.name.endswith("-wal"))]
+    assert any(p.suffix == ".db" for p in files)
+    leaked = [p for p in files if SECRET.encode() in p.read_bytes()]
+    assert leaked == []
+    with Session(captured.engine) as db:
+        calls = list(db.exec(select(ToolCall).where(ToolCall.tool_name == "Bash")))
+    assert any(redact_text(SECRET) in (c.input_summary or "") for c in calls), "the secret went by, redacted"
 
 
 def test_hooks_did_not_change_what_claude_code_did(captured: Captured) -> None:
