@@ -126,3 +126,9 @@ async def test_connection_refused_is_a_connection_error() -> None:
         await provider.complete("m", REQUEST, timeout_s=5)
     await provider.aclose()
     assert caught.value.error_class is ErrorClass.CONNECTION
+
+
+async def test_provider_reports_the_finish_reason(harness: Harness) -> None:
+    with anyio.fail_after(10):
+        completion = await harness.provider.complete("m", REQUEST, timeout_s=5)
+    assert completion.extra["finish_reason"] in ("stop", "end_turn")
