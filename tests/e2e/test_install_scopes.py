@@ -85,3 +85,19 @@ def test_the_context_pressure_hook_from_install_warns_the_next_prompt_of_a_full_
     assert "Context window 85% full (170,000 of 200,000 tokens)" in last_request
     pressure = [t for t in hook_timings_ms(second.debug_log) if "context_pressure.py" in t[1]]
     assert [(event, status) for event, _, status, _ in pressure] == [("UserPromptSubmit", 0)]
+
+
+def test_after_uninstall_claude_code_captures_nothing_and_starts_no_switchboard_server(
+    api: AnthropicFake, tmp_path: Path
+) -> None:
+    user, project, state = tmp_path / "user", tmp_path / "proj", tmp_path / "state"
+    user.mkdir()
+    project.mkdir()
+    run_switchboard("install", "--project", str(project))
+    run_switchboard("uninstall", "--project", str(project))
+    env = claude_env(user, api, SWITCHBOARD_HOME=str(state), MCP_CONNECTION_NONBLOCKING="false")
+    result = run_claude("E2E-SCOPE go", project, env, tmp_path / "run", allowed_tools=("Bash",))
+    assert result.returncode == 0 and result.output["result"] == "scoped."
+    assert not state.exists()
+    assert hook_timings_ms(result.debug_log) == []
+    assert not any(tool["name"].startswith("mcp__") for tool in api.messages()[0].body.get("tools", []))
