@@ -41,12 +41,14 @@ async def try_model(runtime: Runtime, info: ModelInfo, request: CompletionReques
         completion = await _call(runtime, provider, info, request)
     except ProviderError as exc:
         latency_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+        # Error texts reach the store and the client: a provider may echo the key it was sent.
+        error = runtime.registry.scrub(str(exc))
         if isinstance(exc, MissingKeyError) or exc.error_class in _NOT_HEALTH:
             breaker.release_probe()
         else:
-            breaker.record_failure(f"{exc.error_class.value}: {exc}")
-        runtime.record_error(info.provider, exc.error_class.value, f"{info.model}: {exc}")
-        return Attempt(info, exc.error_class.value, latency_ms, error=str(exc), retry_after_s=exc.retry_after_s)
+            breaker.record_failure(f"{exc.error_class.value}: {error}")
+        runtime.record_error(info.provider, exc.error_class.value, f"{info.model}: {error}")
+        return Attempt(info, exc.error_class.value, latency_ms, error=error, retry_after_s=exc.retry_after_s)
     latency_ms = (time.perf_counter() - started) * 1000
     breaker.record_success()
     runtime.latency.observe(info.id, latency_ms)

@@ -10,6 +10,7 @@ from server.config import ModelPrice, ProviderConfig, SwitchboardConfig
 from server.providers.base import Provider
 from server.providers.keys import require_key
 from server.providers.presets import PRESETS
+from server.store.redact import REDACTED, redact_text
 
 __all__ = ["ModelInfo", "ProviderSpec", "Registry", "split_model_id"]
 
@@ -90,6 +91,7 @@ class Registry:
         }
         self.environ = environ
         self._cwd = cwd
+        self._secrets: set[str] = set()
         self._clients: dict[str, Provider] = {}
 
     def models(self) -> list[ModelInfo]:
@@ -136,8 +138,17 @@ class Registry:
             context_window=spec.context_windows.get(model),
         )
 
+    def scrub(self, text: str) -> str:
+        """``text`` without any key this registry handed to a client, nor anything shaped like a credential."""
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return redact_text(text)
+
     def _key(self, spec: ProviderSpec) -> str:
-        return require_key(spec.name, spec.api_key_env, spec.api_key_file, environ=self.environ, cwd=self._cwd)
+        key = require_key(spec.name, spec.api_key_env, spec.api_key_file, environ=self.environ, cwd=self._cwd)
+        if len(key) >= 8:  # shorter "keys" are placeholders; replacing them would mangle ordinary words
+            self._secrets.add(key)
+        return key
 
     def _build(self, spec: ProviderSpec) -> Provider:
         if spec.kind in ("openai", "openai-compatible"):

@@ -194,7 +194,10 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def _authorized(self) -> bool:
             if fake.api_key is None or self.headers.get("Authorization") == f"Bearer {fake.api_key}":
                 return True
-            self._send_json(401, {"error": {"message": "invalid api key", "type": "invalid_request_error"}})
+            # Like the real API, the message echoes the key it was given: a test that it never reaches the store.
+            given = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            message = f"Incorrect API key provided: {given}"
+            self._send_json(401, {"error": {"message": message, "type": "invalid_request_error"}})
             return False
 
         def do_GET(self) -> None:

@@ -10,10 +10,11 @@ from mcp import Client
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from server.config import SwitchboardConfig
+from server.config import ProviderConfig, SwitchboardConfig
 from server.mcp_app import build_server
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent, StoredOutput
+from tests.fakes.anthropic_messages import FakeMessages
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.anyio
@@ -162,3 +163,53 @@ async def test_open_breaker_is_recorded_as_provider_events(
     with Session(engine) as db:
         events = [e.event for e in db.exec(select(ProviderEvent).order_by(col(ProviderEvent.id))).all()]
     assert "breaker_open" in events
+
+
+async def test_a_key_echoed_by_the_provider_reaches_neither_the_store_nor_the_client(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    wrong_key = "wrong-key-0123456789abcdef"
+    environ = {"ACME_KEY": wrong_key}
+    server = build_server(settings, acme_config(fake), engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("delegate", {"task": "hi"})
+    assert result.is_error and "auth" in str(result.content[0])
+    assert wrong_key not in str(result.content)
+    with Session(engine) as db:
+        texts = [r.error or "" for r in db.exec(select(Delegation)).all()]
+        texts += [e.detail or "" for e in db.exec(select(ProviderEvent)).all()]
+    assert texts and all(wrong_key not in text for text in texts)
+    assert any("[REDACTED]" in text for text in texts)
+
+
+async def test_a_missing_key_comes_back_naming_the_variable_to_set(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    server = build_server(settings, acme_config(fake), engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("delegate", {"task": "hi"})
+    assert result.is_error and "set ACME_KEY" in str(result.content[0])
+    assert fake.requests == []
+
+
+async def test_an_anthropic_failure_falls_back_to_an_openai_compatible_provider(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    with FakeMessages(models=["claude-test"]) as messages:
+        messages.script(Reply.error(529))
+        config = acme_config(fake)
+        config.providers["claude"] = ProviderConfig(
+            kind="anthropic", base_url=messages.base_url, api_key_env="ANTHROPIC_TEST_KEY", models=["claude-test"]
+        )
+        config.routing.default = ["claude:claude-test", "acme:model-a"]
+        environ = {"ACME_KEY": "sk-test-acme", "ANTHROPIC_TEST_KEY": "k-anthropic"}
+        server = build_server(settings, config, engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+        with anyio.fail_after(20):
+            async with Client(server) as client:
+                result = await client.call_tool("delegate", {"task": "hi", "system": "terse"})
+    assert result.structured_content is not None
+    assert result.structured_content["model"] == "acme:model-a"
+    assert messages.requests[0]["system"] == "terse"
+    assert [(r.provider, r.status) for r in rows(engine)] == [("claude", "server_error"), ("acme", "ok")]
