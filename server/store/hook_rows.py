@@ -25,6 +25,7 @@ __all__ = ["SUMMARY_CHARS", "HookEvent", "apply_events"]
 SUMMARY_CHARS = 500
 _ERROR_CHARS = 4000
 _CHUNK = 500
+_ID = 200  # the size of the id and name columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +38,10 @@ class HookEvent:
     received_at: datetime
     payload: dict[str, Any]
 
-    def text(self, key: str) -> str | None:
-        """``payload[key]`` if it is a non-empty string."""
+    def text(self, key: str, limit: int | None = None) -> str | None:
+        """``payload[key]`` if it is a non-empty string, cut to ``limit`` characters (a column's size)."""
         value = self.payload.get(key)
-        return value if isinstance(value, str) and value else None
+        return value[:limit] if isinstance(value, str) and value else None
 
 
 class _Rows:
@@ -135,10 +136,10 @@ def _session(batch: _Batch, event: HookEvent, session_id: str) -> None:
     if transcript and (row["transcript_path"] is None or event.name in ("SessionStart", "SessionEnd", "Stop")):
         row["transcript_path"] = transcript
     if event.name == "SessionStart":
-        row["source"] = (event.text("source") or row["source"] or "")[:50] or None
+        row["source"] = event.text("source", 50) or row["source"]
     elif event.name == "SessionEnd":
         row["ended_at"] = _latest(row["ended_at"], event.received_at)
-        row["end_reason"] = (event.text("reason") or row["end_reason"] or "")[:100] or None
+        row["end_reason"] = event.text("reason", 100) or row["end_reason"]
 
 
 def _prompt(batch: _Batch, event: HookEvent, session_id: str) -> None:
@@ -150,15 +151,15 @@ def _prompt(batch: _Batch, event: HookEvent, session_id: str) -> None:
 
 
 def _tool(batch: _Batch, event: HookEvent, session_id: str) -> None:
-    tool_use_id = event.text("tool_use_id")
+    tool_use_id = event.text("tool_use_id", _ID)
     if tool_use_id is None:
         return
-    name = (event.text("tool_name") or "")[:200]
+    name = event.text("tool_name", _ID) or ""
     row = batch.tools.get(tool_use_id, session_id=session_id, tool_name=name or "?")
     batch.changed["tool"].add(tool_use_id)
     if row["tool_name"] == "?" and name:
         row["tool_name"] = name
-    row["agent_id"] = row["agent_id"] or event.text("agent_id")
+    row["agent_id"] = row["agent_id"] or event.text("agent_id", _ID)
     if row["input_summary"] is None:
         row["input_summary"] = _summary(event.payload.get("tool_input"))
     if event.name == "PreToolUse":
@@ -175,13 +176,13 @@ def _tool(batch: _Batch, event: HookEvent, session_id: str) -> None:
 
 
 def _subagent(batch: _Batch, event: HookEvent, session_id: str) -> None:
-    agent_id = event.text("agent_id")
+    agent_id = event.text("agent_id", _ID)
     if agent_id is None:
         return
     row = batch.agents.get(agent_id, session_id=session_id)
     batch.changed["agent"].add(agent_id)
-    row["agent_type"] = (event.text("agent_type") or "")[:200] or row["agent_type"]
-    row["parent_agent_id"] = row["parent_agent_id"] or event.text("parent_agent_id")
+    row["agent_type"] = event.text("agent_type", _ID) or row["agent_type"]
+    row["parent_agent_id"] = row["parent_agent_id"] or event.text("parent_agent_id", _ID)
     if event.name == "SubagentStart":
         row["started_at"] = event.received_at
     else:
@@ -208,8 +209,8 @@ def apply_events(conn: Connection, events: Iterable[HookEvent]) -> set[str]:
     events = [e for e in events if e.session_id]
     batch = _Batch()
     batch.sessions.load(conn, {e.session_id for e in events if e.session_id})
-    batch.tools.load(conn, {t for e in events if (t := e.text("tool_use_id"))})
-    batch.agents.load(conn, {a for e in events if (a := e.text("agent_id"))})
+    batch.tools.load(conn, {t for e in events if (t := e.text("tool_use_id", _ID))})
+    batch.agents.load(conn, {a for e in events if (a := e.text("agent_id", _ID))})
     for event in events:
         assert event.session_id is not None
         _session(batch, event, event.session_id)

@@ -15,12 +15,13 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, insert
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, select
 
 from server.store.hook_rows import HookEvent, apply_events
 from server.store.models import RawEvent, utcnow
-from server.store.redact import may_hold_secrets, redact
+from server.store.redact import may_hold_secrets, redact, strip_nul
 from server.store.spool import BadEvent, Spool, SpoolEntry
 from server.store.transcripts import TranscriptCache
 from server.store.usage_rows import refresh_sessions
@@ -60,12 +61,14 @@ def _parse(spool: Spool, entry: SpoolEntry) -> HookEvent:
     payload, text = spool.read(entry)
     if may_hold_secrets(text):
         payload = redact(payload)
+    if "\\u0000" in text:
+        payload = strip_nul(payload)  # PostgreSQL text cannot hold NUL
     name = payload.get("hook_event_name")
     session_id = payload.get("session_id")
     return HookEvent(
         event_id=entry.event_id,
-        name=name if isinstance(name, str) and name else "unknown",
-        session_id=session_id if isinstance(session_id, str) and session_id else None,
+        name=name[:100] if isinstance(name, str) and name else "unknown",
+        session_id=session_id[:200] if isinstance(session_id, str) and session_id else None,
         received_at=entry.received_at,
         payload=payload,
     )
@@ -84,7 +87,7 @@ def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache) -> i
                     {
                         "event_id": e.event_id,
                         "session_id": e.session_id,
-                        "event_name": e.name[:100],
+                        "event_name": e.name,
                         "received_at": e.received_at,
                         "ingested_at": now,
                         "payload": e.payload,
@@ -101,12 +104,57 @@ def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache) -> i
     return len(fresh)
 
 
-def describe_store_error(exc: SQLAlchemyError) -> str:
-    """A one-line, secret-free description of a database error."""
+def _driver_message(exc: SQLAlchemyError) -> str:
     # The driver's own message: SQLAlchemy's str() would add the statement and its parameters (payloads).
     original = exc.orig if isinstance(exc, DBAPIError) else exc
-    first_line = (str(original).strip().splitlines() or [""])[0]
-    return f"store unavailable ({type(original).__name__}: {first_line})"
+    return (str(original).strip().splitlines() or [""])[0]
+
+
+def describe_store_error(exc: SQLAlchemyError) -> str:
+    """A one-line, secret-free description of a database error."""
+    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    return f"store unavailable ({type(original).__name__}: {_driver_message(exc)})"
+
+
+# Errors of the store, not of the data: stop and retry later rather than blame an event.
+_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def _store_or_isolate(
+    engine: Engine,
+    spool: Spool,
+    events: list[HookEvent],
+    entries: list[SpoolEntry],
+    cache: TranscriptCache,
+    report: IngestReport,
+) -> bool:
+    """Store a batch and unlink its files; False when the store is unavailable and ingest must stop.
+
+    When the store rejects the batch itself (a constraint, a value it cannot hold), the events are
+    retried one by one and the ones it rejects alone are quarantined: one bad event must not hold
+    back the spool forever.
+    """
+    try:
+        fresh = _store(engine, events, cache)
+    except _UNAVAILABLE as exc:
+        report.error = describe_store_error(exc)
+        logger.warning("ingest stopped, events stay in the spool: %s", report.error)
+        return False
+    except SQLAlchemyError as exc:
+        if len(events) == 1:
+            reason = f"the store rejected it ({type(exc).__name__}: {_driver_message(exc)})"
+            logger.warning("quarantined %s: %s", entries[0].event_id, reason)
+            spool.quarantine(entries[0].path, reason)
+            report.quarantined += 1
+            return True
+        return all(
+            _store_or_isolate(engine, spool, [event], [entry], cache, report)
+            for event, entry in zip(events, entries, strict=True)
+        )
+    spool.remove(entries)
+    report.ingested += fresh
+    report.duplicates += len(events) - fresh
+    return True
 
 
 def ingest_spool(
@@ -143,14 +191,7 @@ def ingest_spool(
                 report.quarantined += 1
             except FileNotFoundError:
                 continue  # taken by a concurrent ingest
-        try:
-            fresh = _store(engine, events, cache) if events else 0
-        except SQLAlchemyError as exc:
-            report.error = describe_store_error(exc)
-            logger.warning("ingest stopped, events stay in the spool: %s", report.error)
+        if events and not _store_or_isolate(engine, spool, events, parsed, cache, report):
             break
-        spool.remove(parsed)
-        report.ingested += fresh
-        report.duplicates += len(events) - fresh
     report.remaining = spool.count_pending()
     return report

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["REDACTED", "may_hold_secrets", "redact", "redact_text"]
+__all__ = ["REDACTED", "may_hold_secrets", "redact", "redact_text", "strip_nul"]
 
 REDACTED = "[REDACTED]"
 
@@ -63,4 +63,15 @@ def redact(value: Any) -> Any:
         return {redact_text(str(k)): redact(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
     if isinstance(value, list):
         return [redact(item) for item in value]  # pyright: ignore[reportUnknownVariableType]
+    return value
+
+
+def strip_nul(value: Any) -> Any:
+    """A copy of a decoded JSON value without NUL characters, which PostgreSQL text cannot store."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {str(k).replace("\x00", ""): strip_nul(v) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+    if isinstance(value, list):
+        return [strip_nul(item) for item in value]  # pyright: ignore[reportUnknownVariableType]
     return value

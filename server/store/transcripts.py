@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 COST_STATE = "cost-state"
 _SYNTHETIC_MODEL = "<synthetic>"
+_ID = 200  # the size of model_usage's id columns
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +79,10 @@ def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLi
     request_id = record.get("requestId")
     agent_id = record.get("agentId") if record.get("isSidechain") else None
     return UsageLine(
-        message_id=message_id,
-        request_id=request_id if isinstance(request_id, str) else "",
-        model=model,
-        agent_id=agent_id if isinstance(agent_id, str) else default_agent_id,
+        message_id=message_id[:_ID],
+        request_id=request_id[:_ID] if isinstance(request_id, str) else "",
+        model=model[:_ID],
+        agent_id=agent_id[:_ID] if isinstance(agent_id, str) else default_agent_id,
         created_at=_time(record.get("timestamp")),
         input_tokens=_int(usage.get("input_tokens")),
         output_tokens=_int(usage.get("output_tokens")),

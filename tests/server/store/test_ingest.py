@@ -253,3 +253,32 @@ def test_a_file_abandoned_in_tmp_is_quarantined_but_a_fresh_one_is_left_alone(
 def test_an_empty_or_missing_spool_is_fine(settings: Settings, engine: Engine, home: Path) -> None:
     assert not (home / "spool").exists()
     assert _ingest(settings, engine) == (0, 0, 0, 0)
+
+
+def test_an_event_the_store_rejects_is_quarantined_and_the_rest_of_its_batch_stored(
+    settings: Settings, engine: Engine
+) -> None:
+    with Session(engine) as db:  # a prompt row the raw events do not know about: the store is inconsistent
+        db.add(Prompt(event_id="clash", session_id="old", text="x", created_at=datetime.fromtimestamp(T0, UTC)))
+        db.commit()
+    spool = settings.spool_dir
+    good = [spool_event(spool, hook("Stop"), at=T0 + n) for n in range(3)]
+    spool_event(spool, hook("UserPromptSubmit", prompt="hi"), name="clash", at=T0 + 1.5)
+    assert _ingest(settings, engine) == (3, 0, 1, 0)
+    assert (spool / "quarantine" / "clash.reason").read_text().startswith("the store rejected it (IntegrityError: ")
+    with Session(engine) as db:
+        assert sorted(db.exec(select(RawEvent.event_id))) == sorted(good)
+
+
+def test_nul_characters_and_overlong_ids_do_not_block_ingest(settings: Settings, engine: Engine) -> None:
+    spool = settings.spool_dir
+    long_id = "s" * 300
+    spool_event(spool, hook("UserPromptSubmit", session_id=long_id, prompt="a\u0000b"), at=T0)
+    pre = hook("PreToolUse", session_id=long_id, tool_name="T" * 300, tool_use_id="u" * 300, tool_input="\u0000")
+    spool_event(spool, pre, at=T0 + 1)
+    assert _ingest(settings, engine) == (2, 0, 0, 0)
+    with Session(engine) as db:
+        prompt = db.exec(select(Prompt)).one()
+        call = db.exec(select(ToolCall)).one()
+    assert (prompt.text, prompt.session_id) == ("ab", "s" * 200)
+    assert (call.tool_use_id, call.tool_name) == ("u" * 200, "T" * 200)
