@@ -140,7 +140,12 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
         delegated = [r["messages"][-1]["content"] for r in openai_api.requests]
     assert result.returncode == 0, result.stderr
     spool = Spool(settings.spool_dir)
-    wait_until(lambda: spool.count_pending() == 0, 60, "the SessionEnd hook's ingest to empty spool/new")
+    log = settings.log_dir / "ingest.log"
+    try:
+        wait_until(lambda: spool.count_pending() == 0, 60, "the SessionEnd hook's ingest to empty spool/new")
+    except AssertionError as exc:
+        tail = log.read_text(errors="replace")[-3000:] if log.exists() else "(no ingest log: ingest never started)"
+        raise AssertionError(f"{exc}\n--- {log} ---\n{tail}") from None
     # The detached ingest may still be committing its last batch: this one waits for its lock, then finds
     # nothing left or finishes the job; either way every row is in when it returns.
     run_switchboard("ingest", "--quiet", env=store_env)
