@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from dashboard import api, pages
 from dashboard.cache import ViewCache
 from dashboard.live import StoreWatcher, events_endpoint
+from dashboard.loaders import topic_of, warm_up
 from dashboard.security import SecurityHeaders, TokenGate
 from server import __version__
 from server.settings import Settings
@@ -61,6 +62,7 @@ def build_app(
     ingest_interval_s: float | None = None,
     live_interval_s: float = 1.0,
     cache_max_age_s: float = 30.0,
+    serve_stale_s: float = 300.0,
 ) -> Starlette:
     """The dashboard app over ``engine``'s store.
 
@@ -72,17 +74,29 @@ def build_app(
         ingest_interval_s: How often to ingest; default: ``settings.ingest_interval_s``.
         live_interval_s: How often the store is polled for changes while a page listens on ``/events``.
         cache_max_age_s: How long a computed view may be reused while the store is unchanged (0: never).
+        serve_stale_s: An out-of-date view younger than this is served at once while it is rebuilt in the
+            background (0: always rebuild before answering). See :mod:`dashboard.cache`.
     """
     settings = settings or Settings()
     watcher = StoreWatcher(engine, live_interval_s)
 
+    cache = ViewCache(
+        engine,
+        max_age_s=cache_max_age_s,
+        serve_stale_s=serve_stale_s,
+        on_refreshed=lambda key: watcher.announce(topic_of(key)),
+    )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncGenerator[None]:
         async with anyio.create_task_group() as tasks:
+            cache.attach(tasks)
             tasks.start_soon(watcher.run)
             if ingest:
                 tasks.start_soon(ingest_periodically, settings, engine, ingest_interval_s)
+            tasks.start_soon(warm_up, cache)
             yield
+            cache.attach(None)
             tasks.cancel_scope.cancel()
 
     middleware = [Middleware(SecurityHeaders)]
@@ -92,5 +106,5 @@ def build_app(
     app.state.engine = engine
     app.state.settings = settings
     app.state.watcher = watcher
-    app.state.views = ViewCache(engine, max_age_s=cache_max_age_s)
+    app.state.views = cache
     return app

@@ -87,14 +87,29 @@ class StoreWatcher:
         self._changed = anyio.Event()
         self._listeners = 0
         self._someone_listens = anyio.Event()
+        self._announced: list[tuple[int, str]] = []
+        self._sequence = 0
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
+
+    def announce(self, topic: str) -> None:
+        """Tell every listening page that ``topic`` has new data (e.g. a view finished rebuilding)."""
+        self._sequence += 1
+        self._announced.append((self._sequence, topic))
+        del self._announced[:-100]
+        self._wake()
+
+    def _announced_since(self, sequence: int) -> set[str]:
+        return {topic for number, topic in self._announced if number > sequence}
 
     async def poll_once(self) -> None:
         """Read the marks; if they moved, wake the listeners."""
         marks = await anyio.to_thread.run_sync(store_marks, self.engine)
         if marks != self.marks:
             self.marks = marks
-            self._changed.set()
-            self._changed = anyio.Event()
+            self._wake()
 
     async def run(self) -> None:
         """Poll forever (until cancelled), sleeping while no page listens."""
@@ -116,14 +131,17 @@ class StoreWatcher:
             if not self.marks:
                 await self.poll_once()
             seen = dict(self.marks)
+            cursor = self._sequence
             yield _frame("hello", {"marks": seen})
             while True:
                 changed = self._changed
-                with anyio.move_on_after(HEARTBEAT_S):
-                    await changed.wait()
-                topics = topics_changed(seen, self.marks)
+                # Something may have moved while the last frame was being sent: report it without waiting.
+                if not topics_changed(seen, self.marks) and not self._announced_since(cursor):
+                    with anyio.move_on_after(HEARTBEAT_S):
+                        await changed.wait()
+                topics = sorted({*topics_changed(seen, self.marks), *self._announced_since(cursor)})
+                seen, cursor = dict(self.marks), self._sequence
                 if topics:
-                    seen = dict(self.marks)
                     yield _frame("change", {"topics": topics})
                 else:
                     yield ": heartbeat\n\n"

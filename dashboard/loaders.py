@@ -5,6 +5,7 @@ Pages and the JSON API share these, so ``/api/x`` is exactly what page ``/x`` sh
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Hashable
 from typing import TypeVar
 
@@ -25,9 +26,13 @@ __all__ = [
     "load_sessions",
     "range_filter",
     "session_filters",
+    "topic_of",
+    "warm_up",
 ]
 
 T = TypeVar("T")
+
+logger = logging.getLogger(__name__)
 
 
 async def _view(request: Request, key: Hashable, build: Callable[[Session], T]) -> T:
@@ -57,8 +62,25 @@ def range_filter(request: Request) -> views.RangeFilter:
         raise _invalid("days", exc) from exc
 
 
+OVERVIEW_KEY = ("overview",)
+
+
+def topic_of(key: Hashable) -> str:
+    """The live-update topic of a cached view's key (the page that shows it)."""
+    name = key[0] if isinstance(key, tuple) and key else key
+    return "sessions" if name == "session" else str(name)
+
+
+async def warm_up(cache: ViewCache) -> None:
+    """Build the overview once at start-up, so the first visitor does not wait for it."""
+    try:
+        await cache.get(OVERVIEW_KEY, views.overview)
+    except Exception:
+        logger.exception("dashboard: building the overview at start-up failed")
+
+
 async def load_overview(request: Request) -> views.OverviewView:
-    return await _view(request, ("overview",), views.overview)
+    return await _view(request, OVERVIEW_KEY, views.overview)
 
 
 async def load_sessions(request: Request) -> views.SessionsView:

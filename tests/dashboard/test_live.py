@@ -7,11 +7,14 @@ import queue
 import threading
 from collections.abc import Iterator
 
+import anyio
+import anyio.lowlevel
 import httpx
+import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from dashboard.live import store_marks, topics_changed
+from dashboard.live import StoreWatcher, store_marks, topics_changed
 from server.store.models import Delegation, ProviderEvent
 from tests.dashboard.conftest import LiveServer
 
@@ -75,3 +78,21 @@ def test_events_stream_says_hello_then_reports_a_provider_event_as_it_lands(live
         assert "providers" in data["topics"]  # type: ignore[operator]
         client.close()
     thread.join(timeout=WAIT_S)
+
+
+@pytest.mark.anyio
+async def test_an_announced_topic_reaches_listeners_as_a_change(seeded: Engine) -> None:
+    watcher = StoreWatcher(seeded, interval_s=60)
+    frames = watcher.listen()
+    with anyio.fail_after(WAIT_S):
+        assert (await anext(frames)).startswith("event: hello")
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(lambda: _announce_soon(watcher))
+            frame = await anext(frames)
+    assert frame == 'event: change\ndata: {"topics":["overview"]}\n\n'
+    await frames.aclose()
+
+
+async def _announce_soon(watcher: StoreWatcher) -> None:
+    await anyio.lowlevel.checkpoint()
+    watcher.announce("overview")
