@@ -93,11 +93,7 @@ def plan_route(
         if info is None:
             plan.skipped.append(Skip(model_id, reason))
             continue
-        if model_id == explicit_model:
-            fit_rank = -1
-        else:
-            # Config order says nothing about fit when the list is just every configured model.
-            fit_rank = 0 if source == EVERY_MODEL else _fit_group(ids, model_id, fit)
+        fit_rank = _fit_rank(ids, model_id, fit, explicit_model=explicit_model, source=source)
         unhealthy = 1.0 if breakers[info.provider].consecutive_failures else 0.0
         price = estimate_cost(info)
         key = (float(fit_rank), unhealthy, price if price is not None else float("inf"), latency.get(info.id) or 0.0)
@@ -105,6 +101,13 @@ def plan_route(
     ranked.sort(key=lambda pair: pair[0])
     plan.candidates = [info for _key, info in ranked]
     return plan
+
+
+def _fit_rank(ids: list[str], model_id: str, position: int, *, explicit_model: str | None, source: str) -> int:
+    if model_id == explicit_model:
+        return -1
+    # Config order says nothing about fit when the list is just every configured model.
+    return 0 if source == EVERY_MODEL else _fit_group(ids, model_id, position)
 
 
 def _fit_group(ids: list[str], model_id: str, position: int) -> int:
