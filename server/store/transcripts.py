@@ -21,6 +21,7 @@ __all__ = ["COST_STATE", "Transcript", "TranscriptCache", "UsageLine", "parse_tr
 logger = logging.getLogger(__name__)
 
 COST_STATE = "cost-state"
+_COST_STATE_BYTES = COST_STATE.encode()
 _SYNTHETIC_MODEL = "<synthetic>"
 _ID = 200  # the size of model_usage's id columns
 
@@ -51,6 +52,7 @@ class Transcript:
 
     usage: dict[tuple[str, str], UsageLine] = field(default_factory=dict[tuple[str, str], UsageLine])
     total_cost_usd: float | None = None
+    cost_state_seen: bool = False
     last_main_usage: UsageLine | None = None
 
 
@@ -99,60 +101,89 @@ def _cost_of_record(record: dict[str, Any]) -> float | None:
     return None if record.get("hasUnknownModelCost") is True else float(cost)
 
 
-def parse_transcript(path: Path, agent_id: str | None = None) -> Transcript:
-    """Read a transcript; lines that are not JSON objects (a line still being written) are skipped.
+def _apply(result: Transcript, raw: bytes, agent_id: str | None) -> None:
+    # Most lines are neither usage nor cost: skip them without decoding.
+    if b'"usage"' not in raw and _COST_STATE_BYTES not in raw:
+        return
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return
+    if not isinstance(record, dict):
+        return
+    if record.get("type") == COST_STATE:
+        result.cost_state_seen = True
+        result.total_cost_usd = _cost_of_record(record)
+        return
+    line = _usage_line(record, agent_id)
+    if line is not None:
+        result.usage[(line.message_id, line.request_id)] = line
+        if line.agent_id is None:
+            result.last_main_usage = line
+
+
+def parse_transcript(path: Path, agent_id: str | None = None, offset: int = 0) -> tuple[Transcript, int]:
+    """Read a transcript from byte ``offset``; lines that are not JSON objects are skipped.
 
     Args:
         path: The JSONL file.
         agent_id: The subagent this transcript belongs to, None for a session's main transcript.
+        offset: Where to start: the offset a previous call returned, to read only what was appended.
+
+    Returns:
+        What the complete lines say, and the offset just past the last complete line (a line still
+        being written, without its newline, is left for the next read).
     """
     result = Transcript()
     with path.open("rb") as lines:
+        lines.seek(offset)
         for raw in lines:
-            # Most lines are neither usage nor cost: skip them without decoding.
-            if b'"usage"' not in raw and COST_STATE.encode() not in raw:
-                continue
-            try:
-                record = json.loads(raw)
-            except ValueError:
-                continue
-            if not isinstance(record, dict):
-                continue
-            if record.get("type") == COST_STATE:
-                result.total_cost_usd = _cost_of_record(record)
-                continue
-            line = _usage_line(record, agent_id)
-            if line is None:
-                continue
-            result.usage[(line.message_id, line.request_id)] = line
-            if line.agent_id is None:
-                result.last_main_usage = line
-    return result
+            if not raw.endswith(b"\n"):
+                break
+            offset += len(raw)
+            _apply(result, raw, agent_id)
+    return result, offset
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    inode: int
+    size: int
+    mtime_ns: int
+    offset: int
 
 
 class TranscriptCache:
-    """Remembers each transcript's size and mtime, so an unchanged file is not read again.
+    """Remembers how far each transcript was read, so only what Claude Code appended is read next time.
 
     Marks are staged while a transaction is open and kept only once it commits (:meth:`commit`); after a
-    rollback (:meth:`discard`) the files are read again next time.
+    rollback (:meth:`discard`) the same lines are read again next time.
     """
 
     def __init__(self) -> None:
-        self._seen: dict[str, tuple[int, int]] = {}
-        self._staged: dict[str, tuple[int, int]] = {}
+        self._seen: dict[str, _Mark] = {}
+        self._staged: dict[str, _Mark] = {}
 
     def read_if_changed(self, path: str, agent_id: str | None = None) -> Transcript | None:
-        """The parsed transcript, or None when it is unchanged since the last commit, missing or unreadable."""
+        """What was appended since the last read, or None when nothing was, or the file is missing or unreadable.
+
+        A file replaced (another inode) or cut shorter is read again from its start.
+        """
         try:
             stat = os.stat(path)
-            mark = (stat.st_size, stat.st_mtime_ns)
-            if self._seen.get(path) == mark or self._staged.get(path) == mark:
+            mark = self._staged.get(path) or self._seen.get(path)
+            if mark is not None and (mark.inode, mark.size, mark.mtime_ns) == (
+                stat.st_ino,
+                stat.st_size,
+                stat.st_mtime_ns,
+            ):
                 return None
-            transcript = parse_transcript(Path(path), agent_id)
+            same_file = mark is not None and mark.inode == stat.st_ino and stat.st_size >= mark.offset
+            transcript, offset = parse_transcript(Path(path), agent_id, mark.offset if mark and same_file else 0)
         except OSError as exc:
             logger.debug("transcript %s unreadable: %s", path, exc)
             return None
-        self._staged[path] = mark
+        self._staged[path] = _Mark(stat.st_ino, stat.st_size, stat.st_mtime_ns, offset)
         return transcript
 
     def commit(self) -> None:

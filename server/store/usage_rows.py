@@ -90,7 +90,7 @@ def _refresh(db: Session, session: AgentSession, agents: list[SubagentRun], cach
             session.context_tokens = main.last_main_usage.context_tokens
         if main.total_cost_usd is not None:
             session.cost_usd, session.cost_source = main.total_cost_usd, "claude_code"
-        elif session.cost_source == "claude_code":
+        elif main.cost_state_seen and session.cost_source == "claude_code":
             session.cost_source = None  # its total is no longer usable: compute one below
         changed = True
     if changed:

@@ -194,18 +194,14 @@ def test_a_transcript_that_grew_is_read_again_without_double_counting(
     settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
     path = tmp_path / "main.jsonl"
-    # Mid-stream: the first block's line carries partial output counts.
-    write_jsonl(path, [assistant("msg_1", "req_1", HAIKU, (1000, 1, 0, 0)), '{"type": "assistant", "mess'])
+    first = json.dumps(assistant("msg_1", "req_1", HAIKU, (1000, 1, 0, 0)))  # mid-stream: partial output count
+    second = json.dumps(assistant("msg_1", "req_1", HAIKU, (1000, 200, 0, 0)))
+    third = json.dumps(assistant("msg_2", "req_2", HAIKU, (1000, 200, 0, 0)))
+    path.write_text(first + "\n" + second[:40])  # Claude Code is still writing the second line
     ingest_session(settings, engine, path)
     assert session_row(engine).cost_usd == pytest.approx(0.001005)
-    write_jsonl(
-        path,
-        [
-            assistant("msg_1", "req_1", HAIKU, (1000, 1, 0, 0)),
-            assistant("msg_1", "req_1", HAIKU, (1000, 200, 0, 0)),
-            assistant("msg_2", "req_2", HAIKU, (1000, 200, 0, 0)),
-        ],
-    )
+    with path.open("a") as transcript:
+        transcript.write(second[40:] + "\n" + third + "\n")
     spool_event(settings.spool_dir, hook("Stop", transcript_path=str(path)), at=T0 + 200)
     assert ingest_spool(engine, Spool(settings.spool_dir)).error is None
     with Session(engine) as db:
@@ -231,21 +227,47 @@ def test_parse_skips_lines_that_are_not_json_objects_and_synthetic_messages(tmp_
             '{"type": "assistant", "message": {"id": "m", "model": "x", "usage": {"input_tokens": "many"}}}',
         ],
     )
-    parsed = parse_transcript(path)
+    parsed, offset = parse_transcript(path)
+    assert offset == path.stat().st_size
     assert sorted(parsed.usage) == [("m", ""), ("msg_1", "req_1")]
     assert parsed.usage[("m", "")].input_tokens == 0
     assert parsed.total_cost_usd is None
 
 
-def test_cache_reads_a_file_again_only_when_it_changed_or_the_transaction_rolled_back(tmp_path: Path) -> None:
-    path = write_jsonl(tmp_path / "t.jsonl", [assistant("msg_1", "req_1", HAIKU, (1, 2, 3, 4))])
+def test_cache_reads_only_what_was_appended_since_the_last_committed_read(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    line_1 = json.dumps(assistant("msg_1", "req_1", HAIKU, (1, 2, 3, 4))) + "\n"
+    line_2 = json.dumps(assistant("msg_2", "req_2", HAIKU, (1, 1, 1, 1))) + "\n"
+    path.write_text(line_1 + line_2[:30])
     cache = TranscriptCache()
-    assert cache.read_if_changed(str(path)) is not None
-    cache.discard()
-    assert cache.read_if_changed(str(path)) is not None
+    first = cache.read_if_changed(str(path))
+    assert first is not None and list(first.usage) == [("msg_1", "req_1")]
+    cache.discard()  # the transaction rolled back: the same lines come again
+    again = cache.read_if_changed(str(path))
+    assert again is not None and list(again.usage) == [("msg_1", "req_1")]
     cache.commit()
     assert cache.read_if_changed(str(path)) is None
-    write_jsonl(path, [assistant("msg_1", "req_1", HAIKU, (1, 2, 3, 4)), assistant("msg_2", "r", HAIKU, (1, 1, 1, 1))])
+    with path.open("a") as transcript:
+        transcript.write(line_2[30:])
     grown = cache.read_if_changed(str(path))
-    assert grown is not None and len(grown.usage) == 2
+    assert grown is not None and list(grown.usage) == [("msg_2", "req_2")]
+    cache.commit()
+    replacement = tmp_path / "replacement.jsonl"
+    replacement.write_text(line_2 + line_1)
+    replacement.replace(path)  # a new file under the old name: read from its start
+    whole = cache.read_if_changed(str(path))
+    assert whole is not None and sorted(whole.usage) == [("msg_1", "req_1"), ("msg_2", "req_2")]
     assert cache.read_if_changed(str(tmp_path / "missing.jsonl")) is None
+
+
+def test_a_cost_state_seen_only_in_an_appended_part_still_counts(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "main.jsonl", [assistant("msg_1", "req_1", HAIKU, (1_000_000, 0, 0, 0))])
+    ingest_session(settings, engine, path)
+    assert (session_row(engine).cost_source, session_row(engine).cost_usd) == ("computed", pytest.approx(1.0))
+    with path.open("a") as transcript:
+        transcript.write(json.dumps(cost_state(0.9)) + "\n")
+    spool_event(settings.spool_dir, hook("SessionEnd", transcript_path=str(path), reason="other"), at=T0 + 300)
+    assert ingest_spool(engine, Spool(settings.spool_dir)).error is None
+    assert (session_row(engine).cost_source, session_row(engine).cost_usd) == ("claude_code", 0.9)
