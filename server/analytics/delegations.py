@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import Session, col
 
-from server.analytics._sql import count_if, percentiles, ratio, select_columns
+from server.analytics._sql import count_if, group_key, percentiles, ratio, select_columns
 from server.analytics.window import Window
 from server.store.models import ConsensusRun, Delegation
 
@@ -85,7 +85,7 @@ def _routes(db: Session, window: Window) -> list[DelegationStat]:
             count_if(unpriced),
         )
         .where(*where)
-        .group_by(*groups)
+        .group_by(*(group_key(g) for g in groups))
     )
     spread = percentiles(db, Delegation.latency_ms, groups, where)
     stats: list[DelegationStat] = []
@@ -120,7 +120,7 @@ def _errors(db: Session, window: Window) -> dict[str, int]:
     statement = (
         select_columns(Delegation.status, func.count())
         .where(col(Delegation.status) != "ok", *where)
-        .group_by(Delegation.status)
+        .group_by(group_key(Delegation.status))
     )
     return {status: n for status, n in db.exec(statement).all()}
 

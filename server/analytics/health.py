@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col
@@ -64,43 +67,58 @@ def default_bucket(window: Window) -> timedelta:
     return timedelta(days=1)
 
 
+def _tally(rows: Sequence[Any], size: timedelta) -> tuple[Counter[tuple[str, datetime, str]], dict[str, datetime]]:
+    """Delegations counted by (provider, bucket start, status), and each provider's latest failure."""
+    counts: Counter[tuple[str, datetime, str]] = Counter()
+    last_failure: dict[str, datetime] = {}
+    for provider, status, created in rows:
+        moment = _aware(created)
+        counts[(provider, _bucket_start(moment, size), status)] += 1
+        if status != "ok" and (provider not in last_failure or moment > last_failure[provider]):
+            last_failure[provider] = moment
+    return counts, last_failure
+
+
 def provider_health(db: Session, window: Window, bucket: timedelta | None = None) -> HealthReport:
-    """Calls, failures by error class and breaker openings per provider, overall and per ``bucket``."""
+    """Calls, failures by error class and breaker openings per provider, overall and per ``bucket``.
+
+    Failures and their classes come from the delegation rows (``status``); breaker openings and state from
+    ``provider_event`` (its ``error`` events repeat what the delegation rows say, so they are not counted twice).
+    """
     size = bucket or default_bucket(window)
     d_where = [*window.time_clauses(Delegation.created_at), *window.session_clauses(Delegation.session_id)]
     e_where = [*window.time_clauses(ProviderEvent.created_at), *window.session_clauses(ProviderEvent.session_id)]
+    rows = db.exec(select_columns(Delegation.provider, Delegation.status, Delegation.created_at).where(*d_where)).all()
+    counts, last_failure = _tally(rows, size)
     providers: dict[str, ProviderHealth] = {}
     buckets: dict[tuple[datetime, str], HealthBucket] = {}
 
-    def slot(provider: str, moment: datetime) -> tuple[ProviderHealth, HealthBucket]:
-        start = _bucket_start(moment, size)
+    def slot(provider: str, start: datetime) -> tuple[ProviderHealth, HealthBucket]:
         overall = providers.setdefault(provider, ProviderHealth(provider=provider))
         return overall, buckets.setdefault((start, provider), HealthBucket(start=start, provider=provider))
 
-    rows = db.exec(select_columns(Delegation.provider, Delegation.status, Delegation.created_at).where(*d_where)).all()
-    for provider, status, created in rows:
-        overall, part = slot(provider, created)
-        overall.calls += 1
-        part.calls += 1
+    for (provider, start, status), n in counts.items():
+        overall, part = slot(provider, start)
+        overall.calls += n
+        part.calls += n
         if status != "ok":
             for target in (overall, part):
-                target.failures += 1
-                target.errors[status] = target.errors.get(status, 0) + 1
-            if overall.last_failure_at is None or _aware(created) > overall.last_failure_at:
-                overall.last_failure_at = _aware(created)
+                target.failures += n
+                target.errors[status] = target.errors.get(status, 0) + n
     events = db.exec(
         select_columns(ProviderEvent.provider, ProviderEvent.event, ProviderEvent.created_at)
         .where(col(ProviderEvent.event).like("breaker_%"), *e_where)
         .order_by(col(ProviderEvent.created_at))
     ).all()
     for provider, event, created in events:
-        overall, part = slot(provider, created)
+        overall, part = slot(provider, _bucket_start(created, size))
         overall.breaker_state = event.removeprefix("breaker_")
         if event == "breaker_open":
             overall.breaker_opens += 1
             part.breaker_opens += 1
     for health in providers.values():
         health.error_rate = ratio(health.failures, health.calls)
+        health.last_failure_at = last_failure.get(health.provider)
     ordered = sorted(providers.values(), key=lambda h: (-(h.error_rate or 0.0), -h.breaker_opens, h.provider))
     timeline = sorted(buckets.values(), key=lambda b: (b.start, b.provider))
     return HealthReport(bucket_s=size.total_seconds(), providers=ordered, timeline=timeline)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
+from server.analytics._claude_prices import Answer, claude_costs
 from server.analytics._sql import count_if, ratio, select_columns, sum_if
 from server.analytics.window import Window
-from server.pricing import cost_usd
 from server.store.models import AgentSession, Delegation, ModelUsage, SubagentRun
 
 __all__ = ["DEFAULT_CLAUDE_MODEL", "METHOD", "RouteSavings", "Savings", "savings"]
@@ -55,11 +54,6 @@ class Savings(BaseModel):
     saved_usd: float
     claude_models: dict[str, int] = Field(description="Claude model used as the counterfactual -> calls.")
     by_route: list[RouteSavings]
-
-
-@lru_cache(maxsize=65_536)
-def _claude_cost(model: str, input_tokens: int, output_tokens: int, cached_tokens: int) -> float | None:
-    return cost_usd(model, input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=cached_tokens)
 
 
 def _claude_models(db: Session, where: list[ColumnElement[bool]], default: str) -> dict[str, str]:
@@ -114,10 +108,15 @@ def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLA
     by_route: dict[tuple[str, str], RouteSavings] = {}
     used: Counter[str] = Counter()
     unpriced_calls = 0
-    for request_id, session_id, _, tin, tout, tcached, actual, unpriced_n in answered:
+    answers: list[Answer] = []
+    for _, session_id, _, tin, tout, tcached, _, _ in answered:
         model = claude.get(session_id, default_claude_model) if session_id else default_claude_model
         cached = min(tcached, tin)  # delegation.input_tokens include the cached ones
-        counterfactual = _claude_cost(model, tin - cached, tout, cached)
+        answers.append((model, tin - cached, tout, cached))
+    counterfactuals = claude_costs(answers)
+    for (request_id, _, _, _, _, _, actual, unpriced_n), (model, *_), counterfactual in zip(
+        answered, answers, counterfactuals, strict=True
+    ):
         if unpriced_n or actual is None or counterfactual is None:
             unpriced_calls += 1
             continue

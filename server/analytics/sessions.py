@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from server.analytics._sql import count_if, select_columns
+from server.analytics._sql import count_if, group_key, select_columns
 from server.analytics.window import Window
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
@@ -94,7 +94,7 @@ def model_tokens(db: Session, where: list[ColumnElement[bool]]) -> list[ModelTok
             count_if(col(ModelUsage.cost_usd).is_(None)),
         )
         .where(*where)
-        .group_by(ModelUsage.model)
+        .group_by(group_key(ModelUsage.model))
     )
     rows = [
         ModelTokens(

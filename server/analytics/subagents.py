@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from server.analytics._sql import percentiles
+from server.analytics._sql import percentiles, select_columns
 from server.analytics.window import Window
 from server.store.models import SubagentRun
 
@@ -69,15 +69,26 @@ def _add(total: float | None, value: float | None) -> float | None:
 def subagent_stats(db: Session, window: Window) -> SubagentStats:
     """Runs by type with tokens, cost, p50/p95 duration and nesting, for runs started in ``window``."""
     where = [*window.time_clauses(SubagentRun.started_at), *window.session_clauses(SubagentRun.session_id)]
-    runs = db.exec(select(SubagentRun).where(*where)).all()
-    depths = nesting_depths({r.agent_id: r.parent_agent_id for r in runs})
+    runs = db.exec(
+        select_columns(
+            SubagentRun.agent_id,
+            SubagentRun.parent_agent_id,
+            SubagentRun.agent_type,
+            SubagentRun.input_tokens,
+            SubagentRun.output_tokens,
+            SubagentRun.cache_read_tokens,
+            SubagentRun.cache_creation_tokens,
+            SubagentRun.cost_usd,
+        ).where(*where)
+    ).all()
+    depths = nesting_depths({r[0]: r[1] for r in runs})
     spread = percentiles(db, SubagentRun.duration_ms, [SubagentRun.agent_type], where)
     by_type: dict[str, SubagentTypeStat] = {}
-    for run in runs:
-        key = run.agent_type or UNTYPED
+    for _, parent, agent_type, tin, tout, tread, twrite, cost in runs:
+        key = agent_type or UNTYPED
         stat = by_type.get(key)
         if stat is None:
-            p = spread.get((run.agent_type,))
+            p = spread.get((agent_type,))
             stat = by_type[key] = SubagentTypeStat(
                 agent_type=key,
                 runs=0,
@@ -92,13 +103,13 @@ def subagent_stats(db: Session, window: Window) -> SubagentStats:
                 p95_ms=p.p95 if p else None,
             )
         stat.runs += 1
-        stat.nested_runs += run.parent_agent_id is not None
-        stat.input_tokens += run.input_tokens
-        stat.output_tokens += run.output_tokens
-        stat.cache_read_tokens += run.cache_read_tokens
-        stat.cache_creation_tokens += run.cache_creation_tokens
-        stat.cost_usd = _add(stat.cost_usd, run.cost_usd)
-        stat.unpriced_runs += run.cost_usd is None
+        stat.nested_runs += parent is not None
+        stat.input_tokens += tin
+        stat.output_tokens += tout
+        stat.cache_read_tokens += tread
+        stat.cache_creation_tokens += twrite
+        stat.cost_usd = _add(stat.cost_usd, cost)
+        stat.unpriced_runs += cost is None
     types = sorted(by_type.values(), key=lambda s: (-s.runs, s.agent_type))
     total: float | None = 0.0 if not runs else None
     for stat in types:

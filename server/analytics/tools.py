@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import Session, col
 
-from server.analytics._sql import count_if, percentiles, ratio, select_columns
+from server.analytics._sql import count_if, group_key, percentiles, ratio, select_columns
 from server.analytics.window import Window
 from server.store.models import ToolCall
 
@@ -45,7 +45,7 @@ def tool_stats(db: Session, window: Window) -> ToolStats:
             count_if(col(ToolCall.status) == "pending"),
         )
         .where(*where)
-        .group_by(ToolCall.tool_name)
+        .group_by(group_key(ToolCall.tool_name))
     )
     counts = db.exec(statement).all()
     spread = percentiles(db, ToolCall.duration_ms, [ToolCall.tool_name], where)

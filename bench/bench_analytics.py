@@ -1,0 +1,104 @@
+"""Time every analytics query on a generated store and print p50 against the 100 ms target, side by side.
+
+Usage: .venv/bin/python bench/bench_analytics.py [PATH] [--runs N]
+PATH defaults to /tmp/switchboard-bench.db; it is generated (bench/generate_store.py: ~1,000,000 events over
+10,000 sessions across 90 days) when missing. Each query runs over the default window (last 7 days) and over
+all time; the first run warms the caches and is not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlmodel import Session, func, select
+
+from bench.generate_store import generate
+from server.analytics import (
+    Window,
+    build_report,
+    context_pressure,
+    delegation_stats,
+    find_patterns,
+    provider_health,
+    recent_sessions,
+    savings,
+    session_detail,
+    sessions_summary,
+    subagent_stats,
+    tool_stats,
+)
+from server.analytics.render import render_report
+from server.store.engine import make_engine, migrate
+from server.store.models import ToolCall
+
+TARGET_MS = 100.0
+
+
+def _busiest_session(db: Session) -> str:
+    calls = func.count().label("calls")
+    statement = select(ToolCall.session_id, calls).group_by(ToolCall.session_id)
+    return db.exec(statement.order_by(calls.desc()).limit(1)).one()[0]
+
+
+def _queries(db: Session, session_id: str) -> dict[str, Callable[[Window], Any]]:
+    return {
+        "sessions_summary": lambda w: sessions_summary(db, w),
+        "recent_sessions(20)": lambda w: recent_sessions(db, w, limit=20),
+        "session_detail": lambda w: session_detail(db, session_id),
+        "tool_stats": lambda w: tool_stats(db, w),
+        "subagent_stats": lambda w: subagent_stats(db, w),
+        "delegation_stats": lambda w: delegation_stats(db, w),
+        "provider_health": lambda w: provider_health(db, w),
+        "savings": lambda w: savings(db, w),
+        "patterns": lambda w: find_patterns(delegation_stats(db, w), tool_stats(db, w)),
+        "context_pressure": lambda w: context_pressure(db, w),
+        "stats overview (all)": lambda w: render_report(build_report(db, w, session_limit=3), limit=3),
+    }
+
+
+def _p50_ms(run: Callable[[], Any], runs: int) -> float:
+    run()
+    times: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("path", nargs="?", type=Path, default=Path("/tmp/switchboard-bench.db"))
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    if not args.path.exists():
+        print(f"generating {args.path} ...", flush=True)
+        generate(args.path)
+    engine = make_engine(f"sqlite:///{args.path}")
+    migrate(engine)  # a store made before the index migration gets it here
+    windows = {"7 days": Window.last_days(7), "all time": Window()}
+    size_mb = args.path.stat().st_size / 1e6
+    print(f"store: {args.path} ({size_mb:.0f} MB), p50 of {args.runs} runs, target {TARGET_MS:.0f} ms")
+    print(f"{'query':24} {'window':9} {'p50 ms':>8} {'ratio':>7}")
+    with Session(engine) as db:
+        queries = _queries(db, _busiest_session(db))
+        for name, query in queries.items():
+            for label, window in windows.items():
+                if name == "session_detail" and label != "7 days":
+                    continue
+                p50 = _p50_ms(lambda q=query, w=window: q(w), args.runs)
+                flag = "" if p50 <= TARGET_MS else "  over target"
+                print(f"{name:24} {label:9} {p50:8.1f} {p50 / TARGET_MS:6.2f}x{flag}", flush=True)
+    engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
