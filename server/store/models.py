@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -86,6 +86,7 @@ class ToolCall(SQLModel, table=True):
     """A tool call; PreToolUse and PostToolUse(Failure) join on ``tool_use_id``."""
 
     __tablename__ = "tool_call"  # pyright: ignore[reportAssignmentType]
+    __table_args__ = (Index("ix_tool_call_started_at_tool_name", "started_at", "tool_name", "status", "duration_ms"),)
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(index=True, max_length=200)
@@ -127,7 +128,10 @@ class ModelUsage(SQLModel, table=True):
     """Token usage of one API response in a transcript, deduplicated on message id + request id."""
 
     __tablename__ = "model_usage"  # pyright: ignore[reportAssignmentType]
-    __table_args__ = (UniqueConstraint("message_id", "request_id", name="uq_model_usage_message_request"),)
+    __table_args__ = (
+        UniqueConstraint("message_id", "request_id", name="uq_model_usage_message_request"),
+        Index("ix_model_usage_session_id_agent_id", "session_id", "agent_id", "model", "output_tokens"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(index=True, max_length=200)
