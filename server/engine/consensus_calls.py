@@ -1,0 +1,132 @@
+"""The model calls of one consensus run: admitted under its cost cap and budgets, made, and recorded.
+
+Each call goes through the delegate engine's :func:`~server.engine.attempt.try_model` (breaker, cache,
+concurrency limit, usage and cost) and becomes a ``delegation`` row with ``consensus_run_id`` set, kept in the
+run's :class:`~server.engine.consensus_record.RunLedger` until the run writes everything at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+
+from server.engine.attempt import try_model
+from server.engine.consensus_cap import CostCap
+from server.engine.consensus_members import MemberOutcome, StopSignal
+from server.engine.consensus_record import RunLedger
+from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
+from server.engine.records import Attempt, delegation_row, estimate_cost
+from server.engine.runtime import Runtime
+from server.providers.base import ChatMessage, CompletionRequest
+from server.providers.registry import ModelInfo
+from server.routing.breaker import BreakerState
+from server.routing.budgets import Spend, budget_refusal, current_spend
+
+__all__ = ["ANSWER_TOKENS_UNDER_CAP", "RunCalls", "outcome_of"]
+
+ANSWER_TOKENS_UNDER_CAP = 4_096
+"""Under a cost cap each call's output is capped at this, so its worst case has a price."""
+
+
+def outcome_of(attempt: Attempt) -> MemberOutcome:
+    """A delegate attempt as a member outcome; ``truncated`` when the provider hit the output-token limit."""
+    completion = attempt.completion
+    finish = completion.extra.get("finish_reason") if completion else None
+    return MemberOutcome(
+        status=attempt.status,
+        text=completion.text if completion else None,
+        error=attempt.error,
+        latency_ms=attempt.latency_ms,
+        input_tokens=completion.input_tokens if completion else 0,
+        output_tokens=completion.output_tokens if completion else 0,
+        cost_usd=attempt.cost_usd,
+        priced=attempt.priced,
+        truncated=finish in ("length", "max_tokens"),
+    )
+
+
+class RunCalls:
+    """Makes and records the calls of run ``ledger.run_id``; ``slot`` numbers them (members, then the judge).
+
+    Args:
+        runtime: The shared resources (registry, breakers, store, config).
+        ledger: Where the delegation rows go.
+        max_cost_usd: The run's cap; None for no cap (the daily and session budgets still apply).
+        members: How many member slots come before the judge's.
+    """
+
+    def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None, members: int) -> None:
+        self.runtime = runtime
+        self.ledger = ledger
+        self.cap = CostCap(max_cost_usd)
+        self.members = members
+        self.spend: Spend | None = None
+
+    def model(self, model_id: str) -> ModelInfo | None:
+        """The configured model ``provider:model``, or None (unknown provider or a malformed id)."""
+        try:
+            return self.runtime.registry.model(model_id)
+        except ValueError:
+            return None
+
+    def request(self, system: str, user: str) -> CompletionRequest:
+        max_tokens = ANSWER_TOKENS_UNDER_CAP if self.cap.cap_usd is not None else None
+        return CompletionRequest(messages=(ChatMessage("user", user),), system=system, max_tokens=max_tokens)
+
+    def worst_case(self, info: ModelInfo, request: CompletionRequest) -> float | None:
+        # Without a cap there is no output bound; estimate as delegate does, so budgets judge both alike.
+        output_tokens = request.max_tokens or DEFAULT_OUTPUT_ESTIMATE
+        return estimate_cost(info, request.approx_input_tokens(), output_tokens)
+
+    async def load_spend(self) -> None:
+        """Read today's and this session's spend, when a daily or session budget is set."""
+        budgets = self.runtime.config.budgets
+        if budgets.daily_usd is None and budgets.session_usd is None:
+            return
+        store = await self.runtime.ready_engine()
+        self.spend = await anyio.to_thread.run_sync(current_spend, store, self.runtime.session_id)
+
+    def admit(self, slot: int, info: ModelInfo, request: CompletionRequest) -> str | None:
+        """Reserve the call's worst case under the run's cap, then check the daily and session budgets."""
+        worst = self.worst_case(info, request)
+        reason = self.cap.admit(slot, info.id, worst)
+        if reason is not None or worst is None or self.spend is None:
+            return reason
+        # The run's own reservations count as spent: its members start before any of them is recorded.
+        ours = self.cap.committed_usd - worst
+        spend = Spend(self.spend.today_usd + ours, self.spend.session_usd + ours)
+        reason = budget_refusal(self.runtime.config.budgets, spend, worst, config_file=self.runtime.config_file)
+        if reason is not None:
+            self.cap.settle(slot, 0.0)
+        return reason
+
+    async def call(self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal) -> MemberOutcome:
+        """Make call ``slot`` and record it; a cancelled call is recorded with ``stop.reason`` and re-raised."""
+        started = time.perf_counter()
+        try:
+            attempt = await try_model(self.runtime, info, request)
+        except anyio.get_cancelled_exc_class():
+            # A cancelled call says nothing about the provider's health; free a half-open probe slot.
+            breaker = self.runtime.breakers[info.provider]
+            if breaker.state is BreakerState.HALF_OPEN:
+                breaker.release_probe()
+            status = stop.reason or "cancelled"
+            self._record(
+                slot, Attempt(info, status, (time.perf_counter() - started) * 1000, error=f"consensus: {status}")
+            )
+            raise
+        self._record(slot, attempt)
+        self.cap.settle(slot, attempt.cost_usd)
+        return outcome_of(attempt)
+
+    def _record(self, slot: int, attempt: Attempt) -> None:
+        row = delegation_row(
+            attempt,
+            index=slot,
+            request_id=self.ledger.run_id,
+            session_id=self.runtime.session_id,
+            task_type="consensus_judge" if slot >= self.members else "consensus",
+            consensus_run_id=self.ledger.run_id,
+        )
+        self.ledger.add_call(slot, row)
