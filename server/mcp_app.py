@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -127,23 +128,25 @@ async def providers(ctx: AppContext) -> ProvidersResult:
     return ProvidersResult(providers=list_providers(runtime), routing_config=runtime.config_file)
 
 
-async def _open_store(runtime: Runtime, ingest: bool) -> None:
-    # Importing alembic and migrating hold the GIL for a while: done in a thread at once, they would still slow
-    # the answer to initialize. So wait until a tool needs the store, or the session is surely up.
-    await runtime.store_wanted(within_s=STORE_OPEN_DELAY_S)
-    from server.store.engine import open_store
-
+async def _open_store_later(runtime: Runtime, ingest: bool) -> None:
+    # Importing alembic and migrating hold the GIL for a while; even in a thread they would slow the answer to
+    # initialize. So the store opens a moment later, or at once when a tool needs it first (ready_engine).
+    await anyio.sleep(STORE_OPEN_DELAY_S)
     try:
-        store = await anyio.to_thread.run_sync(open_store, runtime.settings)
-    except Exception as exc:
-        logger.exception("could not open the store")
-        runtime.fail_store(exc)
+        store = await runtime.ready_engine()
+    except Exception:
+        logger.exception("could not open the store; tools will retry when they need it")
         return
-    runtime.set_engine(store)
     if ingest:
         from server.store.background import ingest_periodically
 
         await ingest_periodically(runtime.settings, store)
+
+
+def _open_store(settings: Settings) -> Engine:
+    from server.store.engine import open_store
+
+    return open_store(settings)
 
 
 def build_server(
@@ -174,13 +177,14 @@ def build_server(
         resolved = settings or Settings()
         cfg = config or load_config(resolved)
         runtime = Runtime.create(resolved, cfg, engine, roots=roots, environ=environ)
+        if engine is None:
+            runtime.set_store_opener(partial(_open_store, resolved))
         if runtime_hook is not None:
             runtime_hook(runtime)
         try:
             async with anyio.create_task_group() as group:
                 if engine is None:
-                    # Opening the store (imports, migrations) runs beside the session, so initialize is instant.
-                    group.start_soon(_open_store, runtime, ingest)
+                    group.start_soon(_open_store_later, runtime, ingest)
                 yield runtime
                 group.cancel_scope.cancel()
         finally:

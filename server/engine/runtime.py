@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,9 +29,9 @@ class Runtime:
     """Everything a ``delegate`` (or ``consensus``) call needs; the MCP server's lifespan yields one.
 
     ``pending`` holds provider events (breaker transitions, errors) not yet written; the next call's
-    write takes them along, so a breaker flip costs no transaction of its own. The store may still be opening
-    (migrations run in the background so the server answers ``initialize`` at once): code that needs it awaits
-    :meth:`ready_engine`.
+    write takes them along, so a breaker flip costs no transaction of its own. The store may not be open yet
+    (the server answers ``initialize`` before paying for migrations): async code awaits :meth:`ready_engine`;
+    the ``engine`` attribute opens it on the spot.
     """
 
     settings: Settings
@@ -44,9 +45,8 @@ class Runtime:
     session_id: str | None
     pending: list[SQLModel] = field(default_factory=list[SQLModel])
     _engine: Engine | None = field(default=None, repr=False)
-    _store_error: BaseException | None = field(default=None, repr=False)
-    _ready: anyio.Event = field(default_factory=anyio.Event, repr=False)
-    _wanted: anyio.Event = field(default_factory=anyio.Event, repr=False)
+    _opener: Callable[[], Engine] | None = field(default=None, repr=False)
+    _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def create(
@@ -61,7 +61,8 @@ class Runtime:
     ) -> Runtime:
         """Build the shared resources from the config; no provider SDK is imported here.
 
-        Without ``engine`` the caller opens the store later and hands it over with :meth:`set_engine`.
+        Without ``engine`` the caller names how to open the store with :meth:`set_store_opener`; it is opened
+        on first need.
         """
         env = os.environ if environ is None else environ
         root = roots or [Path.cwd()]
@@ -80,47 +81,41 @@ class Runtime:
             session_id=env.get("CLAUDE_CODE_SESSION_ID") or None,
         )
         runtime.breakers.on_transition = runtime.record_transition
-        if engine is not None:
-            runtime.set_engine(engine)
+        runtime._engine = engine
         return runtime
 
     @property
     def engine(self) -> Engine:
-        """The store's engine.
+        """The store's engine; opened here (blocking briefly) if the background opening has not finished.
 
         Raises:
-            RuntimeError: the store is still opening (or failed to open).
+            RuntimeError: there is no store to open.
+            Exception: whatever opening the store raised (unreachable database...).
         """
-        if self._engine is None:
-            raise RuntimeError(f"the store is not open: {self._store_error or 'still opening, retry in a moment'}")
-        return self._engine
+        return self._engine if self._engine is not None else self.open_store_now()
 
     @property
     def has_engine(self) -> bool:
         return self._engine is not None
 
-    def set_engine(self, engine: Engine) -> None:
-        self._engine = engine
-        self._ready.set()
+    def set_store_opener(self, opener: Callable[[], Engine]) -> None:
+        """How to open the store when it is first needed (e.g. :func:`server.store.engine.open_store`)."""
+        self._opener = opener
 
-    def fail_store(self, error: BaseException) -> None:
-        self._store_error = error
-        self._ready.set()
+    def open_store_now(self) -> Engine:
+        """Open the store unless it is open; safe from any thread, only one opening runs."""
+        with self._open_lock:
+            if self._engine is None:
+                if self._opener is None:
+                    raise RuntimeError("no store was given to this runtime")
+                self._engine = self._opener()
+            return self._engine
 
     async def ready_engine(self) -> Engine:
-        """The store's engine once it is open (asking for it opens it now if that was put off).
-
-        Raises:
-            RuntimeError: the store could not be opened (the message says why).
-        """
-        self._wanted.set()
-        await self._ready.wait()
-        return self.engine
-
-    async def store_wanted(self, within_s: float) -> None:
-        """Return when a caller needs the store, or after ``within_s`` seconds, whichever comes first."""
-        with anyio.move_on_after(within_s):
-            await self._wanted.wait()
+        """The store's engine, opened in a worker thread if need be, so the event loop is not blocked."""
+        if self._engine is not None:
+            return self._engine
+        return await anyio.to_thread.run_sync(self.open_store_now)
 
     @property
     def config_file(self) -> str:

@@ -213,3 +213,23 @@ async def test_an_anthropic_failure_falls_back_to_an_openai_compatible_provider(
     assert result.structured_content["model"] == "acme:model-a"
     assert messages.requests[0]["system"] == "terse"
     assert [(r.provider, r.status) for r in rows(engine)] == [("claude", "server_error"), ("acme", "ok")]
+
+
+async def test_without_an_engine_the_server_opens_and_migrates_the_store_on_first_need(
+    settings: Settings, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    environ = {"ACME_KEY": "sk-test-acme"}
+    server = build_server(settings, acme_config(fake), environ=environ, roots=[tmp_path], ingest=False)
+    with anyio.fail_after(30):
+        async with Client(server) as client:
+            stats = await client.call_tool("stats", {})
+            result = await client.call_tool("delegate", {"task": "hi"})
+    assert not stats.is_error, stats.content
+    assert not result.is_error, result.content
+    from server.store.engine import make_engine
+
+    store = make_engine(settings.resolved_database_url)
+    try:
+        assert [r.status for r in rows(store)] == ["ok"]
+    finally:
+        store.dispose()
