@@ -11,6 +11,8 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,6 +28,7 @@ from server.store.spool import Spool
 
 __all__ = ["CHECKS", "Check", "CheckFunction", "DoctorContext", "run_checks"]
 
+_PROBE = b'{"hook_event_name": "DoctorProbe"}'
 _LOG_RECORD = re.compile(r"^\S+ \S+ \d+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 
 STUCK_AFTER_S = 3600.0
@@ -164,6 +167,29 @@ def check_hook_scripts(ctx: DoctorContext) -> Iterable[Check]:
             yield Check("hook script", True, f"{path} exists and is executable")
 
 
+def check_capture_runs(ctx: DoctorContext) -> Iterable[Check]:
+    """capture.sh really spools an event: run it on a probe payload into a throwaway home, and time it."""
+    try:
+        capture = hooks_dir() / "capture.sh"
+    except FileNotFoundError:
+        return  # check_hook_scripts already says so
+    with tempfile.TemporaryDirectory(prefix="switchboard-doctor-") as tmp:
+        env = {**os.environ, "SWITCHBOARD_HOME": tmp}
+        started = time.perf_counter()
+        try:
+            subprocess.run([str(capture)], input=_PROBE, env=env, capture_output=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            yield Check("capture", False, f"{capture} did not run: {exc}", f"run: chmod +x {shlex.quote(str(capture))}")
+            return
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        written = [p.read_bytes() for p in (Path(tmp) / "spool" / "new").glob("*")]
+    if written != [_PROBE]:
+        fix = f"run it by hand: echo '{{}}' | SWITCHBOARD_HOME=/tmp/sb-probe {capture}; it needs sh, mktemp, cat and mv"
+        yield Check("capture", False, f"{capture} ran but spooled no event", fix)
+    else:
+        yield Check("capture", True, f"{capture.name} spooled a probe event in {elapsed_ms:.0f} ms")
+
+
 def check_spool(ctx: DoctorContext) -> Iterable[Check]:
     """Where events are spooled, how many wait for ingest, and how many could not be read."""
     spool = Spool(ctx.settings.spool_dir)
@@ -252,6 +278,7 @@ def check_config(ctx: DoctorContext) -> Iterable[Check]:
 CHECKS: list[CheckFunction] = [
     check_installation,
     check_hook_scripts,
+    check_capture_runs,
     check_spool,
     check_last_ingest,
     check_database,

@@ -201,3 +201,20 @@ def test_a_project_mcp_server_rejected_in_local_settings_is_a_problem(ctx: Docto
     [server] = _named(run_checks(ctx), "mcp server (project)")
     assert not server.ok and str(local) in server.detail
     assert server.fix and "disabledMcpjsonServers" in server.fix
+
+
+def test_the_capture_script_is_run_on_a_probe_event_that_lands_in_a_throwaway_spool(ctx: DoctorContext) -> None:
+    [capture] = _named(run_checks(ctx), "capture")
+    assert capture.ok and "spooled a probe event" in capture.detail
+    assert not ctx.settings.spool_dir.exists(), "the real spool is not touched"
+
+
+def test_a_capture_script_that_cannot_spool_is_a_problem(
+    ctx: DoctorContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "no-tools"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # no mktemp, cat or mv
+    [capture] = _named(run_checks(ctx), "capture")
+    assert not capture.ok and "spooled no event" in capture.detail
+    assert capture.fix and "mktemp" in capture.fix
