@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -91,11 +92,16 @@ def bench_ingest(n: int) -> float:
     return rate
 
 
-def _per_call_ms(argv: list[str], env: dict[str, str], stdin: bytes, runs: int) -> float:
+def _per_call_ms(argv: list[str], env: dict[str, str], stdin: bytes, runs: int) -> tuple[float, float]:
+    """Wall and CPU (user + system, the command's own) milliseconds per run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     for _ in range(runs):
         subprocess.run(argv, input=stdin, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return (time.perf_counter() - started) / runs * 1000
+    wall = (time.perf_counter() - started) / runs * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) / runs * 1000
+    return wall, cpu
 
 
 def bench_capture(runs: int = 200) -> None:
@@ -107,8 +113,10 @@ def bench_capture(runs: int = 200) -> None:
         python = _per_call_ms(["python3", "-S", "-c", "pass"], env, payload, max(runs // 4, 10))
         spooled = len(os.listdir(Path(tmp) / "spool" / "new"))
     assert spooled == runs, spooled
-    print(f"capture: true {floor:.2f} ms | capture.sh {capture:.2f} ms | python3 -S -c pass {python:.2f} ms per event")
-    print(f"capture: capture.sh = {capture / floor:.1f}x true, python3 -S = {python / capture:.1f}x capture.sh")
+    for label, index in (("wall", 0), ("cpu", 1)):
+        t, c, p = floor[index], capture[index], python[index]
+        print(f"capture ({label}): true {t:.2f} ms | capture.sh {c:.2f} ms | python3 -S -c pass {p:.2f} ms per event")
+        print(f"capture ({label}): capture.sh = {c / t:.1f}x true; python3 -S = {p / c:.1f}x capture.sh")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 # Usage: capture.sh [CMD [ARGS...]]  -- once the event is spooled, start CMD detached (SessionEnd runs
 # `capture.sh /abs/path/switchboard ingest`), so it outlives Claude Code's exit.
 # It always exits 0 and prints nothing: a hook's output or status would change what Claude Code does.
-# Every command here is a fork on the hot path (~5 ms budget): mktemp, cat, mv, and mkdir on first use.
+# Every external command is a fork on the hot path (~5 ms budget): only cat and mv, mkdir on first use.
 
 exec >/dev/null 2>&1
 umask 077
@@ -23,10 +23,14 @@ else
 fi
 spool="$home/spool"
 
-# Twelve random characters: ids stay unique after ingest removes the files (raw_event.event_id is unique).
-tmp=$(mktemp "$spool/tmp/XXXXXXXXXXXX") || {
-    mkdir -p "$spool/tmp" "$spool/new" && tmp=$(mktemp "$spool/tmp/XXXXXXXXXXXX")
-} || exit 0
+# Event ids must stay unique after ingest removes the files (raw_event.event_id is unique): a random
+# UUID read by a shell builtin where the kernel offers one (no fork), else twelve random characters.
+if [ -d "$spool/tmp" ] || mkdir -p "$spool/tmp" "$spool/new"; then :; else exit 0; fi
+if read -r id </proc/sys/kernel/random/uuid; then
+    tmp="$spool/tmp/$id"
+else
+    tmp=$(mktemp "$spool/tmp/XXXXXXXXXXXX") || exit 0
+fi
 
 if cat >"$tmp" && { mv -f "$tmp" "$spool/new/" || { mkdir -p "$spool/new" && mv -f "$tmp" "$spool/new/"; }; }; then
     if [ $# -gt 0 ]; then
