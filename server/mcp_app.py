@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
@@ -122,6 +122,14 @@ async def get_output(
     )
 
 
+async def output_resource(output_id: str, ctx: AppContext) -> str:
+    """A stored full answer, whole (the ``get_output`` tool reads it in chunks)."""
+    content = await anyio.to_thread.run_sync(load_output, await _runtime(ctx).ready_engine(), output_id)
+    if content is None:
+        raise ResourceError(f"no stored output with id {output_id!r}")
+    return content
+
+
 async def providers(ctx: AppContext) -> ProvidersResult:
     """List the configured providers and models with their key status, health (breaker) and prices."""
     runtime = _runtime(ctx)
@@ -216,6 +224,12 @@ def build_server(
         title="Configured providers, models, health and prices",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
+    server.resource(
+        "switchboard://outputs/{output_id}",
+        name="stored_output",
+        title="A stored full answer",
+        mime_type="text/plain",
+    )(output_resource)
     from server.analytics.stats_tool import register_stats_tool
 
     register_stats_tool(server)

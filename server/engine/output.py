@@ -25,7 +25,8 @@ def cut_to_limit(text: str, max_tokens: int, output_id: str) -> tuple[str, bool]
         return text, False
     note = (
         f"\n\n[cut: the answer is {len(text)} characters, over the client's tool-output limit; the first {limit} "
-        f"are above. Call get_output with output_id={output_id!r} (offset={limit}) for the rest.]"
+        f"are above. Call get_output with output_id={output_id!r} (offset={limit}) for the rest, or read the "
+        f"resource switchboard://outputs/{output_id}.]"
     )
     return text[:limit] + note, True
 

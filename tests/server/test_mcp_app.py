@@ -119,6 +119,8 @@ async def test_long_answer_is_cut_with_a_note_and_the_full_text_is_retrievable(
             assert data is not None and data["truncated"]
             assert "get_output" in data["answer"] and len(data["answer"]) < len(long_text)
             chunk = await client.call_tool("get_output", {"output_id": data["output_id"], "max_chars": 60_000})
+            resource = await client.read_resource(f"switchboard://outputs/{data['output_id']}")
+    assert resource.contents[0].text == long_text  # type: ignore[union-attr]
     assert chunk.structured_content is not None
     assert chunk.structured_content["content"] == long_text
     with Session(engine) as db:
