@@ -24,6 +24,15 @@ from server.store.models import ProviderEvent
 __all__ = ["Runtime"]
 
 
+def _default_roots(env: Mapping[str, str]) -> list[Path]:
+    """The working directory (Claude Code starts MCP servers in the project), and ``CLAUDE_PROJECT_DIR`` if set."""
+    roots = [Path.cwd()]
+    project = env.get("CLAUDE_PROJECT_DIR")
+    if project and Path(project).resolve() != roots[0].resolve():
+        roots.append(Path(project))
+    return roots
+
+
 @dataclass
 class Runtime:
     """Everything a ``delegate`` (or ``consensus``) call needs; the MCP server's lifespan yields one.
@@ -65,7 +74,7 @@ class Runtime:
         on first need.
         """
         env = os.environ if environ is None else environ
-        root = roots or [Path.cwd()]
+        root = roots or _default_roots(env)
         resilience = config.resilience
         runtime = cls(
             settings=settings,

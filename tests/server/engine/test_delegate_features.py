@@ -168,3 +168,15 @@ async def test_no_configured_model_is_an_error_that_says_what_to_add(make_runtim
 async def test_a_malformed_model_id_is_a_clear_error(make_runtime: MakeRuntime, fake: FakeOpenAI) -> None:
     with anyio.fail_after(20), pytest.raises(DelegateError, match="provider:model"):
         await delegate(make_runtime(make_config(fake)), DelegateParams(task="q", model="gpt-4o"))
+
+
+async def test_files_under_claude_project_dir_are_accepted_by_default(
+    make_runtime: MakeRuntime, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    project = tmp_path / "elsewhere"
+    project.mkdir()
+    (project / "notes.md").write_text("remember")
+    runtime = make_runtime(make_config(fake), roots=None, environ={"CLAUDE_PROJECT_DIR": str(project)})
+    with anyio.fail_after(20):
+        await delegate(runtime, DelegateParams(task="read", files=[str(project / "notes.md")]))
+    assert "remember" in fake.requests[-1]["messages"][-1]["content"]
