@@ -191,6 +191,9 @@ def ingest_spool(
                 report.quarantined += 1
             except FileNotFoundError:
                 continue  # taken by a concurrent ingest
+            except OSError as exc:
+                spool.quarantine(entry.path, f"unreadable: {exc.strerror or type(exc).__name__}")
+                report.quarantined += 1
         if events and not _store_or_isolate(engine, spool, events, parsed, cache, report):
             break
     report.remaining = spool.count_pending()

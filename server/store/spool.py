@@ -67,7 +67,8 @@ class Spool:
             return entries
         with scan:
             for item in scan:
-                if item.name.startswith("."):
+                # Capture writes regular files only: a symlink or folder here is foreign, never followed.
+                if item.name.startswith(".") or not item.is_file(follow_symlinks=False):
                     continue
                 try:
                     stat = item.stat(follow_symlinks=False)
@@ -78,8 +79,10 @@ class Spool:
         return entries
 
     def count_pending(self) -> int:
+        """How many events wait in ``new/``."""
         try:
-            return sum(1 for name in os.listdir(self.new) if not name.startswith("."))
+            with os.scandir(self.new) as scan:
+                return sum(1 for i in scan if not i.name.startswith(".") and i.is_file(follow_symlinks=False))
         except FileNotFoundError:
             return 0
 

@@ -282,3 +282,16 @@ def test_nul_characters_and_overlong_ids_do_not_block_ingest(settings: Settings,
         call = db.exec(select(ToolCall)).one()
     assert (prompt.text, prompt.session_id) == ("ab", "s" * 200)
     assert (call.tool_use_id, call.tool_name) == ("u" * 200, "T" * 200)
+
+
+def test_foreign_entries_in_spool_new_are_neither_followed_nor_counted(settings: Settings, engine: Engine) -> None:
+    spool = settings.spool_dir
+    event = spool_event(spool, hook("Stop"), at=T0)
+    secret = settings.home / "secret.txt"
+    secret.write_text('{"hook_event_name": "Stop", "stolen": true}')
+    (spool / "new" / "link").symlink_to(secret)
+    (spool / "new" / "folder").mkdir()
+    assert _ingest(settings, engine) == (1, 0, 0, 0)
+    with Session(engine) as db:
+        assert db.exec(select(RawEvent.event_id)).all() == [event]
+    assert pending(spool) == ["folder", "link"]  # left alone for a person to look at
