@@ -78,26 +78,25 @@ def _our_hook_commands(settings: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _targets(ctx: DoctorContext) -> list[Target]:
-    return [Target.project(ctx.project), Target.user(ctx.user_home)]
+    project, user = Target.project(ctx.project), Target.user(ctx.user_home)
+    # In the home folder itself the project settings are the user settings.
+    return [user] if project.settings_file == user.settings_file.resolve() else [project, user]
 
 
 def check_installation(ctx: DoctorContext) -> Iterable[Check]:
     """Where the hooks and the MCP server are registered: project settings, user settings, plugin."""
     places: list[str] = []
+    commands: set[str] = set()  # Claude Code runs identical hook commands from several settings once
     for target in _targets(ctx):
         settings = _read_json(target.settings_file) or {}
         events = _our_hook_commands(settings)
         if events:
             missing = [e for e in CAPTURE_EVENTS if e not in events]
-            ok = not missing
             detail = f"{target.scope} settings {target.settings_file}: hooks on {len(events)} events"
-            fix = (
-                None
-                if ok
-                else f"run: switchboard install --{target.scope}{_dir_arg(target, ctx)} (missing: {', '.join(missing)})"
-            )
-            yield Check(f"hooks ({target.scope})", ok, detail, fix)
+            fix = f"run: switchboard install --{target.scope}{_dir_arg(target, ctx)} (missing: {', '.join(missing)})"
+            yield Check(f"hooks ({target.scope})", not missing, detail, fix if missing else None)
             places.append(target.scope)
+            commands.update(next(iter(events.values())))
         servers = (_read_json(target.mcp_file) or {}).get("mcpServers")
         if isinstance(servers, dict) and "switchboard" in servers:
             yield _mcp_check(target, settings)
@@ -108,17 +107,14 @@ def check_installation(ctx: DoctorContext) -> Iterable[Check]:
     if enabled:
         yield Check("plugin", True, f"Claude Code plugin enabled: {', '.join(enabled)}")
         places.append("plugin")
+        commands.add("plugin")
     if not places:
         fix = "run: switchboard install --project . (this project) or switchboard install --user (every project)"
         yield Check("installed", False, "switchboard's hooks are in no Claude Code settings: nothing is captured", fix)
-    elif len(places) > 1:
-        fix = "keep one: switchboard uninstall --project . or switchboard uninstall --user"
-        yield Check(
-            "installed",
-            False,
-            f"hooks registered {len(places)} times ({', '.join(places)}): events are captured twice",
-            fix,
-        )
+    elif len(commands) > 1:
+        fix = "keep one: switchboard uninstall --project . or switchboard uninstall --user (or disable the plugin)"
+        detail = f"different capture hooks in {', '.join(places)}: Claude Code runs each, so events are captured twice"
+        yield Check("installed", False, detail, fix)
 
 
 def _mcp_check(target: Target, settings: dict[str, Any]) -> Check:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from server.doctor import CHECKS, Check, DoctorContext, run_checks
-from server.install import MARK, Target, install
+from server.install import MARK, Target, hook_entries, install
 from server.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,12 +62,33 @@ def test_a_project_install_is_reported_with_its_settings_file_and_mcp_server(ctx
     assert all(c.ok for c in _named(checks, "hook script"))
 
 
-def test_installing_in_both_user_and_project_warns_of_double_capture(ctx: DoctorContext) -> None:
+def test_the_same_hooks_in_user_and_project_settings_are_fine_as_claude_code_runs_them_once(
+    ctx: DoctorContext,
+) -> None:
     install(Target.project(ctx.project))
     install(Target.user(ctx.user_home))
+    checks = run_checks(ctx)
+    assert [c.ok for c in _named(checks, "hooks (project)") + _named(checks, "hooks (user)")] == [True, True]
+    assert not _named(checks, "installed")
+
+
+def test_different_capture_hooks_in_two_places_warn_of_double_capture(ctx: DoctorContext) -> None:
+    install(Target.project(ctx.project))
+    user = Target.user(ctx.user_home)
+    user.settings_file.parent.mkdir(parents=True)
+    other = hook_entries("/other/install/hooks/capture.sh", ["/other/bin/switchboard", "ingest"])
+    user.settings_file.write_text(json.dumps({"hooks": other}))
     [installed] = _named(run_checks(ctx), "installed")
-    assert not installed.ok and "twice" in installed.detail
+    assert not installed.ok and "captured twice" in installed.detail
     assert installed.fix and "uninstall" in installed.fix
+
+
+def test_in_the_home_folder_the_user_settings_are_not_counted_twice(ctx: DoctorContext) -> None:
+    install(Target.user(ctx.user_home))
+    ctx.project = ctx.user_home
+    checks = run_checks(ctx)
+    assert [c.name for c in checks if c.name.startswith("hooks (")] == ["hooks (user)"]
+    assert not _named(checks, "installed")
 
 
 def test_an_unapproved_project_mcp_server_is_a_problem(ctx: DoctorContext) -> None:
