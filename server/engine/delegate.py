@@ -90,7 +90,8 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
                 request_id=request_id,
                 session_id=runtime.session_id,
                 task_type=task_type,
-                thread_id=thread_id,
+                # A new thread exists only once answered; failed attempts must not name a thread never written.
+                thread_id=thread_id if winner is not None or params.thread_id else None,
                 output_id=output_id if attempt is winner else None,
             )
         )
