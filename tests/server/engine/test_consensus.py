@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from server.config import SwitchboardConfig
 from server.engine.consensus import ConsensusSpec, run_consensus
 from server.engine.consensus_members import Member
+from server.engine.output import CHARS_PER_TOKEN
 from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.store.models import ConsensusRun, Delegation, StoredOutput
@@ -333,3 +334,16 @@ async def test_the_daily_budget_counts_the_runs_own_members_before_they_are_reco
     assert [m.status for m in result.members] == ["ok", "skipped"]
     assert "daily cap" in (result.members[1].error or "")
     assert fake.calls_for("m2") == 0
+
+
+async def test_the_whole_result_fits_the_clients_output_limit_however_long_the_answers(
+    runtime: Runtime, fake: FakeOpenAI
+) -> None:
+    # Five different conclusions: no quorum, so all five long answers are in the result.
+    for i, model in enumerate(("m1", "m2", "m3", "m4", "m5")):
+        fake.script(model, ok("word " * 20_000 + f"\nFinal answer: {i}"))
+    result = await consensus(runtime, seats("m1", "m2", "m3", "m4", "m5"), strategy="vote")
+    assert result.agreement == 0.2
+    assert all(m.answer_truncated for m in result.members) and result.final_truncated
+    limit_chars = runtime.config.output.max_output_tokens * CHARS_PER_TOKEN
+    assert len(result.model_dump_json()) <= limit_chars

@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from sqlalchemy import Engine
 
-from server.config import SwitchboardConfig
+from server.config import OutputConfig, SwitchboardConfig
 from server.engine.consensus_tool import choose_members
 from server.engine.runtime import Runtime
 from server.mcp_app import build_server
@@ -123,3 +123,22 @@ async def test_a_run_shows_in_stats_as_one_consensus_run_over_its_member_calls(
     assert not ran.is_error and not shown.is_error, (ran.content, shown.content)
     text = "\n".join(getattr(block, "text", "") for block in shown.content)
     assert "Consensus vote: 1 runs, 1 ok, agreement 100" in text, text
+
+
+async def test_a_cut_final_answer_is_read_back_whole_with_get_output(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    config = config_for(fake).model_copy(update={"output": OutputConfig(max_output_tokens=2_000)})
+    long_answer = "Final answer: 42. " + "Because " * 2_000
+    fake.script("b1", Reply(text=long_answer))
+    fake.script("c1", Reply(text=long_answer))
+    server = build_server(settings, config, engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    arguments = {"question": "6 x 7?", "models": ["pb:b1", "pc:c1"], "strategy": "fastest"}
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            ran = await client.call_tool("consensus", arguments)
+            data = ran.structured_content
+            assert data is not None and data["final_truncated"]
+            read = await client.call_tool("get_output", {"output_id": data["final_output_id"]})
+    assert read.structured_content is not None
+    assert read.structured_content["content"] == long_answer
