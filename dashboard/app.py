@@ -22,6 +22,7 @@ from dashboard.live import StoreWatcher, events_endpoint
 from dashboard.loaders import topic_of, warm_up
 from dashboard.security import SecurityHeaders, TokenGate
 from server import __version__
+from server.config import SwitchboardConfig
 from server.settings import Settings
 from server.store.background import ingest_periodically
 
@@ -57,6 +58,7 @@ def build_app(
     engine: Engine,
     settings: Settings | None = None,
     *,
+    config: SwitchboardConfig | None = None,
     token: str | None = None,
     ingest: bool = True,
     ingest_interval_s: float | None = None,
@@ -69,6 +71,7 @@ def build_app(
     Args:
         engine: The store (already migrated).
         settings: Where the spool is, for ingest; default: from the environment.
+        config: The config file's contents (the ``[context]`` threshold); default: the defaults.
         token: When set, every request but ``/health`` must present it (see :mod:`dashboard.security`).
         ingest: Ingest pending spool events in the background while the app runs.
         ingest_interval_s: How often to ingest; default: ``settings.ingest_interval_s``.
@@ -78,6 +81,7 @@ def build_app(
             background (0: always rebuild before answering). See :mod:`dashboard.cache`.
     """
     settings = settings or Settings()
+    config = config or SwitchboardConfig()
     watcher = StoreWatcher(engine, live_interval_s)
 
     cache = ViewCache(
@@ -94,7 +98,7 @@ def build_app(
             tasks.start_soon(watcher.run)
             if ingest:
                 tasks.start_soon(ingest_periodically, settings, engine, ingest_interval_s)
-            tasks.start_soon(warm_up, cache)
+            tasks.start_soon(warm_up, cache, config.context)
             yield
             cache.attach(None)
             tasks.cancel_scope.cancel()
@@ -105,6 +109,7 @@ def build_app(
     app = Starlette(routes=_routes(), middleware=middleware, lifespan=lifespan)
     app.state.engine = engine
     app.state.settings = settings
+    app.state.config = config
     app.state.watcher = watcher
     app.state.views = cache
     return app

@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from dashboard import views
 from dashboard.cache import ViewCache
+from server.config import ContextConfig, SwitchboardConfig
 
 __all__ = [
     "load_delegations",
@@ -71,16 +72,22 @@ def topic_of(key: Hashable) -> str:
     return "sessions" if name == "session" else str(name)
 
 
-async def warm_up(cache: ViewCache) -> None:
+def build_overview(context: ContextConfig) -> Callable[[Session], views.OverviewView]:
+    """The overview's builder, with the config's ``[context]`` threshold."""
+    return lambda db: views.overview(db, context=context)
+
+
+async def warm_up(cache: ViewCache, context: ContextConfig) -> None:
     """Build the overview once at start-up, so the first visitor does not wait for it."""
     try:
-        await cache.get(OVERVIEW_KEY, views.overview)
+        await cache.get(OVERVIEW_KEY, build_overview(context))
     except Exception:
         logger.exception("dashboard: building the overview at start-up failed")
 
 
 async def load_overview(request: Request) -> views.OverviewView:
-    return await _view(request, OVERVIEW_KEY, views.overview)
+    config: SwitchboardConfig = request.app.state.config
+    return await _view(request, OVERVIEW_KEY, build_overview(config.context))
 
 
 async def load_sessions(request: Request) -> views.SessionsView:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field, computed_field
 from sqlmodel import Session
 
+from server.analytics.context import ContextPressure, context_pressure
 from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import ProviderHealth, provider_health
 from server.analytics.savings import Savings, savings
@@ -14,6 +15,7 @@ from server.analytics.sessions import ModelTokens, SessionRow, recent_sessions, 
 from server.analytics.subagents import SubagentStats, subagent_stats
 from server.analytics.tools import ToolStat, tool_stats
 from server.analytics.window import Window
+from server.config import ContextConfig
 from server.store.models import utcnow
 
 __all__ = ["OverviewView", "SpendWindow", "overview"]
@@ -53,6 +55,7 @@ class OverviewView(BaseModel):
     by_model: list[ModelTokens] = Field(description="Tokens by model, last 30 days.")
     top_tools: list[ToolStat] = Field(description="Busiest tools, last 7 days.")
     subagents: SubagentStats = Field(description="Subagent runs, last 7 days.")
+    context: ContextPressure = Field(description="Context-window pressure, last 7 days.")
     recent_sessions: list[SessionRow]
 
 
@@ -61,8 +64,8 @@ def start_of_today(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
-def overview(db: Session, now: datetime | None = None) -> OverviewView:
-    """Everything the overview page shows, as of ``now`` (default: now)."""
+def overview(db: Session, now: datetime | None = None, context: ContextConfig | None = None) -> OverviewView:
+    """Everything the overview page shows, as of ``now`` (default: now); ``context``: config ``[context]``."""
     now = now or utcnow()
     spend: list[SpendWindow] = []
     month_models: list[ModelTokens] = []
@@ -97,5 +100,6 @@ def overview(db: Session, now: datetime | None = None) -> OverviewView:
         by_model=month_models,
         top_tools=tool_stats(db, week).tools[:TOP_TOOLS],
         subagents=subagent_stats(db, week),
+        context=context_pressure(db, week, context, limit=5),
         recent_sessions=recent_sessions(db, Window(), limit=RECENT_SESSIONS),
     )

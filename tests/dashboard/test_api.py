@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from dashboard import build_app
 from server.settings import Settings
-from server.store.models import AgentSession, Delegation, Prompt, utcnow
+from server.store.models import AgentSession, Delegation, Prompt, RawEvent, utcnow
 from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, XSS_PROMPT
 
 
@@ -219,3 +219,22 @@ def test_patterns_page_shows_a_route_recommendation_with_the_numbers_behind_it(
     assert route["numbers"]["calls"] == 25
     html = client.get("/patterns").text
     assert "route code_fix to groq:llama-3.3-70b-versatile" in html
+
+
+def test_overview_counts_context_pressure_warnings_recorded_by_the_hook(client: TestClient, seeded: Engine) -> None:
+    with Session(seeded) as db:
+        for i in range(2):
+            db.add(
+                RawEvent(
+                    event_id=f"ev-ctx-{i}",
+                    session_id=SESSION_A,
+                    event_name="ContextPressure",
+                    received_at=utcnow(),
+                    payload={"hook_event_name": "ContextPressure", "session_id": SESSION_A, "fill_ratio": 0.8},
+                )
+            )
+        db.commit()
+    context = get_json(client, "/api/overview")["context"]
+    assert context["warnings"] == 2
+    assert context["sessions_warned"] == 1
+    assert context["threshold"] == pytest.approx(0.70)
