@@ -197,6 +197,7 @@ async def main_async(args: argparse.Namespace) -> None:
 
 def overview_calls() -> dict[str, Callable[[Session], object]]:
     """The analytics calls behind :func:`dashboard.views.overview`, one by one."""
+    from server.analytics.context import context_pressure
     from server.analytics.delegations import delegation_stats
     from server.analytics.health import provider_health
     from server.analytics.savings import savings
@@ -221,6 +222,7 @@ def overview_calls() -> dict[str, Callable[[Session], object]]:
         "provider_health (7 days)": lambda db: provider_health(db, week),
         "tool_stats (7 days)": lambda db: tool_stats(db, week),
         "subagent_stats (7 days)": lambda db: subagent_stats(db, week),
+        "context_pressure (7 days)": lambda db: context_pressure(db, week, limit=5),
         "recent_sessions (10)": lambda db: recent_sessions(db, Window(), limit=10),
     }
 
