@@ -169,10 +169,30 @@ def _tool(batch: _Batch, event: HookEvent, session_id: str) -> None:
         if event.name == "PostToolUse":
             row["status"] = "ok"
             row["response_summary"] = _summary(event.payload.get("tool_response"))
+        elif event.name == "PermissionDenied":
+            row["status"] = "error"
+            row["error"] = _truncate(f"permission denied: {event.text('reason') or 'no reason given'}", _ERROR_CHARS)
         else:
             row["status"] = "error"
             row["error"] = _summary(event.payload.get("error") or "failed", _ERROR_CHARS)
-    row["duration_ms"] = _ms(row["started_at"], row["ended_at"])
+    # Claude Code's own measure excludes permission prompts and hooks; the receive times are the fallback.
+    measured = event.payload.get("duration_ms")
+    ending = event.name != "PreToolUse"
+    if ending and isinstance(measured, int | float) and not isinstance(measured, bool):
+        row["duration_ms"] = float(measured)
+    elif ending or row["duration_ms"] is None:
+        row["duration_ms"] = _ms(row["started_at"], row["ended_at"])
+
+
+def _agent_transcript(event: HookEvent, agent_id: str) -> str | None:
+    """Where Claude Code 2.1 keeps a subagent's transcript, so its usage shows while it runs.
+
+    SubagentStop names the file (``agent_transcript_path``) and overrides this guess.
+    """
+    main, session_id = event.text("transcript_path"), event.session_id
+    if main is None or session_id is None:
+        return None
+    return os.path.join(os.path.dirname(main), session_id, "subagents", f"agent-{agent_id}.jsonl")
 
 
 def _subagent(batch: _Batch, event: HookEvent, session_id: str) -> None:
@@ -185,6 +205,7 @@ def _subagent(batch: _Batch, event: HookEvent, session_id: str) -> None:
     row["parent_agent_id"] = row["parent_agent_id"] or event.text("parent_agent_id", _ID)
     if event.name == "SubagentStart":
         row["started_at"] = event.received_at
+        row["transcript_path"] = row["transcript_path"] or _agent_transcript(event, agent_id)
     else:
         row["stopped_at"] = event.received_at
         row["transcript_path"] = event.text("agent_transcript_path") or row["transcript_path"]
@@ -196,6 +217,7 @@ _HANDLERS: dict[str, Callable[[_Batch, HookEvent, str], None]] = {
     "PreToolUse": _tool,
     "PostToolUse": _tool,
     "PostToolUseFailure": _tool,
+    "PermissionDenied": _tool,
     "SubagentStart": _subagent,
     "SubagentStop": _subagent,
 }

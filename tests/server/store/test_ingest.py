@@ -295,3 +295,35 @@ def test_foreign_entries_in_spool_new_are_neither_followed_nor_counted(settings:
     with Session(engine) as db:
         assert db.exec(select(RawEvent.event_id)).all() == [event]
     assert pending(spool) == ["folder", "link"]  # left alone for a person to look at
+
+
+def test_claude_codes_measured_tool_duration_wins_over_receive_times_in_any_order(engine: Engine) -> None:
+    pre = hook("PreToolUse", tool_name="Bash", tool_use_id="toolu_m", tool_input={"command": "make"})
+    post = {**pre, "hook_event_name": "PostToolUse", "tool_response": "built", "duration_ms": 812}
+    start = datetime.fromtimestamp(T0, UTC)
+    with Session(engine) as db:
+        apply_events(db.connection(), [HookEvent("e1", "PostToolUse", "sess-1", start + timedelta(seconds=3), post)])
+        apply_events(db.connection(), [HookEvent("e2", "PreToolUse", "sess-1", start, pre)])
+        db.commit()
+        call = db.exec(select(ToolCall)).one()
+    assert (call.status, call.duration_ms) == ("ok", 812.0)
+
+
+def test_a_denied_tool_call_ends_as_an_error_with_the_reason(settings: Settings, engine: Engine) -> None:
+    spool = settings.spool_dir
+    pre = hook("PreToolUse", tool_name="Bash", tool_use_id="toolu_d", tool_input={"command": "rm -rf /"})
+    spool_event(spool, pre, at=T0)
+    spool_event(spool, {**pre, "hook_event_name": "PermissionDenied", "reason": "auto mode: destructive"}, at=T0 + 1)
+    _ingest(settings, engine)
+    with Session(engine) as db:
+        call = db.exec(select(ToolCall)).one()
+    assert (call.status, call.error, call.duration_ms) == ("error", "permission denied: auto mode: destructive", 1000.0)
+
+
+def test_a_running_subagents_transcript_is_where_claude_code_keeps_it(settings: Settings, engine: Engine) -> None:
+    main = "/home/me/.claude/projects/-src-x/sess-1.jsonl"
+    spool_event(settings.spool_dir, hook("SubagentStart", agent_id="a9", agent_type="Explore", transcript_path=main))
+    _ingest(settings, engine)
+    with Session(engine) as db:
+        run = db.exec(select(SubagentRun)).one()
+    assert run.transcript_path == "/home/me/.claude/projects/-src-x/sess-1/subagents/agent-a9.jsonl"
