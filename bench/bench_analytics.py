@@ -9,6 +9,7 @@ all time; the first run warms the caches and is not counted.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -64,14 +65,14 @@ def _queries(db: Session, session_id: str) -> dict[str, Callable[[Window], Any]]
     }
 
 
-def _p50_ms(run: Callable[[], Any], runs: int) -> float:
+def _times_ms(run: Callable[[], Any], runs: int) -> list[float]:
     run()
     times: list[float] = []
     for _ in range(runs):
         start = time.perf_counter()
         run()
         times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return times
 
 
 def main() -> None:
@@ -87,16 +88,19 @@ def main() -> None:
     windows = {"7 days": Window.last_days(7), "all time": Window()}
     size_mb = args.path.stat().st_size / 1e6
     print(f"store: {args.path} ({size_mb:.0f} MB), p50 of {args.runs} runs, target {TARGET_MS:.0f} ms")
-    print(f"{'query':24} {'window':9} {'p50 ms':>8} {'ratio':>7}")
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    print(f"{'query':24} {'window':9} {'p50 ms':>8} {'min ms':>8} {'p50/target':>10}")
     with Session(engine) as db:
         queries = _queries(db, _busiest_session(db))
         for name, query in queries.items():
             for label, window in windows.items():
                 if name == "session_detail" and label != "7 days":
                     continue
-                p50 = _p50_ms(lambda q=query, w=window: q(w), args.runs)
+                times = _times_ms(lambda q=query, w=window: q(w), args.runs)
+                p50 = statistics.median(times)
                 flag = "" if p50 <= TARGET_MS else "  over target"
-                print(f"{name:24} {label:9} {p50:8.1f} {p50 / TARGET_MS:6.2f}x{flag}", flush=True)
+                row = f"{name:24} {label:9} {p50:8.1f} {min(times):8.1f} {p50 / TARGET_MS:9.2f}x{flag}"
+                print(row, flush=True)
     engine.dispose()
 
 
