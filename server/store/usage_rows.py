@@ -10,7 +10,6 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
-from server.pricing import cost_usd
 from server.store.models import AgentSession, ModelUsage, SubagentRun
 from server.store.transcripts import Transcript, TranscriptCache, UsageLine
 
@@ -18,6 +17,8 @@ __all__ = ["refresh_sessions"]
 
 
 def _cost(line: UsageLine) -> float | None:
+    from server.pricing import cost_usd  # genai-prices costs ~0.2 s to import: only when there is usage
+
     return cost_usd(
         line.model,
         input_tokens=line.input_tokens,
