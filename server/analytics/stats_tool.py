@@ -68,9 +68,10 @@ async def stats(
     recommendations with the numbers behind them, from the switchboard store. Unpriced usage says so.
     """
     window = Window.last_days(days, project=project, session_id=session_id)
-    engine, context = _engine(ctx), _context_config(ctx)
-    # The queries are synchronous SQLAlchemy: keep them off the event loop.
-    return await anyio.to_thread.run_sync(lambda: stats_text(engine, window, section, detail, context))
+    context = _context_config(ctx)
+    # The queries are synchronous SQLAlchemy, and the app may still be opening the store (``engine`` then
+    # blocks until it is open): both stay off the event loop.
+    return await anyio.to_thread.run_sync(lambda: stats_text(_engine(ctx), window, section, detail, context))
 
 
 def register_stats_tool(server: MCPServer[Any]) -> None:

@@ -14,6 +14,8 @@ from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
 from server.analytics.stats_tool import MAX_CHARS, register_stats_tool
+from server.config import ContextConfig, SwitchboardConfig
+from server.settings import Settings
 from server.store.models import utcnow
 from tests.server.analytics.seed import add, delegation, session, tool, usage
 
@@ -86,3 +88,18 @@ async def test_stats_on_an_empty_store_says_zero_not_unpriced(engine: Engine) ->
     text = await _call(engine, days=1)
     assert "Sessions: 0 (0 ended)" in text
     assert "unpriced" not in text.split("Method:")[0]
+
+
+async def test_the_switchboard_app_serves_stats_with_its_config_threshold(engine: Engine, settings: Settings) -> None:
+    from server.mcp_app import build_server
+
+    add(engine, session("s-1", started_at=utcnow() - timedelta(hours=1), context_tokens=60_000))
+    config = SwitchboardConfig(context=ContextConfig(threshold=0.5, window_tokens=100_000))
+    app = build_server(settings, config, engine=engine, environ={}, ingest=False)
+    with anyio.fail_after(30):
+        async with Client(app) as client:
+            result = await client.call_tool("stats", {"section": "context"})
+    (content,) = result.content
+    assert isinstance(content, TextContent)
+    assert "Context pressure (threshold 50% of 100,000)" in content.text
+    assert "- s-1: 60% (60,000 tokens)" in content.text
