@@ -65,7 +65,7 @@ def _runtime(ctx: AppContext) -> Runtime:
 
 async def delegate(
     ctx: AppContext,
-    task: Annotated[str, Field(description="What the other model should do; self-contained.")],
+    task: Annotated[str, Field(min_length=1, description="What the other model should do; self-contained.")],
     model: Annotated[str | None, Field(description="'provider:model' to try first, e.g. 'groq:llama-3.3-70b'.")] = None,
     task_type: Annotated[
         str | None,
