@@ -61,6 +61,7 @@ class _Rows:
         }
         self.rows: dict[str, dict[str, Any]] = {}
         self.new: set[str] = set()
+        self.touched: set[str] = set()
 
     def load(self, conn: Connection, ids: set[str]) -> None:
         wanted = sorted(ids)
@@ -70,7 +71,8 @@ class _Rows:
                 self.rows[row._mapping[self.key]] = dict(row._mapping)
 
     def get(self, key: str, **required: Any) -> dict[str, Any]:
-        """The row for ``key``, created (with the model's defaults and ``required``) if the store has none."""
+        """The row for ``key`` to change, created (with the model's defaults and ``required``) if new."""
+        self.touched.add(key)
         row = self.rows.get(key)
         if row is None:
             fresh = {name: list(v) if isinstance(v, list) else v for name, v in self.defaults.items()}  # pyright: ignore[reportUnknownArgumentType]
@@ -78,14 +80,14 @@ class _Rows:
             self.new.add(key)
         return row
 
-    def write(self, conn: Connection, changed: set[str]) -> None:
+    def write(self, conn: Connection) -> None:
         inserts = [self.rows[key] for key in sorted(self.new)]
         if inserts:
             conn.execute(insert(self.table), inserts)
         skip = {"id", self.key}
         updates = [
             {**{k: v for k, v in self.rows[key].items() if k not in skip}, "key_": key}
-            for key in sorted(changed - self.new)
+            for key in sorted(self.touched - self.new)
         ]
         if updates:
             conn.execute(update(self.table).where(self.table.c[self.key] == bindparam("key_")), updates)
@@ -97,7 +99,6 @@ class _Batch:
     tools: _Rows = field(default_factory=lambda: _Rows(ToolCall, "tool_use_id"))
     agents: _Rows = field(default_factory=lambda: _Rows(SubagentRun, "agent_id"))
     prompts: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
-    changed: dict[str, set[str]] = field(default_factory=lambda: {"session": set(), "tool": set(), "agent": set()})
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -125,7 +126,6 @@ def _latest(a: datetime | None, b: datetime) -> datetime:
 
 def _session(batch: _Batch, event: HookEvent, session_id: str) -> None:
     row = batch.sessions.get(session_id)
-    batch.changed["session"].add(session_id)
     row["started_at"] = _earliest(row["started_at"], event.received_at)
     row["last_event_at"] = _latest(row["last_event_at"], event.received_at)
     cwd = event.text("cwd")
@@ -156,7 +156,6 @@ def _tool(batch: _Batch, event: HookEvent, session_id: str) -> None:
         return
     name = event.text("tool_name", _ID) or ""
     row = batch.tools.get(tool_use_id, session_id=session_id, tool_name=name or "?")
-    batch.changed["tool"].add(tool_use_id)
     if row["tool_name"] == "?" and name:
         row["tool_name"] = name
     row["agent_id"] = row["agent_id"] or event.text("agent_id", _ID)
@@ -200,7 +199,6 @@ def _subagent(batch: _Batch, event: HookEvent, session_id: str) -> None:
     if agent_id is None:
         return
     row = batch.agents.get(agent_id, session_id=session_id)
-    batch.changed["agent"].add(agent_id)
     row["agent_type"] = event.text("agent_type", _ID) or row["agent_type"]
     row["parent_agent_id"] = row["parent_agent_id"] or event.text("parent_agent_id", _ID)
     if event.name == "SubagentStart":
@@ -239,9 +237,8 @@ def apply_events(conn: Connection, events: Iterable[HookEvent]) -> set[str]:
         handler = _HANDLERS.get(event.name)
         if handler is not None:
             handler(batch, event, event.session_id)
-    batch.sessions.write(conn, batch.changed["session"])
-    batch.tools.write(conn, batch.changed["tool"])
-    batch.agents.write(conn, batch.changed["agent"])
+    for rows in (batch.sessions, batch.tools, batch.agents):
+        rows.write(conn)
     if batch.prompts:
         conn.execute(insert(Prompt), batch.prompts)
-    return batch.changed["session"]
+    return batch.sessions.touched
