@@ -137,6 +137,8 @@ def _session(batch: _Batch, event: HookEvent, session_id: str) -> None:
         row["transcript_path"] = transcript
     if event.name == "SessionStart":
         row["source"] = event.text("source", 50) or row["source"]
+        if row["ended_at"] is not None and event.received_at > row["ended_at"]:  # resumed after it ended
+            row["ended_at"] = row["end_reason"] = None
     elif event.name == "SessionEnd":
         row["ended_at"] = _latest(row["ended_at"], event.received_at)
         row["end_reason"] = event.text("reason", 100) or row["end_reason"]

@@ -327,3 +327,21 @@ def test_a_running_subagents_transcript_is_where_claude_code_keeps_it(settings: 
     with Session(engine) as db:
         run = db.exec(select(SubagentRun)).one()
     assert run.transcript_path == "/home/me/.claude/projects/-src-x/sess-1/subagents/agent-a9.jsonl"
+
+
+def test_a_session_resumed_after_it_ended_is_open_again_until_its_next_end(settings: Settings, engine: Engine) -> None:
+    spool = settings.spool_dir
+    spool_event(spool, hook("SessionStart", source="startup"), at=T0)
+    spool_event(spool, hook("SessionEnd", reason="prompt_input_exit"), at=T0 + 10)
+    _ingest(settings, engine)
+    spool_event(spool, hook("SessionStart", source="resume"), at=T0 + 100)
+    _ingest(settings, engine)
+    with Session(engine) as db:
+        row = db.exec(select(AgentSession)).one()
+    assert (row.source, row.ended_at, row.end_reason) == ("resume", None, None)
+    assert row.started_at is not None and row.started_at.timestamp() == T0
+    spool_event(spool, hook("SessionEnd", reason="logout"), at=T0 + 200)
+    _ingest(settings, engine)
+    with Session(engine) as db:
+        row = db.exec(select(AgentSession)).one()
+    assert row.ended_at is not None and (row.ended_at.timestamp(), row.end_reason) == (T0 + 200, "logout")
