@@ -8,6 +8,7 @@ its rows. Each call is made and recorded by :mod:`server.engine.consensus_calls`
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,11 @@ from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
 
 __all__ = ["ConsensusSpec", "Progress", "run_consensus"]
+
+CLIENT_MARGIN = 0.9
+"""A run the client bounds (``MCP_TOOL_TIMEOUT``) ends within this share of it, leaving room for the reply."""
+JUDGE_SHARE = 0.5
+"""Of that bounded time, the members of a ``judge`` run get this share; the judge gets the rest."""
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """``(done, total, message)``: told as each member (and the judge) ends."""
@@ -66,7 +72,10 @@ class _ConsensusRun:
         self.total_steps = len(self.members) + (1 if spec.strategy == "judge" else 0)
         self.judge_outcome: MemberOutcome | None = None
         self.judge_model: str | None = None
+        self.notes: list[str] = []
         self.started = time.perf_counter()
+        self.end_s = None if runtime.client_timeout_s is None else runtime.client_timeout_s * CLIENT_MARGIN
+        """When the whole run must be over (seconds from its start), if the client's timeout bounds it."""
 
     def _cheapest_first(self) -> None:
         probe = self.calls.request(member_system_prompt(None), self.spec.question)
@@ -106,7 +115,7 @@ class _ConsensusRun:
 
     async def execute(self) -> ConsensusResult:
         spec = self.spec
-        timeout_s = spec.timeout_s or self.runtime.config.resilience.timeout_s
+        timeout_s = self._members_deadline_s()
         await self.calls.load_spend()
         outcomes = await run_members(
             self.members,
@@ -128,7 +137,18 @@ class _ConsensusRun:
         if self.calls.cap.unbounded:
             unbounded = ", ".join(self.calls.cap.unbounded)
             decision.notes.append(f"cost cap does not bound unpriced models: {unbounded}")
+        decision.notes[:0] = self.notes
         return assemble_result(self.facts(outcomes), decision, self.ledger)
+
+    def _members_deadline_s(self) -> float:
+        """The members' deadline: the one asked for, cut short to end within the client's own timeout."""
+        asked = self.spec.timeout_s or self.runtime.config.resilience.timeout_s
+        if self.end_s is None:
+            return asked
+        bound = self.end_s * (JUDGE_SHARE if self.spec.strategy == "judge" else 1.0)
+        if bound < asked:
+            self.notes.append(f"members' deadline cut to {bound:.1f} s to end within the client's tool timeout")
+        return min(asked, bound)
 
     async def _judged(self, outcomes: list[MemberOutcome], labels: list[str], order: list[int]) -> Decision:
         answered = [index for index in order if outcomes[index].answered]
@@ -158,7 +178,11 @@ class _ConsensusRun:
         if reason is not None:
             self.judge_outcome = MemberOutcome(status="skipped", error=reason)
             return f"judge skipped: {reason}"
-        self.judge_outcome = outcome = await self.calls.call(slot, info, request, StopSignal(reason="cancelled"))
+        left = math.inf if self.end_s is None else self.end_s - self.elapsed_ms() / 1000
+        with anyio.move_on_after(left):
+            self.judge_outcome = await self.calls.call(slot, info, request, StopSignal(reason="timeout"))
+        outcome = self.judge_outcome or MemberOutcome(status="timeout", error="the client's tool timeout came first")
+        self.judge_outcome = outcome
         if self.progress is not None:
             await self.progress(self.total_steps, self.total_steps, f"judge {judge_id}: {outcome.status}")
         if not outcome.answered or outcome.text is None:

@@ -33,6 +33,15 @@ def _default_roots(env: Mapping[str, str]) -> list[Path]:
     return roots
 
 
+def _client_timeout_s(env: Mapping[str, str]) -> float | None:
+    """``MCP_TOOL_TIMEOUT`` (ms) in seconds; Claude Code 2.1.328 does not extend it on progress notifications."""
+    try:
+        value = float(env.get("MCP_TOOL_TIMEOUT", ""))
+    except ValueError:
+        return None
+    return value / 1000 if value > 0 else None
+
+
 @dataclass
 class Runtime:
     """Everything a ``delegate`` (or ``consensus``) call needs; the MCP server's lifespan yields one.
@@ -53,6 +62,8 @@ class Runtime:
     roots: list[Path]
     session_id: str | None
     pending: list[SQLModel] = field(default_factory=list[SQLModel])
+    client_timeout_s: float | None = None
+    """The client's tool-call timeout, when it tells us (Claude Code passes ``MCP_TOOL_TIMEOUT`` in ms)."""
     _engine: Engine | None = field(default=None, repr=False)
     _opener: Callable[[], Engine] | None = field(default=None, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -88,6 +99,7 @@ class Runtime:
             cache=ResponseCache(enabled=config.cache.enabled, ttl_s=config.cache.ttl_s, clock=clock),
             roots=root,
             session_id=env.get("CLAUDE_CODE_SESSION_ID") or None,
+            client_timeout_s=_client_timeout_s(env),
         )
         runtime.breakers.on_transition = runtime.record_transition
         runtime._engine = engine

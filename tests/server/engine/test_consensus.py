@@ -347,3 +347,33 @@ async def test_the_whole_result_fits_the_clients_output_limit_however_long_the_a
     assert all(m.answer_truncated for m in result.members) and result.final_truncated
     limit_chars = runtime.config.output.max_output_tokens * CHARS_PER_TOKEN
     assert len(result.model_dump_json()) <= limit_chars
+
+
+async def test_a_run_ends_within_the_clients_tool_timeout_judge_included(
+    settings: Settings, engine: Engine, fake: FakeOpenAI
+) -> None:
+    # Claude Code passes MCP_TOOL_TIMEOUT to the server and does not extend it on progress notifications.
+    runtime = Runtime.create(settings, config_for(fake), engine, environ={"MCP_TOOL_TIMEOUT": "1000"})
+    fake.script("m1", ok("Final answer: 42"))
+    fake.script("m2", ok("Final answer: 42"))
+    fake.script("m3", HANG)
+    fake.script("judge", HANG)
+    try:
+        result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="judge", judge="pj:judge", timeout_s=30)
+    finally:
+        await runtime.aclose()
+    assert result.latency_ms < 1_000
+    assert [m.status for m in result.members] == ["ok", "ok", "timeout"]
+    assert result.judge is not None and result.judge.status == "timeout"
+    assert result.final_answer == "Final answer: 42"
+    assert "client's tool timeout" in result.notes[0] and result.notes[-1].endswith("fell back to vote")
+    assert fake.wait_hangups(2, timeout_s=5)
+    assert sorted(fake.hangups) == ["judge", "m3"]
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("120000", 120.0), ("soon", None), ("0", None), ("", None)])
+def test_only_a_positive_mcp_tool_timeout_bounds_the_run(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, value: str, seconds: float | None
+) -> None:
+    runtime = Runtime.create(settings, config_for(fake), engine, environ={"MCP_TOOL_TIMEOUT": value})
+    assert runtime.client_timeout_s == seconds
