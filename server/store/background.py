@@ -73,7 +73,7 @@ def ingest_once(
         with ingest_lock(spool, lock_timeout_s):
             return ingest_spool(engine, spool, cache=cache)
     except IngestBusy as exc:
-        return IngestReport(remaining=spool.count_pending(), error=str(exc))
+        return IngestReport(remaining=spool.count_pending(), error=str(exc), busy=True)
 
 
 async def ingest_periodically(
@@ -103,7 +103,9 @@ async def ingest_periodically(
         except Exception:
             logger.exception("periodic ingest failed; retrying in %.1f s", interval)
         else:
-            if report.error:
+            if report.busy:
+                logger.debug("periodic ingest skipped: %s", report.error)  # the other one is doing the work
+            elif report.error:
                 logger.warning("periodic ingest: %s", report.summary())
             elif report.ingested or report.quarantined:
                 logger.info("periodic ingest: %s", report.summary())

@@ -47,6 +47,8 @@ class IngestReport:
     """Files still in ``spool/new/`` when the run ended (new arrivals, or the store was unavailable)."""
     error: str | None = None
     """Why the run stopped early, e.g. the store is locked or unreachable; None when it finished."""
+    busy: bool = False
+    """True when nothing was done because another ingest held the lock (``error`` says which lock)."""
 
     def summary(self) -> str:
         """One line for people and logs."""

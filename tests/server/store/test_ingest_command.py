@@ -95,7 +95,7 @@ def test_ingest_once_reports_a_busy_lock_without_touching_the_spool(settings: Se
     with ingest_lock(Spool(settings.spool_dir), timeout_s=0):
         report = ingest_once(settings, engine, lock_timeout_s=0)
     assert report.error is not None and "another ingest holds" in report.error
-    assert (report.ingested, report.remaining) == (0, 1)
+    assert (report.busy, report.ingested, report.remaining) == (True, 0, 1)
 
 
 @pytest.mark.anyio
