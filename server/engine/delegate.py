@@ -56,53 +56,32 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     await runtime.ready_engine()
     request, thread_id = await _build_request(runtime, params)
     task_type = params.task_type or classify(params.task)
-    plan = _plan(runtime, params, request, task_type)
-    plan = await _apply_budgets(runtime, params, request, plan)
+    plan = await _apply_budgets(runtime, params, request, _plan(runtime, params, request, task_type))
     request_id = uuid.uuid4().hex
     attempts = await _run(runtime, plan.candidates, request)
-    winner = next((a for a in attempts if a.ok), None)
-    rows: list[SQLModel] = []
-    output_id: str | None = None
-    shown = ""
-    truncated = False
+    winner = next((a for a in attempts if a.ok and a.completion is not None), None)
+    shown = None
     if winner is not None and winner.completion is not None:
-        full = winner.completion.text
-        output_id = uuid.uuid4().hex
-        shown, truncated = cut_to_limit(full, runtime.config.output.max_output_tokens, output_id)
-        if truncated:
-            stored = stored_output(full, runtime.session_id)
-            stored.id = output_id
-            rows.append(stored)
-        else:
-            output_id = None
-        rows += thread_rows(
-            thread_id,
-            session_id=runtime.session_id,
-            user=request.messages[-1].content,
-            answer=full,
-            model=winner.info.id,
-        )
+        shown = _present(runtime, winner.completion.text, winner.info.id, request, thread_id)
+    rows = runtime.take_pending() + (shown.rows if shown else [])
     for index, attempt in enumerate(attempts):
-        rows.append(
-            delegation_row(
-                attempt,
-                index=index,
-                request_id=request_id,
-                session_id=runtime.session_id,
-                task_type=task_type,
-                # A new thread exists only once answered; failed attempts must not name a thread never written.
-                thread_id=thread_id if winner is not None or params.thread_id else None,
-                output_id=output_id if attempt is winner else None,
-            )
+        row = delegation_row(
+            attempt,
+            index=index,
+            request_id=request_id,
+            session_id=runtime.session_id,
+            task_type=task_type,
+            # A new thread exists only once answered; failed attempts must not name a thread never written.
+            thread_id=thread_id if winner is not None or params.thread_id else None,
+            output_id=shown.output_id if shown and attempt is winner else None,
         )
-    rows = runtime.take_pending() + rows
+        rows.append(row)
     thread = (thread_id, runtime.session_id) if winner is not None else None
     await anyio.to_thread.run_sync(lambda: save_rows(runtime.engine, rows, thread=thread))
-    decision = _decision(params, plan, attempts, winner)
-    if winner is None or winner.completion is None:
+    if winner is None or winner.completion is None or shown is None:
         raise DelegateError(_all_failed(plan, attempts))
     return DelegateResult(
-        answer=shown,
+        answer=shown.text,
         model=winner.info.id,
         thread_id=thread_id,
         request_id=request_id,
@@ -112,10 +91,32 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         cost_usd=winner.cost_usd,
         latency_ms=round(sum(a.latency_ms for a in attempts), 3),
         cache_hit=winner.cache_hit,
-        truncated=truncated,
-        output_id=output_id,
-        decision=decision,
+        truncated=shown.output_id is not None,
+        output_id=shown.output_id,
+        decision=_decision(params, plan, attempts, winner),
     )
+
+
+@dataclass
+class _Shown:
+    """The answer as returned to the client, and the rows that keep it (thread messages, the full text)."""
+
+    text: str
+    output_id: str | None
+    rows: list[SQLModel]
+
+
+def _present(runtime: Runtime, full: str, model_id: str, request: CompletionRequest, thread_id: str) -> _Shown:
+    output_id = uuid.uuid4().hex
+    text, truncated = cut_to_limit(full, runtime.config.output.max_output_tokens, output_id)
+    rows: list[SQLModel] = []
+    if truncated:
+        stored = stored_output(full, runtime.session_id)
+        stored.id = output_id
+        rows.append(stored)
+    user = request.messages[-1].content
+    rows += thread_rows(thread_id, session_id=runtime.session_id, user=user, answer=full, model=model_id)
+    return _Shown(text=text, output_id=output_id if truncated else None, rows=rows)
 
 
 async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[CompletionRequest, str]:
