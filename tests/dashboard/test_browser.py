@@ -7,12 +7,24 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+from sqlalchemy import Engine
 from sqlmodel import Session
 
+from dashboard import build_app
+from server.settings import Settings
 from server.store.models import AgentSession, Prompt, utcnow
-from tests.dashboard.conftest import LiveServer
-from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, XSS_PROMPT
+from tests.dashboard.conftest import LiveServer, serve, stop
+from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, XSS_PROMPT
 from tests.server.store.spool_support import hook, spool_event
 
 pytestmark = pytest.mark.browser
@@ -52,7 +64,12 @@ class Console:
         self.problems: list[str] = []
         page.on("console", self._console)
         page.on("pageerror", lambda exc: self.problems.append(f"pageerror: {exc}"))
-        page.on("requestfailed", lambda req: self.problems.append(f"requestfailed: {req.url}"))
+        page.on("requestfailed", self._failed)
+
+    def _failed(self, request: Request) -> None:
+        # Leaving a page aborts its open /events stream: that is navigation, not a failure.
+        if request.failure != "net::ERR_ABORTED":
+            self.problems.append(f"requestfailed: {request.url} {request.failure}")
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
@@ -180,3 +197,36 @@ def test_a_spooled_prompt_is_ingested_and_its_session_appears_on_the_open_overvi
     page.wait_for_function("document.body.dataset.generation !== '0'", timeout=WAIT_MS)
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert console.problems == [], console.problems
+
+
+def test_the_sessions_search_form_filters_by_prompt_text(open_page: Opener) -> None:
+    page, console = open_page("/sessions")
+    page.get_by_label("Search").fill("json flag")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**/sessions?q=json+flag**", timeout=WAIT_MS)
+    expect(page.locator("#sessions-table")).to_contain_text(SESSION_B[:8])
+    expect(page.locator("#sessions-table")).not_to_contain_text(SESSION_A[:8])
+    assert console.problems == [], console.problems
+
+
+def test_with_a_token_the_browser_gets_in_once_by_url_then_by_cookie_and_stays_live(
+    browser: Browser, seeded: Engine, settings: Settings
+) -> None:
+    token = "browser-token-1234"
+    url, server, thread = serve(build_app(seeded, settings, token=token, ingest=False, live_interval_s=0.2))
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = context.new_page()
+        console = Console(page)
+        denied = page.goto(url + "/")
+        assert denied is not None and denied.status == 401
+        page.goto(f"{url}/sessions?token={token}")
+        assert page.url == f"{url}/sessions"
+        assert token not in page.content()
+        live(page)
+        page.goto(url + "/")
+        expect(page.locator("#recent-sessions")).to_contain_text(SESSION_A[:8])
+        assert [p for p in console.problems if "401" not in p] == []
+    finally:
+        context.close()
+        stop(server, thread)

@@ -96,3 +96,9 @@ def test_every_response_carries_a_strict_content_security_policy(open_client: Te
 )
 def test_only_loopback_addresses_count_as_local(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_live_stream_and_static_files_are_behind_the_token_too(gated: TestClient) -> None:
+    assert gated.get("/events").status_code == 401
+    assert gated.get("/static/app.js").status_code == 401
+    assert gated.get("/static/app.js", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
