@@ -24,6 +24,7 @@ from tests.fakes.openai_api import FakeOpenAI, Reply
 pytestmark = pytest.mark.claude
 
 TOOL = "mcp__switchboard__consensus"
+HANG = Reply(kind="hang")
 ARGUMENTS = {"question": "6 x 7?", "models": ["pa:a1", "pb:b1", "pc:c1"], "strategy": "vote"}
 
 
@@ -43,25 +44,22 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> ClaudeRun:
-    root = tmp_path_factory.mktemp("consensus-claude")
+def run_session(root: Path, arguments: dict[str, Any], replies: dict[str, Reply], **env_extra: str) -> ClaudeRun:
+    """A Claude Code session whose model calls ``consensus`` once with ``arguments``; members answer ``replies``."""
     for folder in ("user", "proj"):
         (root / folder).mkdir()
-    script = Conversation("CONSENSUS-E2E", [Turn(tool_uses=(ToolUse(TOOL, ARGUMENTS),)), Turn(text="done")])
-    with FakeOpenAI(models=["a1", "b1", "c1"]) as models, serve_anthropic(AnthropicFake([script])) as api:
+    script = Conversation("CONSENSUS-E2E", [Turn(tool_uses=(ToolUse(TOOL, arguments),)), Turn(text="done")])
+    with FakeOpenAI(models=list(replies)) as models, serve_anthropic(AnthropicFake([script])) as api:
         config = root / "switchboard.toml"
         config.write_text(
             "".join(
                 f'[providers.p{m[0]}]\nkind = "openai-compatible"\nbase_url = "{models.base_url}"\nmodels = ["{m}"]\n'
-                for m in ("a1", "b1", "c1")
+                for m in replies
             ),
             encoding="utf-8",
         )
-        # The dissenter answers first, so the vote hears all three members.
-        models.script("a1", Reply(text="Final answer: 42", delay_s=0.3))
-        models.script("b1", Reply(text="Final answer: 41"))
-        models.script("c1", Reply(text="Final answer: 42", delay_s=0.3))
+        for model, reply in replies.items():
+            models.script(model, reply)
         serve = f"{shlex.quote(str(SWITCHBOARD))} serve --no-ingest"
         tee = f"tee {root / 'sent.jsonl'} | {serve} | tee {root / 'received.jsonl'}"
         mcp = {"mcpServers": {"switchboard": {"command": "/bin/sh", "args": ["-c", tee]}}}
@@ -71,6 +69,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> ClaudeRun:
             SWITCHBOARD_HOME=str(root / "state"),
             SWITCHBOARD_CONFIG=str(config),
             MCP_CONNECTION_NONBLOCKING="false",
+            **env_extra,
         )
         result = run_claude("CONSENSUS-E2E go", root / "proj", env, root / "run", allowed_tools=(TOOL,), mcp_config=mcp)
         bodies = [recorded.body for recorded in api.requests]
@@ -86,7 +85,19 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> ClaudeRun:
     assert blocks, "Claude Code never sent the tool result back to the model"
     content = blocks[-1]["content"]
     text = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+    assert not blocks[-1].get("is_error"), text
     return ClaudeRun(result, json.loads(text), _jsonl(root / "sent.jsonl"), _jsonl(root / "received.jsonl"), root)
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> ClaudeRun:
+    # The dissenter answers first, so the vote hears all three members.
+    replies = {
+        "a1": Reply(text="Final answer: 42", delay_s=0.3),
+        "b1": Reply(text="Final answer: 41"),
+        "c1": Reply(text="Final answer: 42", delay_s=0.3),
+    }
+    return run_session(tmp_path_factory.mktemp("consensus-claude"), ARGUMENTS, replies)
 
 
 def test_claude_code_gets_the_voted_answer_with_its_agreement_and_dissent(session: ClaudeRun) -> None:
@@ -115,3 +126,14 @@ def test_the_run_is_recorded_under_claude_codes_session(session: ClaudeRun) -> N
     assert run.session_id == session.result.output["session_id"]
     assert {row.session_id for row in members} == {run.session_id}
     assert len(members) == 3
+
+
+def test_a_hanging_member_and_judge_do_not_make_claude_codes_tool_timeout_fire(tmp_path: Path) -> None:
+    # Claude Code fails a tool call at MCP_TOOL_TIMEOUT whatever progress it hears; the run must end first.
+    replies = {"a1": Reply(text="Final answer: 42"), "b1": Reply(text="Final answer: 42"), "c1": HANG, "j1": HANG}
+    arguments = {**ARGUMENTS, "strategy": "judge", "judge": "pj:j1", "timeout_s": 60}
+    run = run_session(tmp_path, arguments, replies, MCP_TOOL_TIMEOUT="6000")
+    assert run.tool_result["final_answer"] == "Final answer: 42"
+    assert [m["status"] for m in run.tool_result["members"]] == ["ok", "ok", "timeout"]
+    assert run.tool_result["judge"]["status"] == "timeout"
+    assert run.tool_result["latency_ms"] < 6_000
