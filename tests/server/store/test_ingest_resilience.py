@@ -69,7 +69,7 @@ def _rows_committed(engine: Engine) -> Callable[[], bool]:
 def test_ingest_killed_mid_way_then_rerun_stores_every_event_exactly_once(
     settings: Settings, engine: Engine, moment: str
 ) -> None:
-    total = 12_000
+    total = 6_000
     ids = fill_spool(settings.spool_dir, total)
     proc = subprocess.Popen(
         [sys.executable, "-m", "server", "ingest", "--quiet"],
