@@ -5,54 +5,14 @@ Unpriced figures read ``unpriced`` and unknown session costs ``unknown``: never 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from server.analytics.report import StatsReport
+from server.analytics.text import fmt_ms, fmt_pct, fmt_usd, table
 
 __all__ = ["BRIEF_ROWS", "fmt_ms", "fmt_pct", "fmt_usd", "render_report", "table"]
 
 BRIEF_ROWS = 3  # at this many rows per table or fewer (an overview), long explanations are shortened
-
-
-def fmt_usd(value: float | None, missing: str = "unpriced") -> str:
-    """Dollars, with enough decimals for small sums; ``missing`` when None."""
-    if value is None:
-        return missing
-    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
-
-
-def fmt_pct(value: float | None) -> str:
-    """A ratio as a percentage; ``-`` when None."""
-    return "-" if value is None else f"{value:.0%}"
-
-
-def fmt_ms(value: float | None) -> str:
-    """Milliseconds, or seconds past 10 s; ``-`` when None."""
-    if value is None:
-        return "-"
-    return f"{value / 1000:.1f}s" if value >= 10_000 else f"{value:.0f}ms"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]], limit: int | None = None) -> list[str]:
-    """Aligned columns, numbers right-aligned; at most ``limit`` rows and a line saying how many were left out.
-
-    No rows, no lines (not even the header).
-    """
-    if not rows:
-        return []
-    shown = list(rows if limit is None else rows[:limit])
-    cells = [[str(c) for c in r] for r in shown]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(r[i], int | float) for r in shown) and bool(shown) for i in range(len(headers))]
-
-    def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric, strict=True)]
-        return "  ".join(parts).rstrip()
-
-    out = [line(headers), *(line(r) for r in cells)]
-    if len(rows) > len(shown):
-        out.append(f"... {len(rows) - len(shown)} more")
-    return out
 
 
 def _sessions(r: StatsReport, limit: int) -> list[str]:
@@ -230,6 +190,20 @@ def _patterns(r: StatsReport, limit: int) -> list[str]:
     lines += [f"- {x.text}" for x in p.recommendations[:limit]] or ["- none: not enough evidence for a change"]
     if len(p.recommendations) > limit:
         lines.append(f"... {len(p.recommendations) - limit} more")
+    if limit > BRIEF_ROWS and p.routes:
+        lines.append("By task type and model (* = current first choice):")
+        rows = [
+            [
+                x.task_type,
+                ("* " if x.first_choice else "") + x.route,
+                x.calls,
+                fmt_pct(x.success_rate),
+                fmt_usd(x.cost_per_success_usd),
+                fmt_ms(x.p50_ms),
+            ]
+            for x in p.routes
+        ]
+        lines += table(["task", "route", "calls", "ok", "$/success", "p50"], rows, limit)
     return lines
 
 

@@ -17,6 +17,9 @@ __all__ = ["HELP", "add_arguments", "run"]
 
 HELP = "usage, cost, savings and provider health"
 
+TABLE_ROWS = 20
+ALL_SESSIONS = 1_000_000_000
+
 _SECTIONS = ("sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context")
 
 
@@ -33,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project", help="only sessions of this project")
     parser.add_argument("--session", metavar="SESSION_ID", help="only this session; adds its timeline")
     parser.add_argument("--section", action="append", choices=_SECTIONS, help="show only this part (repeatable)")
-    parser.add_argument("--limit", type=int, default=20, help="rows per table (default 20)")
+    parser.add_argument("--limit", type=int, help="rows per table (default 20; with --json, every session)")
     parser.add_argument("--json", action="store_true", help="print JSON (every listed session with its cost_usd)")
     parser.add_argument("--no-ingest", action="store_true", help="do not ingest the spool first")
 
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from server.analytics.render import render_report
     from server.analytics.report import SECTIONS, Section, build_report
     from server.analytics.session_detail import session_detail
+    from server.analytics.text import render_timeline
     from server.config import ConfigError, load_config
     from server.store.background import ingest_once
     from server.store.engine import open_store
@@ -78,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
                 print(f"switchboard stats: ingest: {report.error}", file=sys.stderr)
         sections = cast(tuple[Section, ...], tuple(args.section) if args.section else SECTIONS)
         with Session(engine) as db:
-            stats = build_report(db, _window(args), sections, session_limit=args.limit, context=context)
+            session_limit = args.limit or (ALL_SESSIONS if args.json else TABLE_ROWS)
+            stats = build_report(db, _window(args), sections, session_limit=session_limit, context=context)
             detail = session_detail(db, args.session) if args.session else None
     finally:
         engine.dispose()
@@ -90,27 +95,8 @@ def run(args: argparse.Namespace) -> int:
             data["session_detail"] = detail.model_dump(mode="json")
         print(json.dumps(data, indent=2))
     else:
-        print(render_report(stats, limit=args.limit))
+        print(render_report(stats, limit=args.limit or TABLE_ROWS))
         if detail is not None:
             print()
-            print(_render_timeline(detail))
+            print(render_timeline(detail))
     return 2 if args.session and detail is None else 0
-
-
-def _render_timeline(detail: Any) -> str:
-    from server.analytics.render import fmt_ms, fmt_usd
-    from server.analytics.session_detail import SessionDetail, TimelineNode
-
-    assert isinstance(detail, SessionDetail)
-    lines = [f"Timeline of {detail.session.session_id} (cost of record {fmt_usd(detail.session.cost_usd, 'unknown')}):"]
-
-    def walk(node: TimelineNode, depth: int) -> None:
-        cost = fmt_usd(node.cost_usd, "unpriced" if node.unpriced else "-")
-        status = f" [{node.status}]" if node.status else ""
-        lines.append(f"{'  ' * depth}- {node.kind} {node.label[:60]}{status} {fmt_ms(node.duration_ms)} {cost}")
-        for child in node.children:
-            walk(child, depth + 1)
-
-    for node in detail.timeline:
-        walk(node, 1)
-    return "\n".join(lines)

@@ -72,3 +72,15 @@ def test_stats_ingests_the_spool_first(engine: Engine, home: Path, capsys: pytes
     data = json.loads(capsys.readouterr().out)
     assert data["context"]["warnings"] == 1
     assert data["context"]["latest"][0]["fill_ratio"] == 0.9
+
+
+def test_stats_json_lists_every_session_of_the_window_not_only_a_page(
+    engine: Engine, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add(engine, *[session(f"s-{i:02d}", i, cost_usd=i / 100) for i in range(25)])
+    assert main(["stats", "--json", "--all", "--section", "sessions", "--no-ingest"]) == 0
+    rows = json.loads(capsys.readouterr().out)["recent_sessions"]
+    assert len(rows) == 25
+    assert rows[0] == rows[0] | {"session_id": "s-24", "cost_usd": 0.24}
+    assert main(["stats", "--all", "--section", "sessions", "--no-ingest"]) == 0
+    assert "... 5 more" in capsys.readouterr().out
