@@ -180,3 +180,21 @@ async def test_files_under_claude_project_dir_are_accepted_by_default(
     with anyio.fail_after(20):
         await delegate(runtime, DelegateParams(task="read", files=[str(project / "notes.md")]))
     assert "remember" in fake.requests[-1]["messages"][-1]["content"]
+
+
+async def test_a_cli_provider_answers_through_delegate_and_is_recorded_unpriced(
+    engine: Engine, make_runtime: MakeRuntime
+) -> None:
+    import sys
+
+    from server.config import SwitchboardConfig
+
+    script = "import sys; print('cli says: ' + sys.stdin.read())"
+    config = SwitchboardConfig.model_validate(
+        {"providers": {"local": {"kind": "cli", "command": [sys.executable, "-c", script], "models": ["agent"]}}}
+    )
+    with anyio.fail_after(30):
+        result = await delegate(make_runtime(config), DelegateParams(task="hello"))
+    assert result.answer == "cli says: hello" and result.model == "local:agent"
+    [row] = delegations(engine)
+    assert row.status == "ok" and row.cost_usd is None and not row.priced

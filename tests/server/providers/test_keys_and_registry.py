@@ -118,3 +118,21 @@ def test_building_the_server_imports_no_provider_sdk(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_registry_builds_each_kind_with_its_sdk() -> None:
+    from server.providers.anthropic import AnthropicProvider
+    from server.providers.cli import CliProvider
+    from server.providers.groq import GroqProvider
+
+    registry = Registry(
+        config(
+            groq={},
+            claude={"kind": "anthropic", "api_key_env": "CLAUDE_KEY"},
+            gem={"kind": "cli", "command": ["gemini", "-p", "{prompt}"]},
+        ),
+        environ={"GROQ_API_KEY": "g-key", "CLAUDE_KEY": "c-key"},
+    )
+    assert isinstance(registry.get("groq"), GroqProvider)
+    assert isinstance(registry.get("claude"), AnthropicProvider)
+    assert isinstance(registry.get("gem"), CliProvider)
