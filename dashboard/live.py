@@ -40,7 +40,9 @@ HEARTBEAT_S = 15.0
 TOPICS: Mapping[str, tuple[str, ...]] = {
     "session": ("sessions", "overview"),
     "session_started": ("sessions", "overview"),
-    "raw_event": ("sessions", "overview"),
+    # Ingest updates rows in place (a PostToolUse finishes its tool call, a Stop sets the session's cost);
+    # every such update comes with a new raw event.
+    "raw_event": ("sessions", "overview", "patterns"),
     "prompt": ("sessions", "overview"),
     "tool_call": ("sessions", "overview", "patterns"),
     "subagent_run": ("sessions", "overview"),
