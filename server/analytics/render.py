@@ -57,10 +57,12 @@ def _sessions(r: StatsReport, limit: int) -> list[str]:
                     x.tool_calls,
                     x.delegations,
                 ]
-                for x in r.recent_sessions
+                for x in r.recent_sessions[:limit]
             ],
-            limit,
         )
+        hidden = s.sessions - min(len(r.recent_sessions), limit)
+        if hidden > 0:
+            lines.append(f"... {hidden} more (switchboard stats --json lists every session)")
     return lines
 
 
