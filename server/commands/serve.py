@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from server.config import ConfigError, load_config
+from server.providers.registry import Registry
 from server.settings import Settings
 
 __all__ = ["HELP", "BearerTokenMiddleware", "add_arguments", "is_loopback", "run"]
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings()
     try:
         config = load_config(settings)
-    except ConfigError as exc:
+        Registry(config)  # unknown presets and kinds fail here, with the reason, not inside the MCP session
+    except (ConfigError, ValueError) as exc:
         print(f"switchboard serve: {exc}", file=sys.stderr)
         return 2
     token = os.environ.get(args.token_env) if args.http else None
