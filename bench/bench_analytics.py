@@ -9,9 +9,12 @@ all time; the first run warms the caches and is not counted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -75,11 +78,60 @@ def _times_ms(run: Callable[[], Any], runs: int) -> list[float]:
     return times
 
 
+HOOK = Path(__file__).resolve().parents[1] / "hooks" / "context_pressure.py"
+
+
+def _transcript(path: Path, megabytes: int) -> Path:
+    """A transcript of about ``megabytes`` MB whose last line carries the usage the hook looks for."""
+    filler = json.dumps({"type": "user", "message": {"content": "x" * 2000}}) + "\n"
+    usage = {"input_tokens": 10, "cache_read_input_tokens": 150_000, "cache_creation_input_tokens": 90}
+    last = json.dumps({"type": "assistant", "message": {"id": "m", "usage": usage}}) + "\n"
+    with path.open("w") as f:
+        f.write(filler * (megabytes * 1_000_000 // len(filler)))
+        f.write(last)
+    return path
+
+
+def _bench_hook(runs: int) -> None:
+    """The context_pressure hook against a bare ``python3 -S`` start, on a large transcript."""
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        transcript = _transcript(home / "t.jsonl", 50)
+        payload = json.dumps({"session_id": "s", "transcript_path": str(transcript), "cwd": folder})
+        env = {"SWITCHBOARD_HOME": str(home), "HOME": folder, "PATH": os.environ.get("PATH", "")}
+        python = sys.executable
+
+        def hook() -> None:
+            subprocess.run(
+                [python, "-S", str(HOOK)],
+                input=payload,
+                text=True,
+                env=env,
+                check=True,
+                capture_output=True,
+                cwd=folder,
+            )
+
+        def bare() -> None:
+            subprocess.run([python, "-S", "-c", "pass"], text=True, env=env, check=True, capture_output=True)
+
+        hook_ms = statistics.median(_times_ms(hook, runs))
+        bare_ms = statistics.median(_times_ms(bare, runs))
+    print(
+        f"context_pressure hook on a 50 MB transcript: p50 {hook_ms:.1f} ms; python3 -S -c pass: "
+        f"{bare_ms:.1f} ms; ratio {hook_ms / bare_ms:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("path", nargs="?", type=Path, default=Path("/tmp/switchboard-bench.db"))
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--hook-only", action="store_true", help="only time the context_pressure hook")
     args = parser.parse_args()
+    _bench_hook(max(args.runs, 11))
+    if args.hook_only:
+        return
     if not args.path.exists():
         print(f"generating {args.path} ...", flush=True)
         generate(args.path)

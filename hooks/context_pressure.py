@@ -15,8 +15,10 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # importing typing (and pathlib) would add ~10 ms to every prompt
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_THRESHOLD = 0.70
 DEFAULT_WINDOW_TOKENS = 200_000
@@ -26,33 +28,40 @@ PROJECT_FILE = ".switchboard.toml"
 EVENT_NAME = "ContextPressure"
 
 
-def _home() -> Path:
+def _home() -> str:
     """SWITCHBOARD_HOME, as server.settings and capture.sh resolve it."""
     for name in ("SWITCHBOARD_HOME", "CLAUDE_PLUGIN_DATA"):
         if os.environ.get(name):
-            return Path(os.environ[name])
+            return os.environ[name]
     if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support" / "switchboard"
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "switchboard"
+        return os.path.expanduser("~/Library/Application Support/switchboard")
+    data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(data, "switchboard")
 
 
-def _config_file(cwd: Path) -> Path | None:
+def _config_file(cwd: str) -> str | None:
     """The config file in force, in server.config's order: env, project (cwd or a parent), user."""
     named = os.environ.get("SWITCHBOARD_CONFIG")
     if named:
-        return Path(named)
-    for folder in (cwd, *cwd.parents):
-        if (folder / PROJECT_FILE).is_file():
-            return folder / PROJECT_FILE
+        return named
+    folder = os.path.abspath(cwd)
+    while True:
+        candidate = os.path.join(folder, PROJECT_FILE)
+        if os.path.isfile(candidate):
+            return candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
     if sys.platform == "darwin":
-        user = Path.home() / "Library" / "Application Support" / "switchboard" / "config.toml"
+        user = os.path.expanduser("~/Library/Application Support/switchboard/config.toml")
     else:
-        user = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "switchboard" / "config.toml"
-    return user if user.is_file() else None
+        config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
+        user = os.path.join(config_home, "switchboard", "config.toml")
+    return user if os.path.isfile(user) else None
 
 
-def load_limits(cwd: Path) -> tuple[float, int]:
+def load_limits(cwd: str) -> tuple[float, int]:
     """``(threshold, window_tokens)`` from the ``[context]`` section; defaults when absent or unreadable."""
     threshold, window = DEFAULT_THRESHOLD, DEFAULT_WINDOW_TOKENS
     path = _config_file(cwd)
@@ -61,8 +70,11 @@ def load_limits(cwd: Path) -> tuple[float, int]:
     import tomllib  # only when there is a file: the import costs a few ms
 
     try:
-        section = tomllib.loads(path.read_text(encoding="utf-8")).get("context", {})
+        with open(path, "rb") as f:
+            section = tomllib.load(f).get("context", {})
     except (OSError, ValueError):
+        return threshold, window
+    if not isinstance(section, dict):
         return threshold, window
     if isinstance(section.get("threshold"), int | float):
         threshold = float(section["threshold"])
@@ -89,9 +101,9 @@ def _usage_tokens(line: bytes) -> int | None:
     return total or None
 
 
-def latest_context_tokens(transcript: Path) -> int | None:
+def latest_context_tokens(transcript: str) -> int | None:
     """The context fill of the latest main-agent response, reading the transcript from its end."""
-    with transcript.open("rb") as f:
+    with open(transcript, "rb") as f:
         size = f.seek(0, os.SEEK_END)
         span = TAIL_BYTES
         while True:
@@ -118,17 +130,17 @@ def note(fill: float, tokens: int, window: int) -> str:
     )
 
 
-def record(home: Path, event: dict[str, Any]) -> None:
+def record(home: str, event: dict[str, Any]) -> None:
     """Write ``event`` into the spool: a file in ``tmp/``, then a rename into ``new/``."""
-    spool = home / "spool"
-    (spool / "tmp").mkdir(parents=True, exist_ok=True, mode=0o700)
-    (spool / "new").mkdir(parents=True, exist_ok=True, mode=0o700)
+    spool = os.path.join(home, "spool")
+    os.makedirs(os.path.join(spool, "tmp"), mode=0o700, exist_ok=True)
+    os.makedirs(os.path.join(spool, "new"), mode=0o700, exist_ok=True)
     name = f"ctx-{time.time_ns()}-{os.getpid()}-{os.urandom(4).hex()}"
-    tmp = spool / "tmp" / name
+    tmp = os.path.join(spool, "tmp", name)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         json.dump(event, f)
-    os.replace(tmp, spool / "new" / name)
+    os.replace(tmp, os.path.join(spool, "new", name))
 
 
 def run(payload: dict[str, Any]) -> str | None:
@@ -136,9 +148,9 @@ def run(payload: dict[str, Any]) -> str | None:
     transcript = payload.get("transcript_path")
     if not isinstance(transcript, str) or not transcript:
         return None
-    cwd = Path(payload["cwd"]) if isinstance(payload.get("cwd"), str) else Path.cwd()
+    cwd = payload["cwd"] if isinstance(payload.get("cwd"), str) else os.getcwd()
     threshold, window = load_limits(cwd)
-    tokens = latest_context_tokens(Path(transcript))
+    tokens = latest_context_tokens(transcript)
     if tokens is None:
         return None
     fill = tokens / window
@@ -150,7 +162,7 @@ def run(payload: dict[str, Any]) -> str | None:
             "hook_event_name": EVENT_NAME,
             "session_id": payload.get("session_id"),
             "transcript_path": transcript,
-            "cwd": str(cwd),
+            "cwd": cwd,
             "context_tokens": tokens,
             "window_tokens": window,
             "fill_ratio": round(fill, 4),
