@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import statistics
 import sys
 import time
@@ -160,6 +161,7 @@ async def main_async(args: argparse.Namespace) -> None:
     engine = open_store(args.store, args.regenerate)
     events, sessions = count_events(engine)
     print(f"store: {args.store}  {events:,} events over {sessions:,} sessions  runs per figure: {args.runs}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (other work skews every figure)")
     settings = Settings()
     uncached = build_app(engine, settings, ingest=False, cache_max_age_s=0, serve_stale_s=0)
     cached = build_app(engine, settings, ingest=False)
@@ -192,6 +194,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 call(db)
 
         row(f"  {name}", p50_ms(await timed(max(3, args.runs // 3), lambda: anyio.to_thread.run_sync(run))), None)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     engine.dispose()
 
 
