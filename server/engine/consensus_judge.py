@@ -9,6 +9,7 @@ parse is a :class:`JudgeError`; the caller then falls back to voting.
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
 import string
@@ -126,7 +127,8 @@ def _json_object(reply: str) -> object:
 
 
 def _mean_score(scores: dict[str, float]) -> float | None:
-    known = [min(max(scores[name], 0.0), 10.0) for name in RUBRIC if name in scores]
+    # The reply is untrusted model output: JSON allows NaN and Infinity, which no scale can hold.
+    known = [min(max(scores[name], 0.0), 10.0) for name in RUBRIC if name in scores and math.isfinite(scores[name])]
     return sum(known) / len(known) if known else None
 
 

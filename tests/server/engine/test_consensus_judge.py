@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.engine.consensus_judge import RUBRIC, JudgeError, build_judge_prompt, parse_verdict
 
@@ -80,3 +82,36 @@ def test_scores_outside_the_scale_are_clamped_and_unknown_criteria_ignored() -> 
 def test_an_unusable_reply_is_a_judge_error_saying_why(reply: str, reason: str) -> None:
     with pytest.raises(JudgeError, match=reason):
         parse_verdict(reply, {"A": 0, "B": 1})
+
+
+def test_non_finite_scores_count_as_no_score() -> None:
+    reply = '{"answers": [{"label": "A", "scores": {"correctness": NaN, "clarity": Infinity}}, ' + (
+        '{"label": "B", "scores": {"correctness": 4}}]}'
+    )
+    verdict = parse_verdict(reply, {"A": 0, "B": 1})
+    assert verdict.scores == {1: 4.0}
+    assert verdict.winner == 1
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=5),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12,
+)
+_scores = st.dictionaries(st.sampled_from([*RUBRIC, "style"]), st.floats() | st.integers() | st.text(max_size=3))
+_scored = st.fixed_dictionaries({"label": st.sampled_from("ABCZ"), "scores": _scores | _json_values})
+_shaped = st.fixed_dictionaries(
+    {"answers": st.lists(_scored, max_size=3)},
+    optional={"winner": _json_values, "final_answer": _json_values, "dissent": _json_values},
+)
+
+
+@given(st.one_of(st.text(max_size=200), _json_values.map(json.dumps), _shaped.map(json.dumps)))
+def test_any_reply_gives_a_verdict_on_the_shown_answers_or_a_judge_error(reply: str) -> None:
+    labels = {"A": 0, "B": 1, "C": 2}
+    try:
+        verdict = parse_verdict(reply, labels)
+    except JudgeError:
+        return
+    assert verdict.winner in labels.values()
+    assert verdict.scores and all(0.0 <= score <= 10.0 for score in verdict.scores.values())
