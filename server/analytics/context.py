@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,7 @@ class ContextPressure(BaseModel):
     window_tokens: int
     warnings: int = Field(description="ContextPressure events recorded by the hook.")
     sessions_warned: int
+    sessions_over_count: int = Field(description="Sessions whose latest fill is at or over the threshold.")
     sessions_over: list[SessionFill] = Field(
         description="Sessions (fullest ``limit``) whose latest fill is at or over the threshold."
     )
@@ -83,14 +85,15 @@ def context_pressure(
     ]
     counts = db.exec(select_columns(func.count(), func.count(func.distinct(RawEvent.session_id))).where(*where)).one()
     events = db.exec(select(RawEvent).where(*where).order_by(col(RawEvent.received_at).desc()).limit(limit)).all()
-    over_tokens = int(config.threshold * config.window_tokens)
+    over = [
+        col(AgentSession.context_tokens) >= math.ceil(config.threshold * config.window_tokens),
+        *window.time_clauses(AgentSession.started_at),
+        *window.session_clauses(AgentSession.session_id),
+    ]
+    over_count = db.exec(select_columns(func.count()).where(*over)).one()[0]
     sessions = db.exec(
         select(AgentSession.session_id, AgentSession.context_tokens)
-        .where(
-            col(AgentSession.context_tokens) >= over_tokens,
-            *window.time_clauses(AgentSession.started_at),
-            *window.session_clauses(AgentSession.session_id),
-        )
+        .where(*over)
         .order_by(col(AgentSession.context_tokens).desc())
         .limit(limit)
     ).all()
@@ -99,6 +102,7 @@ def context_pressure(
         window_tokens=config.window_tokens,
         warnings=counts[0],
         sessions_warned=counts[1],
+        sessions_over_count=over_count,
         sessions_over=[
             SessionFill(
                 session_id=sid, context_tokens=tokens or 0, fill_ratio=fill_ratio(tokens or 0, config.window_tokens)

@@ -215,7 +215,7 @@ def _context(r: StatsReport, limit: int) -> list[str]:
         return []
     lines = [
         f"Context pressure (threshold {fmt_pct(c.threshold)} of {c.window_tokens:,}): {c.warnings} warnings in "
-        f"{c.sessions_warned} sessions; {len(c.sessions_over)} sessions over now"
+        f"{c.sessions_warned} sessions; {c.sessions_over_count} sessions over now"
     ]
     lines += [
         f"- {x.session_id}: {fmt_pct(x.fill_ratio)} ({x.context_tokens:,} tokens)" for x in c.sessions_over[:limit]

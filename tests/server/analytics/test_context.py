@@ -33,5 +33,7 @@ def test_hook_warnings_and_sessions_over_the_threshold_are_reported(engine: Engi
         (at(1), 0.8, 160_000),
     ]
     assert [(s.session_id, s.fill_ratio) for s in report.sessions_over] == [("full", 0.75)]
+    assert report.sessions_over_count == 1
     assert [s.session_id for s in strict.sessions_over] == ["full", "light"]
+    assert strict.sessions_over_count == 2
     assert later.warnings == 1
