@@ -25,7 +25,7 @@ from server.config import SwitchboardConfig, load_config
 from server.engine.consensus_tool import register_consensus_tool
 from server.engine.delegate import DelegateError, DelegateParams
 from server.engine.delegate import delegate as run_delegate
-from server.engine.discovery import list_providers
+from server.engine.discovery import list_providers, list_routes
 from server.engine.output import load_output
 from server.engine.results import DelegateResult, ProviderListing
 from server.engine.runtime import Runtime
@@ -56,6 +56,7 @@ class OutputChunk(BaseModel):
 
 class ProvidersResult(BaseModel):
     providers: list[ProviderListing]
+    routes: dict[str, list[str]] = Field(description="Per task type, the models delegate tries, in list order.")
     routing_config: str = Field(description="The config file in force.")
 
 
@@ -133,7 +134,9 @@ async def output_resource(output_id: str, ctx: AppContext) -> str:
 async def providers(ctx: AppContext) -> ProvidersResult:
     """List the configured providers and models with their key status, health (breaker) and prices."""
     runtime = _runtime(ctx)
-    return ProvidersResult(providers=list_providers(runtime), routing_config=runtime.config_file)
+    return ProvidersResult(
+        providers=list_providers(runtime), routes=list_routes(runtime), routing_config=runtime.config_file
+    )
 
 
 async def _open_store_later(runtime: Runtime, ingest: bool) -> None:

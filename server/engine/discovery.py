@@ -6,8 +6,10 @@ from server.engine.results import ModelListing, ProviderListing
 from server.engine.runtime import Runtime
 from server.providers.keys import find_key
 from server.providers.registry import ModelInfo, ProviderSpec
+from server.routing.classify import TASK_TYPES
+from server.routing.rank import candidate_ids
 
-__all__ = ["list_providers"]
+__all__ = ["list_providers", "list_routes"]
 
 _MTOK = 1_000_000
 
@@ -66,3 +68,11 @@ def list_providers(runtime: Runtime) -> list[ProviderListing]:
             )
         )
     return listings
+
+
+def list_routes(runtime: Runtime) -> dict[str, list[str]]:
+    """For each task type (built-in and configured), its list of models before health and budget filtering."""
+    task_types = dict.fromkeys([*TASK_TYPES, *runtime.config.routing.task_types])
+    return {
+        task_type: candidate_ids(runtime.registry, runtime.config.routing, task_type)[0] for task_type in task_types
+    }
