@@ -91,6 +91,7 @@ class StoreWatcher:
         self._someone_listens = anyio.Event()
         self._announced: list[tuple[int, str]] = []
         self._sequence = 0
+        self.failed_polls = 0
 
     def _wake(self) -> None:
         self._changed.set()
@@ -115,14 +116,23 @@ class StoreWatcher:
 
     async def run(self) -> None:
         """Poll forever (until cancelled), sleeping while no page listens."""
+        failing = False
         while True:
             if self._listeners == 0:
                 await self._someone_listens.wait()
             try:
                 await self.poll_once()
             except Exception:
-                # A locked or unreachable store delays updates; the page keeps what it shows.
-                logger.exception("dashboard: polling the store for changes failed")
+                # A locked or unreachable store delays updates; the page keeps what it shows. Logged once per
+                # outage, not once a second.
+                if not failing:
+                    logger.exception("dashboard: polling the store for changes failed; retrying quietly")
+                failing = True
+                self.failed_polls += 1
+            else:
+                if failing:
+                    logger.warning("dashboard: the store answers again")
+                failing = False
             await anyio.sleep(self.interval_s)
 
     async def listen(self) -> AsyncIterator[str]:
@@ -131,7 +141,11 @@ class StoreWatcher:
         self._someone_listens.set()
         try:
             if not self.marks:
-                await self.poll_once()
+                try:
+                    await self.poll_once()
+                except Exception:
+                    # The stream opens anyway; run() keeps polling and the first answer refreshes the page.
+                    logger.debug("dashboard: the store did not answer a new listener", exc_info=True)
             seen = dict(self.marks)
             cursor = self._sequence
             yield _frame("hello", {"marks": seen})

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import anyio
 import anyio.lowlevel
@@ -15,6 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dashboard.live import StoreWatcher, store_marks, topics_changed
+from server.store.engine import make_engine
 from server.store.models import Delegation, ProviderEvent
 from tests.dashboard.conftest import LiveServer
 
@@ -96,3 +99,22 @@ async def test_an_announced_topic_reaches_listeners_as_a_change(seeded: Engine) 
 async def _announce_soon(watcher: StoreWatcher) -> None:
     await anyio.lowlevel.checkpoint()
     watcher.announce("overview")
+
+
+@pytest.mark.anyio
+async def test_a_store_that_does_not_answer_is_logged_once_and_the_stream_still_opens(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = make_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")  # never migrated: every poll fails
+    watcher = StoreWatcher(broken, interval_s=0.005)
+    frames = watcher.listen()
+    try:
+        with anyio.fail_after(WAIT_S):
+            assert (await anext(frames)).startswith("event: hello")
+            with caplog.at_level(logging.WARNING, logger="dashboard.live"), anyio.move_on_after(0.5):
+                await watcher.run()
+        assert watcher.failed_polls >= 2
+        assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+    finally:
+        await frames.aclose()
+        broken.dispose()
