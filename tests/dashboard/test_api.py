@@ -238,3 +238,14 @@ def test_overview_counts_context_pressure_warnings_recorded_by_the_hook(client: 
     assert context["warnings"] == 2
     assert context["sessions_warned"] == 1
     assert context["threshold"] == pytest.approx(0.70)
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/sessions", "/delegations", "/providers", "/patterns", "/api/overview", "/api/patterns"]
+)
+def test_every_page_renders_on_an_empty_store(engine: Engine, settings: Settings, path: str) -> None:
+    with TestClient(build_app(engine, settings, ingest=False)) as empty:
+        response = empty.get(path)
+    assert response.status_code == 200
+    if not path.startswith("/api/"):
+        assert 'class="empty"' in response.text
