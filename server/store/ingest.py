@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
+from server.store.engine import BUSY_TIMEOUT_MS
 from server.store.hook_rows import HookEvent, apply_events
 from server.store.models import RawEvent, utcnow
 from server.store.redact import may_hold_secrets, redact, strip_nul
@@ -76,11 +77,14 @@ def _parse(spool: Spool, entry: SpoolEntry) -> HookEvent:
     )
 
 
-def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache) -> int:
+def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache, lock_timeout_ms: int) -> int:
     """Commit the events not stored yet; returns how many were new."""
     ids = [event.event_id for event in events]
     try:
         with Session(engine) as db:
+            if engine.dialect.name == "postgresql":
+                # PostgreSQL would wait for a lock forever; give up like SQLite's busy timeout does.
+                db.exec(select(func.set_config("lock_timeout", f"{lock_timeout_ms}ms", True)))
             stored = set(db.exec(select(RawEvent.event_id).where(col(RawEvent.event_id).in_(ids))))
             fresh = [event for event in events if event.event_id not in stored]
             if fresh:
@@ -129,6 +133,7 @@ def _store_or_isolate(
     entries: list[SpoolEntry],
     cache: TranscriptCache,
     report: IngestReport,
+    lock_timeout_ms: int,
 ) -> bool:
     """Store a batch and unlink its files; False when the store is unavailable and ingest must stop.
 
@@ -137,7 +142,7 @@ def _store_or_isolate(
     back the spool forever.
     """
     try:
-        fresh = _store(engine, events, cache)
+        fresh = _store(engine, events, cache, lock_timeout_ms)
     except _UNAVAILABLE as exc:
         report.error = describe_store_error(exc)
         logger.warning("ingest stopped, events stay in the spool: %s", report.error)
@@ -150,7 +155,7 @@ def _store_or_isolate(
             report.quarantined += 1
             return True
         return all(
-            _store_or_isolate(engine, spool, [event], [entry], cache, report)
+            _store_or_isolate(engine, spool, [event], [entry], cache, report, lock_timeout_ms)
             for event, entry in zip(events, entries, strict=True)
         )
     spool.remove(entries)
@@ -165,6 +170,7 @@ def ingest_spool(
     *,
     cache: TranscriptCache | None = None,
     batch_size: int = BATCH_SIZE,
+    lock_timeout_ms: int = BUSY_TIMEOUT_MS,
 ) -> IngestReport:
     """Move every event in ``spool/new/`` into the store; see the module docstring for the guarantees.
 
@@ -173,6 +179,8 @@ def ingest_spool(
         spool: The spool to drain.
         cache: Transcript read marks kept across runs by long-lived processes; None reads them afresh.
         batch_size: Events per transaction.
+        lock_timeout_ms: On PostgreSQL, how long to wait for a lock another transaction holds before
+            giving up (SQLite's busy timeout is the engine's).
 
     Returns:
         The counts; ``error`` is set, and files stay in the spool, when the store could not be written.
@@ -196,7 +204,7 @@ def ingest_spool(
             except OSError as exc:
                 spool.quarantine(entry.path, f"unreadable: {exc.strerror or type(exc).__name__}")
                 report.quarantined += 1
-        if events and not _store_or_isolate(engine, spool, events, parsed, cache, report):
+        if events and not _store_or_isolate(engine, spool, events, parsed, cache, report, lock_timeout_ms):
             break
     report.remaining = spool.count_pending()
     return report

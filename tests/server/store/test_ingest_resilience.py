@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
@@ -23,9 +23,11 @@ from server.store.engine import make_engine
 from server.store.ingest import ingest_spool
 from server.store.models import RawEvent, ToolCall
 from server.store.spool import Spool
+from tests.conftest import EXTERNAL_DATABASE_URL
 from tests.server.store.spool_support import hook, pending, raw_event_count, spool_event
 
 REPO = Path(__file__).resolve().parents[3]
+ON_POSTGRESQL = (EXTERNAL_DATABASE_URL or "").startswith("postgresql")
 T0 = 1_700_000_000.0
 
 
@@ -100,7 +102,7 @@ def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-@pytest.mark.skipif(bool(os.environ.get("SWITCHBOARD_DATABASE_URL", "").count("postgresql")), reason="SQLite locking")
+@pytest.mark.skipif(ON_POSTGRESQL, reason="SQLite's locking; the PostgreSQL run has its own test")
 def test_events_wait_in_the_spool_while_sqlite_is_locked_and_arrive_once_released(
     settings: Settings, engine: Engine, database_url: str
 ) -> None:
@@ -121,6 +123,26 @@ def test_events_wait_in_the_spool_while_sqlite_is_locked_and_arrive_once_release
         holder.close()
     report = ingest_spool(impatient, Spool(settings.spool_dir), batch_size=16)
     impatient.dispose()
+    assert (report.ingested, report.duplicates, report.remaining, report.error) == (40, 0, 0, None)
+    assert_stored_exactly_once(engine, ids, 20)
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="PostgreSQL's locking; the SQLite run has its own test")
+def test_events_wait_in_the_spool_while_postgresql_tables_are_locked_and_arrive_once_released(
+    settings: Settings, engine: Engine, database_url: str
+) -> None:
+    ids = fill_spool(settings.spool_dir, 40)
+    holder = make_engine(database_url)
+    try:
+        with holder.connect() as conn:
+            conn.execute(text("LOCK TABLE raw_event IN ACCESS EXCLUSIVE MODE"))  # e.g. a migration running
+            report = ingest_spool(engine, Spool(settings.spool_dir), batch_size=16, lock_timeout_ms=200)
+            assert report.error is not None and "lock" in report.error
+            assert (report.ingested, report.remaining) == (0, 40)
+            conn.rollback()
+    finally:
+        holder.dispose()
+    report = ingest_spool(engine, Spool(settings.spool_dir), batch_size=16, lock_timeout_ms=200)
     assert (report.ingested, report.duplicates, report.remaining, report.error) == (40, 0, 0, None)
     assert_stored_exactly_once(engine, ids, 20)
 
