@@ -95,6 +95,7 @@ async def delegate(
         max_cost_usd=max_cost_usd,
         thread_id=thread_id,
         temperature=temperature,
+        progress=ctx.report_progress,
     )
     try:
         return await run_delegate(_runtime(ctx), params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
@@ -21,10 +22,13 @@ from server.routing.budgets import Spend, budget_refusal, current_spend
 from server.routing.classify import classify
 from server.routing.rank import Plan, Skip, plan_route
 
-__all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "delegate"]
+__all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "Progress", "delegate"]
 
 # Output tokens assumed for a budget estimate when the caller sets no max_tokens.
 DEFAULT_OUTPUT_ESTIMATE = 1_000
+
+
+Progress = Callable[[float, float, str], Awaitable[None]]
 
 
 class DelegateError(Exception):
@@ -44,6 +48,8 @@ class DelegateParams:
     max_cost_usd: float | None = None
     thread_id: str | None = None
     temperature: float | None = None
+    progress: Progress | None = None
+    """Told ``(done, total, message)`` when the call falls back or waits, e.g. to report MCP progress."""
 
 
 async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
@@ -58,7 +64,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     task_type = params.task_type or classify(params.task)
     plan = await _apply_budgets(runtime, params, request, _plan(runtime, params, request, task_type))
     request_id = uuid.uuid4().hex
-    attempts = await _run(runtime, plan.candidates, request)
+    attempts = await _run(runtime, plan.candidates, request, params.progress)
     winner = next((a for a in attempts if a.ok and a.completion is not None), None)
     shown = None
     if winner is not None and winner.completion is not None:
@@ -193,15 +199,22 @@ def _refusal(runtime: Runtime, params: DelegateParams, spend: Spend, estimate: f
     )
 
 
-async def _run(runtime: Runtime, candidates: list[ModelInfo], request: CompletionRequest) -> list[Attempt]:
+async def _run(
+    runtime: Runtime, candidates: list[ModelInfo], request: CompletionRequest, progress: Progress | None
+) -> list[Attempt]:
     """Try candidates in order until one answers; a short ``Retry-After`` is waited out once per model."""
     attempts: list[Attempt] = []
     max_wait = runtime.config.resilience.max_retry_after_s
-    for info in candidates:
+    for position, info in enumerate(candidates):
+        if progress is not None and attempts:
+            last = attempts[-1]
+            await progress(position, len(candidates), f"{last.info.id} failed ({last.status}); trying {info.id}")
         attempt = await try_model(runtime, info, request)
         attempts.append(attempt)
         wait = attempt.retry_after_s
         if attempt.status == ErrorClass.RATE_LIMITED and wait is not None and wait <= max_wait:
+            if progress is not None:
+                await progress(position, len(candidates), f"{info.id} rate limited; retrying in {wait:g} s")
             await anyio.sleep(wait)
             attempt = await try_model(runtime, info, request)
             attempts.append(attempt)

@@ -237,3 +237,20 @@ async def test_without_an_engine_the_server_opens_and_migrates_the_store_on_firs
         assert [r.status for r in rows(store)] == ["ok"]
     finally:
         store.dispose()
+
+
+async def test_a_fallback_is_reported_as_progress_to_the_client(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.script("model-a", Reply.error(502))
+    server = server_for(settings, engine, acme_config(fake), tmp_path)
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(f"{progress:g}/{total:g} {message}")
+
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("delegate", {"task": "hi"}, progress_callback=on_progress)
+    assert not result.is_error
+    assert messages == ["1/2 acme:model-a failed (server_error); trying acme:model-b"]
