@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from server.analytics.render import render_report
 from server.analytics.report import SECTIONS, Section, build_report
-from server.analytics.window import Window
+from server.analytics.window import DEFAULT_DAYS, Window
 from server.config import ContextConfig, SwitchboardConfig
 
 __all__ = ["MAX_CHARS", "ToolSection", "register_stats_tool", "stats", "stats_text"]
@@ -59,7 +59,9 @@ def stats_text(
 async def stats(
     ctx: Context[Any, Any],
     section: Annotated[ToolSection, Field(description="One part, or 'overview' for a summary of all.")] = "overview",
-    days: Annotated[float, Field(gt=0, description="Look back this many days.")] = 7,
+    days: Annotated[
+        float | None, Field(gt=0, description="Look back this many days; default 7, or all time with session_id.")
+    ] = None,
     project: Annotated[str | None, Field(description="Only sessions of this project.")] = None,
     session_id: Annotated[str | None, Field(description="Only this Claude Code session.")] = None,
     detail: Annotated[bool, Field(description="Longer lists (still bounded to about 2,000 tokens).")] = False,
@@ -67,7 +69,10 @@ async def stats(
     """Usage, cost of record, savings from delegation, provider health, tool and subagent patterns, and routing
     recommendations with the numbers behind them, from the switchboard store. Unpriced usage says so.
     """
-    window = Window.last_days(days, project=project, session_id=session_id)
+    if days is None and session_id is not None:
+        window = Window(project=project, session_id=session_id)
+    else:
+        window = Window.last_days(days or DEFAULT_DAYS, project=project, session_id=session_id)
     context = _context_config(ctx)
     # The queries are synchronous SQLAlchemy, and the app may still be opening the store (``engine`` then
     # blocks until it is open): both stay off the event loop.

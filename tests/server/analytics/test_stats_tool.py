@@ -103,3 +103,10 @@ async def test_the_switchboard_app_serves_stats_with_its_config_threshold(engine
     assert isinstance(content, TextContent)
     assert "Context pressure (threshold 50% of 100,000)" in content.text
     assert "- s-1: 60% (60,000 tokens)" in content.text
+
+
+async def test_stats_for_one_session_looks_back_to_its_start_by_default(engine: Engine) -> None:
+    add(engine, session("old-one", cost_usd=0.5, started_at=utcnow() - timedelta(days=40)))
+    text = await _call(engine, section="sessions", session_id="old-one")
+    assert "Sessions: 1 (1 ended)" in text
+    assert "Sessions: 0" in await _call(engine, section="sessions", session_id="old-one", days=7)
