@@ -18,7 +18,7 @@ from server.engine.runtime import Runtime
 from server.engine.threads import load_thread, new_thread_id, thread_rows
 from server.providers.base import ChatMessage, CompletionRequest, ErrorClass
 from server.providers.registry import ModelInfo, split_model_id
-from server.routing.budgets import Spend, budget_refusal, current_spend
+from server.routing.budgets import budget_refusal, current_spend
 from server.routing.classify import classify
 from server.routing.rank import Plan, Skip, plan_route
 
@@ -174,8 +174,8 @@ def _plan(runtime: Runtime, params: DelegateParams, request: CompletionRequest, 
 
 
 async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: CompletionRequest, plan: Plan) -> Plan:
-    budgets = runtime.config.budgets
-    if budgets.daily_usd is None and budgets.session_usd is None and params.max_cost_usd is None:
+    budgets, cap = runtime.config.budgets, params.max_cost_usd
+    if budgets.daily_usd is None and budgets.session_usd is None and cap is None:
         return plan
     spend = await anyio.to_thread.run_sync(current_spend, runtime.engine, runtime.session_id)
     kept: list[ModelInfo] = []
@@ -183,7 +183,9 @@ async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: Comp
     for info in plan.candidates:
         estimate = estimate_cost(info, request.approx_input_tokens(), params.max_tokens or DEFAULT_OUTPUT_ESTIMATE)
         # An unpriced model cannot be estimated; it is allowed and recorded with cost NULL.
-        reason = None if estimate is None else _refusal(runtime, params, spend, estimate)
+        reason = None
+        if estimate is not None:
+            reason = budget_refusal(budgets, spend, estimate, config_file=runtime.config_file, max_cost_usd=cap)
         if reason is None:
             kept.append(info)
         else:
@@ -191,12 +193,6 @@ async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: Comp
     if not kept and refusals:
         raise DelegateError("refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals))
     return Plan(task_type=plan.task_type, candidates=kept, skipped=plan.skipped + refusals)
-
-
-def _refusal(runtime: Runtime, params: DelegateParams, spend: Spend, estimate: float) -> str | None:
-    return budget_refusal(
-        runtime.config.budgets, spend, estimate, config_file=runtime.config_file, max_cost_usd=params.max_cost_usd
-    )
 
 
 async def _run(
