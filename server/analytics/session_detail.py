@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from server.analytics.delegation_items import DelegationItem, delegation_items
 from server.analytics.sessions import ModelTokens, SessionRow, model_tokens, session_rows
-from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, StoredOutput, SubagentRun, ToolCall
+from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
 __all__ = ["DelegationItem", "SessionDetail", "TimelineNode", "session_detail"]
 
@@ -30,23 +31,6 @@ class TimelineNode(BaseModel):
     unpriced: bool = Field(default=False, description="Some usage under this node has no known price.")
     tokens: int = 0
     children: list[TimelineNode] = Field(default_factory=list)
-
-
-class DelegationItem(BaseModel):
-    """One delegation attempt of the session, with its answer when stored."""
-
-    request_id: str
-    attempt: int
-    at: datetime
-    route: str
-    task_type: str | None
-    status: str
-    error: str | None
-    latency_ms: float | None
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float | None
-    answer: str | None = Field(description="The full answer (stored_output), when one was kept.")
 
 
 class SessionDetail(BaseModel):
@@ -85,30 +69,6 @@ def _prompt_of(at: datetime | None, prompts: list[TimelineNode]) -> TimelineNode
         if moment is not None and (_aware(prompt.at) or moment) <= moment:
             owner = prompt
     return owner
-
-
-def _delegation_items(db: Session, rows: list[Delegation]) -> list[DelegationItem]:
-    output_ids = [d.output_id for d in rows if d.output_id]
-    outputs = dict(
-        db.exec(select(StoredOutput.id, StoredOutput.content).where(col(StoredOutput.id).in_(output_ids))).all()
-    )
-    return [
-        DelegationItem(
-            request_id=d.request_id,
-            attempt=d.attempt,
-            at=d.created_at,
-            route=f"{d.provider}:{d.model}",
-            task_type=d.task_type,
-            status=d.status,
-            error=d.error,
-            latency_ms=d.latency_ms,
-            input_tokens=d.input_tokens,
-            output_tokens=d.output_tokens,
-            cost_usd=d.cost_usd,
-            answer=outputs.get(d.output_id) if d.output_id else None,
-        )
-        for d in rows
-    ]
 
 
 def session_detail(db: Session, session_id: str) -> SessionDetail | None:
@@ -199,5 +159,5 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
         session=session_rows(db, [session])[0],
         by_model=model_tokens(db, [col(ModelUsage.session_id) == session_id]),
         timeline=roots,
-        delegations=_delegation_items(db, delegations),
+        delegations=delegation_items(db, delegations),
     )

@@ -5,7 +5,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from server.analytics import TimelineNode, session_detail
-from tests.server.analytics.seed import add, delegation, output, prompt, session, subagent, tool, usage
+from server.store.models import ThreadMessage
+from tests.server.analytics.seed import add, at, delegation, output, prompt, session, subagent, tool, usage
 
 
 def _kinds(nodes: list[TimelineNode]) -> list[tuple[str, str]]:
@@ -64,3 +65,28 @@ def test_unpriced_usage_marks_its_node_and_ancestors_unpriced(engine: Engine) ->
 def test_an_unknown_session_has_no_detail(engine: Engine) -> None:
     with Session(engine) as db:
         assert session_detail(db, "nope") is None
+
+
+def test_delegations_carry_the_task_and_full_answer_of_their_thread_exchange(engine: Engine) -> None:
+    def message(role: str, content: str, minute: float) -> ThreadMessage:
+        return ThreadMessage(thread_id="th", session_id="s", role=role, content=content, created_at=at(minute))
+
+    add(
+        engine,
+        session("s"),
+        message("user", "write the parser", 1),
+        message("assistant", "def parse(): ...", 1),
+        message("user", "now add tests", 20),
+        message("assistant", "def test_parse(): ...", 20),
+        delegation("s", 1, request_id="r1", thread_id="th", provider="openai", status="timeout"),
+        delegation("s", 1.01, request_id="r1", attempt=1, thread_id="th"),
+        delegation("s", 20.01, request_id="r2", thread_id="th", output_id="cut"),
+        output("cut", "def test_parse(): ... (the whole of it)"),
+    )
+    with Session(engine) as db:
+        detail = session_detail(db, "s")
+    assert detail is not None
+    failed, answered, later = detail.delegations
+    assert (failed.task, failed.answer) == ("write the parser", None)
+    assert (answered.task, answered.answer) == ("write the parser", "def parse(): ...")
+    assert (later.task, later.answer) == ("now add tests", "def test_parse(): ... (the whole of it)")
