@@ -22,9 +22,9 @@ SECRETS = {
 @pytest.mark.parametrize("name", sorted(SECRETS))
 def test_each_known_secret_shape_is_replaced_in_running_text(name: str) -> None:
     secret = SECRETS[name]
-    out = redact_text(f"export TOKEN={secret}; echo done")
+    out = redact_text(f"curl -u {secret}; echo done")
     assert secret not in out
-    assert out.startswith("export TOKEN=[REDACTED:") and out.endswith("; echo done")
+    assert out.startswith("curl -u [REDACTED:") and out.endswith("; echo done")
 
 
 def test_anthropic_keys_are_named_as_such_not_as_generic_keys() -> None:
@@ -42,6 +42,31 @@ def test_private_key_blocks_are_removed_whole_even_when_cut_off() -> None:
     assert redact_text(truncated) == "cat id_rsa\n[REDACTED:private-key]"
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("export OPENAI_API_KEY=abcd1234efgh5678 && run", "export OPENAI_API_KEY=[REDACTED] && run"),
+        ("DB_PASSWORD='correct horse'", "DB_PASSWORD='correct horse'"),  # a space ends the value: too short
+        ("password: hunter2hunter2", "password: [REDACTED]"),
+        ('{"client_secret": "s3cr3t-value-here"}', '{"client_secret": "[REDACTED]"}'),
+        ("Authorization: Basic dXNlcjpwYXNzd29yZA==", "Authorization: Basic [REDACTED]"),
+        ("psql postgresql://app:s3cret@db:5432/x", "psql postgresql://app:[REDACTED]@db:5432/x"),
+    ],
+)
+def test_values_named_as_secrets_are_redacted_and_their_names_kept(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+def test_dict_values_under_secret_names_are_redacted_whatever_they_look_like() -> None:
+    payload = {"password": "hunter2hunter2", "x-api-key": "zzzzzzzzzzzz", "max_tokens": "abcdefghijkl", "token": 5}
+    assert redact(payload) == {
+        "password": "[REDACTED]",
+        "x-api-key": "[REDACTED]",
+        "max_tokens": "abcdefghijkl",
+        "token": 5,
+    }
+
+
 def test_ordinary_text_that_looks_a_little_like_a_secret_is_kept() -> None:
     for text in (
         "use the sk-learn package",
@@ -51,6 +76,9 @@ def test_ordinary_text_that_looks_a_little_like_a_secret_is_kept() -> None:
         "the Bearer of bad news",
         "AKIA is a prefix",
         "xoxo, friends",
+        "max_tokens=100000000 and TOKEN_COUNT=123456789",
+        "the key=short one",
+        "git clone https://github.com/x/y and https://example.com/a:b@c",
         "",
     ):
         assert redact_text(text) == text
