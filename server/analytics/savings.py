@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, func
@@ -79,16 +80,11 @@ def _claude_models(db: Session, where: list[ColumnElement[bool]], default: str) 
     return result
 
 
-def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLAUDE_MODEL) -> Savings:
-    """Counterfactual Claude cost minus actual cost of the delegate calls made in ``window``; method included."""
-    where = [
-        col(Delegation.consensus_run_id).is_(None),
-        *window.time_clauses(Delegation.created_at),
-        *window.session_clauses(Delegation.session_id),
-    ]
+def _requests(db: Session, where: list[ColumnElement[bool]]) -> list[Any]:
+    """Per delegate call: id, session, successful attempts, their tokens, the cost of all attempts, unpriced ones."""
     ok = col(Delegation.status) == "ok"
     unpriced = col(Delegation.cost_usd).is_(None) | ~col(Delegation.priced)
-    requests = db.exec(
+    statement = (
         select_columns(
             Delegation.request_id,
             func.max(Delegation.session_id),
@@ -101,21 +97,35 @@ def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLA
         )
         .where(*where)
         .group_by(Delegation.request_id)
-    ).all()
-    answered = [r for r in requests if r[2] > 0]
+    )
+    return list(db.exec(statement).all())
+
+
+def _subagent_runs(db: Session, window: Window) -> int:
+    clauses = [*window.time_clauses(SubagentRun.started_at), *window.session_clauses(SubagentRun.session_id)]
+    return db.exec(select_columns(func.count()).where(*clauses)).one()[0]
+
+
+def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLAUDE_MODEL) -> Savings:
+    """Counterfactual Claude cost minus actual cost of the delegate calls made in ``window``; method included."""
+    where = [
+        col(Delegation.consensus_run_id).is_(None),
+        *window.time_clauses(Delegation.created_at),
+        *window.session_clauses(Delegation.session_id),
+    ]
+    answered = [r for r in _requests(db, where) if r[2] > 0]
     routes = _answer_routes(db, where)
     claude = _claude_models(db, where, default_claude_model)
-    by_route: dict[tuple[str, str], RouteSavings] = {}
-    used: Counter[str] = Counter()
-    unpriced_calls = 0
     answers: list[Answer] = []
     for _, session_id, _, tin, tout, tcached, _, _ in answered:
         model = claude.get(session_id, default_claude_model) if session_id else default_claude_model
         cached = min(tcached, tin)  # delegation.input_tokens include the cached ones
         answers.append((model, tin - cached, tout, cached))
-    counterfactuals = claude_costs(answers)
+    by_route: dict[tuple[str, str], RouteSavings] = {}
+    used: Counter[str] = Counter()
+    unpriced_calls = 0
     for (request_id, _, _, _, _, _, actual, unpriced_n), (model, *_), counterfactual in zip(
-        answered, answers, counterfactuals, strict=True
+        answered, answers, claude_costs(answers), strict=True
     ):
         if unpriced_n or actual is None or counterfactual is None:
             unpriced_calls += 1
@@ -132,11 +142,7 @@ def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLA
         entry.actual_usd += actual
         entry.counterfactual_usd += counterfactual
         entry.saved_usd += counterfactual - actual
-    subagents = db.exec(
-        select_columns(func.count()).where(
-            *window.time_clauses(SubagentRun.started_at), *window.session_clauses(SubagentRun.session_id)
-        )
-    ).one()[0]
+    subagents = _subagent_runs(db, window)
     routes_out = sorted(by_route.values(), key=lambda r: (-r.saved_usd, r.provider, r.model))
     return Savings(
         method=METHOD.format(default=default_claude_model),
