@@ -24,8 +24,13 @@ __all__ = ["try_model"]
 _NOT_HEALTH = {ErrorClass.BAD_REQUEST, ErrorClass.NOT_FOUND, ErrorClass.UNAVAILABLE}
 
 
-async def try_model(runtime: Runtime, info: ModelInfo, request: CompletionRequest) -> Attempt:
-    """Ask ``info``'s model once; never raises for provider failures, the outcome is in the returned attempt."""
+async def try_model(
+    runtime: Runtime, info: ModelInfo, request: CompletionRequest, *, timeout_s: float | None = None
+) -> Attempt:
+    """Ask ``info``'s model once; never raises for provider failures, the outcome is in the returned attempt.
+
+    ``timeout_s`` shortens the provider's timeout (never lengthens it), e.g. to finish within the client's own.
+    """
     cached = runtime.cache.get(info.id, request)
     if cached is not None:
         return Attempt(info, "ok", 0.0, completion=cached, cost_usd=0.0, priced=True, cache_hit=True)
@@ -38,7 +43,7 @@ async def try_model(runtime: Runtime, info: ModelInfo, request: CompletionReques
         # Built (SDK imported) before the clock starts: the first call's latency is the provider's, not ours.
         provider = _provider(runtime, info)
         started = time.perf_counter()
-        completion = await _call(runtime, provider, info, request)
+        completion = await _call(runtime, provider, info, request, timeout_s)
     except ProviderError as exc:
         latency_ms = (time.perf_counter() - started) * 1000 if started else 0.0
         # Error texts reach the store and the client: a provider may echo the key it was sent.
@@ -64,8 +69,12 @@ def _provider(runtime: Runtime, info: ModelInfo) -> Provider:
         raise ProviderError(ErrorClass.UNAVAILABLE, str(exc)) from exc
 
 
-async def _call(runtime: Runtime, provider: Provider, info: ModelInfo, request: CompletionRequest) -> Completion:
+async def _call(
+    runtime: Runtime, provider: Provider, info: ModelInfo, request: CompletionRequest, limit_s: float | None
+) -> Completion:
     timeout_s = runtime.registry.timeout_for(info.provider, runtime.config.resilience.timeout_s)
+    if limit_s is not None:
+        timeout_s = min(timeout_s, limit_s)
     async with runtime.limiter:
         try:
             # Our deadline is the one that counts; the SDK's is a backstop a little later.

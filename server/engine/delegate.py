@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
 from sqlmodel import SQLModel
 
-from server.engine.attempt import try_model
+from server.engine.fallback import Progress, run_fallback
 from server.engine.files import FileRefused, attach_files
 from server.engine.output import cut_to_limit, stored_output
 from server.engine.records import Attempt, delegation_row, estimate_cost, save_rows
 from server.engine.results import AttemptSummary, DelegateResult, RoutingDecision, SkippedModel
 from server.engine.runtime import Runtime
 from server.engine.threads import load_thread, new_thread_id, thread_rows
-from server.providers.base import ChatMessage, CompletionRequest, ErrorClass
+from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo, split_model_id
 from server.routing.budgets import budget_refusal, current_spend
 from server.routing.classify import classify
@@ -26,9 +25,6 @@ __all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "Progre
 
 # Output tokens assumed for a budget estimate when the caller sets no max_tokens.
 DEFAULT_OUTPUT_ESTIMATE = 1_000
-
-
-Progress = Callable[[float, float, str], Awaitable[None]]
 
 
 class DelegateError(Exception):
@@ -64,7 +60,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     task_type = params.task_type or classify(params.task)
     plan = await _apply_budgets(runtime, params, request, _plan(runtime, params, request, task_type))
     request_id = uuid.uuid4().hex
-    attempts = await _run(runtime, plan.candidates, request, params.progress)
+    attempts = await run_fallback(runtime, plan, request, params.progress)
     winner = next((a for a in attempts if a.ok and a.completion is not None), None)
     shown = None
     if winner is not None and winner.completion is not None:
@@ -193,30 +189,6 @@ async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: Comp
     if not kept and refusals:
         raise DelegateError("refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals))
     return Plan(task_type=plan.task_type, candidates=kept, skipped=plan.skipped + refusals)
-
-
-async def _run(
-    runtime: Runtime, candidates: list[ModelInfo], request: CompletionRequest, progress: Progress | None
-) -> list[Attempt]:
-    """Try candidates in order until one answers; a short ``Retry-After`` is waited out once per model."""
-    attempts: list[Attempt] = []
-    max_wait = runtime.config.resilience.max_retry_after_s
-    for position, info in enumerate(candidates):
-        if progress is not None and attempts:
-            last = attempts[-1]
-            await progress(position, len(candidates), f"{last.info.id} failed ({last.status}); trying {info.id}")
-        attempt = await try_model(runtime, info, request)
-        attempts.append(attempt)
-        wait = attempt.retry_after_s
-        if attempt.status == ErrorClass.RATE_LIMITED and wait is not None and wait <= max_wait:
-            if progress is not None:
-                await progress(position, len(candidates), f"{info.id} rate limited; retrying in {wait:g} s")
-            await anyio.sleep(wait)
-            attempt = await try_model(runtime, info, request)
-            attempts.append(attempt)
-        if attempt.ok:
-            break
-    return attempts
 
 
 def _decision(params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None) -> RoutingDecision:

@@ -140,3 +140,19 @@ async def test_the_concurrency_limit_holds_calls_beyond_it(
             for _ in range(2):
                 group.start_soon(delegate, runtime, DelegateParams(task="hi"))
     assert anyio.current_time() - started >= 0.6
+
+
+async def test_the_clients_tool_timeout_bounds_the_whole_fallback_chain(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    fake.script("model-a", Reply(kind="hang"))
+    # MCP_TOOL_TIMEOUT is in milliseconds; the provider's own timeout (60 s) would outlast it.
+    runtime = make_runtime(make_config(fake), environ={"MCP_TOOL_TIMEOUT": "1500"})
+    started = anyio.current_time()
+    with anyio.fail_after(20), pytest.raises(DelegateError) as caught:
+        await delegate(runtime, DelegateParams(task="hi"))
+    assert anyio.current_time() - started < 1.5
+    message = str(caught.value)
+    assert "acme:model-a: timeout" in message
+    assert "acme:model-b: skipped: not tried: the client's tool timeout" in message
+    assert fake.calls_for("model-b") == 0
