@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import Engine, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -25,13 +26,15 @@ from server.store.models import RawEvent, utcnow
 from server.store.redact import may_hold_secrets, redact, strip_nul
 from server.store.spool import BadEvent, Spool, SpoolEntry
 from server.store.transcripts import TranscriptCache
-from server.store.usage_rows import refresh_sessions
+from server.store.usage_rows import refresh_recent_sessions, refresh_sessions
 
-__all__ = ["BATCH_SIZE", "IngestReport", "describe_store_error", "ingest_spool"]
+__all__ = ["BATCH_SIZE", "RECENT_S", "IngestReport", "describe_store_error", "ingest_spool"]
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 1000
+RECENT_S = 3600.0
+"""Sessions with events this recent get their transcripts checked on every run, events or not."""
 
 
 @dataclass
@@ -206,5 +209,20 @@ def ingest_spool(
                 report.quarantined += 1
         if events and not _store_or_isolate(engine, spool, events, parsed, cache, report, lock_timeout_ms):
             break
+    if report.error is None:
+        _refresh_recent(engine, cache, report)
     report.remaining = spool.count_pending()
     return report
+
+
+def _refresh_recent(engine: Engine, cache: TranscriptCache, report: IngestReport) -> None:
+    try:
+        with Session(engine) as db:
+            refresh_recent_sessions(db, cache, utcnow() - timedelta(seconds=RECENT_S))
+            db.commit()
+    except SQLAlchemyError as exc:
+        cache.discard()  # read them again next time
+        report.error = describe_store_error(exc)
+        logger.warning("could not refresh recent transcripts: %s", report.error)
+    else:
+        cache.commit()

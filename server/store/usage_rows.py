@@ -7,13 +7,14 @@ twice (a rerun after a crash, a file that grew) never counts anything twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from server.store.models import AgentSession, ModelUsage, SubagentRun
 from server.store.transcripts import Transcript, TranscriptCache, UsageLine
 
-__all__ = ["refresh_sessions"]
+__all__ = ["refresh_recent_sessions", "refresh_sessions"]
 
 
 def _cost(line: UsageLine) -> float | None:
@@ -109,3 +110,13 @@ def refresh_sessions(db: Session, session_ids: Iterable[str], cache: TranscriptC
             agents.setdefault(agent.session_id, []).append(agent)
         for session in sessions:
             _refresh(db, session, agents.get(session.session_id, []), cache)
+
+
+def refresh_recent_sessions(db: Session, cache: TranscriptCache, since: datetime) -> None:
+    """Look again at the transcripts of sessions with events since ``since`` (not committed).
+
+    Transcripts change without a hook event to say so: the last lines of a turn, a subagent running in
+    the background. Unchanged files cost a ``stat`` with a long-lived ``cache``.
+    """
+    query = select(AgentSession.session_id).where(col(AgentSession.last_event_at) >= since)
+    refresh_sessions(db, db.exec(query).all(), cache)

@@ -271,3 +271,22 @@ def test_a_cost_state_seen_only_in_an_appended_part_still_counts(
     spool_event(settings.spool_dir, hook("SessionEnd", transcript_path=str(path), reason="other"), at=T0 + 300)
     assert ingest_spool(engine, Spool(settings.spool_dir)).error is None
     assert (session_row(engine).cost_source, session_row(engine).cost_usd) == ("claude_code", 0.9)
+
+
+def test_a_recent_sessions_transcript_is_read_again_even_without_new_events(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "main.jsonl", [assistant("msg_1", "req_1", HAIKU, (1_000_000, 0, 0, 0))])
+    spool_event(settings.spool_dir, hook("Stop", transcript_path=str(path)))  # received now
+    cache = TranscriptCache()
+    assert ingest_spool(engine, Spool(settings.spool_dir), cache=cache).ingested == 1
+    assert session_row(engine).cost_usd == pytest.approx(1.0)
+    with path.open("a") as transcript:  # Claude Code writes on; no hook fires
+        transcript.write(json.dumps(assistant("msg_2", "req_2", HAIKU, (0, 1_000_000, 0, 0))) + "\n")
+        transcript.write(json.dumps(cost_state(6.5)) + "\n")
+    report = ingest_spool(engine, Spool(settings.spool_dir), cache=cache)
+    assert (report.ingested, report.error) == (0, None)
+    session = session_row(engine)
+    assert (session.cost_usd, session.cost_source) == (6.5, "claude_code")
+    with Session(engine) as db:
+        assert len(db.exec(select(ModelUsage)).all()) == 2
