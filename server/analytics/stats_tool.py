@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 from sqlalchemy import Engine
@@ -24,12 +25,21 @@ ToolSection = Literal[
 
 # About 2,000 tokens at ~4 characters a token: the tool's output stays a small part of the caller's context.
 MAX_CHARS = 8_000
+CURRENT = "current"
 _ROWS = {"overview": 3, "section": 10, "detail": 25}
 
 
 def _engine(ctx: Context[Any, Any]) -> Engine:
     # The app's lifespan yields an object with at least ``engine`` (and ``settings``, maybe ``config``).
     return ctx.request_context.lifespan_context.engine
+
+
+def _current_session(ctx: Context[Any, Any]) -> str:
+    # The app learns the calling Claude Code session from CLAUDE_CODE_SESSION_ID (Runtime.session_id).
+    current = getattr(ctx.request_context.lifespan_context, "session_id", None)
+    if not isinstance(current, str) or not current:
+        raise ToolError("the calling session is not known here (no CLAUDE_CODE_SESSION_ID): pass its id")
+    return current
 
 
 def _context_config(ctx: Context[Any, Any]) -> ContextConfig:
@@ -63,12 +73,16 @@ async def stats(
         float | None, Field(gt=0, description="Look back this many days; default 7, or all time with session_id.")
     ] = None,
     project: Annotated[str | None, Field(description="Only sessions of this project.")] = None,
-    session_id: Annotated[str | None, Field(description="Only this Claude Code session.")] = None,
+    session_id: Annotated[
+        str | None, Field(description="Only this Claude Code session; 'current' for the one calling, if known.")
+    ] = None,
     detail: Annotated[bool, Field(description="Longer lists (still bounded to about 2,000 tokens).")] = False,
 ) -> str:
     """Usage, cost of record, savings from delegation, provider health, tool and subagent patterns, and routing
     recommendations with the numbers behind them, from the switchboard store. Unpriced usage says so.
     """
+    if session_id == CURRENT:
+        session_id = _current_session(ctx)
     if days is None and session_id is not None:
         window = Window(project=project, session_id=session_id)
     else:

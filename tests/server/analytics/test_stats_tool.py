@@ -25,12 +25,13 @@ pytestmark = pytest.mark.anyio
 @dataclass
 class Lifespan:
     engine: Engine
+    session_id: str | None = None
 
 
-def _server(engine: Engine) -> MCPServer[Lifespan]:
+def _server(engine: Engine, current: str | None = None) -> MCPServer[Lifespan]:
     @asynccontextmanager
     async def lifespan(_: MCPServer[Lifespan]) -> AsyncIterator[Lifespan]:
-        yield Lifespan(engine)
+        yield Lifespan(engine, current)
 
     server = MCPServer("stats-test", lifespan=lifespan)
     register_stats_tool(server)
@@ -110,3 +111,17 @@ async def test_stats_for_one_session_looks_back_to_its_start_by_default(engine: 
     text = await _call(engine, section="sessions", session_id="old-one")
     assert "Sessions: 1 (1 ended)" in text
     assert "Sessions: 0" in await _call(engine, section="sessions", session_id="old-one", days=7)
+
+
+async def test_stats_for_the_current_session_uses_the_callers_session_id(engine: Engine) -> None:
+    _busy_store(engine)
+    with anyio.fail_after(30):
+        async with Client(_server(engine, current="session-007")) as client:
+            mine = await client.call_tool("stats", {"section": "sessions", "session_id": "current"})
+        async with Client(_server(engine)) as client:
+            unknown = await client.call_tool("stats", {"section": "sessions", "session_id": "current"})
+    (content,) = mine.content
+    assert isinstance(content, TextContent)
+    assert "Sessions: 1 (1 ended)" in content.text
+    assert "session-007" in content.text
+    assert unknown.is_error
