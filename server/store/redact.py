@@ -28,11 +28,12 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
     ("aws-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     ("slack-token", r"\bxox[abprs]-[A-Za-z0-9\-]{10,}"),
     ("bearer", r"\bBearer\s+[A-Za-z0-9._~+/=\-]{8,}"),
-    # NAME=value where the name says what it holds: OPENAI_API_KEY=..., password: ..., "client_secret": "..."
+    # NAME=value where the name says what it holds: OPENAI_API_KEY=..., password: ..., "client_secret": "...";
+    # the value needs a letter, so "token: 12345678" (a count on a page) is left alone.
     (
         "assignment",
         rf"(?i:\b[A-Za-z0-9_.\-]*{_SECRET_WORDS}\b)[\"']?\s*[=:]\s*[\"']?"
-        rf"(?:(?:Basic|Bearer|Token|Digest)\s+)?(?P<value>[^\s\"',;{{}}]{{8,}})",
+        rf"(?:(?:Basic|Bearer|Token|Digest)\s+)?(?P<value>(?=[^\s\"',;{{}}]*[A-Za-z])[^\s\"',;{{}}]{{8,}})",
     ),
     # scheme://user:password@host (database URLs in commands)
     ("url-password", r"(?<=://)[^/\s:@]+:(?P<password>[^/\s@]{3,})@"),

@@ -76,7 +76,7 @@ def test_ordinary_text_that_looks_a_little_like_a_secret_is_kept() -> None:
         "the Bearer of bad news",
         "AKIA is a prefix",
         "xoxo, friends",
-        "max_tokens=100000000 and TOKEN_COUNT=123456789",
+        "max_tokens=100000000 and TOKEN_COUNT=123456789 and token: 123456789",
         "the key=short one",
         "git clone https://github.com/x/y and https://example.com/a:b@c",
         "",
