@@ -7,6 +7,7 @@ Code's own figure); everything else is the price table applied to recorded token
 """
 
 from server.analytics.context import ContextPressure, context_pressure
+from server.analytics.delegation_items import DelegationItem
 from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthReport, provider_health
 from server.analytics.patterns import Patterns, find_patterns
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_DAYS",
     "SECTIONS",
     "ContextPressure",
+    "DelegationItem",
     "DelegationStats",
     "HealthReport",
     "ModelTokens",
