@@ -1,4 +1,5 @@
-"""Well-known endpoints: a preset fills a provider's kind, base URL, key variable and a few default models."""
+"""Well-known endpoints and agent CLIs: a preset fills a provider's kind, base URL, key variable, default models
+and (for CLIs) the command line."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class Preset:
     api_key_env: str | None
     models: list[str] = field(default_factory=list[str])
     context_windows: dict[str, int] = field(default_factory=dict[str, int])
+    command: list[str] = field(default_factory=list[str])
 
 
 PRESETS: dict[str, Preset] = {
@@ -53,4 +55,7 @@ PRESETS: dict[str, Preset] = {
     ),
     "lmstudio": Preset("openai-compatible", "http://127.0.0.1:1234/v1", None, []),
     "ollama": Preset("openai-compatible", "http://127.0.0.1:11434/v1", None, []),
+    # Agent CLIs run headless; they use their own login, so no key variable here.
+    "gemini-cli": Preset("cli", None, None, ["gemini-2.5-pro"], command=["gemini", "-m", "{model}", "-p", "{prompt}"]),
+    "codex": Preset("cli", None, None, ["gpt-5-codex"], command=["codex", "exec", "-m", "{model}", "{prompt}"]),
 }

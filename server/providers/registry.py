@@ -70,7 +70,7 @@ class ProviderSpec:
             prices=dict(config.prices),
             context_windows={**(preset.context_windows if preset else {}), **config.context_windows},
             timeout_s=config.timeout_s,
-            command=list(config.command),
+            command=list(config.command or (preset.command if preset else [])),
         )
 
 

@@ -136,3 +136,11 @@ def test_registry_builds_each_kind_with_its_sdk() -> None:
     assert isinstance(registry.get("groq"), GroqProvider)
     assert isinstance(registry.get("claude"), AnthropicProvider)
     assert isinstance(registry.get("gem"), CliProvider)
+
+
+def test_cli_presets_fill_the_command_line() -> None:
+    registry = Registry(config(codex={}, gem={"preset": "gemini-cli", "models": ["gemini-2.5-flash"]}))
+    assert registry.specs["codex"].kind == "cli"
+    assert registry.specs["codex"].command[:2] == ["codex", "exec"]
+    assert registry.specs["gem"].command == ["gemini", "-m", "{model}", "-p", "{prompt}"]
+    assert [m.id for m in registry.models() if m.provider == "gem"] == ["gem:gemini-2.5-flash"]
