@@ -1,7 +1,8 @@
 """The routing pages: delegations and consensus runs, provider health, and patterns with recommendations.
 
 Aggregates come from analytics. The recent-row lists (last delegation attempts, consensus runs, breaker
-events) are plain selects with a limit: analytics has no row listing for them.
+events) are plain selects with a limit: analytics has no row listing for them; the attempts' tasks and
+answers come from analytics' ``delegation_items``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from server.analytics.delegation_items import DelegationItem, delegation_items
 from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthReport, provider_health
 from server.analytics.patterns import Patterns, find_patterns
@@ -24,6 +26,7 @@ __all__ = [
     "PatternsView",
     "ProvidersView",
     "RangeFilter",
+    "RecentAttempt",
     "delegations_view",
     "patterns_view",
     "providers_view",
@@ -41,13 +44,21 @@ class RangeFilter(BaseModel):
         return Window(since=(now or utcnow()) - timedelta(days=self.days))
 
 
+class RecentAttempt(BaseModel):
+    """One of the latest delegation attempts: its session, whether the cache answered, task and answer."""
+
+    session_id: str | None
+    cache_hit: bool
+    item: DelegationItem
+
+
 class DelegationsView(BaseModel):
     """Delegations by route, consensus by strategy, savings, and the latest attempts and consensus runs."""
 
     range: RangeFilter
     stats: DelegationStats
     savings: Savings
-    recent: list[Delegation]
+    recent: list[RecentAttempt]
     consensus_runs: list[ConsensusRun]
 
 
@@ -67,9 +78,14 @@ class PatternsView(BaseModel):
     patterns: Patterns
 
 
-def _recent_delegations(db: Session, window: Window) -> list[Delegation]:
+def _recent_attempts(db: Session, window: Window) -> list[RecentAttempt]:
     statement = window.apply(select(Delegation), Delegation.created_at, Delegation.session_id)
-    return list(db.exec(statement.order_by(col(Delegation.created_at).desc()).limit(RECENT_ROWS)).all())
+    rows = list(db.exec(statement.order_by(col(Delegation.created_at).desc()).limit(RECENT_ROWS)).all())
+    items = delegation_items(db, rows)
+    return [
+        RecentAttempt(session_id=row.session_id, cache_hit=row.cache_hit, item=item)
+        for row, item in zip(rows, items, strict=True)
+    ]
 
 
 def _recent_consensus(db: Session, window: Window) -> list[ConsensusRun]:
@@ -89,7 +105,7 @@ def delegations_view(db: Session, selected: RangeFilter) -> DelegationsView:
         range=selected,
         stats=delegation_stats(db, window),
         savings=savings(db, window),
-        recent=_recent_delegations(db, window),
+        recent=_recent_attempts(db, window),
         consensus_runs=_recent_consensus(db, window),
     )
 

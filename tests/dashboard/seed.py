@@ -21,6 +21,8 @@ from server.store.models import (
     RawEvent,
     StoredOutput,
     SubagentRun,
+    Thread,
+    ThreadMessage,
     ToolCall,
     utcnow,
 )
@@ -29,6 +31,7 @@ SESSION_A = "a1b2c3d4-0000-4000-8000-000000000001"
 SESSION_B = "b5e6f7a8-0000-4000-8000-000000000002"
 XSS_PROMPT = "<script>window.__pwned=1</script> fix the <b>login</b> bug"
 ANSWER_TEXT = "Use a constant-time comparison <img src=x onerror=window.__pwned=2>."
+TASK_TEXT = "Review auth.py <svg onload=window.__pwned=3>"
 
 
 def seed_store(engine: Engine) -> None:
@@ -135,6 +138,17 @@ def seed_store(engine: Engine) -> None:
 def _seed_delegations(db: Session) -> None:
     start = utcnow() - timedelta(hours=1)
     db.add(StoredOutput(id="out-1", session_id=SESSION_A, content=ANSWER_TEXT))
+    db.add(Thread(thread_id="th-1", session_id=SESSION_A, created_at=start, updated_at=start))
+    for role, content in (("user", TASK_TEXT), ("assistant", ANSWER_TEXT)):
+        db.add(
+            ThreadMessage(
+                thread_id="th-1",
+                session_id=SESSION_A,
+                role=role,
+                content=content,
+                created_at=start + timedelta(seconds=1),
+            )
+        )
     db.add(
         Delegation(
             session_id=SESSION_A,
@@ -163,6 +177,7 @@ def _seed_delegations(db: Session) -> None:
             cost_usd=0.00036,
             latency_ms=850.0,
             output_id="out-1",
+            thread_id="th-1",
             created_at=start + timedelta(seconds=1),
         )
     )

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from dashboard import build_app
 from server.settings import Settings
 from server.store.models import AgentSession, Delegation, Prompt, RawEvent, utcnow
-from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, XSS_PROMPT
+from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, TASK_TEXT, XSS_PROMPT
 
 
 @pytest.fixture
@@ -117,8 +117,10 @@ def test_unknown_session_is_a_404(client: TestClient) -> None:
 
 
 def test_captured_text_is_escaped_in_every_page(client: TestClient) -> None:
-    html = client.get(f"/sessions/{SESSION_A}").text
+    html = client.get(f"/sessions/{SESSION_A}").text + client.get("/delegations").text
     assert "<script>window.__pwned" not in html
+    assert "<svg" not in html
+    assert "&lt;svg onload=window.__pwned=3&gt;" in html
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in html
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=window.__pwned=2&gt;" in html
@@ -133,6 +135,10 @@ def test_delegations_page_data_holds_routes_fallbacks_consensus_runs_and_recent_
     assert {r["provider"] for r in view["stats"]["by_route"]} == {"groq", "openai", "local"}
     assert [c["id"] for c in view["consensus_runs"]] == ["cons-1"]
     assert len(view["recent"]) == 6
+    answered = next(r for r in view["recent"] if r["item"]["answer"])
+    assert answered["session_id"] == SESSION_A
+    assert answered["item"]["task"] == TASK_TEXT
+    assert answered["item"]["answer"] == ANSWER_TEXT
     assert "method" in view["savings"]
 
 

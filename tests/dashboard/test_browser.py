@@ -24,7 +24,7 @@ from dashboard import build_app
 from server.settings import Settings
 from server.store.models import AgentSession, Prompt, utcnow
 from tests.dashboard.conftest import LiveServer, serve, stop
-from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, XSS_PROMPT
+from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, TASK_TEXT, XSS_PROMPT
 from tests.server.store.spool_support import hook, spool_event
 
 pytestmark = pytest.mark.browser
@@ -163,9 +163,21 @@ def test_a_script_in_a_captured_prompt_shows_as_text_and_runs_nothing(open_page:
     page, console = open_page(f"/sessions/{SESSION_A}")
     expect(page.get_by_text(XSS_PROMPT, exact=False)).to_be_visible()
     expect(page.get_by_text(ANSWER_TEXT, exact=False)).to_be_visible()
+    page.locator("summary", has_text="Task").click()
+    expect(page.get_by_text(TASK_TEXT, exact=False)).to_be_visible()
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.locator("main script:not([type='application/json'])").count() == 0
-    assert page.locator("main b, main img").count() == 0
+    assert page.locator("main b, main img, main svg").count() == 0
+    assert console.problems == [], console.problems
+
+
+def test_a_delegated_task_and_answer_holding_markup_show_as_text_on_the_delegations_page(open_page: Opener) -> None:
+    page, console = open_page("/delegations")
+    page.locator("tr.attempt-text summary").first.click()
+    expect(page.get_by_text(TASK_TEXT, exact=False)).to_be_visible()
+    expect(page.get_by_text(ANSWER_TEXT, exact=False)).to_be_visible()
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator("main img, main svg").count() == 0
     assert console.problems == [], console.problems
 
 
