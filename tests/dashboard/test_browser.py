@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from dashboard import build_app
 from server.settings import Settings
-from server.store.models import AgentSession, Prompt, utcnow
+from server.store.models import AgentSession, Delegation, Prompt, utcnow
 from tests.dashboard.conftest import LiveServer, serve, stop
 from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, TASK_TEXT, XSS_PROMPT
 from tests.server.store.spool_support import hook, spool_event
@@ -242,3 +242,30 @@ def test_with_a_token_the_browser_gets_in_once_by_url_then_by_cookie_and_stays_l
     finally:
         context.close()
         stop(server, thread)
+
+
+def test_a_delegation_recorded_while_the_delegations_page_is_open_appears_without_a_reload(
+    open_page: Opener, live_server: LiveServer
+) -> None:
+    page, console = open_page("/delegations")
+    live(page)
+    page.evaluate("window.__sameDocument = true")
+    with Session(live_server.engine) as db:
+        db.add(
+            Delegation(
+                session_id=SESSION_B,
+                request_id="req-live",
+                provider="cerebras",
+                model="qwen-3-coder-480b",
+                task_type="code_fix",
+                status="ok",
+                cost_usd=0.002,
+                latency_ms=400.0,
+            )
+        )
+        db.commit()
+    expect(page.locator("#recent-delegations")).to_contain_text("cerebras:qwen-3-coder-480b", timeout=WAIT_MS)
+    expect(page.locator("#routes-table")).to_contain_text("cerebras", timeout=WAIT_MS)
+    page.wait_for_function("window.Chart.getChart('routes-chart').data.labels.length === 7", timeout=WAIT_MS)
+    assert page.evaluate("window.__sameDocument") is True
+    assert console.problems == [], console.problems
