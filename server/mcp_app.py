@@ -7,15 +7,19 @@ provider SDK is imported until a provider is used) and ingests the hook spool in
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
@@ -96,11 +100,29 @@ async def delegate(
         thread_id=thread_id,
         temperature=temperature,
         progress=ctx.report_progress,
+        roots=await client_roots(ctx) if files else None,
     )
     try:
         return await run_delegate(_runtime(ctx), params)
     except DelegateError as exc:
         raise ToolError(str(exc)) from exc
+
+
+async def client_roots(ctx: AppContext) -> list[Path] | None:
+    """The client's ``file://`` roots, or None when it declares none or cannot be asked on this connection."""
+    capabilities = ctx.client_capabilities
+    if capabilities is None or capabilities.roots is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            # Deprecated from protocol 2026-07-28 on, yet the way handshake-era clients (Claude Code) say it.
+            warnings.simplefilter("ignore", MCPDeprecationWarning)
+            listed = await ctx.session.list_roots()  # pyright: ignore[reportDeprecated]
+    except Exception:
+        logger.debug("the client did not list its roots", exc_info=True)
+        return None
+    uris = [urlparse(str(root.uri)) for root in listed.roots]
+    return [Path(url2pathname(uri.path)) for uri in uris if uri.scheme == "file"] or None
 
 
 async def get_output(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio
 from sqlmodel import SQLModel
@@ -46,6 +47,8 @@ class DelegateParams:
     temperature: float | None = None
     progress: Progress | None = None
     """Told ``(done, total, message)`` when the call falls back or waits, e.g. to report MCP progress."""
+    roots: list[Path] | None = None
+    """The client's project roots, when it told them; ``files`` must lie inside one (default: the server's)."""
 
 
 async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
@@ -125,7 +128,7 @@ async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[Comp
     content = params.task
     if params.files:
         try:
-            content = f"{content}\n\n{attach_files(params.files, runtime.roots)}"
+            content = f"{content}\n\n{attach_files(params.files, params.roots or runtime.roots)}"
         except FileRefused as exc:
             raise DelegateError(f"file refused: {exc}") from exc
     history: list[ChatMessage] = []

@@ -5,8 +5,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import mcp.types as types
 import pytest
 from mcp import Client
+from pydantic import FileUrl
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
@@ -254,3 +256,25 @@ async def test_a_fallback_is_reported_as_progress_to_the_client(
             result = await client.call_tool("delegate", {"task": "hi"}, progress_callback=on_progress)
     assert not result.is_error
     assert messages == ["1/2 acme:model-a failed (server_error); trying acme:model-b"]
+
+
+async def test_files_must_lie_inside_the_roots_the_client_lists(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    project = tmp_path / "client-project"
+    project.mkdir()
+    (project / "a.txt").write_text("inside the client's root")
+    (tmp_path / "b.txt").write_text("inside the server's root only")
+
+    async def list_roots(_context: Any) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=FileUrl(project.as_uri()), name="project")])
+
+    server = server_for(settings, engine, acme_config(fake), tmp_path)
+    with anyio.fail_after(20):
+        # Claude Code speaks the handshake-era protocol, where the server may ask for the client's roots.
+        async with Client(server, list_roots_callback=list_roots, mode="legacy") as client:
+            inside = await client.call_tool("delegate", {"task": "read", "files": [str(project / "a.txt")]})
+            outside = await client.call_tool("delegate", {"task": "read", "files": [str(tmp_path / "b.txt")]})
+    assert not inside.is_error, inside.content
+    assert "inside the client's root" in fake.requests[-1]["messages"][-1]["content"]
+    assert outside.is_error and "outside the project root" in str(outside.content[0])
