@@ -50,6 +50,13 @@ def test_payload_lands_in_spool_new_byte_for_byte_and_silently(tmp_path: Path) -
     assert event.stat().st_mode & 0o077 == 0  # prompts are private to the user
 
 
+def test_a_home_with_spaces_and_quotes_works_like_macos_application_support(tmp_path: Path) -> None:
+    home = tmp_path / "Library" / "Application Support" / 'it\'s "here"'
+    done = capture(b'{"x": 1}', base_env(tmp_path, SWITCHBOARD_HOME=str(home)))
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+    assert [p.read_bytes() for p in spooled(home)] == [b'{"x": 1}']
+
+
 def test_each_event_gets_its_own_file_name(tmp_path: Path) -> None:
     home = tmp_path / "state"
     for _ in range(5):
