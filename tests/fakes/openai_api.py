@@ -20,7 +20,7 @@ from typing import Any, Literal, Self
 
 __all__ = ["FakeOpenAI", "Reply", "closed_port"]
 
-ReplyKind = Literal["ok", "status", "hang", "refuse", "garbage", "cut"]
+ReplyKind = Literal["ok", "status", "hang", "refuse", "garbage", "empty", "cut"]
 
 
 @dataclass
@@ -29,7 +29,8 @@ class Reply:
 
     ``kind``: ``ok`` (a completion), ``status`` (an error status with ``headers``), ``hang`` (no answer until the
     fake stops), ``refuse`` (close the connection without answering), ``garbage`` (200 with a non-JSON body),
-    ``cut`` (the body, or the stream, stops halfway and the connection closes).
+    ``empty`` (valid JSON without any choice), ``cut`` (the body, or the stream, stops halfway and the connection
+    closes).
     """
 
     kind: ReplyKind = "ok"
@@ -237,6 +238,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             elif reply.kind == "status":
                 message = {"error": {"message": f"scripted {reply.status}", "type": "server_error"}}
                 self._send_json(reply.status, message, reply.headers)
+            elif reply.kind == "empty":
+                self._send_json(200, {**_completion(body, reply), "choices": []})
             elif reply.kind == "garbage":
                 data = b"<html>bad gateway</html>"
                 self.send_response(200)

@@ -132,3 +132,14 @@ async def test_provider_reports_the_finish_reason(harness: Harness) -> None:
     with anyio.fail_after(10):
         completion = await harness.provider.complete("m", REQUEST, timeout_s=5)
     assert completion.extra["finish_reason"] in ("stop", "end_turn")
+
+
+@pytest.mark.parametrize("make_provider", [_openai, _groq], ids=["openai-compatible", "groq"])
+async def test_a_json_answer_without_choices_is_malformed(make_provider: Callable[[FakeOpenAI], Harness]) -> None:
+    with FakeOpenAI(models=["m"]) as fake:
+        harness = make_provider(fake)
+        harness.script(Reply(kind="empty"))
+        with anyio.fail_after(10), pytest.raises(ProviderError) as caught:
+            await harness.provider.complete("m", REQUEST, timeout_s=5)
+        await harness.provider.aclose()
+    assert caught.value.error_class is ErrorClass.MALFORMED
