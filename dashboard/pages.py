@@ -158,7 +158,9 @@ def health_chart(view: views.ProvidersView) -> charts.ChartSpec:
     for provider in sorted({b.provider for b in view.health.timeline}):
         failures = {b.start: b.failures for b in view.health.timeline if b.provider == provider}
         series[provider] = [failures.get(start, 0) for start in starts]
-    return charts.line([s.strftime(fmt) for s in starts], series, "count")
+    labels = [s.strftime(fmt) for s in starts]
+    # A line through one or two points says little: bars until there is a trend to draw.
+    return charts.line(labels, series, "count") if len(starts) > 2 else charts.bar(labels, series, "count")
 
 
 async def patterns_page(request: Request) -> Response:
