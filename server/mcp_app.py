@@ -1,7 +1,9 @@
-"""The MCP server: ``delegate``, ``get_output``, ``providers`` and ``stats`` over stdio or streamable HTTP.
+"""The MCP server: ``delegate``, ``consensus``, ``get_output``, ``providers`` and ``stats`` (and stored answers as
+``switchboard://outputs/{id}`` resources), over stdio or streamable HTTP.
 
-:func:`build_server` makes the app; its lifespan opens the store, builds the shared :class:`Runtime` (no
-provider SDK is imported until a provider is used) and ingests the hook spool in the background.
+:func:`build_server` makes the app; its lifespan builds the shared :class:`Runtime` (no provider SDK is imported
+until a provider is used), opens the store a moment after start or on first need, and then ingests the hook
+spool in the background.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlparse
-from urllib.request import url2pathname
+from urllib.parse import unquote, urlparse
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
@@ -122,7 +123,7 @@ async def client_roots(ctx: AppContext) -> list[Path] | None:
         logger.debug("the client did not list its roots", exc_info=True)
         return None
     uris = [urlparse(str(root.uri)) for root in listed.roots]
-    return [Path(url2pathname(uri.path)) for uri in uris if uri.scheme == "file"] or None
+    return [Path(unquote(uri.path)) for uri in uris if uri.scheme == "file"] or None
 
 
 async def get_output(
