@@ -151,7 +151,7 @@ async def test_the_clients_tool_timeout_bounds_the_whole_fallback_chain(
     started = anyio.current_time()
     with anyio.fail_after(20), pytest.raises(DelegateError) as caught:
         await delegate(runtime, DelegateParams(task="hi"))
-    assert anyio.current_time() - started < 1.5
+    assert anyio.current_time() - started < 10, "bounded by the client's 1.5 s, not the provider's 60 s"
     message = str(caught.value)
     assert "acme:model-a: timeout" in message
     assert "acme:model-b: skipped: not tried: the client's tool timeout" in message
