@@ -1,6 +1,6 @@
 """Ingest throughput into SQLite, and the capture hook's cost per event, measured side by side.
 
-Usage: .venv/bin/python bench/bench_ingest.py [N]   (N spool files, default 20,000)
+Usage: .venv/bin/python bench/bench_ingest.py [N] [--postgres URL]   (N spool files, default 20,000)
 
 Generates N realistic hook events (sessions with prompts, Bash/Read/Edit calls with kilobyte-sized inputs
 and responses, subagents, a few secrets to redact), ingests them into a fresh SQLite store, and prints
@@ -10,6 +10,7 @@ floor of any command hook) and `python3 -S -c pass`.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -18,8 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -62,19 +69,40 @@ def _events(n: int, rng: random.Random) -> list[dict[str, Any]]:
     return events[:n]
 
 
-def bench_ingest(n: int) -> float:
+def _fill_spool(spool_dir: Path, n: int) -> int:
+    """Write n events into spool/new; returns their total size in bytes."""
     rng = random.Random(7)
+    (spool_dir / "new").mkdir(parents=True)
+    total_bytes = 0
+    for i, payload in enumerate(_events(n, rng)):
+        data = json.dumps(payload).encode()
+        total_bytes += len(data)
+        path = spool_dir / "new" / f"{i:08d}{rng.getrandbits(32):08x}"
+        path.write_bytes(data)
+        os.utime(path, ns=(1_700_000_000_000_000_000 + i * 1_000_000,) * 2)
+    return total_bytes
+
+
+@contextmanager
+def _postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh database next to ``admin_url``'s, dropped afterwards."""
+    name = f"sb_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_ingest(n: int, label: str, url: str | None) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         spool_dir = Path(tmp) / "spool"
-        (spool_dir / "new").mkdir(parents=True)
-        total_bytes = 0
-        for i, payload in enumerate(_events(n, rng)):
-            data = json.dumps(payload).encode()
-            total_bytes += len(data)
-            path = spool_dir / "new" / f"{i:08d}{rng.getrandbits(32):08x}"
-            path.write_bytes(data)
-            os.utime(path, ns=(1_700_000_000_000_000_000 + i * 1_000_000,) * 2)
-        engine = make_engine(f"sqlite:///{tmp}/bench.db")
+        total_bytes = _fill_spool(spool_dir, n)
+        engine = make_engine(url or f"sqlite:///{tmp}/bench.db")
         migrate(engine)
         started, cpu_started = time.perf_counter(), time.process_time()
         report = ingest_spool(engine, Spool(spool_dir))
@@ -82,13 +110,14 @@ def bench_ingest(n: int) -> float:
         engine.dispose()
     assert report.ingested == n and report.error is None, report.summary()
     rate = n / elapsed
-    print(f"ingest: {n:,} events ({total_bytes / n / 1024:.1f} KiB avg) in {elapsed:.2f} s = {rate:,.0f} events/s")
-    print(f"ingest: {rate / TARGET_EVENTS_S:.2f}x the {TARGET_EVENTS_S:,} events/s target (wall clock)")
-    # On a shared machine wall time includes waiting for a core: CPU time says what ingest itself costs.
+    print(f"ingest {label}: {n:,} events ({total_bytes / n / 1024:.1f} KiB avg) in {elapsed:.2f} s = {rate:,.0f}/s")
+    print(f"ingest {label}: {rate / TARGET_EVENTS_S:.2f}x the {TARGET_EVENTS_S:,} events/s target (wall clock)")
+    # On a shared machine wall time includes waiting for a core: CPU time says what ingest itself costs
+    # (for PostgreSQL, the server's own CPU is not in it).
     per_cpu_s = n / cpu
-    load = os.getloadavg()[0]
     ratio = per_cpu_s / TARGET_EVENTS_S
-    print(f"ingest: {per_cpu_s:,.0f} events per CPU-second = {ratio:.2f}x the target; load average {load:.1f}")
+    load = os.getloadavg()[0]
+    print(f"ingest {label}: {per_cpu_s:,.0f} events per CPU-second = {ratio:.2f}x the target; load average {load:.1f}")
     return rate
 
 
@@ -120,6 +149,13 @@ def bench_capture(runs: int = 200) -> None:
 
 
 if __name__ == "__main__":
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
-    bench_ingest(count)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("events", type=int, nargs="?", default=20_000)
+    parser.add_argument("--postgres", metavar="URL", help="also ingest into a fresh database on this server")
+    args = parser.parse_args()
+    sqlite_rate = bench_ingest(args.events, "sqlite", None)
+    if args.postgres:
+        with _postgres_database(args.postgres) as url:
+            postgres_rate = bench_ingest(args.events, "postgresql", url)
+        print(f"ingest: postgresql = {postgres_rate / sqlite_rate:.2f}x sqlite (wall clock)")
     bench_capture()
