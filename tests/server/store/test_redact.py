@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.store.redact import redact, redact_text
@@ -95,6 +95,7 @@ def test_keys_and_nested_values_are_redacted_and_other_types_kept() -> None:
     assert payload["tool_input"][secret][4]["deep"] == f"x {secret} y"  # the input is not modified
 
 
+@settings(deadline=None)  # a loaded CI machine must not turn slowness into a failure
 @given(prefix=st.text(max_size=40), suffix=st.text(max_size=40), name=st.sampled_from(sorted(SECRETS)))
 def test_a_secret_never_survives_whatever_surrounds_it(prefix: str, suffix: str, name: str) -> None:
     secret = SECRETS[name]
