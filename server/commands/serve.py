@@ -90,6 +90,8 @@ def run(args: argparse.Namespace) -> int:
     app: Any = server.streamable_http_app(host=args.host)
     if token:
         app = BearerTokenMiddleware(app, token)
-    uvicorn_server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
+    # info, without access logs: says "Uvicorn running on ..." once listening (scripts and tests wait for it).
+    uvicorn_config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False)
+    uvicorn_server = uvicorn.Server(uvicorn_config)
     anyio.run(uvicorn_server.serve)
     return 0

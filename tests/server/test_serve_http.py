@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
+import select
 import subprocess
 import sys
 import time
@@ -22,16 +22,20 @@ from tests.fakes.openai_api import FakeOpenAI, closed_port
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+def wait_for_listening(process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
+    """Read the server's stderr until uvicorn says it listens (bounded), without sleeping."""
+    assert process.stderr is not None
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "serve exited early"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on {port} within {timeout_s} s")
+    seen = b""
+    while b"Uvicorn running on" not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"serve did not start listening within {timeout_s} s: {seen.decode(errors='replace')}")
+        readable, _, _ = select.select([process.stderr], [], [], left)
+        if readable:
+            chunk = os.read(process.stderr.fileno(), 4096)
+            assert chunk, f"serve exited early: {seen.decode(errors='replace')}"
+            seen += chunk
 
 
 @pytest.fixture
@@ -43,13 +47,13 @@ def served(home: Path, tmp_path: Path) -> Iterator[tuple[str, str]]:
         env = {**os.environ, "SWITCHBOARD_CONFIG": str(config), "SWITCHBOARD_MCP_TOKEN": "s3cret-token"}
         env.pop("SWITCHBOARD_DATABASE_URL", None)
         command = [SWITCHBOARD, "serve", "--http", "--port", str(port), "--no-ingest"]
-        process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
         try:
-            wait_for_port(port, process)
+            wait_for_listening(process)
             yield f"http://127.0.0.1:{port}/mcp", "s3cret-token"
         finally:
             process.terminate()
-            process.wait(timeout=10)
+            process.communicate(timeout=10)  # drains and closes the stderr pipe
 
 
 @pytest.mark.anyio
