@@ -22,6 +22,7 @@ from dashboard.loaders import (
     load_session,
     load_sessions,
 )
+from server import __version__
 from server.store.redact import redact_text
 
 __all__ = ["routes", "templates"]
@@ -73,6 +74,8 @@ def render(
         "topics": topics,
         "view": view,
         "charts": chart_specs or {},
+        # Static URLs carry the version, so a browser never runs an older script against a newer page.
+        "version": __version__,
     }
     return templates.TemplateResponse(request, template, context, headers={"cache-control": "no-store"})
 
