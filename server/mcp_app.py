@@ -178,6 +178,20 @@ async def _open_store_later(runtime: Runtime, ingest: bool) -> None:
         await ingest_periodically(runtime.settings, store)
 
 
+async def _flush_pending(runtime: Runtime) -> None:
+    """Write provider events no call has taken along yet (a breaker that opened on the last call)."""
+    rows = runtime.take_pending()
+    if not rows or not runtime.has_engine:
+        return
+    from server.engine.records import save_rows
+
+    with anyio.CancelScope(shield=True):
+        try:
+            await anyio.to_thread.run_sync(save_rows, runtime.engine, rows)
+        except Exception:
+            logger.exception("could not write %d provider events at shutdown", len(rows))
+
+
 def _open_store(settings: Settings) -> Engine:
     from server.store.engine import open_store
 
@@ -223,6 +237,7 @@ def build_server(
                 yield runtime
                 group.cancel_scope.cancel()
         finally:
+            await _flush_pending(runtime)
             await runtime.aclose()
             if engine is None and runtime.has_engine:
                 runtime.engine.dispose()

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.config import ProviderConfig, SwitchboardConfig
+from server.engine.runtime import Runtime
 from server.mcp_app import build_server
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent, StoredOutput
@@ -278,3 +279,19 @@ async def test_files_must_lie_inside_the_roots_the_client_lists(
     assert not inside.is_error, inside.content
     assert "inside the client's root" in fake.requests[-1]["messages"][-1]["content"]
     assert outside.is_error and "outside the project root" in str(outside.content[0])
+
+
+async def test_provider_events_still_pending_at_shutdown_are_written(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    runtimes: list[Runtime] = []
+    server = build_server(
+        settings, acme_config(fake), engine=engine, environ={}, ingest=False, runtime_hook=runtimes.append
+    )
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            await client.list_tools()
+            # As a call cancelled mid-way would leave them: recorded, not yet written.
+            runtimes[0].record_error("acme", "timeout", "model-a: cancelled")
+    with Session(engine) as db:
+        assert [(e.provider, e.event) for e in db.exec(select(ProviderEvent)).all()] == [("acme", "error")]
