@@ -269,3 +269,17 @@ def test_a_delegation_recorded_while_the_delegations_page_is_open_appears_withou
     page.wait_for_function("window.Chart.getChart('routes-chart').data.labels.length === 7", timeout=WAIT_MS)
     assert page.evaluate("window.__sameDocument") is True
     assert console.problems == [], console.problems
+
+
+def test_the_page_loads_everything_from_its_own_origin(browser: Browser, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(live_server.url + "/")
+        page.wait_for_function("window.Chart && window.Chart.getChart('spend-chart')", timeout=WAIT_MS)
+        assert any("/static/vendor/chart.umd.js" in url for url in requested)
+        assert [u for u in requested if not u.startswith(live_server.url) and not u.startswith("data:")] == []
+    finally:
+        context.close()
