@@ -29,7 +29,7 @@
 
   function formatValue(unit, value) {
     if (value === null || value === undefined) return "–";
-    if (unit === "usd") return "$" + Number(value).toFixed(value < 1 ? 4 : 2);
+    if (unit === "usd") return "$" + Number(value).toFixed(value > 0 && value < 0.01 ? 4 : 2);
     if (unit === "ms") return Math.round(value) + " ms";
     if (unit === "percent") return Math.round(value * 100) + "%";
     return String(value);
