@@ -44,6 +44,9 @@ async def try_model(
         provider = _provider(runtime, info)
         started = time.perf_counter()
         completion = await _call(runtime, provider, info, request, timeout_s)
+    except anyio.get_cancelled_exc_class():
+        breaker.release_probe()  # a cancelled probe says nothing; without this the breaker would never probe again
+        raise
     except ProviderError as exc:
         latency_ms = (time.perf_counter() - started) * 1000 if started else 0.0
         # Error texts reach the store and the client: a provider may echo the key it was sent.

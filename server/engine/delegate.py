@@ -9,7 +9,7 @@ from pathlib import Path
 import anyio
 from sqlmodel import SQLModel
 
-from server.engine.fallback import Progress, run_fallback
+from server.engine.fallback import FallbackLog, Progress, run_fallback
 from server.engine.files import FileRefused, attach_files
 from server.engine.output import cut_to_limit, stored_output
 from server.engine.records import Attempt, delegation_row, estimate_cost, save_rows
@@ -63,24 +63,24 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     task_type = params.task_type or classify(params.task)
     plan = await _apply_budgets(runtime, params, request, _plan(runtime, params, request, task_type))
     request_id = uuid.uuid4().hex
-    attempts = await run_fallback(runtime, plan, request, params.progress)
+    log = FallbackLog()
+    try:
+        attempts = await run_fallback(runtime, plan, request, params.progress, log)
+    except anyio.get_cancelled_exc_class():
+        # The caller gave up (Esc in Claude Code): the tries made so far still cost money and are recorded.
+        with anyio.CancelScope(shield=True):
+            rows = _attempt_rows(runtime, log.with_cancelled(), request_id, task_type, params.thread_id)
+            await anyio.to_thread.run_sync(save_rows, runtime.engine, runtime.take_pending() + rows)
+        raise
     winner = next((a for a in attempts if a.ok and a.completion is not None), None)
     shown = None
     if winner is not None and winner.completion is not None:
         shown = _present(runtime, winner.completion.text, winner.info.id, request, thread_id)
-    rows = runtime.take_pending() + (shown.rows if shown else [])
-    for index, attempt in enumerate(attempts):
-        row = delegation_row(
-            attempt,
-            index=index,
-            request_id=request_id,
-            session_id=runtime.session_id,
-            task_type=task_type,
-            # A new thread exists only once answered; failed attempts must not name a thread never written.
-            thread_id=thread_id if winner is not None or params.thread_id else None,
-            output_id=shown.output_id if shown and attempt is winner else None,
-        )
-        rows.append(row)
+    # A new thread exists only once answered; failed attempts must not name a thread never written.
+    row_thread = thread_id if winner is not None else params.thread_id
+    output_id = shown.output_id if shown else None
+    rows = _attempt_rows(runtime, attempts, request_id, task_type, row_thread, winner, output_id)
+    rows = runtime.take_pending() + (shown.rows if shown else []) + rows
     thread = (thread_id, runtime.session_id) if winner is not None else None
     await anyio.to_thread.run_sync(lambda: save_rows(runtime.engine, rows, thread=thread))
     if winner is None or winner.completion is None or shown is None:
@@ -100,6 +100,29 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         output_id=shown.output_id,
         decision=_decision(params, plan, attempts, winner),
     )
+
+
+def _attempt_rows(
+    runtime: Runtime,
+    attempts: list[Attempt],
+    request_id: str,
+    task_type: str,
+    thread_id: str | None,
+    winner: Attempt | None = None,
+    output_id: str | None = None,
+) -> list[SQLModel]:
+    return [
+        delegation_row(
+            attempt,
+            index=index,
+            request_id=request_id,
+            session_id=runtime.session_id,
+            task_type=task_type,
+            thread_id=thread_id,
+            output_id=output_id if attempt is winner else None,
+        )
+        for index, attempt in enumerate(attempts)
+    ]
 
 
 @dataclass

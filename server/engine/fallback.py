@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 import anyio
 
@@ -10,9 +12,10 @@ from server.engine.attempt import try_model
 from server.engine.records import Attempt
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest, ErrorClass
+from server.providers.registry import ModelInfo
 from server.routing.rank import Plan, Skip
 
-__all__ = ["MIN_ATTEMPT_S", "Progress", "run_fallback"]
+__all__ = ["MIN_ATTEMPT_S", "FallbackLog", "Progress", "run_fallback"]
 
 Progress = Callable[[float, float, str], Awaitable[None]]
 """Told ``(done, total, message)`` when a call falls back or waits, e.g. to report MCP progress."""
@@ -21,15 +24,41 @@ Progress = Callable[[float, float, str], Awaitable[None]]
 MIN_ATTEMPT_S = 0.5
 
 
+@dataclass
+class FallbackLog:
+    """What a fallback run has done so far, readable even if the run is cancelled part-way."""
+
+    attempts: list[Attempt] = field(default_factory=list[Attempt])
+    in_flight: ModelInfo | None = None
+    in_flight_since: float = 0.0
+
+    def with_cancelled(self) -> list[Attempt]:
+        """The attempts, plus the one cut off by a cancellation (status ``cancelled``)."""
+        if self.in_flight is None:
+            return list(self.attempts)
+        latency_ms = (time.perf_counter() - self.in_flight_since) * 1000
+        cancelled = Attempt(self.in_flight, "cancelled", latency_ms, error="the caller cancelled the request")
+        return [*self.attempts, cancelled]
+
+    async def attempt(
+        self, runtime: Runtime, info: ModelInfo, request: CompletionRequest, left: float | None
+    ) -> Attempt:
+        self.in_flight, self.in_flight_since = info, time.perf_counter()
+        attempt = await try_model(runtime, info, request, timeout_s=left)
+        self.in_flight = None
+        self.attempts.append(attempt)
+        return attempt
+
+
 async def run_fallback(
-    runtime: Runtime, plan: Plan, request: CompletionRequest, progress: Progress | None
+    runtime: Runtime, plan: Plan, request: CompletionRequest, progress: Progress | None, log: FallbackLog
 ) -> list[Attempt]:
     """Try the plan's candidates in order until one answers; a short ``Retry-After`` is waited out once per model.
 
     When the client has a tool timeout, each try is cut to the time left before it, and models left untried
     are noted in ``plan.skipped``, so the caller gets an answer (or the list of failures), not a timeout.
+    Every try is also appended to ``log``, for the caller to record even if this run is cancelled.
     """
-    attempts: list[Attempt] = []
     deadline = None if runtime.client_timeout_s is None else anyio.current_time() + runtime.client_timeout_s * 0.9
     for position, info in enumerate(plan.candidates):
         left = _time_left(deadline)
@@ -37,21 +66,19 @@ async def run_fallback(
             reason = "not tried: the client's tool timeout (MCP_TOOL_TIMEOUT) was about to pass"
             plan.skipped.extend(Skip(rest.id, reason) for rest in plan.candidates[position:])
             break
-        if progress is not None and attempts:
-            last = attempts[-1]
+        if progress is not None and log.attempts:
+            last = log.attempts[-1]
             await progress(position, len(plan.candidates), f"{last.info.id} failed ({last.status}); trying {info.id}")
-        attempt = await try_model(runtime, info, request, timeout_s=left)
-        attempts.append(attempt)
+        attempt = await log.attempt(runtime, info, request, left)
         wait = attempt.retry_after_s
         if _worth_waiting(runtime, attempt, deadline):
             if progress is not None:
                 await progress(position, len(plan.candidates), f"{info.id} rate limited; retrying in {wait:g} s")
             await anyio.sleep(wait or 0)
-            attempt = await try_model(runtime, info, request, timeout_s=_time_left(deadline))
-            attempts.append(attempt)
+            attempt = await log.attempt(runtime, info, request, _time_left(deadline))
         if attempt.ok:
             break
-    return attempts
+    return log.attempts
 
 
 def _time_left(deadline: float | None) -> float | None:

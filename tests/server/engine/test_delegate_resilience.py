@@ -156,3 +156,23 @@ async def test_the_clients_tool_timeout_bounds_the_whole_fallback_chain(
     assert "acme:model-a: timeout" in message
     assert "acme:model-b: skipped: not tried: the client's tool timeout" in message
     assert fake.calls_for("model-b") == 0
+
+
+async def test_a_cancelled_call_still_records_its_attempts_and_frees_the_breaker_probe(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    clock = Clock()
+    config = make_config(fake, resilience={"breaker_failures": 1, "breaker_cooldown_s": 30})
+    config.routing.default = ["acme:model-a"]
+    fake.script("model-a", Reply.error(500), Reply(kind="hang"))
+    runtime = make_runtime(config, clock)
+    with anyio.fail_after(20):
+        with pytest.raises(DelegateError):
+            await delegate(runtime, DelegateParams(task="hi"))  # opens the breaker
+        clock.now += 31
+        with anyio.move_on_after(0.5):  # the caller gives up on the half-open probe
+            await delegate(runtime, DelegateParams(task="hi"))
+        result = await delegate(runtime, DelegateParams(task="hi"))
+    assert result.model == "acme:model-a", "the next caller may probe again"
+    assert [r.status for r in delegations(engine)] == ["server_error", "cancelled", "ok"]
+    assert len({r.request_id for r in delegations(engine)}) == 3
