@@ -23,6 +23,7 @@ from dashboard.loaders import (
     load_sessions,
 )
 from server import __version__
+from server.analytics.health import HealthBucket
 from server.store.redact import redact_text
 
 __all__ = ["routes", "templates"]
@@ -105,8 +106,18 @@ async def overview_page(request: Request) -> Response:
         active="/",
         topics="overview",
         view=view,
-        chart_specs={"spend-chart": spend, "tools-chart": tools},
+        chart_specs={"spend-chart": spend, "tools-chart": tools, "calls-chart": calls_chart(view.provider_timeline)},
     )
+
+
+def calls_chart(timeline: list[HealthBucket]) -> charts.ChartSpec:
+    """Delegation calls per day, stacked by provider."""
+    days = sorted({b.start for b in timeline})
+    series: dict[str, list[float | None]] = {}
+    for provider in sorted({b.provider for b in timeline}):
+        calls = {b.start: b.calls for b in timeline if b.provider == provider}
+        series[provider] = [calls.get(day, 0) for day in days]
+    return charts.bar([d.strftime("%m-%d") for d in days], series, "count", stacked=True)
 
 
 async def sessions_page(request: Request) -> Response:

@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from server.analytics.context import ContextPressure, context_pressure
 from server.analytics.delegations import DelegationStats, delegation_stats
-from server.analytics.health import ProviderHealth, provider_health
+from server.analytics.health import HealthBucket, ProviderHealth, provider_health
 from server.analytics.savings import Savings, savings
 from server.analytics.sessions import ModelTokens, SessionRow, recent_sessions, sessions_summary
 from server.analytics.subagents import SubagentStats, subagent_stats
@@ -52,6 +52,7 @@ class OverviewView(BaseModel):
     savings: Savings = Field(description="Savings and delegation rate, last 30 days.")
     delegations: DelegationStats = Field(description="Delegations, last 7 days.")
     providers: list[ProviderHealth] = Field(description="Provider health, last 7 days.")
+    provider_timeline: list[HealthBucket] = Field(description="Calls and failures per provider per day, 7 days.")
     by_model: list[ModelTokens] = Field(description="Tokens by model, last 30 days.")
     top_tools: list[ToolStat] = Field(description="Busiest tools, last 7 days.")
     subagents: SubagentStats = Field(description="Subagent runs, last 7 days.")
@@ -91,12 +92,14 @@ def overview(db: Session, now: datetime | None = None, context: ContextConfig | 
         if days == 30:
             month_models = summary.by_model
     week = Window(since=now - timedelta(days=7))
+    health = provider_health(db, week, bucket=timedelta(days=1))
     return OverviewView(
         generated_at=now,
         spend=spend,
         savings=savings(db, Window(since=now - timedelta(days=30))),
         delegations=week_delegations or delegation_stats(db, week),
-        providers=provider_health(db, week).providers,
+        providers=health.providers,
+        provider_timeline=health.timeline,
         by_model=month_models,
         top_tools=tool_stats(db, week).tools[:TOP_TOOLS],
         subagents=subagent_stats(db, week),

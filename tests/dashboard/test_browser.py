@@ -137,7 +137,7 @@ def test_every_page_renders_without_console_errors_in_light_and_dark_at_laptop_a
 
 def test_overview_charts_are_drawn_by_the_vendored_chart_library(open_page: Opener) -> None:
     page, console = open_page("/")
-    for canvas_id in ("spend-chart", "tools-chart"):
+    for canvas_id in ("spend-chart", "tools-chart", "calls-chart"):
         page.wait_for_function(
             "id => window.Chart && window.Chart.getChart(id) !== undefined", arg=canvas_id, timeout=WAIT_MS
         )
