@@ -43,6 +43,12 @@
   }
 
   function chartConfig(spec) {
+    const unit = spec.unit;
+    function valueTick(value) {
+      if (unit === "usd") return "$" + Number(value).toLocaleString();
+      if (unit === "ms") return value >= 1000 ? value / 1000 + " s" : value + " ms";
+      return Number(value).toLocaleString();
+    }
     const colors = palette();
     const text = cssVar("--muted");
     const grid = cssVar("--chart-grid");
@@ -81,11 +87,15 @@
           },
         },
         scales: {
-          x: { stacked: stacked, ticks: { color: text, maxRotation: 0, autoSkip: true }, grid: { color: grid } },
+          x: {
+            stacked: stacked,
+            ticks: spec.horizontal ? { color: text, callback: valueTick } : { color: text, maxRotation: 0, autoSkip: true },
+            grid: { color: grid },
+          },
           y: {
             stacked: stacked,
             beginAtZero: true,
-            ticks: spec.horizontal ? { color: text, callback: shortLabel } : { color: text },
+            ticks: spec.horizontal ? { color: text, callback: shortLabel } : { color: text, callback: valueTick },
             grid: { color: grid },
           },
         },
