@@ -66,7 +66,8 @@
             borderColor: color,
             borderWidth: spec.type === "line" ? 2 : 0,
             pointRadius: spec.type === "line" ? 2 : 0,
-            fill: spec.type === "line",
+            // One filled area reads well; several overlapping ones do not.
+            fill: spec.type === "line" && spec.series.length === 1,
             tension: 0.25,
           };
         }),
