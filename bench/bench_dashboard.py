@@ -28,8 +28,8 @@ from typing import Any
 
 import anyio
 import httpx
-from sqlalchemy import Engine, func, select
-from sqlmodel import Session
+from sqlalchemy import Engine
+from sqlmodel import Session, col, func, select
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -79,8 +79,8 @@ def count_events(engine: Engine) -> tuple[int, int]:
     from server.store.models import AgentSession
 
     with Session(engine) as db:
-        events = sum(db.exec(select(func.count()).select_from(t)).one()[0] for t in EVENT_TABLES)
-        sessions = db.exec(select(func.count()).select_from(AgentSession)).one()[0]
+        events = sum(db.exec(select(func.count()).select_from(t)).one() for t in EVENT_TABLES)
+        sessions = db.exec(select(func.count()).select_from(AgentSession)).one()
     return events, sessions
 
 
@@ -143,6 +143,13 @@ async def after_change_times(app: Any, engine: Engine, path: str, runs: int) -> 
     return served, rebuilt
 
 
+def first_session_id(engine: Engine) -> str:
+    from server.store.models import AgentSession
+
+    with Session(engine) as db:
+        return db.exec(select(AgentSession.session_id).order_by(col(AgentSession.started_at).desc()).limit(1)).one()
+
+
 def touch(engine: Engine) -> None:
     """A store change, as a delegation engine makes: one provider event row (removed by ``untouch``)."""
     with Session(engine) as db:
@@ -152,8 +159,8 @@ def touch(engine: Engine) -> None:
 
 def untouch(engine: Engine) -> None:
     with Session(engine) as db:
-        for event in db.exec(select(ProviderEvent).where(ProviderEvent.provider == "bench-touch")).all():
-            db.delete(event[0])
+        for event in db.exec(select(ProviderEvent).where(col(ProviderEvent.provider) == "bench-touch")).all():
+            db.delete(event)
         db.commit()
 
 
@@ -175,7 +182,8 @@ async def main_async(args: argparse.Namespace) -> None:
     row("GET /, right after a store change (stale)", p50_ms(served), TARGET_MS)
     row("  ...until the rebuilt overview is ready", p50_ms(rebuilt), None)
     print("\nother pages, view built (no cache):")
-    for path in ("/sessions", "/delegations", "/providers", "/patterns"):
+    session_id = first_session_id(engine)
+    for path in ("/sessions", "/sessions?q=fix", f"/sessions/{session_id}", "/delegations", "/providers", "/patterns"):
         row(f"GET {path}", p50_ms(await request_times(uncached, path, max(3, args.runs // 3))), None)
     marks = await timed(args.runs, lambda: anyio.to_thread.run_sync(store_marks, engine))
     row("store_marks (one /events poll)", p50_ms(marks), None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import anyio
@@ -135,7 +135,7 @@ class StoreWatcher:
                 failing = False
             await anyio.sleep(self.interval_s)
 
-    async def listen(self) -> AsyncIterator[str]:
+    async def listen(self) -> AsyncGenerator[str]:
         """SSE frames: ``change`` events naming the topics that moved, and heartbeats."""
         self._listeners += 1
         self._someone_listens.set()

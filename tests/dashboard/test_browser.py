@@ -122,7 +122,8 @@ def live(page: Page) -> None:
 def test_every_page_renders_without_console_errors_in_light_and_dark_at_laptop_and_phone_width(
     open_page: Opener, path: str
 ) -> None:
-    for scheme, viewport, label in (("light", LAPTOP, "laptop"), ("dark", PHONE, "phone")):
+    combos: tuple[tuple[Scheme, ViewportSize, str], ...] = (("light", LAPTOP, "laptop"), ("dark", PHONE, "phone"))
+    for scheme, viewport, label in combos:
         page, console = open_page(path, viewport=viewport, scheme=scheme)
         expect(page.locator("h1")).to_be_visible()
         live(page)

@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -59,7 +59,7 @@ class Run:
 
 
 @contextmanager
-def dashboard(*args: str, env: dict[str, str]) -> Iterator[Run]:
+def dashboard(*args: str, env: dict[str, str]) -> Generator[Run]:
     run = Run(args, env)
     try:
         yield run

@@ -87,6 +87,7 @@ def test_events_stream_says_hello_then_reports_a_provider_event_as_it_lands(live
 async def test_an_announced_topic_reaches_listeners_as_a_change(seeded: Engine) -> None:
     watcher = StoreWatcher(seeded, interval_s=60)
     frames = watcher.listen()
+    frame = ""
     with anyio.fail_after(WAIT_S):
         assert (await anext(frames)).startswith("event: hello")
         async with anyio.create_task_group() as tasks:
