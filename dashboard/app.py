@@ -39,7 +39,8 @@ async def health(request: Request) -> JSONResponse:
     try:
         await watcher.poll_once()
     except Exception as exc:
-        logger.exception("dashboard: /health could not reach the store")
+        # A probe may ask every few seconds during an outage: one line each, no traceback.
+        logger.warning("dashboard: /health could not reach the store: %s", type(exc).__name__)
         return JSONResponse({"status": "error", "store": type(exc).__name__}, status_code=503)
     return JSONResponse({"status": "ok", "version": __version__, "store": "ok"})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -11,6 +12,7 @@ from starlette.testclient import TestClient
 from dashboard import build_app
 from dashboard.security import COOKIE_NAME, is_loopback
 from server.settings import Settings
+from server.store.engine import make_engine
 
 TOKEN = "s3cret-token-value"
 
@@ -102,3 +104,14 @@ def test_live_stream_and_static_files_are_behind_the_token_too(gated: TestClient
     assert gated.get("/events").status_code == 401
     assert gated.get("/static/app.js").status_code == 401
     assert gated.get("/static/app.js", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_health_is_503_when_the_store_does_not_answer(tmp_path: Path, settings: Settings) -> None:
+    broken = make_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")  # never migrated
+    try:
+        with TestClient(build_app(broken, settings, ingest=False)) as client:
+            response = client.get("/health")
+        assert response.status_code == 503
+        assert response.json()["status"] == "error"
+    finally:
+        broken.dispose()
