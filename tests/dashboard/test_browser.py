@@ -284,3 +284,16 @@ def test_the_page_loads_everything_from_its_own_origin(browser: Browser, live_se
         assert [u for u in requested if not u.startswith(live_server.url) and not u.startswith("data:")] == []
     finally:
         context.close()
+
+
+def test_a_tool_call_spooled_while_its_session_is_open_joins_the_timeline(
+    open_page: Opener, live_server: LiveServer
+) -> None:
+    page, console = open_page(f"/sessions/{SESSION_A}")
+    live(page)
+    spool_event(
+        live_server.settings.spool_dir,
+        hook("PreToolUse", SESSION_A, tool_name="NotebookEdit", tool_use_id="tu-live", tool_input={"cell": 1}),
+    )
+    expect(page.locator("ul.tree").first).to_contain_text("NotebookEdit", timeout=WAIT_MS)
+    assert console.problems == [], console.problems
