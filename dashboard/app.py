@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -45,8 +45,14 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "version": __version__, "store": "ok"})
 
 
+async def no_favicon(request: Request) -> Response:
+    # Pages declare an empty icon; this answers browsers that ask anyway (e.g. for a plain-text 401).
+    return Response(status_code=204)
+
+
 def _routes() -> list[BaseRoute]:
     return [
+        Route("/favicon.ico", no_favicon),
         *pages.routes(),
         Mount("/api", routes=api.routes()),
         Route("/events", events_endpoint),
