@@ -22,6 +22,17 @@ __all__ = ["try_model"]
 
 # Failures that say nothing about the provider's health (the request or the setup is at fault).
 _NOT_HEALTH = {ErrorClass.BAD_REQUEST, ErrorClass.NOT_FOUND, ErrorClass.UNAVAILABLE}
+# Refused before any model ran: nothing is billed, so the attempt costs $0. A timeout, a malformed answer or a
+# failing CLI may have run the model: their cost is unknown and stays NULL (shown as such, never as $0).
+_UNBILLED = {
+    ErrorClass.SERVER_ERROR,
+    ErrorClass.RATE_LIMITED,
+    ErrorClass.CONNECTION,
+    ErrorClass.UNAVAILABLE,
+    ErrorClass.AUTH,
+    ErrorClass.BAD_REQUEST,
+    ErrorClass.NOT_FOUND,
+}
 
 
 async def try_model(
@@ -37,7 +48,8 @@ async def try_model(
     breaker = runtime.breakers[info.provider]
     if not breaker.allow():
         remaining = breaker.cooldown_remaining_s()
-        return Attempt(info, "circuit_open", 0.0, error=f"circuit open for {info.provider!r} ({remaining:.0f} s left)")
+        error = f"circuit open for {info.provider!r} ({remaining:.0f} s left)"
+        return Attempt(info, "circuit_open", 0.0, error=error, cost_usd=0.0)
     started = 0.0
     try:
         # Built (SDK imported) before the clock starts: the first call's latency is the provider's, not ours.
@@ -56,7 +68,10 @@ async def try_model(
         else:
             breaker.record_failure(f"{exc.error_class.value}: {error}")
         runtime.record_error(info.provider, exc.error_class.value, f"{info.model}: {error}")
-        return Attempt(info, exc.error_class.value, latency_ms, error=error, retry_after_s=exc.retry_after_s)
+        cost = 0.0 if exc.error_class in _UNBILLED else None
+        return Attempt(
+            info, exc.error_class.value, latency_ms, error=error, cost_usd=cost, retry_after_s=exc.retry_after_s
+        )
     latency_ms = (time.perf_counter() - started) * 1000
     breaker.record_success()
     runtime.latency.observe(info.id, latency_ms)

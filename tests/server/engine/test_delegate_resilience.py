@@ -38,6 +38,8 @@ async def test_fallback_moves_down_the_list_past_a_hang_a_refused_connection_and
     assert [(r.attempt, r.status) for r in rows] == [(0, "timeout"), (1, "connection"), (2, "rate_limited"), (3, "ok")]
     assert len({r.request_id for r in rows}) == 1
     assert rows[0].error is not None and "0.5" in rows[0].error
+    # Refused requests cost nothing; a hang may have run the model, so its cost stays unknown, never $0.
+    assert [r.cost_usd for r in rows[:3]] == [None, 0.0, 0.0]
 
 
 async def test_a_short_retry_after_is_waited_out_and_the_same_model_retried(
