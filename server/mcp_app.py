@@ -2,8 +2,9 @@
 ``switchboard://outputs/{id}`` resources), over stdio or streamable HTTP.
 
 :func:`build_server` makes the app; its lifespan builds the shared :class:`Runtime` (no provider SDK is imported
-until a provider is used), opens the store a moment after start or on first need, and then ingests the hook
-spool in the background.
+until a provider is used). Nothing heavier than the MCP SDK and pydantic is imported before ``initialize`` is
+answered: once the client has that answer, a worker thread imports the store, the engines and the analytics
+(:meth:`Runtime.warm`), then the store opens and the hook spool is ingested in the background.
 """
 
 from __future__ import annotations
@@ -14,41 +15,50 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import unquote, urlparse
 
 import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
-from sqlalchemy import Engine
 
 from server import __version__
+from server.analytics.stats_tool import register_stats_tool
 from server.config import SwitchboardConfig, load_config
 from server.engine.consensus_tool import register_consensus_tool
-from server.engine.delegate import DelegateError, DelegateParams
-from server.engine.delegate import delegate as run_delegate
 from server.engine.discovery import list_providers, list_routes
-from server.engine.output import load_output
 from server.engine.results import DelegateResult, ProviderListing
 from server.engine.runtime import Runtime
 from server.settings import Settings
 
-__all__ = ["OutputChunk", "ProvidersResult", "build_server"]
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+__all__ = ["INSTRUCTIONS", "OutputChunk", "ProvidersResult", "build_server"]
 
 logger = logging.getLogger(__name__)
 
 INSTRUCTIONS = (
-    "Switchboard hands tasks to other LLM providers. Use `delegate` for self-contained work another model can do "
-    "(pass file paths in `files`; continue a conversation with `thread_id`); `providers` lists what is configured; "
-    "`get_output` returns an answer that was cut to fit; `stats` shows usage, cost and provider health."
+    "Switchboard hands work to other LLM providers and reports what agent sessions cost. "
+    "`delegate`: give a self-contained task to the best configured model for it, with fallback (pass file paths "
+    "in `files`; continue a conversation with `thread_id`). "
+    "`consensus`: ask several models the same question at once and get one answer with how far they agreed "
+    "(strategy fastest, vote, judge or cheapest; optional for/against stances), for decisions worth a second "
+    "opinion. "
+    "`providers`: the configured models, their key status, health and prices. "
+    "`get_output`: the rest of an answer that was cut to fit. "
+    "`stats`: usage, cost, savings from delegation, provider health, tool and subagent patterns and routing "
+    "advice from the recorded sessions (`section` picks one part; `session_id='current'` is this session)."
 )
 
 AppContext = Context[Runtime, Any]
 
-STORE_OPEN_DELAY_S = 1.0
+WARM_FALLBACK_S = 1.0
+"""When the client says nothing after ``initialize``, the background warm-up starts this long after start."""
 
 
 class OutputChunk(BaseModel):
@@ -90,6 +100,11 @@ async def delegate(
 
     The result has the answer, its cost and tokens, and the routing decision (candidates, chosen, skipped).
     """
+    runtime = _runtime(ctx)
+    await runtime.warm()
+    from server.engine.delegate import DelegateError, DelegateParams
+    from server.engine.delegate import delegate as run_delegate
+
     params = DelegateParams(
         task=task,
         model=model,
@@ -104,7 +119,7 @@ async def delegate(
         roots=await client_roots(ctx) if files else None,
     )
     try:
-        return await run_delegate(_runtime(ctx), params)
+        return await run_delegate(runtime, params)
     except DelegateError as exc:
         raise ToolError(str(exc)) from exc
 
@@ -126,6 +141,13 @@ async def client_roots(ctx: AppContext) -> list[Path] | None:
     return [Path(unquote(uri.path)) for uri in uris if uri.scheme == "file"] or None
 
 
+async def _load_output(runtime: Runtime, output_id: str) -> str | None:
+    await runtime.warm()
+    from server.engine.output import load_output
+
+    return await anyio.to_thread.run_sync(load_output, await runtime.ready_engine(), output_id)
+
+
 async def get_output(
     ctx: AppContext,
     output_id: Annotated[str, Field(description="The output_id from a truncated delegate result.")],
@@ -133,8 +155,7 @@ async def get_output(
     max_chars: Annotated[int, Field(gt=0, le=60_000)] = 60_000,
 ) -> OutputChunk:
     """Read a stored full answer (one that was cut to fit the tool-output limit), a chunk at a time."""
-    runtime = _runtime(ctx)
-    content = await anyio.to_thread.run_sync(load_output, await runtime.ready_engine(), output_id)
+    content = await _load_output(_runtime(ctx), output_id)
     if content is None:
         raise ToolError(f"no stored output with id {output_id!r}")
     end = min(len(content), offset + max_chars)
@@ -149,7 +170,7 @@ async def get_output(
 
 async def output_resource(output_id: str, ctx: AppContext) -> str:
     """A stored full answer, whole (the ``get_output`` tool reads it in chunks)."""
-    content = await anyio.to_thread.run_sync(load_output, await _runtime(ctx).ready_engine(), output_id)
+    content = await _load_output(_runtime(ctx), output_id)
     if content is None:
         raise ResourceError(f"no stored output with id {output_id!r}")
     return content
@@ -158,16 +179,34 @@ async def output_resource(output_id: str, ctx: AppContext) -> str:
 async def providers(ctx: AppContext) -> ProvidersResult:
     """List the configured providers and models with their key status, health (breaker) and prices."""
     runtime = _runtime(ctx)
+    await runtime.warm()  # prices come from genai-prices, a heavy import
     return ProvidersResult(
         providers=list_providers(runtime), routes=list_routes(runtime), routing_config=runtime.config_file
     )
 
 
-async def _open_store_later(runtime: Runtime, ingest: bool) -> None:
-    # Importing alembic and migrating hold the GIL for a while; even in a thread they would slow the answer to
-    # initialize. So the store opens a moment later, or at once when a tool needs it first (ready_engine).
-    await anyio.sleep(STORE_OPEN_DELAY_S)
+class _Handshake:
+    """Middleware that notes the first message after ``initialize``: the client has the answer to it by then."""
+
+    def __init__(self) -> None:
+        self.done: anyio.Event | None = None
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "initialize" and self.done is not None:
+            self.done.set()
+        return result
+
+
+async def _warm_and_open_store(runtime: Runtime, handshake: anyio.Event, ingest: bool) -> None:
+    # Importing the store and the engines, alembic and migrating hold the GIL for a while; even in a thread they
+    # would slow the answer to initialize. So they start once the client has that answer (notifications/initialized
+    # follows it at once), or a moment after start if the client says nothing; a tool that needs them first
+    # loads them itself (Runtime.warm, ready_engine).
+    with anyio.move_on_after(WARM_FALLBACK_S):
+        await handshake.wait()
     try:
+        await runtime.warm()
         store = await runtime.ready_engine()
     except Exception:
         logger.exception("could not open the store; tools will retry when they need it")
@@ -213,13 +252,14 @@ def build_server(
     Args:
         settings: Process settings; default: from the environment.
         config: The config; default: the file in force (:func:`server.config.load_config`).
-        engine: The store; default: :func:`server.store.engine.open_store` (migrated in the background, and
-            ingested into periodically unless ``ingest`` is False), disposed on exit.
+        engine: The store; default: :func:`server.store.engine.open_store` (migrated in the background after the
+            handshake, and ingested into periodically unless ``ingest`` is False), disposed on exit.
         environ: Where keys and ``CLAUDE_CODE_SESSION_ID`` are read; default: the process environment.
         roots: Directories ``files`` may come from; default: the working directory.
         ingest: Whether to ingest the hook spool periodically while running.
         runtime_hook: Called with the runtime once built (tests inject provider clients through it).
     """
+    handshake = _Handshake()
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
@@ -233,7 +273,8 @@ def build_server(
         try:
             async with anyio.create_task_group() as group:
                 if engine is None:
-                    group.start_soon(_open_store_later, runtime, ingest)
+                    handshake.done = anyio.Event()
+                    group.start_soon(_warm_and_open_store, runtime, handshake.done, ingest)
                 yield runtime
                 group.cancel_scope.cancel()
         finally:
@@ -244,7 +285,12 @@ def build_server(
 
     # WARNING: at the SDK's default INFO, every provider HTTP request would be logged to stderr.
     server: MCPServer[Runtime] = MCPServer(
-        "switchboard", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, log_level="WARNING"
+        "switchboard",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        lifespan=lifespan,
+        log_level="WARNING",
+        middleware=[handshake],
     )
     server.add_tool(
         delegate,
@@ -272,8 +318,6 @@ def build_server(
         title="A stored full answer",
         mime_type="text/plain",
     )(output_resource)
-    from server.analytics.stats_tool import register_stats_tool
-
     register_stats_tool(server)
     register_consensus_tool(server)
     return server

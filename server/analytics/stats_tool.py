@@ -1,21 +1,26 @@
-"""The ``stats`` MCP tool: the analytics of :mod:`server.analytics`, compact enough for an agent's context."""
+"""The ``stats`` MCP tool: the analytics of :mod:`server.analytics`, compact enough for an agent's context.
+
+Registering the tool imports no analytics, SQLAlchemy nor store: the MCP server answers ``initialize`` first,
+and the queries load in the worker thread that runs them.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
-from sqlalchemy import Engine
-from sqlmodel import Session
 
-from server.analytics.render import render_report
-from server.analytics.report import SECTIONS, Section, build_report
-from server.analytics.window import DEFAULT_DAYS, Window
 from server.config import ContextConfig, SwitchboardConfig
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from server.analytics.report import Section
+    from server.analytics.window import Window
 
 __all__ = ["MAX_CHARS", "ToolSection", "register_stats_tool", "stats", "stats_text"]
 
@@ -55,6 +60,11 @@ def stats_text(
     context: ContextConfig | None = None,
 ) -> str:
     """The tool's text: the chosen section (or all, for ``overview``) as tables, cut to :data:`MAX_CHARS`."""
+    from sqlmodel import Session
+
+    from server.analytics.render import render_report
+    from server.analytics.report import SECTIONS, build_report
+
     sections: tuple[Section, ...] = SECTIONS if section == "overview" else (section,)
     rows = _ROWS["detail" if detail else "overview" if section == "overview" else "section"]
     with Session(engine) as db:
@@ -64,6 +74,14 @@ def stats_text(
         cut = text.rfind("\n", 0, MAX_CHARS - 80)
         text = text[: max(cut, 0)] + "\n... cut to fit; ask for one section, or use `switchboard stats`"
     return text
+
+
+def _window(days: float | None, project: str | None, session_id: str | None) -> Window:
+    from server.analytics.window import DEFAULT_DAYS, Window
+
+    if days is None and session_id is not None:
+        return Window(project=project, session_id=session_id)
+    return Window.last_days(days or DEFAULT_DAYS, project=project, session_id=session_id)
 
 
 async def stats(
@@ -83,14 +101,12 @@ async def stats(
     """
     if session_id == CURRENT:
         session_id = _current_session(ctx)
-    if days is None and session_id is not None:
-        window = Window(project=project, session_id=session_id)
-    else:
-        window = Window.last_days(days or DEFAULT_DAYS, project=project, session_id=session_id)
     context = _context_config(ctx)
-    # The queries are synchronous SQLAlchemy, and the app may still be opening the store (``engine`` then
-    # blocks until it is open): both stay off the event loop.
-    return await anyio.to_thread.run_sync(lambda: stats_text(_engine(ctx), window, section, detail, context))
+    # The queries are synchronous SQLAlchemy, the app may still be opening the store (``engine`` then blocks
+    # until it is open), and the analytics may not be imported yet: all of it stays off the event loop.
+    return await anyio.to_thread.run_sync(
+        lambda: stats_text(_engine(ctx), _window(days, project, session_id), section, detail, context)
+    )
 
 
 def register_stats_tool(server: MCPServer[Any]) -> None:

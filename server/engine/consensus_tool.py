@@ -9,12 +9,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from server.engine.consensus import ConsensusSpec, run_consensus
 from server.engine.consensus_members import Member
 from server.engine.consensus_models import ConsensusResult, Strategy
 from server.engine.consensus_prompts import Stance
-from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
-from server.engine.records import estimate_cost
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
@@ -27,6 +24,10 @@ DEFAULT_MEMBERS = 3
 
 
 def _ranked(runtime: Runtime, question: str) -> list[ModelInfo]:
+    # Deferred (SQLAlchemy comes with them) until the server has answered initialize; Runtime.warm loads them.
+    from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
+    from server.engine.records import estimate_cost
+
     needed = CompletionRequest(messages=(ChatMessage("user", question),)).approx_input_tokens()
     plan = plan_route(
         runtime.registry,
@@ -111,6 +112,9 @@ async def consensus(
     (read them with get_output). Progress is reported as members finish.
     """
     runtime = ctx.request_context.lifespan_context
+    await runtime.warm()
+    from server.engine.consensus import ConsensusSpec, run_consensus
+
     seats, default_judge = _members(runtime, question, models, n, stances)
     spec = ConsensusSpec(
         question=question,

@@ -1,17 +1,21 @@
-"""The resources one server shares between tool calls: config, store, provider clients, breakers, cache, limits."""
+"""The resources one server shares between tool calls: config, store, provider clients, breakers, cache, limits.
+
+This module stays light (no SQLAlchemy, no store tables, no engines): the MCP server builds a :class:`Runtime`
+before it answers ``initialize``. What the tools need beyond it is imported by :meth:`Runtime.warm`.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
-from sqlalchemy import Engine
-from sqlmodel import SQLModel
 
 from server.config import SwitchboardConfig
 from server.engine.cache import ResponseCache
@@ -19,9 +23,31 @@ from server.providers.registry import Registry
 from server.routing.breaker import Breakers, BreakerState
 from server.routing.rank import LatencyStats
 from server.settings import Settings
-from server.store.models import ProviderEvent
 
-__all__ = ["Runtime"]
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import SQLModel
+
+__all__ = ["HEAVY_MODULES", "Runtime", "import_heavy_modules"]
+
+HEAVY_MODULES = (
+    "server.store.models",  # SQLAlchemy and SQLModel come with the tables
+    "server.store.engine",
+    "server.engine.delegate",
+    "server.engine.consensus",
+    "server.engine.output",
+    "server.analytics.report",
+    "server.analytics.render",
+    "server.pricing",  # genai-prices and its price data
+    "server.store.background",
+)
+"""What the tools import on first use, slowest first: :meth:`Runtime.warm` loads them all ahead of the first call."""
+
+
+def import_heavy_modules() -> None:
+    """Import :data:`HEAVY_MODULES` (the import system's own locks make this safe from any thread)."""
+    for name in HEAVY_MODULES:
+        importlib.import_module(name)
 
 
 def _default_roots(env: Mapping[str, str]) -> list[Path]:
@@ -61,12 +87,13 @@ class Runtime:
     cache: ResponseCache
     roots: list[Path]
     session_id: str | None
-    pending: list[SQLModel] = field(default_factory=list[SQLModel])
+    pending: list[SQLModel] = field(default_factory=lambda: [])
     client_timeout_s: float | None = None
     """The client's tool-call timeout, when it tells us (Claude Code passes ``MCP_TOOL_TIMEOUT`` in ms)."""
     _engine: Engine | None = field(default=None, repr=False)
     _opener: Callable[[], Engine] | None = field(default=None, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _warmed: bool = field(default=False, repr=False)
 
     @classmethod
     def create(
@@ -138,17 +165,31 @@ class Runtime:
             return self._engine
         return await anyio.to_thread.run_sync(self.open_store_now)
 
+    async def warm(self) -> None:
+        """Import what the tools need (the store, the engines, analytics) in a worker thread, once.
+
+        A tool awaits this before its first deferred import, so that import never blocks the event loop; the
+        server's lifespan calls it right after the handshake, so the first tool call seldom waits at all.
+        """
+        if not self._warmed:
+            await anyio.to_thread.run_sync(import_heavy_modules)
+            self._warmed = True
+
     @property
     def config_file(self) -> str:
         """Where the config came from, for messages that say what to change."""
         return str(self.config.source) if self.config.source else "the config file (SWITCHBOARD_CONFIG)"
 
     def record_transition(self, provider: str, state: BreakerState, detail: str) -> None:
+        from server.store.models import ProviderEvent
+
         self.pending.append(
             ProviderEvent(session_id=self.session_id, provider=provider, event=f"breaker_{state.value}", detail=detail)
         )
 
     def record_error(self, provider: str, error_class: str, detail: str) -> None:
+        from server.store.models import ProviderEvent
+
         self.pending.append(
             ProviderEvent(
                 session_id=self.session_id, provider=provider, event="error", error_class=error_class, detail=detail

@@ -10,7 +10,6 @@ from server.config import ModelPrice, ProviderConfig, SwitchboardConfig
 from server.providers.base import Provider
 from server.providers.keys import require_key
 from server.providers.presets import PRESETS
-from server.store.redact import REDACTED, redact_text
 
 __all__ = ["ModelInfo", "ProviderSpec", "Registry", "split_model_id"]
 
@@ -140,6 +139,9 @@ class Registry:
 
     def scrub(self, text: str) -> str:
         """``text`` without any key this registry handed to a client, nor anything shaped like a credential."""
+        # Here, not at the top: importing server.store loads SQLAlchemy, which the MCP server defers past start-up.
+        from server.store.redact import REDACTED, redact_text
+
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         return redact_text(text)
