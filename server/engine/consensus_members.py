@@ -104,7 +104,10 @@ class _Run:
         self.outcomes[index] = outcome
         self.finished += 1
         if self.on_finish is not None:
-            await self.on_finish(index, outcome, self.finished)
+            # Another member may settle the run while this one's notice is being sent; the settle check cancels
+            # the group, which would drop the notice half-sent. Shielded, every finished member is reported.
+            with anyio.CancelScope(shield=True):
+                await self.on_finish(index, outcome, self.finished)
 
     async def start(self, index: int) -> bool:
         """Run member ``index`` to its end; False when the gate skipped it."""

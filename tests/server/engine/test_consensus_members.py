@@ -77,6 +77,24 @@ async def test_a_settled_run_cancels_the_members_still_running() -> None:
     assert calls.ended == {0: "aborted:cancelled", 1: "ok", 2: "aborted:cancelled"}
 
 
+async def test_a_member_finishing_while_another_settles_the_run_is_still_reported() -> None:
+    # Both answer at once; the first one's notice settles the run while the second's is being sent.
+    calls = ScriptedCalls({i: (0.0, MemberOutcome(status="ok", text="same")) for i in range(2)})
+    reported: list[int] = []
+
+    async def slow_notice(index: int, outcome: MemberOutcome, count: int) -> None:
+        del outcome, count
+        await anyio.sleep(0.01 if index == 0 else 0.2)
+        reported.append(index)
+
+    def two_answers(outcomes: Sequence[MemberOutcome | None]) -> bool:
+        return sum(o is not None and o.answered for o in outcomes) >= 2
+
+    with anyio.fail_after(5):
+        await run_members(MEMBERS[:2], calls, timeout_s=30, should_stop=two_answers, on_finish=slow_notice)
+    assert sorted(reported) == [0, 1]
+
+
 async def test_the_deadline_ends_the_run_and_marks_unanswered_members_as_timed_out() -> None:
     calls = ScriptedCalls(
         {
