@@ -38,9 +38,15 @@ class OpenAICompatProvider(Provider):
 
     def __init__(self, name: str, *, api_key: str, base_url: str | None = None, client: Any = None) -> None:
         super().__init__(name)
-        self._sdk = _import_openai()
+        self._sdk = self._import_sdk()
         # max_retries=0: the delegate engine owns the one retry loop (fallback, Retry-After).
-        self._client = client or self._sdk.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+        self._client = client or self._make_client(api_key=api_key, base_url=base_url, max_retries=0)
+
+    def _import_sdk(self) -> ModuleType:
+        return _import_openai()
+
+    def _make_client(self, **options: Any) -> Any:
+        return self._sdk.AsyncOpenAI(**options)
 
     async def complete(self, model: str, request: CompletionRequest, *, timeout_s: float) -> Completion:
         params: dict[str, Any] = {"model": model, "messages": chat_messages(request), "timeout": timeout_s}
