@@ -82,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
 
     server = build_server(settings, config, ingest=not args.no_ingest)
     if not args.http:
-        server.run("stdio")
-        return 0
+        from server.stdio import run_stdio
+
+        run_stdio(server)  # ends the process promptly on stdin EOF, SIGINT or SIGTERM
     import anyio
     import uvicorn
 

@@ -172,7 +172,8 @@ class Runtime:
         server's lifespan calls it right after the handshake, so the first tool call seldom waits at all.
         """
         if not self._warmed:
-            await anyio.to_thread.run_sync(import_heavy_modules)
+            # Abandoned if cancelled: a shutdown need not wait for imports nobody will use.
+            await anyio.to_thread.run_sync(import_heavy_modules, abandon_on_cancel=True)
             self._warmed = True
 
     @property
