@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Session, col, select
 
-from server.analytics._sql import count_if, group_key, select_columns
+from server.analytics._sql import count_if, microseconds_between, select_columns
 from server.analytics.window import Window
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
@@ -21,6 +21,7 @@ __all__ = [
     "recent_sessions",
     "session_rows",
     "sessions_summary",
+    "tokens_by_model",
 ]
 
 
@@ -81,56 +82,83 @@ def _duration_s(row: AgentSession) -> float | None:
 
 
 def model_tokens(db: Session, where: list[ColumnElement[bool]]) -> list[ModelTokens]:
-    """Token and cost totals per model over the ``model_usage`` rows matching ``where``, most output first."""
-    statement = (
+    """Token and cost totals per model over the ``model_usage`` rows matching ``where``, most output first.
+
+    Summed per session and model first, then per model: the inner grouping walks the (session_id, model, ...)
+    covering index in order, so only one row per session and model is sorted, not every response.
+    """
+    per_session = (
         select_columns(
-            ModelUsage.model,
-            func.count(),
-            func.coalesce(func.sum(ModelUsage.input_tokens), 0),
-            func.coalesce(func.sum(ModelUsage.output_tokens), 0),
-            func.coalesce(func.sum(ModelUsage.cache_read_tokens), 0),
-            func.coalesce(func.sum(ModelUsage.cache_creation_tokens), 0),
-            func.sum(ModelUsage.cost_usd),
-            count_if(col(ModelUsage.cost_usd).is_(None)),
+            col(ModelUsage.model).label("model"),
+            func.count().label("responses"),
+            func.sum(ModelUsage.input_tokens).label("input"),
+            func.sum(ModelUsage.output_tokens).label("output"),
+            func.sum(ModelUsage.cache_read_tokens).label("cache_read"),
+            func.sum(ModelUsage.cache_creation_tokens).label("cache_creation"),
+            func.sum(ModelUsage.cost_usd).label("cost"),
+            count_if(col(ModelUsage.cost_usd).is_(None)).label("unpriced"),
         )
         .where(*where)
-        .group_by(group_key(ModelUsage.model))
+        .group_by(ModelUsage.session_id, ModelUsage.model)
+        .subquery()
     )
+    c = per_session.c
+    statement = select_columns(
+        c.model,
+        func.sum(c.responses),
+        func.coalesce(func.sum(c.input), 0),
+        func.coalesce(func.sum(c.output), 0),
+        func.coalesce(func.sum(c.cache_read), 0),
+        func.coalesce(func.sum(c.cache_creation), 0),
+        func.sum(c.cost),
+        func.coalesce(func.sum(c.unpriced), 0),
+    ).group_by(c.model)
     rows = [
         ModelTokens(
             model=r[0],
-            responses=r[1],
-            input_tokens=r[2],
-            output_tokens=r[3],
-            cache_read_tokens=r[4],
-            cache_creation_tokens=r[5],
+            responses=int(r[1]),
+            input_tokens=int(r[2]),
+            output_tokens=int(r[3]),
+            cache_read_tokens=int(r[4]),
+            cache_creation_tokens=int(r[5]),
             cost_usd=None if r[6] is None else float(r[6]),
-            unpriced_responses=r[7],
+            unpriced_responses=int(r[7]),
         )
-        for r in db.exec(statement).all()
+        for r in db.connection().execute(statement).all()
     ]
     return sorted(rows, key=lambda m: (-m.output_tokens, m.model))
 
 
-def sessions_summary(db: Session, window: Window) -> SessionsSummary:
-    """Count, duration, cost of record and tokens by model of the sessions started in ``window``."""
-    rows = db.exec(
-        select(AgentSession.started_at, AgentSession.ended_at, AgentSession.last_event_at, AgentSession.cost_usd).where(
-            *_in_window(window)
-        )
-    ).all()
-    total_s = 0.0
-    for started, ended, last, _cost in rows:
-        end = ended or last
-        if started is not None and end is not None:
-            total_s += max((end - started).total_seconds(), 0.0)
+def tokens_by_model(db: Session, window: Window) -> list[ModelTokens]:
+    """Tokens and cost by model of the sessions started in ``window`` (``SessionsSummary.by_model``)."""
+    return model_tokens(db, [col(ModelUsage.session_id).in_(_session_ids(window))])
+
+
+def sessions_summary(db: Session, window: Window, *, by_model: bool = True) -> SessionsSummary:
+    """Count, duration, cost of record and tokens by model of the sessions started in ``window``.
+
+    ``by_model=False`` leaves ``by_model`` empty: the dearest part, for callers that show it for one window only.
+    """
+    end = func.coalesce(AgentSession.ended_at, AgentSession.last_event_at)
+    # A session's duration counts when it has a start and an end (or a last event), and never below zero.
+    micros = microseconds_between(AgentSession.started_at, end)
+    known = col(AgentSession.started_at).is_not(None) & end.is_not(None)
+    duration = case((known & (micros > 0), micros), else_=0)
+    statement = select_columns(
+        func.count(),
+        func.count(col(AgentSession.ended_at)),
+        func.coalesce(func.sum(duration), 0),
+        func.sum(AgentSession.cost_usd),
+        count_if(col(AgentSession.cost_usd).is_(None)),
+    ).where(*_in_window(window))
+    sessions, ended, duration_us, cost, without_cost = db.connection().execute(statement).one()
     return SessionsSummary(
-        sessions=len(rows),
-        ended=sum(1 for r in rows if r[1] is not None),
-        duration_s_total=total_s,
-        cost_usd=sum(r[3] for r in rows if r[3] is not None),
-        sessions_without_cost=sum(1 for r in rows if r[3] is None),
-        by_model=model_tokens(db, [col(ModelUsage.session_id).in_(_session_ids(window))]),
+        sessions=sessions,
+        ended=ended,
+        duration_s_total=int(duration_us) / 1_000_000,
+        cost_usd=float(cost or 0),
+        sessions_without_cost=int(without_cost),
+        by_model=tokens_by_model(db, window) if by_model else [],
     )
 
 

@@ -37,20 +37,25 @@ class ToolStats(BaseModel):
 def tool_stats(db: Session, window: Window) -> ToolStats:
     """Calls, failure rate and p50/p95 duration per tool, for tool calls started in ``window``."""
     where = [*window.time_clauses(ToolCall.started_at), *window.session_clauses(ToolCall.session_id)]
+    # A window with a start ranges over the time index and sorts its rows by tool; without one, every row counts
+    # and walking the (tool_name, ...) index in order beats sorting them all.
+    tool = group_key(ToolCall.tool_name) if window.since is not None else col(ToolCall.tool_name)
     statement = (
         select_columns(
             ToolCall.tool_name,
             func.count(),
             count_if(col(ToolCall.status) == "error"),
             count_if(col(ToolCall.status) == "pending"),
+            func.count(col(ToolCall.duration_ms)),
         )
         .where(*where)
-        .group_by(group_key(ToolCall.tool_name))
+        .group_by(tool)
     )
-    counts = db.exec(statement).all()
-    spread = percentiles(db, ToolCall.duration_ms, [ToolCall.tool_name], where)
+    counts = db.connection().execute(statement).all()
+    sizes = {(r[0],): r[4] for r in counts}
+    spread = percentiles(db, ToolCall.duration_ms, [ToolCall.tool_name], where, sizes)
     tools: list[ToolStat] = []
-    for name, calls, errors, pending in counts:
+    for name, calls, errors, pending, _ in counts:
         p = spread.get((name,))
         tools.append(
             ToolStat(

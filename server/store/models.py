@@ -86,7 +86,10 @@ class ToolCall(SQLModel, table=True):
     """A tool call; PreToolUse and PostToolUse(Failure) join on ``tool_use_id``."""
 
     __tablename__ = "tool_call"  # pyright: ignore[reportAssignmentType]
-    __table_args__ = (Index("ix_tool_call_started_at_tool_name", "started_at", "tool_name", "status", "duration_ms"),)
+    __table_args__ = (
+        Index("ix_tool_call_started_at_tool_name", "started_at", "tool_name", "status", "duration_ms"),
+        Index("ix_tool_call_tool_name_duration_ms", "tool_name", "duration_ms", "started_at", "status", "session_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(index=True, max_length=200)
@@ -131,6 +134,16 @@ class ModelUsage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("message_id", "request_id", name="uq_model_usage_message_request"),
         Index("ix_model_usage_session_id_agent_id", "session_id", "agent_id", "model", "output_tokens"),
+        Index(
+            "ix_model_usage_session_id_model",
+            "session_id",
+            "model",
+            "input_tokens",
+            "output_tokens",
+            "cache_read_tokens",
+            "cache_creation_tokens",
+            "cost_usd",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
