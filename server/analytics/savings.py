@@ -6,7 +6,7 @@ from collections import Counter
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, case, exists, func
 from sqlmodel import Session, col, select
 
 from server.analytics._claude_prices import Answer, claude_costs
@@ -61,27 +61,33 @@ def _claude_models(db: Session, where: list[ColumnElement[bool]], default: str) 
     """Each delegating session's main Claude model: most main-agent output tokens, else its first model, else
     ``default``."""
     ids = select(Delegation.session_id).where(col(Delegation.session_id).is_not(None), *where).distinct()
+    main_agent = col(ModelUsage.agent_id).is_(None)
     chosen: dict[str, tuple[int, str]] = {}
     statement = (
         select_columns(ModelUsage.session_id, ModelUsage.model, func.sum(ModelUsage.output_tokens))
-        .where(col(ModelUsage.session_id).in_(ids), col(ModelUsage.agent_id).is_(None))
+        .where(col(ModelUsage.session_id).in_(ids), main_agent)
         .group_by(ModelUsage.session_id, ModelUsage.model)
     )
-    for session_id, model, output in db.exec(statement).all():
+    connection = db.connection()
+    for session_id, model, output in connection.execute(statement).all():
         best = chosen.get(session_id)
         if best is None or (output or 0, model) > best:
             chosen[session_id] = (output or 0, model)
     result = {sid: model for sid, (_, model) in chosen.items()}
-    for sid, models in db.exec(
-        select(AgentSession.session_id, AgentSession.models).where(col(AgentSession.session_id).in_(ids))
-    ):
+    # Only sessions with no main-agent usage fall back to their first model: their JSON lists alone are decoded.
+    has_usage = exists().where(col(ModelUsage.session_id) == col(AgentSession.session_id), main_agent)
+    fallback = select(AgentSession.session_id, AgentSession.models).where(
+        col(AgentSession.session_id).in_(ids), ~has_usage
+    )
+    for sid, models in db.exec(fallback):
         if sid not in result and models:
             result[sid] = models[0]
     return result
 
 
 def _requests(db: Session, where: list[ColumnElement[bool]]) -> list[Any]:
-    """Per delegate call: id, session, successful attempts, their tokens, the cost of all attempts, unpriced ones."""
+    """Per delegate call: id, session, successful attempts, their tokens, the cost of all attempts, unpriced ones,
+    and the provider and model of the answering attempt (a call stops at its first success)."""
     ok = col(Delegation.status) == "ok"
     unpriced = col(Delegation.cost_usd).is_(None) | ~col(Delegation.priced)
     statement = (
@@ -94,11 +100,13 @@ def _requests(db: Session, where: list[ColumnElement[bool]]) -> list[Any]:
             sum_if(ok, Delegation.cached_tokens),
             func.sum(Delegation.cost_usd),
             count_if(unpriced),
+            func.max(case((ok, Delegation.provider))),
+            func.max(case((ok, Delegation.model))),
         )
         .where(*where)
         .group_by(Delegation.request_id)
     )
-    return list(db.exec(statement).all())
+    return list(db.connection().execute(statement).all())
 
 
 def _subagent_runs(db: Session, window: Window) -> int:
@@ -114,34 +122,33 @@ def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLA
         *window.session_clauses(Delegation.session_id),
     ]
     answered = [r for r in _requests(db, where) if r[2] > 0]
-    routes = _answer_routes(db, where)
     claude = _claude_models(db, where, default_claude_model)
     answers: list[Answer] = []
-    for _, session_id, _, tin, tout, tcached, _, _ in answered:
+    for _, session_id, _, tin, tout, tcached, *_ in answered:
         model = claude.get(session_id, default_claude_model) if session_id else default_claude_model
         cached = min(tcached, tin)  # delegation.input_tokens include the cached ones
         answers.append((model, tin - cached, tout, cached))
-    by_route: dict[tuple[str, str], RouteSavings] = {}
+    # Plain running sums (same order, same float results as before); models are built once at the end.
+    totals: dict[tuple[str, str], list[float]] = {}
     used: Counter[str] = Counter()
     unpriced_calls = 0
-    for (request_id, _, _, _, _, _, actual, unpriced_n), (model, *_), counterfactual in zip(
-        answered, answers, claude_costs(answers), strict=True
-    ):
+    for row, (model, *_), counterfactual in zip(answered, answers, claude_costs(answers), strict=True):
+        actual, unpriced_n, provider, answer_model = row[6], row[7], row[8], row[9]
         if unpriced_n or actual is None or counterfactual is None:
             unpriced_calls += 1
             continue
         used[model] += 1
-        provider, answer_model = routes[request_id]
-        entry = by_route.setdefault(
-            (provider, answer_model),
-            RouteSavings(
-                provider=provider, model=answer_model, calls=0, actual_usd=0, counterfactual_usd=0, saved_usd=0
-            ),
+        entry = totals.setdefault((provider, answer_model), [0, 0.0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += actual
+        entry[2] += counterfactual
+        entry[3] += counterfactual - actual
+    by_route = {
+        key: RouteSavings(
+            provider=key[0], model=key[1], calls=int(n), actual_usd=act, counterfactual_usd=cf, saved_usd=saved
         )
-        entry.calls += 1
-        entry.actual_usd += actual
-        entry.counterfactual_usd += counterfactual
-        entry.saved_usd += counterfactual - actual
+        for key, (n, act, cf, saved) in totals.items()
+    }
     subagents = _subagent_runs(db, window)
     routes_out = sorted(by_route.values(), key=lambda r: (-r.saved_usd, r.provider, r.model))
     return Savings(
@@ -158,11 +165,3 @@ def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLA
         claude_models=dict(used),
         by_route=routes_out,
     )
-
-
-def _answer_routes(db: Session, where: list[ColumnElement[bool]]) -> dict[str, tuple[str, str]]:
-    """The provider and model of each request's successful attempt."""
-    statement = select(Delegation.request_id, Delegation.provider, Delegation.model).where(
-        col(Delegation.status) == "ok", *where
-    )
-    return {rid: (provider, model) for rid, provider, model in db.exec(statement).all()}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, func
+from sqlmodel import Session, col, select
 
-from server.analytics._sql import percentiles, select_columns
+from server.analytics._sql import count_if, group_key, percentiles, select_columns
 from server.analytics.window import Window
 from server.store.models import SubagentRun
 
@@ -66,58 +67,82 @@ def _add(total: float | None, value: float | None) -> float | None:
     return value if total is None else total + value
 
 
+def _max_depth(db: Session, where: list[ColumnElement[bool]], runs: int) -> int:
+    """The deepest nesting among the runs under ``where`` (0 when there are none)."""
+    nested = col(SubagentRun.parent_agent_id).is_not(None)
+    parents_in_window = select(SubagentRun.parent_agent_id).where(nested, *where)
+    # Only nested runs and the runs they hang from can be deeper than 1: fetch those, not every run.
+    statement = select_columns(SubagentRun.agent_id, SubagentRun.parent_agent_id).where(
+        nested | col(SubagentRun.agent_id).in_(parents_in_window), *where
+    )
+    parents: dict[str, str | None] = {r[0]: r[1] for r in db.connection().execute(statement).all()}
+    return max(nesting_depths(parents).values(), default=1 if runs else 0)
+
+
 def subagent_stats(db: Session, window: Window) -> SubagentStats:
     """Runs by type with tokens, cost, p50/p95 duration and nesting, for runs started in ``window``."""
     where = [*window.time_clauses(SubagentRun.started_at), *window.session_clauses(SubagentRun.session_id)]
-    runs = db.exec(
+    statement = (
         select_columns(
-            SubagentRun.agent_id,
-            SubagentRun.parent_agent_id,
             SubagentRun.agent_type,
-            SubagentRun.input_tokens,
-            SubagentRun.output_tokens,
-            SubagentRun.cache_read_tokens,
-            SubagentRun.cache_creation_tokens,
-            SubagentRun.cost_usd,
-        ).where(*where)
-    ).all()
-    depths = nesting_depths({r[0]: r[1] for r in runs})
+            func.count(),
+            count_if(col(SubagentRun.parent_agent_id).is_not(None)),
+            func.coalesce(func.sum(SubagentRun.input_tokens), 0),
+            func.coalesce(func.sum(SubagentRun.output_tokens), 0),
+            func.coalesce(func.sum(SubagentRun.cache_read_tokens), 0),
+            func.coalesce(func.sum(SubagentRun.cache_creation_tokens), 0),
+            func.sum(SubagentRun.cost_usd),
+            count_if(col(SubagentRun.cost_usd).is_(None)),
+        )
+        .where(*where)
+        .group_by(group_key(SubagentRun.agent_type))
+    )
+    groups = db.connection().execute(statement).all()
     spread = percentiles(db, SubagentRun.duration_ms, [SubagentRun.agent_type], where)
     by_type: dict[str, SubagentTypeStat] = {}
-    for _, parent, agent_type, tin, tout, tread, twrite, cost in runs:
-        key = agent_type or UNTYPED
-        stat = by_type.get(key)
-        if stat is None:
-            p = spread.get((agent_type,))
-            stat = by_type[key] = SubagentTypeStat(
-                agent_type=key,
-                runs=0,
-                nested_runs=0,
-                input_tokens=0,
-                output_tokens=0,
-                cache_read_tokens=0,
-                cache_creation_tokens=0,
-                cost_usd=None,
-                unpriced_runs=0,
-                p50_ms=p.p50 if p else None,
-                p95_ms=p.p95 if p else None,
-            )
-        stat.runs += 1
-        stat.nested_runs += parent is not None
-        stat.input_tokens += tin
-        stat.output_tokens += tout
-        stat.cache_read_tokens += tread
-        stat.cache_creation_tokens += twrite
-        stat.cost_usd = _add(stat.cost_usd, cost)
-        stat.unpriced_runs += cost is None
+    for agent_type, runs, nested, tin, tout, tread, twrite, cost, unpriced in groups:
+        p = spread.get((agent_type,))
+        stat = SubagentTypeStat(
+            agent_type=agent_type or UNTYPED,
+            runs=runs,
+            nested_runs=nested,
+            input_tokens=tin,
+            output_tokens=tout,
+            cache_read_tokens=tread,
+            cache_creation_tokens=twrite,
+            cost_usd=None if cost is None else float(cost),
+            unpriced_runs=unpriced,
+            p50_ms=p.p50 if p else None,
+            p95_ms=p.p95 if p else None,
+        )
+        key = stat.agent_type
+        if key in by_type:  # a NULL type and a type literally named like UNTYPED share one row
+            stat = _merge(by_type[key], stat)
+        by_type[key] = stat
     types = sorted(by_type.values(), key=lambda s: (-s.runs, s.agent_type))
-    total: float | None = 0.0 if not runs else None
+    runs_total = sum(s.runs for s in types)
+    total: float | None = 0.0 if not runs_total else None
     for stat in types:
         total = _add(total, stat.cost_usd)
     return SubagentStats(
-        runs=len(runs),
+        runs=runs_total,
         cost_usd=total,
         unpriced_runs=sum(s.unpriced_runs for s in types),
-        max_depth=max(depths.values(), default=0),
+        max_depth=_max_depth(db, where, runs_total),
         by_type=types,
+    )
+
+
+def _merge(first: SubagentTypeStat, second: SubagentTypeStat) -> SubagentTypeStat:
+    return first.model_copy(
+        update={
+            "runs": first.runs + second.runs,
+            "nested_runs": first.nested_runs + second.nested_runs,
+            "input_tokens": first.input_tokens + second.input_tokens,
+            "output_tokens": first.output_tokens + second.output_tokens,
+            "cache_read_tokens": first.cache_read_tokens + second.cache_read_tokens,
+            "cache_creation_tokens": first.cache_creation_tokens + second.cache_creation_tokens,
+            "cost_usd": _add(first.cost_usd, second.cost_usd),
+            "unpriced_runs": first.unpriced_runs + second.unpriced_runs,
+        }
     )
