@@ -1,0 +1,96 @@
+"""``switchboard serve`` over stdio ends promptly and cleanly on stdin EOF, SIGINT and SIGTERM.
+
+Claude Code sends SIGINT to its stdio MCP servers at exit and SIGTERM ~100 ms later; before this, the server
+never ended on SIGINT while stdin stayed open, and SIGTERM killed it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
+# Measured here: ~20-40 ms; the bound leaves room for a loaded machine.
+EXIT_BOUND_S = 3.0
+
+
+def send(process: subprocess.Popen[bytes], message: dict[str, Any]) -> None:
+    assert process.stdin is not None
+    process.stdin.write((json.dumps(message) + "\n").encode())
+    process.stdin.flush()
+
+
+def receive(process: subprocess.Popen[bytes]) -> dict[str, Any]:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line, "the server closed stdout"
+    return json.loads(line)
+
+
+@pytest.fixture
+def serving(home: Path, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``switchboard serve`` past the initialize handshake."""
+    config = tmp_path / "switchboard.toml"
+    config.write_text('[providers.acme]\nbase_url = "http://127.0.0.1:9/v1"\nmodels = ["model-a"]\n')
+    env = {**os.environ, "SWITCHBOARD_CONFIG": str(config)}
+    env.pop("SWITCHBOARD_DATABASE_URL", None)
+    process = subprocess.Popen(
+        [SWITCHBOARD, "serve", "--no-ingest"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        params = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "0"}}
+        send(process, {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": params})
+        assert receive(process)["result"]["serverInfo"]["name"] == "switchboard"
+        send(process, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def exit_time(process: subprocess.Popen[bytes]) -> tuple[int, float]:
+    started = time.monotonic()
+    code = process.wait(timeout=EXIT_BOUND_S + 10)
+    return code, time.monotonic() - started
+
+
+def test_serve_exits_promptly_when_stdin_closes(serving: subprocess.Popen[bytes]) -> None:
+    assert serving.stdin is not None
+    serving.stdin.close()
+    code, elapsed = exit_time(serving)
+    assert code == 0 and elapsed < EXIT_BOUND_S
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_serve_exits_promptly_and_cleanly_on_a_signal_while_stdin_stays_open(
+    serving: subprocess.Popen[bytes], signum: signal.Signals
+) -> None:
+    serving.send_signal(signum)
+    code, elapsed = exit_time(serving)
+    assert code == 0 and elapsed < EXIT_BOUND_S  # 0, not -signum: the server shut down, it was not killed
+
+
+def test_a_request_larger_than_a_pipe_buffer_reaches_the_server_whole(serving: subprocess.Popen[bytes]) -> None:
+    output_id = "x" * 200_000
+    call = {"name": "get_output", "arguments": {"output_id": output_id}}
+    send(serving, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+    answer = receive(serving)
+    assert answer["id"] == 2 and answer["result"]["isError"]
+    assert f"no stored output with id {output_id!r}" in answer["result"]["content"][0]["text"]
