@@ -202,6 +202,16 @@ async def main_async(args: argparse.Namespace) -> None:
                 call(db)
 
         row(f"  {name}", p50_ms(await timed(max(3, args.runs // 3), lambda: anyio.to_thread.run_sync(run))), None)
+    spend_runs = max(3, args.runs // 3)
+
+    def spend_old() -> None:
+        with Session(engine) as db:
+            spend_by_summaries(db)
+
+    old = p50_ms(await timed(spend_runs, lambda: anyio.to_thread.run_sync(spend_old)))
+    new = p50_ms(await timed(spend_runs, lambda: anyio.to_thread.run_sync(lambda: run_spend(engine))))
+    print(f"\nspend cards: one conditional-sum pass {new:.1f} ms against a summary per window {old:.1f} ms", end="")
+    print(f" (ratio {new / old:.2f}x)")
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
     engine.dispose()
 
@@ -212,23 +222,21 @@ def overview_calls() -> dict[str, Callable[[Session], object]]:
     from server.analytics.delegations import delegation_stats
     from server.analytics.health import provider_health
     from server.analytics.savings import savings
-    from server.analytics.sessions import recent_sessions, sessions_summary
+    from server.analytics.sessions import recent_sessions, tokens_by_model
+    from server.analytics.spend import spend_since
     from server.analytics.subagents import subagent_stats
     from server.analytics.tools import tool_stats
     from server.analytics.window import Window
     from server.store.models import utcnow
 
     now = utcnow()
-    today = Window(since=start_of_today(now))
     week = Window(since=now - timedelta(days=7))
     month = Window(since=now - timedelta(days=30))
+    starts = [start_of_today(now), now - timedelta(days=7), now - timedelta(days=30)]
     return {
-        "sessions_summary (today)": lambda db: sessions_summary(db, today),
-        "sessions_summary (7 days)": lambda db: sessions_summary(db, week),
-        "sessions_summary (30 days)": lambda db: sessions_summary(db, month),
-        "delegation_stats (today)": lambda db: delegation_stats(db, today),
+        "spend_since (today, 7 and 30 days)": lambda db: spend_since(db, starts),
+        "tokens_by_model (30 days)": lambda db: tokens_by_model(db, month),
         "delegation_stats (7 days)": lambda db: delegation_stats(db, week),
-        "delegation_stats (30 days)": lambda db: delegation_stats(db, month),
         "savings (30 days)": lambda db: savings(db, month),
         "provider_health (7 days)": lambda db: provider_health(db, week),
         "tool_stats (7 days)": lambda db: tool_stats(db, week),
@@ -236,6 +244,28 @@ def overview_calls() -> dict[str, Callable[[Session], object]]:
         "context_pressure (7 days)": lambda db: context_pressure(db, week, limit=5),
         "recent_sessions (10)": lambda db: recent_sessions(db, Window(), limit=10),
     }
+
+
+def run_spend(engine: Engine) -> None:
+    from server.analytics.spend import spend_since
+    from server.store.models import utcnow
+
+    now = utcnow()
+    with Session(engine) as db:
+        spend_since(db, [start_of_today(now), now - timedelta(days=7), now - timedelta(days=30)])
+
+
+def spend_by_summaries(db: Session) -> None:
+    """The spend cards as the overview built them before ``spend_since``: a full summary per window."""
+    from server.analytics.delegations import delegation_stats
+    from server.analytics.sessions import sessions_summary
+    from server.analytics.window import Window
+    from server.store.models import utcnow
+
+    now = utcnow()
+    for since in (start_of_today(now), now - timedelta(days=7), now - timedelta(days=30)):
+        sessions_summary(db, Window(since=since))
+        delegation_stats(db, Window(since=since))
 
 
 def main() -> None:

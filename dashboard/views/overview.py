@@ -11,7 +11,8 @@ from server.analytics.context import ContextPressure, context_pressure
 from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthBucket, ProviderHealth, provider_health
 from server.analytics.savings import Savings, savings
-from server.analytics.sessions import ModelTokens, SessionRow, recent_sessions, sessions_summary
+from server.analytics.sessions import ModelTokens, SessionRow, recent_sessions, tokens_by_model
+from server.analytics.spend import spend_since
 from server.analytics.subagents import SubagentStats, subagent_stats
 from server.analytics.tools import ToolStat, tool_stats
 from server.analytics.window import Window
@@ -68,39 +69,32 @@ def start_of_today(now: datetime) -> datetime:
 def overview(db: Session, now: datetime | None = None, context: ContextConfig | None = None) -> OverviewView:
     """Everything the overview page shows, as of ``now`` (default: now); ``context``: config ``[context]``."""
     now = now or utcnow()
-    spend: list[SpendWindow] = []
-    month_models: list[ModelTokens] = []
-    week_delegations: DelegationStats | None = None
-    for label, days in SPEND_WINDOWS:
-        window = Window(since=start_of_today(now) if days is None else now - timedelta(days=days))
-        summary = sessions_summary(db, window)
-        delegated = delegation_stats(db, window)
-        spend.append(
-            SpendWindow(
-                label=label,
-                since=window.since or now,
-                sessions=summary.sessions,
-                session_cost_usd=summary.cost_usd,
-                sessions_without_cost=summary.sessions_without_cost,
-                delegation_calls=delegated.calls,
-                delegation_cost_usd=delegated.cost_usd,
-                unpriced_delegation_calls=delegated.unpriced_calls,
-            )
+    starts = [start_of_today(now) if days is None else now - timedelta(days=days) for _, days in SPEND_WINDOWS]
+    # One conditional-sum pass for the three spend cards; the full summaries are built once, for their own card.
+    spend = [
+        SpendWindow(
+            label=label,
+            since=totals.since,
+            sessions=totals.sessions,
+            session_cost_usd=totals.session_cost_usd,
+            sessions_without_cost=totals.sessions_without_cost,
+            delegation_calls=totals.delegation_calls,
+            delegation_cost_usd=totals.delegation_cost_usd,
+            unpriced_delegation_calls=totals.unpriced_delegation_calls,
         )
-        if days == 7:
-            week_delegations = delegated
-        if days == 30:
-            month_models = summary.by_model
+        for (label, _), totals in zip(SPEND_WINDOWS, spend_since(db, starts), strict=True)
+    ]
     week = Window(since=now - timedelta(days=7))
+    month = Window(since=now - timedelta(days=30))
     health = provider_health(db, week, bucket=timedelta(days=1))
     return OverviewView(
         generated_at=now,
         spend=spend,
-        savings=savings(db, Window(since=now - timedelta(days=30))),
-        delegations=week_delegations or delegation_stats(db, week),
+        savings=savings(db, month),
+        delegations=delegation_stats(db, week),
         providers=health.providers,
         provider_timeline=health.timeline,
-        by_model=month_models,
+        by_model=tokens_by_model(db, month),
         top_tools=tool_stats(db, week).tools[:TOP_TOOLS],
         subagents=subagent_stats(db, week),
         context=context_pressure(db, week, context, limit=5),
