@@ -1,32 +1,47 @@
-"""Start-up and memory of ``switchboard serve`` over stdio, measured against bare Python baselines in one run.
+"""Start-up, first tool calls, memory and exit of ``switchboard serve`` over stdio, beside bare Python baselines.
 
-For each run: spawn the server, send ``initialize``, time the answer; then let it idle and read its resident
-memory (VmRSS). Baselines: ``python -c pass`` and ``python -c "import mcp.server.mcpserver"`` (the SDK alone).
+Each run spawns the server and speaks to it as Claude Code does (``initialize``, then
+``notifications/initialized``), timing the answer to ``initialize``. Then, in one of two scenarios:
 
-Run: .venv/bin/python bench/bench_server.py [--runs 5]
-Targets: initialize answered <= 1 s; idle resident memory <= 120 MB.
+- idle: wait ``--idle`` seconds (the background warm-up, store opening and first ingest settle), read the
+  resident memory (VmRSS), call ``stats``, ``delegate`` twice (against a zero-latency fake OpenAI API on
+  loopback), close stdin and time the exit;
+- eager: call ``stats`` and ``delegate`` at once after the handshake (the warm-up is still running), then send
+  SIGINT and time the exit.
+
+Baselines: ``python -c pass``, ``python -c "import mcp.server.mcpserver"`` (the SDK alone, the floor for the
+answer to ``initialize``) and ``python -c "import openai"`` (what the first ``delegate`` to an OpenAI-compatible
+provider pays on top, since provider SDKs load on first use).
+
+Run: .venv/bin/python bench/bench_server.py [--runs 5] [--src DIR]
+(``--src`` runs ``python -m server serve`` from another checkout, e.g. an older commit, for a before/after.)
+Targets: initialize answered <= 1 s; idle resident memory <= 120 MB; exit well within 100 ms of SIGINT.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fakes.openai_api import FakeOpenAI
 
 PYTHON = sys.executable
 SWITCHBOARD = str(Path(PYTHON).with_name("switchboard"))
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}},
-}
+EXIT_WAIT_S = 5.0
+"""An exit not seen by then is reported as inf (the process is killed)."""
+HANDSHAKE = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}
 
 
 def rss_mb(pid: int) -> float:
@@ -36,26 +51,94 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def one_server_run(env: dict[str, str], idle_s: float) -> tuple[float, float]:
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [SWITCHBOARD, "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env
-    )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write((json.dumps(INITIALIZE) + "\n").encode())
-    process.stdin.flush()
-    answer = json.loads(process.stdout.readline())
-    elapsed = time.perf_counter() - started
-    assert answer.get("id") == 1 and "result" in answer, answer
-    # Idle: the background store opening and first ingest settle, nothing else happens.
-    time.sleep(idle_s)
-    memory = rss_mb(process.pid)
-    process.stdin.close()
-    process.wait(timeout=10)
-    return elapsed, memory
+class Served:
+    """A ``switchboard serve`` process and a minimal JSON-RPC client over its stdio."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=env.get("PYTHONPATH"),  # python -m puts the working directory first on the path
+        )
+        self._next_id = 0
+
+    def send(self, method: str, params: dict[str, Any] | None = None, *, notify: bool = False) -> None:
+        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
+        if params is not None:
+            message["params"] = params
+        if not notify:
+            self._next_id += 1
+            message["id"] = self._next_id
+        assert self.process.stdin is not None
+        self.process.stdin.write((json.dumps(message) + "\n").encode())
+        self.process.stdin.flush()
+
+    def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.send(method, params)
+        assert self.process.stdout is not None
+        answer = json.loads(self.process.stdout.readline())
+        assert answer.get("id") == self._next_id and "result" in answer, answer
+        return answer["result"]
+
+    def timed_call(self, tool: str, arguments: dict[str, Any]) -> float:
+        started = time.perf_counter()
+        result = self.request("tools/call", {"name": tool, "arguments": arguments})
+        assert not result.get("isError"), result
+        return time.perf_counter() - started
+
+    def timed_exit(self, how: str) -> float:
+        started = time.perf_counter()
+        if how == "eof":
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+        else:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=EXIT_WAIT_S)
+            elapsed = time.perf_counter() - started
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # what Claude Code's SIGTERM ends up doing
+            self.process.wait()
+            elapsed = math.inf
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+        return elapsed
 
 
-def baseline(code: str) -> tuple[float, float]:
+def handshake(served: Served) -> float:
+    served.request("initialize", HANDSHAKE)
+    elapsed = time.perf_counter() - served.started
+    served.send("notifications/initialized", notify=True)
+    return elapsed
+
+
+def idle_run(command: list[str], env: dict[str, str], idle_s: float) -> dict[str, float]:
+    served = Served(command, env)
+    figures = {"initialize": handshake(served)}
+    time.sleep(idle_s)  # a benchmark's idle period, not synchronisation
+    figures["rss"] = rss_mb(served.process.pid)
+    figures["stats, first call"] = served.timed_call("stats", {})
+    figures["delegate, first call"] = served.timed_call("delegate", {"task": "ping"})
+    figures["delegate, second call"] = served.timed_call("delegate", {"task": "ping"})
+    figures["exit after stdin closes"] = served.timed_exit("eof")
+    return figures
+
+
+def eager_run(command: list[str], env: dict[str, str]) -> dict[str, float]:
+    served = Served(command, env)
+    figures = {"initialize": handshake(served)}
+    figures["stats, right after the handshake"] = served.timed_call("stats", {})
+    figures["delegate, right after the handshake"] = served.timed_call("delegate", {"task": "ping"})
+    figures["exit after SIGINT"] = served.timed_exit("sigint")
+    return figures
+
+
+def baseline(code: str) -> dict[str, float]:
     started = time.perf_counter()
     done = subprocess.run(
         [PYTHON, "-c", f"{code}\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
@@ -63,33 +146,54 @@ def baseline(code: str) -> tuple[float, float]:
         text=True,
         check=True,
     )
-    return time.perf_counter() - started, int(done.stdout.split()[-1]) / 1024
+    return {"time": time.perf_counter() - started, "rss": int(done.stdout.split()[-1]) / 1024}
 
 
-def main(runs: int, idle_s: float) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
+def row(name: str, values: list[float], memory: float | None = None) -> str:
+    rss = f"{memory:9.1f}" if memory is not None else " " * 9
+    return f"{name:46}{statistics.median(values):10.3f}{max(values):8.3f}{rss}"
+
+
+def main(runs: int, idle_s: float, src: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp, FakeOpenAI(models=["model-a"]) as fake:
         config = Path(tmp) / "config.toml"
-        config.write_text('[providers.acme]\nbase_url = "http://127.0.0.1:9/v1"\nmodels = ["model-a"]\n')
-        env = {**os.environ, "SWITCHBOARD_HOME": tmp, "SWITCHBOARD_CONFIG": str(config)}
+        config.write_text(
+            f'[providers.acme]\nbase_url = "{fake.base_url}"\napi_key_env = "ACME_KEY"\nmodels = ["model-a"]\n'
+        )
+        env = {**os.environ, "SWITCHBOARD_HOME": tmp, "SWITCHBOARD_CONFIG": str(config), "ACME_KEY": "sk-bench"}
         env.pop("SWITCHBOARD_DATABASE_URL", None)
-        one_server_run(env, 0.1)  # creates and migrates the SQLite file, as a first run on a machine would
-        served = [one_server_run(env, idle_s) for _ in range(runs)]
+        command = [SWITCHBOARD, "serve"]
+        if src is not None:
+            env["PYTHONPATH"] = src
+            command = [PYTHON, "-m", "server", "serve"]
+        idle_run(command, env, 0.5)  # creates and migrates the SQLite file, as a first run on a machine would
+        idle = [idle_run(command, env, idle_s) for _ in range(runs)]
+        eager = [eager_run(command, env) for _ in range(runs)]
         bare = [baseline("pass") for _ in range(runs)]
         sdk = [baseline("import mcp.server.mcpserver") for _ in range(runs)]
-    print(f"runs: {runs}; load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print(f"{'':44}{'median s':>10}{'max s':>8}{'RSS MB':>9}")
-    rows = [
-        ("python -c pass", bare),
-        ("python -c 'import mcp.server.mcpserver'", sdk),
-        ("switchboard serve: initialize answered", served),
-    ]
-    for name, values in rows:
-        times = [t for t, _m in values]
-        memory = statistics.median(m for _t, m in values)
-        print(f"{name:44}{statistics.median(times):10.3f}{max(times):8.3f}{memory:9.1f}")
-    init = statistics.median(t for t, _m in served)
-    memory = statistics.median(m for _t, m in served)
-    sdk_time = statistics.median(t for t, _m in sdk)
+        openai = [baseline("import openai") for _ in range(runs)]
+    print(f"runs: {runs} of each; load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(f"{'':46}{'median s':>10}{'max s':>8}{'RSS MB':>9}")
+    print(row("python -c pass", [b["time"] for b in bare], statistics.median(b["rss"] for b in bare)))
+    print(
+        row(
+            "python -c 'import mcp.server.mcpserver'",
+            [b["time"] for b in sdk],
+            statistics.median(b["rss"] for b in sdk),
+        )
+    )
+    print(row("python -c 'import openai'", [b["time"] for b in openai]))
+    served = [f["initialize"] for f in idle + eager]
+    print(row("switchboard serve: initialize answered", served))
+    print(f"after {idle_s:g} s idle:")
+    for name in ("stats, first call", "delegate, first call", "delegate, second call", "exit after stdin closes"):
+        print(row(f"  {name}", [f[name] for f in idle]))
+    print("at once after the handshake:")
+    for name in ("stats, right after the handshake", "delegate, right after the handshake", "exit after SIGINT"):
+        print(row(f"  {name}", [f[name] for f in eager]))
+    init = statistics.median(served)
+    memory = statistics.median(f["rss"] for f in idle)
+    sdk_time = statistics.median(b["time"] for b in sdk)
     print(
         f"initialize {init:.3f} s (target <= 1 s: {'OK' if init <= 1 else 'OVER'}); "
         f"{init / sdk_time:.2f}x the time to import the MCP SDK alone"
@@ -98,8 +202,9 @@ def main(runs: int, idle_s: float) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle", type=float, default=2.0, help="seconds to idle before reading memory")
+    parser.add_argument("--src", help="run `python -m server serve` with this checkout first on PYTHONPATH")
     args = parser.parse_args()
-    main(args.runs, args.idle)
+    main(args.runs, args.idle, args.src)
