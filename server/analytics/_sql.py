@@ -111,6 +111,7 @@ def percentiles(
     groups: Sequence[Any],
     where: Sequence[ColumnElement[bool]],
     sizes: dict[tuple[Any, ...], int] | None = None,
+    seek_above: int | None = None,
 ) -> dict[tuple[Any, ...], Percentiles]:
     """p50 and p95 of ``value`` per group (nearest rank).
 
@@ -126,11 +127,13 @@ def percentiles(
         groups: Columns to group by (may be empty: one group, keyed ``()``).
         where: Conditions selecting the rows.
         sizes: Optional count of non-NULL ``value`` rows per group key under ``where``.
+        seek_above: Seek ranks past this many values in all (default ``SEEK_ABOVE``).
 
     Returns:
         A map from each group's key tuple to its percentiles.
     """
-    if sizes is not None and sum(sizes.values()) > SEEK_ABOVE:
+    limit = SEEK_ABOVE if seek_above is None else seek_above
+    if sizes is not None and sum(sizes.values()) > limit:
         return _seek_percentiles(db, value, groups, where, sizes)
     values: dict[tuple[Any, ...], list[float]] = {}
     width = len(groups)
