@@ -33,6 +33,8 @@ __all__ = ["HEAVY_MODULES", "Runtime", "import_heavy_modules"]
 HEAVY_MODULES = (
     "server.store.models",  # SQLAlchemy and SQLModel come with the tables
     "server.store.engine",
+    "alembic.command",  # opening the store migrates; importing alembic is most of that on an existing store
+    "alembic.config",
     "server.engine.delegate",
     "server.engine.consensus",
     "server.engine.output",
@@ -41,7 +43,7 @@ HEAVY_MODULES = (
     "server.pricing",  # genai-prices and its price data
     "server.store.background",
 )
-"""What the tools import on first use, slowest first: :meth:`Runtime.warm` loads them all ahead of the first call."""
+"""What the tools import on first use; :meth:`Runtime.warm` loads them all ahead of the first call."""
 
 
 def import_heavy_modules() -> None:
