@@ -15,7 +15,7 @@ from math import isclose
 
 from server.pricing import cost_usd
 
-__all__ = ["Answer", "claude_costs"]
+__all__ = ["Answer", "claude_costs", "linear_up_to", "unit_rates"]
 
 Answer = tuple[str, int, int, int]
 """``(model, uncached input tokens, output tokens, cached input tokens)``."""
@@ -23,7 +23,8 @@ Answer = tuple[str, int, int, int]
 _PROBE = 1_000
 
 
-def _rates(model: str) -> tuple[float, float, float] | None:
+def unit_rates(model: str) -> tuple[float, float, float] | None:
+    """``model``'s price per uncached input, output and cache-read token below any tier; None when unpriced."""
     probes = (
         cost_usd(model, input_tokens=_PROBE),
         cost_usd(model, output_tokens=_PROBE),
@@ -34,7 +35,7 @@ def _rates(model: str) -> tuple[float, float, float] | None:
     return (probes[0] or 0.0) / _PROBE, (probes[1] or 0.0) / _PROBE, (probes[2] or 0.0) / _PROBE
 
 
-def _linear_up_to(model: str, rates: tuple[float, float, float], total_input: int) -> bool:
+def linear_up_to(model: str, rates: tuple[float, float, float], total_input: int) -> bool:
     """Whether the rates hold for every answer whose total input is at most ``total_input``."""
     r_in, r_out, r_cached = rates
     cached = min(_PROBE, total_input)
@@ -51,11 +52,11 @@ def claude_costs(answers: Sequence[Answer]) -> list[float | None]:
         by_model.setdefault(model, []).append(index)
     costs: list[float | None] = [None] * len(answers)
     for model, indexes in by_model.items():
-        rates = _rates(model)
+        rates = unit_rates(model)
         if rates is None:
             continue  # unpriced model: every answer stays None
         largest = max(answers[i][1] + answers[i][3] for i in indexes)
-        if _linear_up_to(model, rates, largest):
+        if linear_up_to(model, rates, largest):
             r_in, r_out, r_cached = rates
             for i in indexes:
                 _, uncached, output, cached = answers[i]

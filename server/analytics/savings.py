@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, case, exists, func
 from sqlmodel import Session, col, select
 
 from server.analytics._claude_prices import Answer, claude_costs
+from server.analytics._savings_groups import Totals, grouped_totals
 from server.analytics._sql import count_if, ratio, select_columns, sum_if
 from server.analytics.window import Window
 from server.store.models import AgentSession, Delegation, ModelUsage, SubagentRun
@@ -114,21 +115,15 @@ def _subagent_runs(db: Session, window: Window) -> int:
     return db.exec(select_columns(func.count()).where(*clauses)).one()[0]
 
 
-def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLAUDE_MODEL) -> Savings:
-    """Counterfactual Claude cost minus actual cost of the delegate calls made in ``window``; method included."""
-    where = [
-        col(Delegation.consensus_run_id).is_(None),
-        *window.time_clauses(Delegation.created_at),
-        *window.session_clauses(Delegation.session_id),
-    ]
+def _per_call_totals(db: Session, where: list[ColumnElement[bool]], default: str) -> Totals:
+    """The savings totals, each answered call priced on its own (exact past Claude's price tiers too)."""
     answered = [r for r in _requests(db, where) if r[2] > 0]
-    claude = _claude_models(db, where, default_claude_model)
+    claude = _claude_models(db, where, default)
     answers: list[Answer] = []
     for _, session_id, _, tin, tout, tcached, *_ in answered:
-        model = claude.get(session_id, default_claude_model) if session_id else default_claude_model
+        model = claude.get(session_id, default) if session_id else default
         cached = min(tcached, tin)  # delegation.input_tokens include the cached ones
         answers.append((model, tin - cached, tout, cached))
-    # Plain running sums (same order, same float results as before); models are built once at the end.
     totals: dict[tuple[str, str], list[float]] = {}
     used: Counter[str] = Counter()
     unpriced_calls = 0
@@ -143,21 +138,35 @@ def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLA
         entry[1] += actual
         entry[2] += counterfactual
         entry[3] += counterfactual - actual
-    by_route = {
-        key: RouteSavings(
-            provider=key[0], model=key[1], calls=int(n), actual_usd=act, counterfactual_usd=cf, saved_usd=saved
-        )
-        for key, (n, act, cf, saved) in totals.items()
-    }
+    return len(answered), unpriced_calls, used, totals
+
+
+def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLAUDE_MODEL) -> Savings:
+    """Counterfactual Claude cost minus actual cost of the delegate calls made in ``window``; method included."""
+    where = [
+        col(Delegation.consensus_run_id).is_(None),
+        *window.time_clauses(Delegation.created_at),
+        *window.session_clauses(Delegation.session_id),
+    ]
+    found = grouped_totals(db, where, default_claude_model)
+    answered, unpriced_calls, used, totals = found or _per_call_totals(db, where, default_claude_model)
+    routes_out = sorted(
+        (
+            RouteSavings(
+                provider=provider, model=model, calls=int(n), actual_usd=act, counterfactual_usd=cf, saved_usd=saved
+            )
+            for (provider, model), (n, act, cf, saved) in totals.items()
+        ),
+        key=lambda r: (-r.saved_usd, r.provider, r.model),
+    )
     subagents = _subagent_runs(db, window)
-    routes_out = sorted(by_route.values(), key=lambda r: (-r.saved_usd, r.provider, r.model))
     return Savings(
         method=METHOD.format(default=default_claude_model),
         default_claude_model=default_claude_model,
-        delegated_calls=len(answered),
+        delegated_calls=answered,
         subagent_runs=subagents,
-        delegation_rate=ratio(len(answered), len(answered) + subagents),
-        priced_calls=len(answered) - unpriced_calls,
+        delegation_rate=ratio(answered, answered + subagents),
+        priced_calls=answered - unpriced_calls,
         unpriced_calls=unpriced_calls,
         actual_usd=sum(r.actual_usd for r in routes_out),
         counterfactual_usd=sum(r.counterfactual_usd for r in routes_out),

@@ -14,15 +14,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col
 
 import server.analytics._sql as sql_helpers
+from server.analytics._savings_groups import grouped_totals
 from server.analytics._sql import percentiles
 from server.analytics.delegations import delegation_stats
-from server.analytics.savings import savings
+from server.analytics.savings import DEFAULT_CLAUDE_MODEL, savings
 from server.analytics.sessions import sessions_summary, tokens_by_model
 from server.analytics.spend import spend_since
 from server.analytics.subagents import subagent_stats
 from server.analytics.tools import tool_stats
 from server.analytics.window import Window
-from server.store.models import SubagentRun
+from server.store.models import Delegation, SubagentRun
 from tests.server.analytics import reference
 from tests.server.analytics.random_store import build
 from tests.server.analytics.seed import T0
@@ -154,3 +155,17 @@ def test_spend_since_gives_each_window_the_numbers_of_its_summaries(db: Session)
         assert (spend.delegation_calls, spend.unpriced_delegation_calls) == (delegated.calls, delegated.unpriced_calls)
         assert spend.delegation_cost_usd == close(delegated.cost_usd)
     assert spend_since(db, []) == []
+
+
+def test_savings_are_summed_in_sql_below_price_tiers_and_priced_call_by_call_past_one(db: Session) -> None:
+    def grouped(window: Window) -> object:
+        where = [
+            col(Delegation.consensus_run_id).is_(None),
+            *window.time_clauses(Delegation.created_at),
+            *window.session_clauses(Delegation.session_id),
+        ]
+        return grouped_totals(db, where, DEFAULT_CLAUDE_MODEL)
+
+    # All time holds an answer of over 200,000 input tokens (Claude's long-context tier); days 1 to 4 do not.
+    assert grouped(WINDOWS["all time"]) is None
+    assert grouped(WINDOWS["days 1 to 4"]) is not None
