@@ -17,6 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import Session, select
+
+from server.store.engine import make_engine
+from server.store.models import Delegation
+from tests.e2e.claude import wait_until
+from tests.fakes.openai_api import FakeOpenAI, Reply
 
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
 # Measured here: ~20-40 ms; the bound leaves room for a loaded machine.
@@ -37,11 +43,19 @@ def receive(process: subprocess.Popen[bytes]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def serving(home: Path, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A ``switchboard serve`` past the initialize handshake."""
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(models=["model-a"]) as server:
+        yield server
+
+
+@pytest.fixture
+def serving(home: Path, tmp_path: Path, fake: FakeOpenAI) -> Iterator[subprocess.Popen[bytes]]:
+    """A ``switchboard serve`` past the initialize handshake, with one provider: the fake OpenAI API."""
     config = tmp_path / "switchboard.toml"
-    config.write_text('[providers.acme]\nbase_url = "http://127.0.0.1:9/v1"\nmodels = ["model-a"]\n')
-    env = {**os.environ, "SWITCHBOARD_CONFIG": str(config)}
+    config.write_text(
+        f'[providers.acme]\nbase_url = "{fake.base_url}"\napi_key_env = "ACME_KEY"\nmodels = ["model-a"]\n'
+    )
+    env = {**os.environ, "SWITCHBOARD_CONFIG": str(config), "ACME_KEY": "sk-test-acme"}
     env.pop("SWITCHBOARD_DATABASE_URL", None)
     process = subprocess.Popen(
         [SWITCHBOARD, "serve", "--no-ingest"],
@@ -94,3 +108,27 @@ def test_a_request_larger_than_a_pipe_buffer_reaches_the_server_whole(serving: s
     answer = receive(serving)
     assert answer["id"] == 2 and answer["result"]["isError"]
     assert f"no stored output with id {output_id!r}" in answer["result"]["content"][0]["text"]
+
+
+def test_a_delegate_cut_short_by_sigint_is_recorded_as_cancelled_before_the_server_exits(
+    serving: subprocess.Popen[bytes], fake: FakeOpenAI, home: Path
+) -> None:
+    fake.script("model-a", Reply(kind="hang"))
+    send(
+        serving,
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {"name": "delegate", "arguments": {"task": "wait"}},
+        },
+    )
+    wait_until(lambda: fake.requests, 30, "the delegate's request at the fake API")
+    serving.send_signal(signal.SIGINT)
+    code, elapsed = exit_time(serving)
+    assert code == 0 and elapsed < EXIT_BOUND_S
+    engine = make_engine(f"sqlite:///{home / 'switchboard.db'}")
+    with Session(engine) as db:
+        rows = [(row.model, row.status) for row in db.exec(select(Delegation))]
+    engine.dispose()
+    assert rows == [("model-a", "cancelled")]
