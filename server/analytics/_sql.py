@@ -117,9 +117,9 @@ def percentiles(
 
     Up to ``SEEK_ABOVE`` values are fetched and ranked here: portable, and on the benchmark store
     (bench/bench_analytics.py) several times faster than SQLite's window functions. Past that, when the caller
-    knows each group's count of non-NULL values (``sizes``), each rank is one ``ORDER BY value LIMIT 1 OFFSET
-    rank - 1`` query: with an index on (group columns, value, filter columns) the database steps through the
-    index instead of handing a million values to Python (250,000 tool calls: ~300 ms -> ~20 ms).
+    knows each group's count of non-NULL values (``sizes``), each rank is one ``ORDER BY value LIMIT 1 OFFSET``
+    query from the nearer end: with an index on (group columns, value, filter columns) the database steps
+    through the index instead of handing every value to Python (250,000 tool calls: ~370 ms -> ~10 ms).
 
     Args:
         db: An open session.
@@ -161,12 +161,17 @@ def _seek_percentiles(
         if size <= 0:
             continue
         in_group = [col(g).is_(None) if k is None else col(g) == k for g, k in zip(groups, key, strict=True)]
-        base = select_columns(value).where(col(value).is_not(None), *in_group, *where).order_by(value).limit(1)
+        base = select_columns(value).where(col(value).is_not(None), *in_group, *where).limit(1)
 
         def at(percent: int, base: Select[*tuple[Any, ...]] = base, size: int = size) -> float | None:
             rank = max((size * percent + 99) // 100, 1)
+            # Step from the nearer end: the p95 is the (size - rank + 1)-th largest, 5% of the way from the top.
+            if rank * 2 > size:
+                statement = base.order_by(col(value).desc()).offset(size - rank)
+            else:
+                statement = base.order_by(value).offset(rank - 1)
             # Each statement reads its own snapshot: a row deleted since the count leaves no value at the rank.
-            row = connection.execute(base.offset(rank - 1)).first()
+            row = connection.execute(statement).first()
             return None if row is None else float(row[0])
 
         result[key] = Percentiles(p50=at(50), p95=at(95))
