@@ -10,7 +10,8 @@ last body byte, p50 over --runs requests:
 - "right after a store change": the app as it runs (stale-while-revalidate): answered from the previous view
   while the rebuild runs in the background; the next line is how long until the rebuilt view is ready.
 Each figure is printed beside its target and the ratio, measured in the same run, then the analytics calls
-behind the overview one by one.
+behind the overview one by one, and the spend cards computed both ways (one conditional-sum pass against a
+full sessions and delegations summary per window, as the overview did before).
 """
 
 from __future__ import annotations
