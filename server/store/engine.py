@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+from collections.abc import Generator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,11 +56,32 @@ def _alembic_config(engine: Engine) -> Config:
     return config
 
 
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Generator[None]:
+    """One process at a time migrates a SQLite file (PostgreSQL takes an advisory lock in ``env.py``).
+
+    Without it, two processes opening a new store at once (the MCP server and the SessionEnd ingest) both
+    see no schema and both create the tables: the second fails with "table ... already exists".
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    lock_path = Path(database).with_name(f"{Path(database).name}.migrate-lock")
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic."""
+    """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic; safe to run from many processes."""
     from alembic import command
 
-    command.upgrade(_alembic_config(engine), revision)
+    with _sqlite_migration_lock(engine):
+        command.upgrade(_alembic_config(engine), revision)
 
 
 def open_store(settings: Settings | None = None) -> Engine:

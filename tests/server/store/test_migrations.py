@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -61,3 +63,19 @@ def test_sqlite_store_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> No
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_processes_migrating_a_new_store_at_once_all_succeed(database_url: str) -> None:
+    # The MCP server, the dashboard and the SessionEnd ingest may all open a brand-new store at the same moment.
+    script = "import sys; from server.store.engine import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    engine = make_engine(database_url)
+    try:
+        assert set(inspect(engine).get_table_names()) >= PUBLIC_TABLES
+    finally:
+        engine.dispose()
