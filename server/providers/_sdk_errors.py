@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
+from contextlib import contextmanager
 from types import ModuleType
 
 from server.providers.base import ErrorClass, ProviderError
 
-__all__ = ["classify_sdk_error", "retry_after_seconds"]
+__all__ = ["classify_sdk_error", "retry_after_seconds", "sdk_errors"]
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -50,3 +52,15 @@ def classify_sdk_error(exc: Exception, sdk: ModuleType) -> ProviderError | None:
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
         return ProviderError(ErrorClass.MALFORMED, f"response body is not JSON: {exc}")
     return None
+
+
+@contextmanager
+def sdk_errors(sdk: ModuleType) -> Generator[None]:
+    """Re-raise ``sdk``'s exceptions as :class:`ProviderError`; exceptions it does not classify pass unchanged."""
+    try:
+        yield
+    except Exception as exc:
+        error = classify_sdk_error(exc, sdk)
+        if error is None:
+            raise
+        raise error from exc

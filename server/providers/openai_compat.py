@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from server.providers._sdk_errors import classify_sdk_error
+from server.providers._sdk_errors import sdk_errors
 from server.providers.base import Completion, CompletionRequest, ErrorClass, Provider, ProviderError
 
 __all__ = ["OpenAICompatProvider", "chat_messages", "to_completion"]
@@ -54,23 +54,13 @@ class OpenAICompatProvider(Provider):
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
-        try:
+        with sdk_errors(self._sdk):
             response = await self._client.chat.completions.create(**params)
-        except Exception as exc:
-            error = classify_sdk_error(exc, self._sdk)
-            if error is None:
-                raise
-            raise error from exc
         return to_completion(response)
 
     async def list_models(self, *, timeout_s: float) -> list[str] | None:
-        try:
+        with sdk_errors(self._sdk):
             page = await self._client.models.list(timeout=timeout_s)
-        except Exception as exc:
-            error = classify_sdk_error(exc, self._sdk)
-            if error is None:
-                raise
-            raise error from exc
         return [m.id for m in page.data]
 
     async def aclose(self) -> None:
