@@ -12,7 +12,7 @@ from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthBucket, ProviderHealth, provider_health
 from server.analytics.savings import Savings, savings
 from server.analytics.sessions import ModelTokens, SessionRow, recent_sessions, tokens_by_model
-from server.analytics.spend import spend_since
+from server.analytics.spend import Spend, spend_since
 from server.analytics.subagents import SubagentStats, subagent_stats
 from server.analytics.tools import ToolStat, tool_stats
 from server.analytics.window import Window
@@ -26,17 +26,10 @@ RECENT_SESSIONS = 10
 TOP_TOOLS = 8
 
 
-class SpendWindow(BaseModel):
+class SpendWindow(Spend):
     """Spend over one window: Claude Code sessions' cost of record, and delegations' cost."""
 
     label: str
-    since: datetime
-    sessions: int
-    session_cost_usd: float
-    sessions_without_cost: int = Field(description="Sessions with no cost of record yet (not counted as $0).")
-    delegation_calls: int
-    delegation_cost_usd: float | None = Field(description="Priced delegation attempts; None when none is priced.")
-    unpriced_delegation_calls: int
 
     @computed_field
     @property
@@ -72,16 +65,7 @@ def overview(db: Session, now: datetime | None = None, context: ContextConfig | 
     starts = [start_of_today(now) if days is None else now - timedelta(days=days) for _, days in SPEND_WINDOWS]
     # One conditional-sum pass for the three spend cards; the full summaries are built once, for their own card.
     spend = [
-        SpendWindow(
-            label=label,
-            since=totals.since,
-            sessions=totals.sessions,
-            session_cost_usd=totals.session_cost_usd,
-            sessions_without_cost=totals.sessions_without_cost,
-            delegation_calls=totals.delegation_calls,
-            delegation_cost_usd=totals.delegation_cost_usd,
-            unpriced_delegation_calls=totals.unpriced_delegation_calls,
-        )
+        SpendWindow(label=label, **totals.model_dump())
         for (label, _), totals in zip(SPEND_WINDOWS, spend_since(db, starts), strict=True)
     ]
     week = Window(since=now - timedelta(days=7))
