@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
+from tests.fakes.loopback import LoopbackServer
 from tests.fakes.openai_api import Reply
 
 __all__ = ["FakeMessages"]
 
 
-class FakeMessages:
+class FakeMessages(LoopbackServer):
     """Serve the fake on 127.0.0.1 in a background thread; use as a context manager."""
 
     def __init__(self, models: list[str] | None = None) -> None:
@@ -26,14 +27,11 @@ class FakeMessages:
         self.requests: list[dict[str, Any]] = []
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(_handler_for(self))
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        return self.root_url
 
     def script(self, *replies: Reply) -> None:
         with self._lock:
@@ -42,19 +40,6 @@ class FakeMessages:
     def next_reply(self) -> Reply:
         with self._lock:
             return self._script.popleft() if self._script else Reply()
-
-    def wait_stopping(self, seconds: float) -> None:
-        self._stopping.wait(seconds)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
 
 def _message(body: dict[str, Any], reply: Reply) -> dict[str, Any]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import select
 import socket
-import sys
 import threading
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Literal
+
+from tests.fakes.loopback import LoopbackServer
 
 __all__ = ["FakeOpenAI", "Reply", "closed_port"]
 
@@ -56,7 +57,7 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
     """Serve the fake API on 127.0.0.1 in a background thread; use as a context manager."""
 
     def __init__(self, models: list[str] | None = None, api_key: str | None = None) -> None:
@@ -68,19 +69,11 @@ class FakeOpenAI:
         self._hangup = threading.Condition()
         self._scripts: dict[str, deque[Reply]] = defaultdict(deque)
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._httpd = _QuietServer(("127.0.0.1", 0), _handler_for(self))
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
+        super().__init__(_handler_for(self))
 
     @property
     def base_url(self) -> str:
         return f"{self.root_url}/v1"
-
-    @property
-    def root_url(self) -> str:
-        """The server's root, for SDKs that add their own path (groq: ``/openai/v1``)."""
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def script(self, model: str, *replies: Reply) -> None:
         """Queue ``replies`` for the next requests naming ``model`` (``"*"``: any model)."""
@@ -96,9 +89,6 @@ class FakeOpenAI:
                 if self._scripts[key]:
                     return self._scripts[key].popleft()
         return Reply()
-
-    def wait_stopping(self, seconds: float) -> None:
-        self._stopping.wait(seconds)
 
     def wait_or_hangup(self, connection: socket.socket, model: str, seconds: float) -> bool:
         """Wait ``seconds`` (or until the fake stops); True, and ``model`` noted in ``hangups``, if the client
@@ -125,24 +115,6 @@ class FakeOpenAI:
         """Block until ``count`` clients have hung up mid-request, at most ``timeout_s``."""
         with self._hangup:
             return self._hangup.wait_for(lambda: len(self.hangups) >= count, timeout_s)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up mid-answer (a cancelled request) is expected here, not an error to print.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
 
 
 def _peek(connection: socket.socket) -> bytes:
