@@ -22,6 +22,8 @@ __all__ = [
     "Prompt",
     "ProviderEvent",
     "RawEvent",
+    "SolveNode",
+    "SolveRun",
     "StoredOutput",
     "SubagentRun",
     "Thread",
@@ -184,6 +186,7 @@ class Delegation(SQLModel, table=True):
     thread_id: str | None = Field(default=None, index=True, max_length=64)
     consensus_run_id: str | None = Field(default=None, index=True, max_length=64)
     output_id: str | None = Field(default=None, max_length=64, description="StoredOutput holding the full answer.")
+    solve_node_id: str | None = Field(default=None, index=True, max_length=64, description="The solve node it served.")
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
@@ -201,6 +204,51 @@ class ConsensusRun(SQLModel, table=True):
     final_output_id: str | None = Field(default=None, max_length=64)
     total_cost_usd: float | None = None
     latency_ms: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class SolveRun(SQLModel, table=True):
+    """One ``solve`` call: an AB-MCTS search whose nodes are ``solve_node`` rows."""
+
+    __tablename__ = "solve_run"  # pyright: ignore[reportAssignmentType]
+
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    task: str = Field(sa_column=Column(Text, nullable=False))
+    models: str = Field(sa_column=Column(Text, nullable=False), description="The models searched, comma-separated.")
+    check_name: str | None = Field(default=None, max_length=200, description="The [solve.checks] name used.")
+    judge_model: str | None = Field(default=None, max_length=200)
+    status: str = Field(default="ok", max_length=50, description="ok, failed, cancelled or error.")
+    stop_reason: str | None = Field(default=None, max_length=50, description="target, max_calls, cost_cap, deadline...")
+    target_score: float = 1.0
+    best_score: float | None = None
+    best_node_id: str | None = Field(default=None, max_length=64)
+    calls: int = 0
+    total_cost_usd: float | None = Field(default=None, description="Known part; NULL when nothing was priced.")
+    unpriced_calls: int = 0
+    latency_ms: float | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class SolveNode(SQLModel, table=True):
+    """One node of a solve run's tree: one answer (wider: fresh; deeper: a refinement of ``parent_id``)."""
+
+    __tablename__ = "solve_node"  # pyright: ignore[reportAssignmentType]
+
+    id: str = Field(primary_key=True, max_length=64)
+    run_id: str = Field(index=True, max_length=64)
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    parent_id: str | None = Field(default=None, max_length=64, description="NULL for a fresh (wider) answer.")
+    seq: int = Field(description="Order of expansion within the run, from 0.")
+    model: str = Field(max_length=200, description="provider:model")
+    action: str = Field(max_length=10, description="wider or deeper.")
+    depth: int = Field(description="1 for a fresh answer, parent's depth + 1 for a refinement.")
+    score: float | None = None
+    status: str = Field(max_length=50, description="ok, or why the node failed (timeout, judge_failed, ...).")
+    feedback: str | None = Field(default=None, sa_column=Column(Text), description="Check output tail or critique.")
+    cost_usd: float | None = Field(default=None, description="The node's calls (answer and judge); NULL if unpriced.")
+    latency_ms: float | None = None
+    output_id: str | None = Field(default=None, max_length=64, description="StoredOutput holding the answer.")
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
