@@ -26,6 +26,7 @@ __all__ = [
     "ProviderConfig",
     "ResilienceConfig",
     "RoutingConfig",
+    "SolveConfig",
     "SwitchboardConfig",
     "find_config_file",
     "load_config",
@@ -106,6 +107,19 @@ class DashboardConfig(_Section):
     token_env: str = "SWITCHBOARD_DASHBOARD_TOKEN"
 
 
+class SolveConfig(_Section):
+    """``solve``: the checks a client may name (never a command it passes), and the search's bounds."""
+
+    checks: dict[str, str] = Field(
+        default_factory=dict, description="name -> command line, run in the project root with the answer on stdin."
+    )
+    check_timeout_s: float = Field(default=60.0, gt=0)
+    default_max_calls: int = Field(default=10, ge=1)
+    max_calls_ceiling: int = Field(default=50, ge=1, description="The largest max_calls a client may ask for.")
+    parallel: int = Field(default=3, ge=1, description="Nodes expanded at once (within resilience.max_concurrency).")
+    timeout_s: float = Field(default=300.0, gt=0, description="A run's deadline when the client gives none.")
+
+
 class SwitchboardConfig(_Section):
     """The whole config file."""
 
@@ -117,6 +131,7 @@ class SwitchboardConfig(_Section):
     output: OutputConfig = Field(default_factory=OutputConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    solve: SolveConfig = Field(default_factory=SolveConfig)
     source: Path | None = Field(default=None, exclude=True, description="The file this was read from.")
 
 

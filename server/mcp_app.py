@@ -33,6 +33,7 @@ from server.engine.consensus_tool import register_consensus_tool
 from server.engine.discovery import list_providers, list_routes
 from server.engine.results import DelegateResult, ProviderListing
 from server.engine.runtime import Runtime
+from server.engine.solve_tool import register_solve_tool
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ INSTRUCTIONS = (
     "`consensus`: ask several models the same question at once and get one answer with how far they agreed "
     "(strategy fastest, vote, judge or cheapest; optional for/against stances), for decisions worth a second "
     "opinion. "
+    "`solve`: for a hard task with a way to score answers (a check named in the config, or a judge model), search "
+    "over several models with AB-MCTS: fresh answers and refinements, until the target score or a budget. "
     "`providers`: the configured models, their key status, health and prices. "
     "`get_output`: the rest of an answer that was cut to fit. "
     "`stats`: usage, cost, savings from delegation, provider health, tool and subagent patterns and routing "
@@ -320,4 +323,5 @@ def build_server(
     )(output_resource)
     register_stats_tool(server)
     register_consensus_tool(server)
+    register_solve_tool(server)
     return server

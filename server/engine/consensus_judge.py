@@ -18,7 +18,15 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["RUBRIC", "JudgeError", "JudgePrompt", "JudgeVerdict", "build_judge_prompt", "parse_verdict"]
+__all__ = [
+    "RUBRIC",
+    "JudgeError",
+    "JudgePrompt",
+    "JudgeVerdict",
+    "build_judge_prompt",
+    "json_object",
+    "parse_verdict",
+]
 
 RUBRIC: dict[str, str] = {
     "correctness": "Is it right? Facts, logic and code are accurate; no invented APIs or numbers.",
@@ -124,6 +132,10 @@ def _json_object(reply: str) -> object:
         return json.loads(body)
     except json.JSONDecodeError as exc:
         raise JudgeError(f"the judge's reply is not valid JSON: {exc}") from exc
+
+
+json_object = _json_object
+"""The JSON object in a model's reply (fenced or bare); :class:`JudgeError` if none. Solve's judge uses it."""
 
 
 def _mean_score(scores: dict[str, float]) -> float | None:

@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
@@ -60,9 +61,16 @@ def closed_port() -> int:
 class FakeOpenAI(LoopbackServer):
     """Serve the fake API on 127.0.0.1 in a background thread; use as a context manager."""
 
-    def __init__(self, models: list[str] | None = None, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        models: list[str] | None = None,
+        api_key: str | None = None,
+        responder: Callable[[dict[str, Any]], Reply | None] | None = None,
+    ) -> None:
         self.models = models or ["model-a", "model-b"]
         self.api_key = api_key
+        self.responder = responder
+        """Asked first with each request body; a reply computed from the request, or None for the scripts."""
         self.requests: list[dict[str, Any]] = []
         self.model_list_calls = 0
         self.hangups: list[str] = []
@@ -193,7 +201,8 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if not self._authorized():
                 return
             fake.requests.append(body)
-            reply = fake.next_reply(str(body.get("model", "")))
+            computed = fake.responder(body) if fake.responder is not None else None
+            reply = computed or fake.next_reply(str(body.get("model", "")))
             model = str(body.get("model", ""))
             if reply.delay_s and fake.wait_or_hangup(self.connection, model, reply.delay_s):
                 self.close_connection = True

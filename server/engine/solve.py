@@ -1,0 +1,208 @@
+"""The ``solve`` engine: an AB-MCTS search over several models, each node one answer, scored by a check or judge.
+
+This module runs one search: it writes and scores nodes for :func:`server.engine.solve_search.search` (which
+asks TreeQuest where to go next), keeps every node, reports progress as nodes finish, and writes the run down.
+Calls, the cost cap and budgets come from consensus's :class:`~server.engine.consensus_calls.RunCalls`
+(through :class:`~server.engine.solve_calls.SolveCalls`); stored answers from its ledger.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import anyio
+
+from server.engine.consensus_members import StopSignal
+from server.engine.consensus_record import RunLedger
+from server.engine.records import save_rows
+from server.engine.runtime import Runtime
+from server.engine.solve_calls import SolveCalls
+from server.engine.solve_models import SolveResult
+from server.engine.solve_prompts import ANSWER_SYSTEM, deeper_prompt, wider_prompt
+from server.engine.solve_record import NodeRecord, assemble, node_rows, run_row
+from server.engine.solve_score import Scored, Scorer
+from server.engine.solve_search import NodeState, Refused, load_treequest, search
+from server.providers.registry import ModelInfo
+
+__all__ = ["Progress", "ScoreSink", "SolveSpec", "run_solve"]
+
+Progress = Callable[[float, float | None, str], Awaitable[None]]
+"""``(done, total, message)``: told as each node finishes."""
+ScoreSink = Callable[[str, float], None]
+"""``(model, score)`` for each scored node: the seam for the learning router's quality signal."""
+
+
+@dataclass(frozen=True)
+class SolveSpec:
+    """One solve request, validated: known models, a configured check and/or a judge."""
+
+    task: str
+    models: tuple[ModelInfo, ...]
+    check_name: str | None
+    check_command: str | None
+    judge: ModelInfo | None
+    max_calls: int
+    target_score: float = 1.0
+    max_cost_usd: float | None = None
+    timeout_s: float = 300.0
+    parallel: int = 3
+    check_timeout_s: float = 60.0
+    environ: Mapping[str, str] = field(default_factory=dict[str, str])
+    on_score: ScoreSink | None = None
+
+
+class _SolveRun:
+    def __init__(self, runtime: Runtime, spec: SolveSpec, progress: Progress | None) -> None:
+        self.runtime = runtime
+        self.spec = spec
+        self.progress = progress
+        self.run_id = uuid.uuid4().hex
+        self.ledger = RunLedger(self.run_id, runtime.session_id)
+        self.calls = SolveCalls(runtime, self.ledger, spec.max_cost_usd)
+        self.stop = StopSignal()
+        self.scorer = Scorer(
+            self.calls,
+            spec.check_command,
+            spec.judge,
+            spec.task,
+            runtime.roots[0],
+            spec.check_timeout_s,
+            dict(spec.environ),
+            self.stop,
+        )
+        self.by_id = {info.id: info for info in spec.models}
+        self.nodes: list[NodeRecord] = []
+        self.started = time.perf_counter()
+
+    def may_start(self) -> str | None:
+        if self.calls.started + self.scorer.calls_per_node > self.spec.max_calls:
+            return "max_calls"
+        return None
+
+    def reached(self, state: NodeState) -> bool:
+        return state.score >= self.spec.target_score
+
+    async def expand(self, model: str, parent: NodeState | None) -> NodeState:
+        info = self.by_id[model]
+        parent_node = None if parent is None else next(n for n in self.nodes if n.node_id == parent.node_id)
+        node = NodeRecord(
+            node_id=uuid.uuid4().hex,
+            seq=len(self.nodes),
+            model=model,
+            parent=parent_node,
+            started=time.perf_counter(),
+        )
+        self.nodes.append(node)
+        prompt = (
+            wider_prompt(self.spec.task)
+            if parent is None
+            else deeper_prompt(self.spec.task, parent.answer, parent.score, parent.feedback)
+        )
+        request = self.calls.request(ANSWER_SYSTEM, prompt)
+        slot = self.calls.slot(node.node_id, "solve")
+        reason = self.calls.admit(slot, info, request)
+        if reason is not None:
+            node.finish(status="skipped", error=reason)
+            raise Refused(reason)
+        outcome = await self.calls.call(slot, info, request, self.stop)
+        node.add_cost(outcome.cost_usd, outcome.priced)
+        if not outcome.answered or not outcome.text:
+            node.finish(status=outcome.status, error=outcome.error or "empty answer", score=0.0)
+        else:
+            node.answer = outcome.text
+            node.output_id = self.ledger.store_full(slot, outcome.text, "solve_node")
+            try:
+                scored = await self.scorer.score(node.node_id, outcome.text)
+            except Refused as refused:
+                node.finish(status="unscored", error=refused.reason)
+                raise
+            self._scored(node, scored)
+        await self._tell_progress(node)
+        return NodeState(node.node_id, model, node.answer or "", node.score or 0.0, node.feedback or "")
+
+    def _scored(self, node: NodeRecord, scored: Scored) -> None:
+        node.add_cost(scored.cost_usd, scored.priced)
+        error = None if scored.status == "ok" else scored.feedback
+        node.finish(status=scored.status, error=error, score=scored.score, feedback=scored.feedback)
+        if self.spec.on_score is not None:
+            self.spec.on_score(node.model, scored.score)
+
+    async def _tell_progress(self, node: NodeRecord) -> None:
+        if self.progress is None:
+            return
+        best = max((n.score for n in self.nodes if n.score is not None), default=0.0)
+        score = "-" if node.score is None else f"{node.score:.2f}"
+        message = f"node {node.seq} {node.model} {node.action}: {node.status}, score {score} (best {best:.2f})"
+        with anyio.CancelScope(shield=True):  # a notice half-sent when the target cancels the others is lost
+            await self.progress(self.calls.started, self.spec.max_calls, message)
+
+    async def execute(self) -> SolveResult:
+        await load_treequest()
+        await self.calls.load_spend()
+        stop_reason, search_ms = "deadline", 0.0
+        async with anyio.create_task_group() as group:
+
+            async def deadline() -> None:
+                await anyio.sleep(self.spec.timeout_s)
+                self.stop.reason = "timeout"  # read by the calls being cancelled, to record why
+                group.cancel_scope.cancel()
+
+            group.start_soon(deadline)
+            end = await search(
+                [info.id for info in self.spec.models],
+                self.expand,
+                parallel=self.spec.parallel,
+                may_start=self.may_start,
+                reached=self.reached,
+            )
+            stop_reason, search_ms = end.stop_reason, end.search_ms
+            group.cancel_scope.cancel()
+        for node in self.nodes:
+            if node.status == "running":
+                node.finish(status="timeout", error=f"the run's {self.spec.timeout_s:g} s deadline came first")
+        notes = [f"cost cap does not bound unpriced models: {', '.join(self.calls.cap.unbounded)}"]
+        return assemble(
+            self.run_id,
+            self.nodes,
+            stop_reason=stop_reason,
+            target_score=self.spec.target_score,
+            calls=self.ledger.delegations.values(),
+            max_output_tokens=self.runtime.config.output.max_output_tokens,
+            latency_ms=self.elapsed_ms(),
+            search_ms=search_ms,
+            notes=notes if self.calls.cap.unbounded else [],
+        )
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+async def run_solve(runtime: Runtime, spec: SolveSpec, *, progress: Progress | None = None) -> SolveResult:
+    """Search for the best answer to ``spec.task``, record the run and its tree, and return the best so far.
+
+    Node failures (a model error, a failing or hanging check, a judge's garbage) are recorded, scored 0 and never
+    fatal; the run ends at the target score, ``max_calls``, the cost cap or the deadline.
+    """
+    run = _SolveRun(runtime, spec, progress)
+    result: SolveResult | None = None
+    ended = "error"
+    try:
+        result = await run.execute()
+        return result
+    except anyio.get_cancelled_exc_class():
+        ended = "cancelled"
+        for node in run.nodes:
+            if node.status == "running":
+                node.finish(status="cancelled", error="the client cancelled the run")
+        raise
+    finally:
+        calls = run.ledger.delegations.values()
+        row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms(), run.nodes, calls)
+        rows = [row, *node_rows(run.run_id, runtime.session_id, run.nodes), *run.ledger.delegations.values()]
+        rows += [*run.ledger.rows, *runtime.take_pending()]
+        # Written even when the client cancelled: the calls happened and may have cost money.
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(save_rows, await runtime.ready_engine(), rows)

@@ -1,0 +1,40 @@
+"""The model calls of one ``solve`` run: consensus's :class:`~server.engine.consensus_calls.RunCalls` (cost cap,
+budgets, ``try_model``, recording), with each call's ``delegation`` row linked to the node it served."""
+
+from __future__ import annotations
+
+from server.engine.consensus_calls import RunCalls
+from server.engine.consensus_record import RunLedger
+from server.engine.records import Attempt, delegation_row
+from server.engine.runtime import Runtime
+
+__all__ = ["SolveCalls"]
+
+
+class SolveCalls(RunCalls):
+    """Calls of run ``ledger.run_id``; every slot belongs to one node, as its answer or its judge verdict."""
+
+    def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None) -> None:
+        super().__init__(runtime, ledger, max_cost_usd, members=0)
+        self._slots = 0
+        self._node_of: dict[int, tuple[str, str]] = {}
+
+    def slot(self, node_id: str, role: str) -> int:
+        """A new call slot for ``node_id``; ``role`` is ``solve`` (its answer) or ``solve_judge``."""
+        slot = self._slots
+        self._slots += 1
+        self._node_of[slot] = (node_id, role)
+        return slot
+
+    @property
+    def started(self) -> int:
+        """How many call slots were handed out (each is a call made, or refused by the cap)."""
+        return self._slots
+
+    def _record(self, slot: int, attempt: Attempt) -> None:
+        node_id, role = self._node_of[slot]
+        row = delegation_row(
+            attempt, index=slot, request_id=self.ledger.run_id, session_id=self.runtime.session_id, task_type=role
+        )
+        row.solve_node_id = node_id
+        self.ledger.add_call(slot, row)

@@ -1,0 +1,56 @@
+"""The structured output of the ``solve`` tool (pydantic models the MCP client receives as JSON)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = ["NodeResult", "PathStep", "SolveResult", "StopReason"]
+
+StopReason = Literal["target", "max_calls", "cost_cap", "deadline", "exhausted"]
+
+
+class PathStep(BaseModel):
+    """One step of the path to the best answer, from its fresh start to the best node."""
+
+    seq: int = Field(description="The node's order of expansion in the run.")
+    model: str
+    action: Literal["wider", "deeper"] = Field(description="wider: a fresh answer; deeper: a refinement.")
+    score: float | None
+
+
+class NodeResult(BaseModel):
+    """One node of the tree, compactly (the answers are in the store: see the dashboard's run page)."""
+
+    seq: int
+    parent: int | None = Field(description="The parent's seq; None for a fresh answer.")
+    model: str
+    action: Literal["wider", "deeper"]
+    score: float | None
+    status: str = Field(description="ok, or why the node failed (timeout, check_failed, judge_failed, ...).")
+    error: str | None = None
+
+
+class SolveResult(BaseModel):
+    """What ``solve`` returns: the best answer found, its score and path, and what the search cost."""
+
+    run_id: str
+    status: Literal["ok", "failed"] = Field(description="failed: no node produced an answer.")
+    stop_reason: StopReason
+    best_answer: str | None = Field(default=None, description="Cut to fit the output limit when long.")
+    answer_truncated: bool = False
+    output_id: str | None = Field(default=None, description="Stored full answer; read the rest with get_output.")
+    best_score: float | None = None
+    target_score: float
+    path: list[PathStep] = Field(default_factory=list[PathStep])
+    calls: int = Field(description="Model calls made: answers and judge verdicts.")
+    calls_by_model: dict[str, int] = Field(default_factory=dict[str, int], description="Answer calls per model.")
+    cost_usd: float | None = Field(
+        default=None, description="Known cost; a floor when unpriced_calls > 0; None when nothing was priced."
+    )
+    unpriced_calls: int = Field(default=0, description="Calls whose cost is unknown (not counted in cost_usd).")
+    latency_ms: float
+    search_overhead_ms: float = Field(description="Time in the tree search itself, beyond calls and checks.")
+    nodes: list[NodeResult] = Field(default_factory=list[NodeResult])
+    notes: list[str] = Field(default_factory=list[str])

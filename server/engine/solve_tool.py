@@ -1,0 +1,150 @@
+"""The ``solve`` MCP tool: validate the request against the config (models, check name, bounds), run, report."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
+from pydantic import Field
+
+from server.engine.consensus_tool import choose_members
+from server.engine.runtime import Runtime
+from server.engine.solve_models import SolveResult
+from server.providers.registry import ModelInfo
+
+__all__ = ["CLIENT_MARGIN", "DEFAULT_MODELS", "register_solve_tool", "solve"]
+
+DEFAULT_MODELS = 3
+CLIENT_MARGIN = 0.9
+"""A run the client bounds (``MCP_TOOL_TIMEOUT``) ends within this share of it, leaving room for the reply."""
+
+
+def _model(runtime: Runtime, model_id: str) -> ModelInfo:
+    listed = {info.id: info for info in runtime.registry.models()}
+    if model_id in listed:
+        return listed[model_id]
+    known = ", ".join(listed) or f"none: add [providers.NAME] sections with models to {runtime.config_file}"
+    raise ToolError(f"unknown model {model_id!r}; configured models: {known}")
+
+
+def _check(runtime: Runtime, name: str | None) -> str | None:
+    if name is None:
+        return None
+    checks = runtime.config.solve.checks
+    if name not in checks:
+        names = ", ".join(sorted(checks)) or "none"
+        raise ToolError(
+            f"unknown check {name!r}; configured checks: {names} (define them under [solve.checks] in "
+            f"{runtime.config_file}; a client names a check, it never passes a command)"
+        )
+    return checks[name]
+
+
+def _models(runtime: Runtime, task: str, models: list[str] | None) -> tuple[list[ModelInfo], str | None]:
+    if models:
+        return [_model(runtime, model_id) for model_id in dict.fromkeys(models)], None
+    chosen, judge = choose_members(runtime, task, DEFAULT_MODELS)
+    if not chosen:
+        raise ToolError(f"no model is configured: add [providers.NAME] sections with models to {runtime.config_file}")
+    return [_model(runtime, model_id) for model_id in chosen], judge
+
+
+def _max_calls(runtime: Runtime, asked: int | None, per_node: int) -> int:
+    config = runtime.config.solve
+    value = config.default_max_calls if asked is None else asked
+    if value < per_node:
+        raise ToolError(f"max_calls {value} is too small: one node takes {per_node} call(s) (answer, judge)")
+    if value > config.max_calls_ceiling:
+        raise ToolError(
+            f"max_calls {value} is above the configured ceiling {config.max_calls_ceiling} "
+            f"([solve] max_calls_ceiling in {runtime.config_file})"
+        )
+    return value
+
+
+def _timeout(runtime: Runtime, asked: float | None) -> float:
+    value = asked or runtime.config.solve.timeout_s
+    if runtime.client_timeout_s is not None:
+        value = min(value, runtime.client_timeout_s * CLIENT_MARGIN)
+    return value
+
+
+async def solve(
+    ctx: Context[Runtime, Any],
+    task: Annotated[str, Field(min_length=1, description="The task; self-contained. Every node answers it whole.")],
+    models: Annotated[
+        list[str] | None,
+        Field(description="Models to search over, as 'provider:model'; default: 3 from different providers."),
+    ] = None,
+    check: Annotated[
+        str | None,
+        Field(description="Name of a check configured under [solve.checks] (e.g. 'tests'); the answer is its stdin."),
+    ] = None,
+    judge: Annotated[
+        str | None,
+        Field(
+            description="'provider:model' scoring each answer 0-1 with a critique; default without a check: "
+            "the router's pick. With a check, the check gates and the judge ranks."
+        ),
+    ] = None,
+    files: Annotated[list[str] | None, Field(description="Paths inside the project to send along.")] = None,
+    max_calls: Annotated[int | None, Field(description="Most model calls (answers and judge verdicts).")] = None,
+    max_cost_usd: Annotated[float | None, Field(gt=0, description="Cost cap on the whole run.")] = None,
+    timeout_s: Annotated[float | None, Field(gt=0, description="Deadline; the best answer so far returns.")] = None,
+    target_score: Annotated[float, Field(ge=0, le=1, description="Stop once an answer scores this.")] = 1.0,
+) -> SolveResult:
+    """Search for the best answer with AB-MCTS over several models: each call writes a fresh answer or refines a
+    promising one, scored by a configured check and/or a judge model; calls go where they pay.
+
+    Returns the best answer (cut to fit; get_output has the rest), its score, the path that led to it, calls, cost
+    and time. Progress is reported as nodes finish.
+    """
+    runtime = ctx.request_context.lifespan_context
+    await runtime.warm()
+    from server.engine.files import FileRefused, attach_files
+    from server.engine.solve import SolveSpec, run_solve
+
+    command = _check(runtime, check)
+    chosen, default_judge = _models(runtime, task, models)
+    judge_id = judge or (None if command is not None else default_judge or chosen[0].id)
+    judge_info = _model(runtime, judge_id) if judge_id is not None else None
+    limit = _max_calls(runtime, max_calls, 1 + (judge_info is not None))
+    if files:
+        try:
+            task = f"{task}\n\n{attach_files(files, runtime.roots)}"
+        except FileRefused as exc:
+            raise ToolError(str(exc)) from exc
+    spec = SolveSpec(
+        task=task,
+        models=tuple(chosen),
+        check_name=check,
+        check_command=command,
+        judge=judge_info,
+        max_calls=limit,
+        target_score=target_score,
+        max_cost_usd=max_cost_usd,
+        timeout_s=_timeout(runtime, timeout_s),
+        parallel=min(runtime.config.solve.parallel, runtime.config.resilience.max_concurrency),
+        check_timeout_s=runtime.config.solve.check_timeout_s,
+        environ=dict(os.environ),
+    )
+
+    async def progress(done: float, total: float | None, message: str) -> None:
+        await ctx.report_progress(done, total, message)
+
+    return await run_solve(runtime, spec, progress=progress)
+
+
+def register_solve_tool(server: MCPServer[Any]) -> None:
+    """Register the ``solve`` tool; the server's lifespan must yield a :class:`Runtime`."""
+    server.add_tool(
+        solve,
+        name="solve",
+        title="Search for the best answer over several models (AB-MCTS)",
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+        ),
+    )

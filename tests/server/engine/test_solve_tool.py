@@ -1,0 +1,239 @@
+"""The ``solve`` MCP tool through the in-memory MCP client, on fake models whose answers improve when refined."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from server.settings import Settings
+from server.store.models import Delegation, SolveNode, SolveRun, StoredOutput
+from tests.fakes.openai_api import FakeOpenAI, Reply
+from tests.server.engine.solve_support import Quality, refining, solve_client, solve_config
+
+pytestmark = pytest.mark.anyio
+
+MODELS = ["good", "weak"]
+QUALITIES = {"good": Quality(0.5, 0.25), "weak": Quality(0.25, 0.05)}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(models=[*MODELS, "judge"], responder=refining(QUALITIES)) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def seeded() -> None:
+    # TreeQuest samples through numpy's global generator: a fixed seed makes each run's choices repeatable.
+    np.random.seed(7)
+
+
+def text_of(result: Any) -> str:
+    return json.dumps([content.model_dump() for content in result.content])
+
+
+async def call_solve(
+    settings: Settings,
+    engine: Engine,
+    fake: FakeOpenAI,
+    tmp_path: Path,
+    arguments: dict[str, Any],
+    progress: Any = None,
+    **sections: Any,
+) -> Any:
+    config = solve_config(fake, [*MODELS, "judge"], tmp_path, **sections)
+    with anyio.fail_after(30):
+        async with solve_client(settings, engine, config, tmp_path) as client:
+            return await client.call_tool("solve", arguments, progress_callback=progress)
+
+
+def nodes(engine: Engine) -> list[SolveNode]:
+    with Session(engine) as db:
+        return list(db.exec(select(SolveNode).order_by(col(SolveNode.seq))).all())
+
+
+async def test_refining_a_promising_answer_reaches_the_target_and_the_path_shows_the_refinements(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    heard: list[tuple[float, float | None, str | None]] = []
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        heard.append((done, total, message))
+
+    arguments = {"task": "write the parser", "models": ["pf:good", "pf:weak"], "check": "quality", "max_calls": 20}
+    result = await call_solve(settings, engine, fake, tmp_path, arguments, progress, solve={"parallel": 1})
+    assert not result.is_error, text_of(result)
+    data = result.structured_content
+    assert data["stop_reason"] == "target" and data["best_score"] == 1.0
+    assert data["best_answer"] == "good: quality=1.0"
+    path = data["path"]
+    assert [step["action"] for step in path] == ["wider"] + ["deeper"] * (len(path) - 1) and len(path) >= 3
+    scores = [step["score"] for step in path]
+    assert scores == sorted(scores) and scores[-1] == 1.0 and path[-1]["model"] == "pf:good"
+    assert data["calls"] == len(data["nodes"]) <= 20
+    assert len(heard) == len(data["nodes"]) and heard[-1][1] == 20
+    assert "best 1.00" in (heard[-1][2] or "")
+    with Session(engine) as db:
+        run = db.exec(select(SolveRun)).one()
+        best = db.get(StoredOutput, data["output_id"])
+    assert run.status == "ok" and run.best_score == 1.0 and run.stop_reason == "target"
+    assert best is not None and best.content == "good: quality=1.0"
+    rows = nodes(engine)
+    assert rows[-1].id == run.best_node_id and rows[-1].depth == len(path) and rows[-1].action == "deeper"
+    with Session(engine) as db:
+        calls = db.exec(select(Delegation).where(Delegation.request_id == run.id)).all()
+    assert {row.solve_node_id for row in calls} == {row.id for row in rows}
+
+
+async def test_max_calls_ends_the_run_with_the_best_answer_so_far(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    flat = {"good": Quality(0.5, 0.0), "weak": Quality(0.25, 0.0)}
+    with FakeOpenAI(models=MODELS, responder=refining(flat)) as fake:
+        arguments = {"task": "t", "models": ["pf:good", "pf:weak"], "check": "quality", "max_calls": 4}
+        result = await call_solve(settings, engine, fake, tmp_path, arguments)
+        assert not result.is_error, text_of(result)
+        data = result.structured_content
+        assert data["stop_reason"] == "max_calls" and data["calls"] == 4 and len(fake.requests) == 4
+        assert data["best_score"] == 0.5 and data["best_answer"].endswith("quality=0.5")
+
+
+async def test_the_cost_cap_ends_the_run_before_a_call_that_would_cross_it(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    flat = {"good": Quality(0.5, 0.0), "weak": Quality(0.25, 0.0)}
+    # Each answer costs about its worst case ($4 of a $10 cap): the third call would not fit.
+    with FakeOpenAI(models=MODELS, responder=refining(flat, output_tokens=4_000)) as fake:
+        price = {"input_per_mtok": 1.0, "output_per_mtok": 1_000.0}
+        arguments = {"task": "t", "models": ["pf:good"], "check": "quality", "max_cost_usd": 10.0}
+        pf = {"prices": {"good": price, "weak": price}}
+        result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"parallel": 1}, pf=pf)
+        assert not result.is_error, text_of(result)
+        data = result.structured_content
+        assert data["stop_reason"] == "cost_cap" and len(fake.requests) == 2
+        assert data["best_score"] == 0.5 and data["unpriced_calls"] == 0
+        assert data["cost_usd"] == pytest.approx(8.0, rel=0.01)
+        assert [n["status"] for n in data["nodes"]] == ["ok", "ok", "skipped"]
+        assert "cost cap" in (data["nodes"][2]["error"] or "")
+
+
+async def test_the_deadline_ends_the_run_with_the_best_answer_and_records_the_calls_it_cut(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    answered = refining({"good": Quality(0.5, 0.25)})
+    seen: list[int] = []
+
+    def first_then_hang(body: dict[str, Any]) -> Reply | None:
+        seen.append(1)
+        return answered(body) if len(seen) == 1 else Reply(kind="hang")
+
+    with FakeOpenAI(models=MODELS, responder=first_then_hang) as fake:
+        arguments = {"task": "t", "models": ["pf:good"], "check": "quality", "timeout_s": 1.0}
+        result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"parallel": 1})
+        assert not result.is_error, text_of(result)
+        data = result.structured_content
+        assert data["stop_reason"] == "deadline" and data["best_score"] == 0.5
+        assert [n["status"] for n in data["nodes"]] == ["ok", "timeout"]
+        assert fake.wait_hangups(1, timeout_s=5)
+    with Session(engine) as db:
+        statuses = [row.status for row in db.exec(select(Delegation).order_by(col(Delegation.id))).all()]
+    assert statuses == ["ok", "timeout"]
+
+
+async def test_a_failing_or_hanging_check_scores_zero_with_its_reason_and_the_search_goes_on(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    qualities = {"good": Quality(0.5, 0.25, extra=" fail"), "weak": Quality(0.25, 0.0, extra=" hang")}
+    with FakeOpenAI(models=MODELS, responder=refining(qualities)) as fake:
+        arguments = {"task": "t", "models": ["pf:good", "pf:weak"], "check": "quality", "max_calls": 4}
+        result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"check_timeout_s": 1.0})
+        assert not result.is_error, text_of(result)
+        data = result.structured_content
+        assert data["calls"] == 4 and data["stop_reason"] == "max_calls"
+        statuses = {n["status"] for n in data["nodes"]}
+        assert statuses <= {"check_failed", "check_timeout"}
+        assert all(n["score"] == 0.0 for n in data["nodes"])
+        errors = " ".join(n["error"] or "" for n in data["nodes"])
+        if "check_failed" in statuses:
+            assert "FAILED test_parser" in errors
+        if "check_timeout" in statuses:
+            assert "timed out after 1 s" in errors
+        refinements = [body for body in fake.requests if "## A previous answer" in json.dumps(body)]
+        for body in refinements:
+            assert "FAILED test_parser" in json.dumps(body) or "timed out" in json.dumps(body)
+
+
+async def test_a_check_name_not_in_the_config_is_refused_with_the_configured_names(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    result = await call_solve(settings, engine, fake, tmp_path, {"task": "t", "check": "rm -rf /"})
+    assert result.is_error
+    assert "unknown check 'rm -rf /'; configured checks: quality" in text_of(result)
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"max_calls": 0}, "max_calls 0 is too small"),
+        ({"max_calls": 51}, "above the configured ceiling 50"),
+        ({"models": ["pf:good", "nope:x"]}, "unknown model 'nope:x'; configured models: pf:good, pf:weak"),
+        ({"judge": "pf:nobody"}, "unknown model 'pf:nobody'"),
+    ],
+)
+async def test_bad_bounds_and_unknown_models_are_refused_before_any_call(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, arguments: dict[str, Any], message: str
+) -> None:
+    result = await call_solve(settings, engine, fake, tmp_path, {"task": "t", "check": "quality", **arguments})
+    assert result.is_error and message in text_of(result), text_of(result)
+    assert fake.requests == []
+
+
+async def test_a_judge_that_answers_garbage_fails_its_nodes_with_the_reason_and_keeps_the_run(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    fake.script("judge", Reply(text="I liked it a lot"), Reply(text='{"score": 0.9, "critique": "close"}'))
+    arguments = {"task": "t", "models": ["pf:good"], "judge": "pf:judge", "max_calls": 4}
+    result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"parallel": 1})
+    assert not result.is_error, text_of(result)
+    data = result.structured_content
+    first, second = data["nodes"][:2]
+    assert first["status"] == "judge_failed" and first["score"] == 0.0
+    assert "no JSON object" in first["error"]
+    assert second["status"] == "ok" and second["score"] == 0.9
+    assert data["best_score"] == 0.9 and data["calls"] == 4
+
+
+async def test_client_cancellation_stops_every_call_in_flight_and_the_run_is_still_recorded(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    three_asked = threading.Event()
+
+    def hang(_body: dict[str, Any]) -> Reply:
+        if len(fake.requests) >= 3:
+            three_asked.set()
+        return Reply(kind="hang")
+
+    with FakeOpenAI(models=MODELS, responder=hang) as fake:
+        config = solve_config(fake, MODELS, tmp_path)
+        arguments = {"task": "t", "models": ["pf:good", "pf:weak"], "check": "quality"}
+        with anyio.fail_after(20):
+            async with solve_client(settings, engine, config, tmp_path) as client:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(lambda: client.call_tool("solve", arguments))
+                    assert await anyio.to_thread.run_sync(three_asked.wait, 5)
+                    group.cancel_scope.cancel()
+                assert await anyio.to_thread.run_sync(lambda: fake.wait_hangups(3, timeout_s=5)), fake.hangups
+    with Session(engine) as db:
+        run = db.exec(select(SolveRun)).one()
+    assert run.status == "cancelled"
+    assert sorted(row.status for row in nodes(engine)) == ["cancelled"] * 3
