@@ -224,7 +224,7 @@ async def test_client_cancellation_stops_every_call_in_flight_and_the_run_is_sti
         return Reply(kind="hang")
 
     with FakeOpenAI(models=MODELS, responder=hang) as fake:
-        config = solve_config(fake, MODELS, tmp_path)
+        config = solve_config(fake, MODELS, tmp_path, solve={"parallel": 3})
         arguments = {"task": "t", "models": ["pf:good", "pf:weak"], "check": "quality"}
         with anyio.fail_after(20):
             async with solve_client(settings, engine, config, tmp_path) as client:
