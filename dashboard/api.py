@@ -16,6 +16,8 @@ from dashboard.loaders import (
     load_providers,
     load_session,
     load_sessions,
+    load_solve_run,
+    load_solve_runs,
 )
 from server.store.redact import redact
 
@@ -58,6 +60,16 @@ async def patterns(request: Request) -> Response:
     return _json(await load_patterns(request))
 
 
+async def solve_runs(request: Request) -> Response:
+    """``GET /api/solve``: the newest solve runs."""
+    return _json(await load_solve_runs(request))
+
+
+async def solve_run(request: Request) -> Response:
+    """``GET /api/solve/{run_id}``: one run, its tree's nodes placed for drawing, and a summary per model."""
+    return _json(await load_solve_run(request))
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/overview", overview),
@@ -66,4 +78,6 @@ def routes() -> list[BaseRoute]:
         Route("/delegations", delegations),
         Route("/providers", providers),
         Route("/patterns", patterns),
+        Route("/solve", solve_runs),
+        Route("/solve/{run_id}", solve_run),
     ]

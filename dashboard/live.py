@@ -26,6 +26,7 @@ from server.store.models import (
     Prompt,
     ProviderEvent,
     RawEvent,
+    SolveRun,
     SubagentRun,
     ToolCall,
 )
@@ -49,6 +50,7 @@ TOPICS: Mapping[str, tuple[str, ...]] = {
     "model_usage": ("sessions", "overview"),
     "delegation": ("delegations", "providers", "overview", "patterns", "sessions"),
     "consensus_run": ("delegations", "overview"),
+    "solve_run": ("solve",),
     "provider_event": ("providers", "overview"),
 }
 
@@ -65,6 +67,7 @@ def store_marks(engine: Engine) -> dict[str, str]:
         "model_usage": func.max(ModelUsage.id),
         "delegation": func.max(Delegation.id),
         "consensus_run": func.max(ConsensusRun.created_at),
+        "solve_run": func.max(SolveRun.created_at),
         "provider_event": func.max(ProviderEvent.id),
     }
     statement = select(*(select(c).scalar_subquery() for c in columns.values()))

@@ -25,6 +25,8 @@ __all__ = [
     "load_providers",
     "load_session",
     "load_sessions",
+    "load_solve_run",
+    "load_solve_runs",
     "range_filter",
     "session_filters",
     "topic_of",
@@ -69,7 +71,7 @@ OVERVIEW_KEY = ("overview",)
 def topic_of(key: Hashable) -> str:
     """The live-update topic of a cached view's key (the page that shows it)."""
     name = key[0] if isinstance(key, tuple) and key else key
-    return "sessions" if name == "session" else str(name)
+    return {"session": "sessions", "solve_run": "solve"}.get(str(name), str(name))
 
 
 def build_overview(context: ContextConfig) -> Callable[[Session], views.OverviewView]:
@@ -117,3 +119,16 @@ async def load_providers(request: Request) -> views.ProvidersView:
 async def load_patterns(request: Request) -> views.PatternsView:
     selected = range_filter(request)
     return await _view(request, ("patterns", selected.days), lambda db: views.patterns_view(db, selected))
+
+
+async def load_solve_runs(request: Request) -> views.SolveRunsView:
+    return await _view(request, ("solve",), views.solve_runs_view)
+
+
+async def load_solve_run(request: Request) -> views.SolveRunView:
+    """The solve run named in the path, or a 404."""
+    run_id: str = request.path_params["run_id"]
+    view = await _view(request, ("solve_run", run_id), lambda db: views.solve_run_view(db, run_id))
+    if view is None:
+        raise HTTPException(404, "no such solve run")
+    return view

@@ -21,6 +21,8 @@ from dashboard.loaders import (
     load_providers,
     load_session,
     load_sessions,
+    load_solve_run,
+    load_solve_runs,
 )
 from server import __version__
 from server.analytics.health import HealthBucket
@@ -34,6 +36,7 @@ NAV = (
     ("/delegations", "Delegations"),
     ("/providers", "Providers"),
     ("/patterns", "Patterns"),
+    ("/solve", "Solve"),
 )
 
 
@@ -182,6 +185,17 @@ async def patterns_page(request: Request) -> Response:
     return render(request, "patterns.html", title="Patterns", active="/patterns", topics="patterns", view=view)
 
 
+async def solve_runs_page(request: Request) -> Response:
+    view = await load_solve_runs(request)
+    return render(request, "solve.html", title="Solve", active="/solve", topics="solve", view=view)
+
+
+async def solve_run_page(request: Request) -> Response:
+    view = await load_solve_run(request)
+    title = f"Solve run {view.run.id[:8]}"
+    return render(request, "solve_run.html", title=title, active="/solve", topics="solve", view=view)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/", overview_page, name="overview"),
@@ -190,4 +204,6 @@ def routes() -> list[BaseRoute]:
         Route("/delegations", delegations_page, name="delegations"),
         Route("/providers", providers_page, name="providers"),
         Route("/patterns", patterns_page, name="patterns"),
+        Route("/solve", solve_runs_page, name="solve"),
+        Route("/solve/{run_id}", solve_run_page, name="solve_run"),
     ]

@@ -17,6 +17,7 @@ from dashboard.views.routing import (
     providers_view,
 )
 from dashboard.views.sessions import SessionDetailView, SessionFilters, SessionsView, session_view, sessions_list
+from dashboard.views.solve import SolveRunsView, SolveRunView, solve_run_view, solve_runs_view
 
 __all__ = [
     "DelegationsView",
@@ -27,6 +28,8 @@ __all__ = [
     "SessionDetailView",
     "SessionFilters",
     "SessionsView",
+    "SolveRunView",
+    "SolveRunsView",
     "SpendWindow",
     "compute",
     "delegations_view",
@@ -35,4 +38,6 @@ __all__ = [
     "providers_view",
     "session_view",
     "sessions_list",
+    "solve_run_view",
+    "solve_runs_view",
 ]
