@@ -161,8 +161,12 @@ class _SolveRun:
             stop_reason, search_ms = end.stop_reason, end.search_ms
             group.cancel_scope.cancel()
         for node in self.nodes:
-            if node.status == "running":
+            if node.status != "running":
+                continue
+            if stop_reason == "deadline":
                 node.finish(status="timeout", error=f"the run's {self.spec.timeout_s:g} s deadline came first")
+            else:
+                node.finish(status="cancelled", error=f"stopped: the run ended ({stop_reason}) before it finished")
         notes = [f"cost cap does not bound unpriced models: {', '.join(self.calls.cap.unbounded)}"]
         return assemble(
             self.run_id,

@@ -237,3 +237,30 @@ async def test_client_cancellation_stops_every_call_in_flight_and_the_run_is_sti
         run = db.exec(select(SolveRun)).one()
     assert run.status == "cancelled"
     assert sorted(row.status for row in nodes(engine)) == ["cancelled"] * 3
+
+
+async def test_reaching_the_target_cancels_the_sibling_in_flight_and_records_it_as_cancelled(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    both_asked = threading.Event()
+    arrived: list[int] = []
+    lock = threading.Lock()
+
+    def first_wins(body: dict[str, Any]) -> Reply:
+        with lock:
+            arrived.append(1)
+            first = len(arrived) == 1
+        if first:
+            both_asked.wait(5)  # answer only once the sibling is in flight too
+            return Reply(text="quality=1.0")
+        both_asked.set()
+        return Reply(kind="hang")
+
+    with FakeOpenAI(models=MODELS, responder=first_wins) as fake:
+        arguments = {"task": "t", "models": ["pf:good"], "check": "quality"}
+        result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"parallel": 2})
+        assert not result.is_error, text_of(result)
+        assert await anyio.to_thread.run_sync(lambda: fake.wait_hangups(1, timeout_s=5))
+    data = result.structured_content
+    assert data["stop_reason"] == "target"
+    assert sorted(n["status"] for n in data["nodes"]) == ["cancelled", "ok"]
