@@ -103,10 +103,10 @@ class _SolveRun:
         )
         request = self.calls.request(ANSWER_SYSTEM, prompt)
         slot = self.calls.slot(node.node_id, "solve")
-        reason = self.calls.admit(slot, info, request)
-        if reason is not None:
-            node.finish(status="skipped", error=reason)
-            raise Refused(reason)
+        refused = self.calls.refusal(slot, info, request)
+        if refused is not None:
+            node.finish(status="skipped", error=refused.reason)
+            raise refused
         outcome = await self.calls.call(slot, info, request, self.stop)
         node.add_cost(outcome.cost_usd, outcome.priced)
         if not outcome.answered or not outcome.text:

@@ -7,6 +7,9 @@ from server.engine.consensus_calls import RunCalls
 from server.engine.consensus_record import RunLedger
 from server.engine.records import Attempt, delegation_row
 from server.engine.runtime import Runtime
+from server.engine.solve_search import Refused
+from server.providers.base import CompletionRequest
+from server.providers.registry import ModelInfo
 
 __all__ = ["SolveCalls"]
 
@@ -25,6 +28,13 @@ class SolveCalls(RunCalls):
         self._slots += 1
         self._node_of[slot] = (node_id, role)
         return slot
+
+    def refusal(self, slot: int, info: ModelInfo, request: CompletionRequest) -> Refused | None:
+        """Reserve call ``slot`` under the cap and budgets (:meth:`admit`); why it may not start, if it may not."""
+        reason = self.admit(slot, info, request)
+        if reason is None:
+            return None
+        return Refused(reason, "cost_cap" if reason.startswith("cost cap") else "budget")
 
     @property
     def started(self) -> int:

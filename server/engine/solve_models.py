@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 __all__ = ["NodeResult", "PathStep", "SolveResult", "StopReason"]
 
-StopReason = Literal["target", "max_calls", "cost_cap", "deadline", "exhausted"]
+StopReason = Literal["target", "max_calls", "cost_cap", "budget", "deadline", "exhausted"]
 
 
 class PathStep(BaseModel):

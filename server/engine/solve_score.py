@@ -15,7 +15,6 @@ from server.engine.consensus_members import StopSignal
 from server.engine.solve_calls import SolveCalls
 from server.engine.solve_check import run_check
 from server.engine.solve_prompts import JUDGE_SYSTEM, judge_prompt, parse_judge_score
-from server.engine.solve_search import Refused
 from server.providers.registry import ModelInfo
 
 __all__ = ["Scored", "Scorer"]
@@ -70,9 +69,9 @@ class Scorer:
     async def _judge(self, node_id: str, answer: str, judge: ModelInfo) -> Scored:
         request = self.calls.request(JUDGE_SYSTEM, judge_prompt(self.task, answer))
         slot = self.calls.slot(node_id, "solve_judge")
-        reason = self.calls.admit(slot, judge, request)
-        if reason is not None:
-            raise Refused(reason)
+        refused = self.calls.refusal(slot, judge, request)
+        if refused is not None:
+            raise refused
         outcome = await self.calls.call(slot, judge, request, self.stop)
         if not outcome.answered or outcome.text is None:
             why = f"judge {judge.id} failed ({outcome.status}: {outcome.error})"

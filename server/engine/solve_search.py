@@ -40,11 +40,15 @@ class NodeState:
 
 
 class Refused(Exception):
-    """Raised by an :data:`Expand` whose call may not start (the cost cap); the search stops asking."""
+    """Raised by an :data:`Expand` whose call may not start; the search stops asking.
 
-    def __init__(self, reason: str) -> None:
+    ``kind`` is the stop reason it gives: ``cost_cap`` (the run's cap) or ``budget`` (the daily or session one).
+    """
+
+    def __init__(self, reason: str, kind: str = "cost_cap") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
 
 
 Expand = Callable[[str, "NodeState | None"], Awaitable[NodeState]]
@@ -58,7 +62,7 @@ class SearchEnd:
     """How the search ended and what it cost in time of its own."""
 
     stop_reason: str
-    """``target``, ``max_calls``, ``cost_cap``, ``exhausted`` (every start refused); the caller adds ``deadline``."""
+    """``target``, ``max_calls``, ``cost_cap``, ``budget`` or ``exhausted``; the caller adds ``deadline``."""
     search_ms: float
     """Time spent inside TreeQuest's ask and tell: the search's overhead beyond the model calls."""
     state: Any
@@ -138,7 +142,7 @@ async def search(
             trial, result = await receive.receive()
             loop.inflight -= 1
             if isinstance(result, Refused):
-                loop.stop_reason = loop.stop_reason or "cost_cap"
+                loop.stop_reason = loop.stop_reason or result.kind
                 continue
             started = time.perf_counter()
             state = algo.tell(state, trial.trial_id, (result, result.score))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -40,6 +41,14 @@ def _check(runtime: Runtime, name: str | None) -> str | None:
             f"unknown check {name!r}; configured checks: {names} (define them under [solve.checks] in "
             f"{runtime.config_file}; a client names a check, it never passes a command)"
         )
+    try:
+        argv = shlex.split(checks[name])
+    except ValueError as exc:
+        argv, why = [], str(exc)
+    else:
+        why = "it is empty"
+    if not argv:
+        raise ToolError(f"check {name!r} in {runtime.config_file} is not a command line ({why}): fix [solve.checks]")
     return checks[name]
 
 

@@ -264,3 +264,27 @@ async def test_reaching_the_target_cancels_the_sibling_in_flight_and_records_it_
     data = result.structured_content
     assert data["stop_reason"] == "target"
     assert sorted(n["status"] for n in data["nodes"]) == ["cancelled", "ok"]
+
+
+async def test_the_daily_budget_ends_the_run_as_budget_not_as_the_runs_cost_cap(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    flat = {"good": Quality(0.5, 0.0)}
+    with FakeOpenAI(models=MODELS, responder=refining(flat, output_tokens=4_000)) as fake:
+        price = {"input_per_mtok": 1.0, "output_per_mtok": 1_000.0}
+        arguments = {"task": "t", "models": ["pf:good"], "check": "quality"}
+        sections: dict[str, Any] = {"solve": {"parallel": 1}, "pf": {"prices": {"good": price}}}
+        result = await call_solve(settings, engine, fake, tmp_path, arguments, budgets={"daily_usd": 6.0}, **sections)
+        assert not result.is_error, text_of(result)
+        data = result.structured_content
+        assert data["stop_reason"] == "budget" and data["best_score"] == 0.5
+        assert data["nodes"][-1]["status"] == "skipped" and "budget" in data["nodes"][-1]["error"]
+
+
+async def test_a_configured_check_that_is_not_a_command_line_is_refused_naming_it(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    arguments = {"task": "t", "check": "broken"}
+    result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"checks": {"broken": "pytest 'x"}})
+    assert result.is_error and "check 'broken'" in text_of(result) and "not a command line" in text_of(result)
+    assert fake.requests == []
