@@ -75,18 +75,25 @@ class _SolveRun:
         )
         self.by_id = {info.id: info for info in spec.models}
         self.nodes: list[NodeRecord] = []
+        self.reserved = 0
+        """Calls reserved by the nodes started so far (a node that needed fewer gives the rest back)."""
         self.started = time.perf_counter()
 
     def may_start(self) -> str | None:
-        if self.calls.started + self.scorer.calls_per_node > self.spec.max_calls:
+        """Reserve a node's calls (answer, and judge if any) under ``max_calls``, or say the run is at its limit.
+
+        Reserved here, when the search asks, not when the node's task runs: the search asks for the next node
+        before the last one's task has started, so counting calls made would let it overshoot.
+        """
+        if self.reserved + self.scorer.calls_per_node > self.spec.max_calls:
             return "max_calls"
+        self.reserved += self.scorer.calls_per_node
         return None
 
     def reached(self, state: NodeState) -> bool:
         return state.score >= self.spec.target_score
 
     async def expand(self, model: str, parent: NodeState | None) -> NodeState:
-        info = self.by_id[model]
         parent_node = None if parent is None else next(n for n in self.nodes if n.node_id == parent.node_id)
         node = NodeRecord(
             node_id=uuid.uuid4().hex,
@@ -96,6 +103,14 @@ class _SolveRun:
             started=time.perf_counter(),
         )
         self.nodes.append(node)
+        try:
+            return await self._expand(node, self.by_id[model], parent)
+        finally:
+            # A node that failed before its judge, or was refused, hands back the calls it did not make.
+            self.reserved -= self.scorer.calls_per_node - self.calls.made_for(node.node_id)
+
+    async def _expand(self, node: NodeRecord, info: ModelInfo, parent: NodeState | None) -> NodeState:
+        model = info.id
         prompt = (
             wider_prompt(self.spec.task)
             if parent is None
@@ -137,7 +152,7 @@ class _SolveRun:
         score = "-" if node.score is None else f"{node.score:.2f}"
         message = f"node {node.seq} {node.model} {node.action}: {node.status}, score {score} (best {best:.2f})"
         with anyio.CancelScope(shield=True):  # a notice half-sent when the target cancels the others is lost
-            await self.progress(self.calls.started, self.spec.max_calls, message)
+            await self.progress(self.calls.made, self.spec.max_calls, message)
 
     async def execute(self) -> SolveResult:
         await load_treequest()

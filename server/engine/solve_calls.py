@@ -21,6 +21,7 @@ class SolveCalls(RunCalls):
         super().__init__(runtime, ledger, max_cost_usd, members=0)
         self._slots = 0
         self._node_of: dict[int, tuple[str, str]] = {}
+        self._made: dict[str, int] = {}
 
     def slot(self, node_id: str, role: str) -> int:
         """A new call slot for ``node_id``; ``role`` is ``solve`` (its answer) or ``solve_judge``."""
@@ -37,9 +38,12 @@ class SolveCalls(RunCalls):
         return Refused(reason, "cost_cap" if reason.startswith("cost cap") else "budget")
 
     @property
-    def started(self) -> int:
-        """How many call slots were handed out (each is a call made, or refused by the cap)."""
-        return self._slots
+    def made(self) -> int:
+        """Calls made (recorded) so far, cancelled ones included; refused ones are not calls."""
+        return sum(self._made.values())
+
+    def made_for(self, node_id: str) -> int:
+        return self._made.get(node_id, 0)
 
     def _record(self, slot: int, attempt: Attempt) -> None:
         node_id, role = self._node_of[slot]
@@ -48,3 +52,4 @@ class SolveCalls(RunCalls):
         )
         row.solve_node_id = node_id
         self.ledger.add_call(slot, row)
+        self._made[node_id] = self._made.get(node_id, 0) + 1

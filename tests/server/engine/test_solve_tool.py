@@ -288,3 +288,55 @@ async def test_a_configured_check_that_is_not_a_command_line_is_refused_naming_i
     result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"checks": {"broken": "pytest 'x"}})
     assert result.is_error and "check 'broken'" in text_of(result) and "not a command line" in text_of(result)
     assert fake.requests == []
+
+
+async def test_a_long_best_answer_is_cut_to_the_output_limit_and_get_output_returns_the_rest(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    long_answer = "quality=1.0\n" + "x" * 20_000
+    with FakeOpenAI(models=MODELS, responder=lambda _body: Reply(text=long_answer)) as fake:
+        config = solve_config(fake, MODELS, tmp_path, output={"max_output_tokens": 2_000})
+        arguments = {"task": "t", "models": ["pf:good"], "check": "quality"}
+        with anyio.fail_after(30):
+            async with solve_client(settings, engine, config, tmp_path) as client:
+                result = await client.call_tool("solve", arguments)
+                data = result.structured_content
+                assert data["answer_truncated"] is True and len(data["best_answer"]) < len(long_answer)
+                assert f"output_id={data['output_id']!r}" in data["best_answer"]
+                rest = await client.call_tool("get_output", {"output_id": data["output_id"]})
+    assert rest.structured_content["content"] == long_answer
+
+
+async def test_files_are_sent_with_the_task_and_a_file_outside_the_project_is_refused(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    (tmp_path / "parser.py").write_text("def parse(): ...\n", encoding="utf-8")
+    arguments = {"task": "fix it", "models": ["pf:good"], "check": "quality", "files": ["parser.py"], "max_calls": 1}
+    result = await call_solve(settings, engine, fake, tmp_path, arguments)
+    assert not result.is_error, text_of(result)
+    assert "def parse(): ..." in fake.requests[0]["messages"][-1]["content"]
+    assert len(fake.requests) == 1, result.structured_content
+    outside = {**arguments, "files": ["/etc/hostname"]}
+    refused = await call_solve(settings, engine, fake, tmp_path, outside)
+    assert refused.is_error and "outside the project root" in text_of(refused)
+    assert len(fake.requests) == 1
+
+
+async def test_with_a_check_and_a_judge_the_check_gates_and_the_judge_ranks(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    qualities = {"good": Quality(0.5, 0.25, extra=" fail"), "weak": Quality(1.0, 1.0)}
+    with FakeOpenAI(models=[*MODELS, "judge"], responder=refining(qualities)) as fake:
+        fake.script("judge", *[Reply(text='{"score": 0.6, "critique": "terse"}')] * 6)
+        arguments = {"task": "t", "models": ["pf:good", "pf:weak"], "check": "quality", "judge": "pf:judge"}
+        result = await call_solve(settings, engine, fake, tmp_path, {**arguments, "max_calls": 6})
+        assert not result.is_error, text_of(result)
+        data = result.structured_content
+        judged = [body for body in fake.requests if body["model"] == "judge"]
+        # Only answers that pass the check reach the judge; their score is the check's times the judge's.
+        passed = [n for n in data["nodes"] if n["model"] == "pf:weak"]
+        failed = [n for n in data["nodes"] if n["model"] == "pf:good"]
+        assert passed and len(judged) == len(passed)
+        assert all(n["score"] == 0.0 and n["status"] == "check_failed" for n in failed)
+        assert all(n["score"] == pytest.approx(0.6) and n["status"] == "ok" for n in passed)
+        assert data["calls"] == len(data["nodes"]) + len(passed) <= 6
