@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from server.engine.solve_models import SolveResult
 from server.store.engine import make_engine
 from server.store.models import Delegation, SolveNode, SolveRun
 from tests.fakes.openai_api import FakeOpenAI
@@ -47,7 +48,7 @@ def test_an_inspector_solve_refines_past_one_shot_and_records_the_tree(home: Pat
     call = ["--method", "tools/call", "--tool-name", "solve"]
     result = inspect(home, fake, *call, *(part for arg in arguments for part in ("--tool-arg", arg)))
     assert result["isError"] is False, result
-    data = result["structuredContent"]
+    data = SolveResult.model_validate(result["structuredContent"]).model_dump(mode="json")
     assert data["stop_reason"] == "target" and data["best_score"] >= 0.75
     assert data["path"][-1]["action"] == "deeper"
     engine = make_engine(f"sqlite:///{home / 'switchboard.db'}")

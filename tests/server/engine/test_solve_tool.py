@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from server.engine.solve_models import SolveResult
 from server.settings import Settings
 from server.store.models import Delegation, SolveNode, SolveRun, StoredOutput
 from tests.fakes.openai_api import FakeOpenAI, Reply
@@ -35,6 +36,11 @@ def fake() -> Iterator[FakeOpenAI]:
 def seeded() -> None:
     # TreeQuest samples through numpy's global generator: a fixed seed makes each run's choices repeatable.
     np.random.seed(7)
+
+
+def solved(result: Any) -> dict[str, Any]:
+    """The result's details with every field present (the client's copy may leave out nulls and defaults)."""
+    return SolveResult.model_validate(result.structured_content).model_dump(mode="json")
 
 
 def text_of(result: Any) -> str:
@@ -72,7 +78,7 @@ async def test_refining_a_promising_answer_reaches_the_target_and_the_path_shows
     arguments = {"task": "write the parser", "models": ["pf:good", "pf:weak"], "check": "quality", "max_calls": 20}
     result = await call_solve(settings, engine, fake, tmp_path, arguments, progress, solve={"parallel": 1})
     assert not result.is_error, text_of(result)
-    data = result.structured_content
+    data = solved(result)
     assert data["stop_reason"] == "target" and data["best_score"] == 1.0
     assert data["best_answer"] == "good: quality=1.0"
     path = data["path"]
@@ -102,7 +108,7 @@ async def test_max_calls_ends_the_run_with_the_best_answer_so_far(
         arguments = {"task": "t", "models": ["pf:good", "pf:weak"], "check": "quality", "max_calls": 4}
         result = await call_solve(settings, engine, fake, tmp_path, arguments)
         assert not result.is_error, text_of(result)
-        data = result.structured_content
+        data = solved(result)
         assert data["stop_reason"] == "max_calls" and data["calls"] == 4 and len(fake.requests) == 4
         assert data["best_score"] == 0.5 and data["best_answer"].endswith("quality=0.5")
 
@@ -118,7 +124,7 @@ async def test_the_cost_cap_ends_the_run_before_a_call_that_would_cross_it(
         pf = {"prices": {"good": price, "weak": price}}
         result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"parallel": 1}, pf=pf)
         assert not result.is_error, text_of(result)
-        data = result.structured_content
+        data = solved(result)
         assert data["stop_reason"] == "cost_cap" and len(fake.requests) == 2
         assert data["best_score"] == 0.5 and data["unpriced_calls"] == 0
         assert data["cost_usd"] == pytest.approx(8.0, rel=0.01)
@@ -140,7 +146,7 @@ async def test_the_deadline_ends_the_run_with_the_best_answer_and_records_the_ca
         arguments = {"task": "t", "models": ["pf:good"], "check": "quality", "timeout_s": 1.0}
         result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"parallel": 1})
         assert not result.is_error, text_of(result)
-        data = result.structured_content
+        data = solved(result)
         assert data["stop_reason"] == "deadline" and data["best_score"] == 0.5
         assert [n["status"] for n in data["nodes"]] == ["ok", "timeout"]
         assert fake.wait_hangups(1, timeout_s=5)
@@ -157,7 +163,7 @@ async def test_a_failing_or_hanging_check_scores_zero_with_its_reason_and_the_se
         arguments = {"task": "t", "models": ["pf:good", "pf:weak"], "check": "quality", "max_calls": 4}
         result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"check_timeout_s": 1.0})
         assert not result.is_error, text_of(result)
-        data = result.structured_content
+        data = solved(result)
         assert data["calls"] == 4 and data["stop_reason"] == "max_calls"
         statuses = {n["status"] for n in data["nodes"]}
         assert statuses <= {"check_failed", "check_timeout"}
@@ -205,7 +211,7 @@ async def test_a_judge_that_answers_garbage_fails_its_nodes_with_the_reason_and_
     arguments = {"task": "t", "models": ["pf:good"], "judge": "pf:judge", "max_calls": 4}
     result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"parallel": 1})
     assert not result.is_error, text_of(result)
-    data = result.structured_content
+    data = solved(result)
     first, second = data["nodes"][:2]
     assert first["status"] == "judge_failed" and first["score"] == 0.0
     assert "no JSON object" in first["error"]
@@ -261,7 +267,7 @@ async def test_reaching_the_target_cancels_the_sibling_in_flight_and_records_it_
         result = await call_solve(settings, engine, fake, tmp_path, arguments, solve={"parallel": 2})
         assert not result.is_error, text_of(result)
         assert await anyio.to_thread.run_sync(lambda: fake.wait_hangups(1, timeout_s=5))
-    data = result.structured_content
+    data = solved(result)
     assert data["stop_reason"] == "target"
     assert sorted(n["status"] for n in data["nodes"]) == ["cancelled", "ok"]
 
@@ -276,7 +282,7 @@ async def test_the_daily_budget_ends_the_run_as_budget_not_as_the_runs_cost_cap(
         sections: dict[str, Any] = {"solve": {"parallel": 1}, "pf": {"prices": {"good": price}}}
         result = await call_solve(settings, engine, fake, tmp_path, arguments, budgets={"daily_usd": 6.0}, **sections)
         assert not result.is_error, text_of(result)
-        data = result.structured_content
+        data = solved(result)
         assert data["stop_reason"] == "budget" and data["best_score"] == 0.5
         assert data["nodes"][-1]["status"] == "skipped" and "budget" in data["nodes"][-1]["error"]
 
@@ -300,7 +306,7 @@ async def test_a_long_best_answer_is_cut_to_the_output_limit_and_get_output_retu
         with anyio.fail_after(30):
             async with solve_client(settings, engine, config, tmp_path) as client:
                 result = await client.call_tool("solve", arguments)
-                data = result.structured_content
+                data = solved(result)
                 assert data["answer_truncated"] is True and len(data["best_answer"]) < len(long_answer)
                 assert f"output_id={data['output_id']!r}" in data["best_answer"]
                 rest = await client.call_tool("get_output", {"output_id": data["output_id"]})
@@ -331,7 +337,7 @@ async def test_with_a_check_and_a_judge_the_check_gates_and_the_judge_ranks(
         arguments = {"task": "t", "models": ["pf:good", "pf:weak"], "check": "quality", "judge": "pf:judge"}
         result = await call_solve(settings, engine, fake, tmp_path, {**arguments, "max_calls": 6})
         assert not result.is_error, text_of(result)
-        data = result.structured_content
+        data = solved(result)
         judged = [body for body in fake.requests if body["model"] == "judge"]
         # Only answers that pass the check reach the judge; their score is the check's times the judge's.
         passed = [n for n in data["nodes"] if n["model"] == "pf:weak"]
