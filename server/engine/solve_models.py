@@ -17,17 +17,17 @@ class PathStep(BaseModel):
     seq: int = Field(description="The node's order of expansion in the run.")
     model: str
     action: Literal["wider", "deeper"] = Field(description="wider: a fresh answer; deeper: a refinement.")
-    score: float | None
+    score: float | None = None
 
 
 class NodeResult(BaseModel):
     """One node of the tree, compactly (the answers are in the store: see the dashboard's run page)."""
 
     seq: int
-    parent: int | None = Field(description="The parent's seq; None for a fresh answer.")
+    parent: int | None = Field(default=None, description="The parent's seq; None for a fresh answer.")
     model: str
     action: Literal["wider", "deeper"]
-    score: float | None
+    score: float | None = None
     status: str = Field(description="ok, or why the node failed (timeout, check_failed, judge_failed, ...).")
     error: str | None = None
 
