@@ -35,8 +35,9 @@ def _log_to_file(log_dir: Path) -> Generator[None]:
     ours = logging.getLogger("server")
     saved = (ours.level, ours.propagate)
     try:
-        log_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(log_dir / "ingest.log", encoding="utf-8")
+        from server.store.private import private_dirs, private_file
+
+        handler = logging.FileHandler(private_file(private_dirs(log_dir) / "ingest.log"), encoding="utf-8")
     except OSError as exc:
         print(f"switchboard ingest: cannot write the log in {log_dir}: {exc}", file=sys.stderr)
         yield

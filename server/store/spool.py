@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from server.store.payload import BadEvent, decode_payload
+from server.store.private import private_dirs, private_file
 
 __all__ = ["MAX_EVENT_BYTES", "STALE_TMP_S", "BadEvent", "Spool", "SpoolEntry"]
 
@@ -54,7 +55,7 @@ class Spool:
     def ensure(self) -> None:
         """Create the folders (private to the user: payloads hold prompts) if missing."""
         for folder in (self.tmp, self.new, self.quarantine_dir):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dirs(folder)
 
     def pending(self) -> list[SpoolEntry]:
         """The events in ``new/``, oldest first (receive time, then name)."""
@@ -107,9 +108,9 @@ class Spool:
 
     def quarantine(self, path: Path, reason: str) -> None:
         """Move ``path`` to ``quarantine/`` with a sibling ``<name>.reason`` saying why."""
-        self.quarantine_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dirs(self.quarantine_dir)
         target = self.quarantine_dir / path.name
-        (self.quarantine_dir / f"{path.name}.reason").write_text(reason + "\n", encoding="utf-8")
+        private_file(self.quarantine_dir / f"{path.name}.reason").write_text(reason + "\n", encoding="utf-8")
         os.replace(path, target)
 
     def remove(self, entries: list[SpoolEntry]) -> None:
