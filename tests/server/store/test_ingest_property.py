@@ -23,8 +23,10 @@ from tests.server.store.spool_support import CAPTURE
 from tests.server.store.test_ingest_bad_events import assert_every_payload_is_json_the_database_reads
 
 SH = "/bin/dash" if Path("/bin/dash").exists() else "/bin/sh"
-HOOK_NAMES = ("UserPromptSubmit", "PreToolUse", "PostToolUse", "PermissionDenied", "SubagentStart", "SubagentStop")
-HOOK_NAMES += ("SessionStart", "SessionEnd", "Stop", "Notification", "unknown-event")
+HOOK_NAMES = (
+    *("UserPromptSubmit", "PreToolUse", "PostToolUse", "PermissionDenied", "SubagentStart", "SubagentStop"),
+    *("SessionStart", "SessionEnd", "Stop", "Notification", "unknown-event"),
+)
 
 # Strings as Claude Code may hand them over: anything, plus the lone surrogates and NUL that Node emits.
 odd_text = st.builds(
