@@ -8,12 +8,13 @@ same URL without the token, so it does not linger in the address bar, history or
 from __future__ import annotations
 
 import hmac
-import ipaddress
-from http.cookies import SimpleCookie
 
 from starlette.datastructures import URL, Headers, MutableHeaders, QueryParams
+from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dashboard.origin import is_loopback
 
 __all__ = ["COOKIE_NAME", "CSP", "SecurityHeaders", "TokenGate", "is_loopback"]
 
@@ -35,16 +36,6 @@ _HEADERS = {
 
 # Open without a token: a liveness probe must not need one, and it reveals nothing.
 _PUBLIC_PATHS = frozenset({"/health"})
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` binds only this machine (127.0.0.0/8, ::1 or ``localhost``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class SecurityHeaders:
@@ -84,10 +75,10 @@ class TokenGate:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and value:
             return value.strip()
-        cookie = SimpleCookie()
-        cookie.load(headers.get("cookie", ""))
-        morsel = cookie.get(COOKIE_NAME)
-        return morsel.value if morsel is not None else None
+        # Starlette's parser reads cookies the way browsers write them: another app's cookie on the same host
+        # that SimpleCookie finds malformed (a JSON value, a stray quote) would make it drop every cookie after
+        # it, the token's included, and lock the page out.
+        return cookie_parser(headers.get("cookie", "")).get(COOKIE_NAME)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _PUBLIC_PATHS:
