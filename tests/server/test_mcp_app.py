@@ -267,7 +267,7 @@ async def test_files_must_lie_inside_the_roots_the_client_lists(
     (project / "a.txt").write_text("inside the client's root")
     (tmp_path / "b.txt").write_text("inside the server's root only")
 
-    async def list_roots(_context: Any) -> types.ListRootsResult:
+    async def list_roots(context: Any) -> types.ListRootsResult:
         return types.ListRootsResult(roots=[types.Root(uri=FileUrl(project.as_uri()), name="project")])
 
     server = server_for(settings, engine, acme_config(fake), tmp_path)
