@@ -1,16 +1,11 @@
-"""Which ``Host`` the page answers to, and the ``Origin`` check: no other site can read the page or drive it.
+"""The ``Origin`` check: a request a browser sends from another site's page is refused, on every route.
 
-DNS rebinding lets any web page point a name it owns (``evil.example``) at 127.0.0.1 and read what answers
-there as its own origin: the browser then sends ``Host: evil.example:8765``. So every route, ``/events`` and
-``/api/*`` included, answers only to the names of the address the page is served on. The names of loopback
-(``127.0.0.1``, ``localhost``, ``[::1]``) can never be an attacker's, so a loopback page answers to all of them.
-Starlette's ``TrustedHostMiddleware`` does the Host check (it parses IPv6 literals properly since 1.x); the
-Origin check below is the part it lacks.
+The ``Host`` check that goes with it (DNS rebinding) is Starlette's ``TrustedHostMiddleware`` over
+:func:`server.hosts.allowed_hosts` (it parses IPv6 literals properly since Starlette 1.x); this is the part it lacks.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Sequence
 from urllib.parse import urlsplit
@@ -19,44 +14,11 @@ from starlette.datastructures import Headers
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["LOOPBACK_NAMES", "OriginCheck", "allowed_hosts", "is_loopback"]
+from server.hosts import allowed_hosts, as_host_header, is_loopback
+
+__all__ = ["OriginCheck", "allowed_hosts", "is_loopback"]
 
 logger = logging.getLogger(__name__)
-
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` binds only this machine (127.0.0.0/8, ::1 or ``localhost``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _as_host_header(host: str) -> str:
-    # An IPv6 literal appears in a Host header in brackets.
-    bare = host.strip("[]")
-    return f"[{bare}]" if ":" in bare else bare
-
-
-def allowed_hosts(bind_host: str) -> list[str] | None:
-    """The ``Host`` names a page served on ``bind_host`` answers to; None: any (a wildcard bind).
-
-    A wildcard (``0.0.0.0``, ``::``) is reached by names this process cannot know; such a bind needs the token
-    (see :mod:`dashboard.security`), and a rebinding page never holds it.
-    """
-    shown = _as_host_header(bind_host.lower())
-    if is_loopback(bind_host):
-        return list(dict.fromkeys((*LOOPBACK_NAMES, shown)))
-    try:
-        if ipaddress.ip_address(bind_host.strip("[]")).is_unspecified:
-            return None
-    except ValueError:
-        pass  # a name such as "myhost.lan": the page answers to that name only
-    return [shown]
 
 
 class OriginCheck:
@@ -95,4 +57,4 @@ class OriginCheck:
             return False  # "null" (sandboxed frames, file:// pages) and anything odd
         if parts.netloc.lower() != host.lower():
             return False
-        return self._hosts is None or _as_host_header(origin_host) in self._hosts
+        return self._hosts is None or as_host_header(origin_host) in self._hosts

@@ -14,7 +14,7 @@ from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dashboard.origin import is_loopback
+from server.hosts import is_loopback
 
 __all__ = ["COOKIE_NAME", "CSP", "SecurityHeaders", "TokenGate", "is_loopback"]
 
