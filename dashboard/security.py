@@ -71,14 +71,11 @@ class TokenGate:
     def _matches(self, candidate: str | None) -> bool:
         return candidate is not None and hmac.compare_digest(candidate.encode(), self._token)
 
-    def _presented(self, headers: Headers) -> str | None:
+    def _presented(self, headers: Headers) -> list[str]:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and value:
-            return value.strip()
-        # Starlette's parser reads cookies the way browsers write them: another app's cookie on the same host
-        # that SimpleCookie finds malformed (a JSON value, a stray quote) would make it drop every cookie after
-        # it, the token's included, and lock the page out.
-        return cookie_parser(headers.get("cookie", "")).get(COOKIE_NAME)
+            return [value.strip()]
+        return _cookie_values(headers.get("cookie", ""), COOKIE_NAME)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _PUBLIC_PATHS:
@@ -89,7 +86,7 @@ class TokenGate:
         if query_token is not None:
             await self._exchange(query_token, url)(scope, receive, send)
             return
-        if self._matches(self._presented(Headers(scope=scope))):
+        if any(self._matches(candidate) for candidate in self._presented(Headers(scope=scope))):
             await self.app(scope, receive, send)
             return
         await _unauthorized()(scope, receive, send)
@@ -101,6 +98,17 @@ class TokenGate:
         secure = url.scheme == "https"
         response.set_cookie(COOKIE_NAME, query_token, httponly=True, samesite="strict", secure=secure, path="/")
         return response
+
+
+def _cookie_values(header: str, name: str) -> list[str]:
+    """Every value the browser sent for cookie ``name``.
+
+    Starlette's parser reads each pair the way browsers write them: SimpleCookie dropped every cookie after one
+    it found malformed (another app's JSON value, a stray quote), the token's included. Pairs are parsed one by
+    one because cookies are not kept apart by port: another app on this host may set a cookie of the same name,
+    and the browser then sends both; one of them being right is enough.
+    """
+    return [value for pair in header.split(";") if (value := cookie_parser(pair).get(name)) is not None]
 
 
 def _unauthorized() -> Response:

@@ -144,3 +144,15 @@ def test_a_malformed_cookie_of_another_app_does_not_lock_the_token_out(
     with TestClient(app, base_url="http://127.0.0.1:8765") as gated:
         response = gated.get("/api/overview", headers={"cookie": f"{other}; {COOKIE_NAME}={TOKEN}"})
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("order", ["theirs first", "ours first"])
+def test_a_same_named_cookie_of_another_app_on_this_host_does_not_lock_the_token_out(
+    seeded: Engine, settings: Settings, order: str
+) -> None:
+    ours, theirs = f"{COOKIE_NAME}={TOKEN}", f"{COOKIE_NAME}=set-by-the-app-on-port-3000"
+    cookie = f"{theirs}; {ours}" if order == "theirs first" else f"{ours}; {theirs}"
+    app = build_app(seeded, settings, token=TOKEN, ingest=False)
+    with TestClient(app, base_url="http://127.0.0.1:8765") as gated:
+        assert gated.get("/api/overview", headers={"cookie": cookie}).status_code == 200
+        assert gated.get("/api/overview", headers={"cookie": theirs}).status_code == 401
