@@ -70,9 +70,10 @@ def _read_bounded(path: str, resolved: Path, limit: int) -> bytes:
     except OSError as exc:
         reason = "a symlink" if exc.errno == errno.ELOOP else exc.strerror or type(exc).__name__
         raise FileRefused(f"{path}: cannot be read ({reason})") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FileRefused(f"{path}: not a regular file")
     with os.fdopen(fd, "rb") as file:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise FileRefused(f"{path}: not a regular file")
         return file.read(limit + 1)
 
 

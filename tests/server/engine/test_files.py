@@ -9,6 +9,8 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from server.engine.files import FileRefused, attach_files, readable_roots
 
@@ -81,6 +83,51 @@ async def test_a_fifo_in_the_project_is_refused_without_waiting_for_a_writer(pro
         await anyio.to_thread.run_sync(lambda: attach_files(["pipe"], [project]), abandon_on_cancel=True)
 
 
+def test_a_directory_is_refused_as_not_a_regular_file(project: Path) -> None:
+    with pytest.raises(FileRefused, match="not a regular file"):
+        attach_files(["src"], [project])
+
+
 def test_without_a_project_root_no_file_is_sent(project: Path) -> None:
     with pytest.raises(FileRefused, match="--root"):
         attach_files([str(project / "README.md")], [])
+
+
+SEGMENTS = ["..", ".", "", "src", "app.py", "README.md", "out", "link.txt", "secret.txt", "etc", "passwd", "proc"]
+SEGMENTS += ["self", "environ", "~", "root", "dev", "zero"]
+
+
+@pytest.fixture(scope="module")
+def maze(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with files inside, and links that lead out of it to a secret beside it."""
+    base = tmp_path_factory.mktemp("maze")
+    root = base / "project"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "app.py").write_text("INSIDE app")
+    (root / "README.md").write_text("INSIDE readme")
+    (base / "secret.txt").write_text("OUTSIDE secret")
+    os.symlink(base, root / "out")
+    os.symlink(base / "secret.txt", root / "link.txt")
+    os.symlink("/proc/self", root / "src" / "proc")
+    return root
+
+
+@given(
+    start=st.sampled_from(["", "/", "~/", "PROJECT/", "PROJECT/src/"]),
+    segments=st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=6),
+    client=st.sampled_from([None, "/", "PROJECT", "PROJECT/src", "BASE"]),
+)
+def test_whatever_the_path_and_the_client_roots_only_project_files_are_sent(
+    maze: Path, start: str, segments: list[str], client: str | None
+) -> None:
+    def placed(text: str) -> str:
+        return text.replace("PROJECT", str(maze)).replace("BASE", str(maze.parent))
+
+    path = placed(start) + "/".join(segments)
+    client_roots = None if client is None else [Path(placed(client))]
+    try:
+        attached = attach_files([path], [maze], client_roots)
+    except FileRefused:
+        return
+    assert "OUTSIDE" not in attached
+    assert attached.count("INSIDE") == 1
