@@ -93,8 +93,10 @@ def test_without_a_project_root_no_file_is_sent(project: Path) -> None:
         attach_files([str(project / "README.md")], [])
 
 
-SEGMENTS = ["..", ".", "", "src", "app.py", "README.md", "out", "link.txt", "secret.txt", "etc", "passwd", "proc"]
-SEGMENTS += ["self", "environ", "~", "root", "dev", "zero"]
+SEGMENTS = [
+    *("..", ".", "", "src", "app.py", "README.md", "out", "link.txt", "secret.txt", "etc", "passwd", "proc"),
+    *("self", "environ", "~", "root", "dev", "zero"),
+]
 
 
 @pytest.fixture(scope="module")
