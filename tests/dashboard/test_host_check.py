@@ -7,11 +7,15 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 from sqlalchemy import Engine
+from starlette.responses import PlainTextResponse
 from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from dashboard import build_app
-from dashboard.origin import allowed_hosts
+from dashboard.origin import OriginCheck, allowed_hosts
 from dashboard.security import COOKIE_NAME
 from server.settings import Settings
 from tests.dashboard.conftest import LiveServer, serve, stop
@@ -156,3 +160,34 @@ def test_a_same_named_cookie_of_another_app_on_this_host_does_not_lock_the_token
     with TestClient(app, base_url="http://127.0.0.1:8765") as gated:
         assert gated.get("/api/overview", headers={"cookie": cookie}).status_code == 200
         assert gated.get("/api/overview", headers={"cookie": theirs}).status_code == 401
+
+
+async def _ok(scope: Scope, receive: Receive, send: Send) -> None:
+    await PlainTextResponse("ok")(scope, receive, send)
+
+
+def _status_through_origin_check(origin: str, host: str) -> int:
+    checked = OriginCheck(_ok, hosts=allowed_hosts("127.0.0.1"))
+    # Not entered as a context manager: no lifespan, the fake app only answers requests.
+    return TestClient(checked, base_url=f"http://{host}").get("/", headers={"origin": origin}).status_code
+
+
+@given(
+    origin=st.one_of(
+        st.text(max_size=40),
+        st.builds(lambda s, h: f"{s}://{h}", st.sampled_from(["http", "https", "file", "HTTP"]), st.text(max_size=30)),
+    ),
+    host=st.sampled_from(["127.0.0.1:8765", "localhost:8765", "[::1]:8765"]),
+)
+@example(origin="http://127.0.0.1:8765", host="127.0.0.1:8765")
+@example(origin="HTTP://LOCALHOST:8765", host="localhost:8765")
+@example(origin="https://[::1]:8765", host="[::1]:8765")
+@example(origin="http://127.0.0.1:8765.evil.example", host="127.0.0.1:8765")
+@example(origin="http://user@127.0.0.1:8765", host="127.0.0.1:8765")
+def test_only_the_pages_own_origin_passes_the_origin_check(origin: str, host: str) -> None:
+    try:
+        status = _status_through_origin_check(origin, host)
+    except (UnicodeEncodeError, httpx.InvalidURL, httpx.LocalProtocolError):
+        return  # not a header value a client can send
+    own = origin.lower() in (f"http://{host}", f"https://{host}")
+    assert status == (200 if own else 403), (origin, host)
