@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
 
 from tests.fakes.openai_api import FakeOpenAI, closed_port
 
@@ -162,3 +163,23 @@ async def test_over_http_without_a_root_no_file_is_sent(served: tuple[str, str],
         async with http, Client(streamable_http_client(url, http_client=http)) as client:
             result = await client.call_tool("delegate", {"task": "read", "files": [str(tmp_path / "a.txt")]})
     assert result.is_error and "--root" in str(result.content[0])
+
+
+@pytest.mark.anyio
+async def test_the_real_client_naming_a_foreign_host_is_turned_away(
+    served_on_127_0_0_2: tuple[str, FakeOpenAI, Path],
+) -> None:
+    url, fake, _project = served_on_127_0_0_2
+    statuses: list[int] = []
+
+    async def note(response: httpx2.Response) -> None:
+        statuses.append(response.status_code)
+
+    http = create_mcp_http_client(headers={"Host": "evil.example"})
+    http.event_hooks["response"].append(note)
+    refused = pytest.RaisesGroup(pytest.RaisesExc(MCPError, match="error response"), flatten_subgroups=True)
+    with anyio.fail_after(30), refused:
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            await client.call_tool("delegate", {"task": "from a rebinding page"})
+    assert statuses and set(statuses) == {421}
+    assert fake.requests == []
