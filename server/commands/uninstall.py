@@ -17,14 +17,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from server.install import InstallError, Target, uninstall
 
-    target = Target.project(args.project) if args.project else Target.user()
+    if args.project:
+        # Both project registrations unless --shared names one: uninstall --project leaves the project as found.
+        targets = [Target.project(args.project, shared=True)]
+        if not args.shared:
+            targets.insert(0, Target.project(args.project))
+    else:
+        targets = [Target.user()]
+    changed = []
     try:
-        changed = uninstall(target)
+        for target in targets:
+            changed += uninstall(target)
     except InstallError as exc:
         print(f"switchboard uninstall: {exc}", file=sys.stderr)
         return 1
-    for path in changed:
+    for path in dict.fromkeys(changed):
         print(f"removed switchboard from {path}")
     if not changed:
-        print(f"switchboard was not installed in {target.settings_file} or {target.mcp_file}; nothing changed")
+        print("switchboard was not installed there; nothing changed")
     return 0
