@@ -52,10 +52,10 @@ def test_nothing_installed_is_a_problem_whose_fix_is_install(ctx: DoctorContext)
 
 
 def test_a_project_install_is_reported_with_its_settings_file_and_mcp_server(ctx: DoctorContext) -> None:
-    install(Target.project(ctx.project))
+    install(Target.project(ctx.project, home=ctx.user_home))
     checks = run_checks(ctx)
     [hooks] = _named(checks, "hooks (project)")
-    assert hooks.ok and str(ctx.project / ".claude" / "settings.json") in hooks.detail
+    assert hooks.ok and str(ctx.project / ".claude" / "settings.local.json") in hooks.detail
     [server] = _named(checks, "mcp server (project)")
     assert server.ok
     assert not _named(checks, "installed")
@@ -65,7 +65,7 @@ def test_a_project_install_is_reported_with_its_settings_file_and_mcp_server(ctx
 def test_the_same_hooks_in_user_and_project_settings_are_fine_as_claude_code_runs_them_once(
     ctx: DoctorContext,
 ) -> None:
-    install(Target.project(ctx.project))
+    install(Target.project(ctx.project, home=ctx.user_home))
     install(Target.user(ctx.user_home))
     checks = run_checks(ctx)
     assert [c.ok for c in _named(checks, "hooks (project)") + _named(checks, "hooks (user)")] == [True, True]
@@ -73,7 +73,7 @@ def test_the_same_hooks_in_user_and_project_settings_are_fine_as_claude_code_run
 
 
 def test_different_capture_hooks_in_two_places_warn_of_double_capture(ctx: DoctorContext) -> None:
-    install(Target.project(ctx.project))
+    install(Target.project(ctx.project, home=ctx.user_home))
     user = Target.user(ctx.user_home)
     user.settings_file.parent.mkdir(parents=True)
     other = hook_entries("/other/install/hooks/capture.sh", ["/other/bin/switchboard", "ingest"])
@@ -91,18 +91,18 @@ def test_in_the_home_folder_the_user_settings_are_not_counted_twice(ctx: DoctorC
     assert not _named(checks, "installed")
 
 
-def test_an_unapproved_project_mcp_server_is_a_problem(ctx: DoctorContext) -> None:
-    target = Target.project(ctx.project)
+def test_an_unapproved_shared_mcp_server_is_a_problem(ctx: DoctorContext) -> None:
+    target = Target.project(ctx.project, home=ctx.user_home, shared=True)
     install(target)
     settings = json.loads(target.settings_file.read_text())
     del settings["enabledMcpjsonServers"]
     target.settings_file.write_text(json.dumps(settings))
-    [server] = _named(run_checks(ctx), "mcp server (project)")
+    [server] = _named(run_checks(ctx), "mcp server (shared)")
     assert not server.ok and "will ask" in server.detail
 
 
 def test_a_missing_hook_script_is_named_with_a_fix(ctx: DoctorContext) -> None:
-    target = Target.project(ctx.project)
+    target = Target.project(ctx.project, home=ctx.user_home)
     target.settings_file.parent.mkdir(parents=True)
     command = f"/nowhere/hooks/capture.sh {MARK}"
     target.settings_file.write_text(
@@ -117,7 +117,7 @@ def test_a_hook_script_that_is_not_executable_gets_a_chmod_fix(ctx: DoctorContex
     script = tmp_path / "capture.sh"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o644)
-    target = Target.project(ctx.project)
+    target = Target.project(ctx.project, home=ctx.user_home)
     target.settings_file.parent.mkdir(parents=True)
     hook = {"type": "command", "command": f"{script} {MARK}"}
     target.settings_file.write_text(json.dumps({"hooks": {"Stop": [{"hooks": [hook]}]}}))
@@ -193,7 +193,7 @@ def test_the_command_exits_non_zero_on_a_problem_and_zero_when_all_is_well(ctx: 
     argv = [str(SWITCHBOARD), "doctor", "--project", str(ctx.project)]
     failing = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert failing.returncode == 1 and "fix: run: switchboard install" in failing.stdout
-    install(Target.project(ctx.project))
+    install(Target.project(ctx.project, home=ctx.user_home))
     passing = subprocess.run([*argv, "--json"], env=env, capture_output=True, text=True, timeout=60)
     assert passing.returncode == 0, passing.stdout
     assert all(check["ok"] for check in json.loads(passing.stdout))
@@ -214,12 +214,12 @@ def test_a_failed_last_ingest_is_reported_and_a_later_success_clears_it(ctx: Doc
     assert last.ok
 
 
-def test_a_project_mcp_server_rejected_in_local_settings_is_a_problem(ctx: DoctorContext) -> None:
-    target = Target.project(ctx.project)
+def test_a_shared_mcp_server_rejected_in_local_settings_is_a_problem(ctx: DoctorContext) -> None:
+    target = Target.project(ctx.project, home=ctx.user_home, shared=True)
     install(target)
     local = target.settings_file.with_name("settings.local.json")
     local.write_text(json.dumps({"disabledMcpjsonServers": ["switchboard"]}))
-    [server] = _named(run_checks(ctx), "mcp server (project)")
+    [server] = _named(run_checks(ctx), "mcp server (shared)")
     assert not server.ok and str(local) in server.detail
     assert server.fix and "disabledMcpjsonServers" in server.fix
 
