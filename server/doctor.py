@@ -263,9 +263,29 @@ def check_database(ctx: DoctorContext) -> Iterable[Check]:
         engine.dispose()
     if current == head:
         yield Check("database", True, f"{shown} is at the latest migration ({head})")
+        yield from _sessions_check(url.render_as_string(hide_password=False))
     else:
         fix = "run: switchboard ingest (it migrates the store first)"
         yield Check("database", False, f"{shown} is at migration {current or 'none'}, the latest is {head}", fix)
+
+
+def _sessions_check(url: str) -> Iterable[Check]:
+    from sqlmodel import Session, func, select
+
+    from server.store.engine import make_engine
+    from server.store.models import AgentSession
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as db:
+            count = db.exec(select(func.count()).select_from(AgentSession)).one()
+    finally:
+        engine.dispose()
+    if count:
+        yield Check("sessions", True, f"{count} sessions in the store")
+    else:
+        fix = "run: switchboard import (reads the sessions Claude Code already ran, from ~/.claude/projects)"
+        yield Check("sessions", False, "the store has no sessions yet", fix)
 
 
 def check_config(ctx: DoctorContext) -> Iterable[Check]:

@@ -194,6 +194,7 @@ def test_the_command_exits_non_zero_on_a_problem_and_zero_when_all_is_well(ctx: 
     failing = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert failing.returncode == 1 and "fix: run: switchboard install" in failing.stdout
     install(Target.project(ctx.project, home=ctx.user_home))
+    (ctx.project / ".switchboard.toml").write_text('[providers.echo]\nkind = "cli"\ncommand = ["true", "{prompt}"]\n')
     passing = subprocess.run([*argv, "--json"], env=env, capture_output=True, text=True, timeout=60)
     assert passing.returncode == 0, passing.stdout
     assert all(check["ok"] for check in json.loads(passing.stdout))
@@ -239,3 +240,47 @@ def test_a_capture_script_that_cannot_spool_is_a_problem(
     [capture] = _named(run_checks(ctx), "capture")
     assert not capture.ok and "spooled no event" in capture.detail
     assert capture.fix and "mktemp" in capture.fix
+
+
+def test_no_provider_configured_is_a_warning_whose_fix_is_init(ctx: DoctorContext) -> None:
+    [providers] = _named(run_checks(ctx), "providers")
+    assert not providers.ok and providers.fix and "switchboard init" in providers.fix
+
+
+def test_a_task_type_key_that_is_no_task_type_is_named(ctx: DoctorContext) -> None:
+    (ctx.project / ".switchboard.toml").write_text(
+        '[providers.echo]\nkind = "cli"\ncommand = ["true"]\n[routing.task_types]\ncoding = ["echo:x"]\n'
+    )
+    [routing] = [c for c in _named(run_checks(ctx), "routing") if "coding" in c.detail]
+    assert not routing.ok and routing.fix and "code_fix" in routing.fix
+
+
+def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> None:
+    [sessions] = _named(run_checks(ctx), "sessions")
+    assert not sessions.ok and sessions.fix and "switchboard import" in sessions.fix
+
+
+def test_the_config_init_writes_is_valid_and_lists_every_section_and_preset(tmp_path: Path) -> None:
+    from server.config import load_config
+    from server.config_template import config_template
+    from server.providers.presets import PRESETS
+
+    config_file = tmp_path / "c.toml"
+    config_file.write_text(config_template())
+    config = load_config(Settings(config=config_file))
+    assert config.providers["local"].base_url == "http://127.0.0.1:11434/v1" and not config.providers["local"].enabled
+    text = config_template()
+    sections = ("routing", "routing.task_types", "resilience", "budgets", "cache", "output", "context", "dashboard")
+    assert all(f"[{section}]" in text for section in sections)
+    assert all(name in text for name in PRESETS) and "switchboard[groq]" in text
+
+
+def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
+    argv = [str(SWITCHBOARD), "init", "--project", str(tmp_path)]
+    assert subprocess.run(argv, capture_output=True, timeout=60).returncode == 0
+    written = tmp_path / ".switchboard.toml"
+    written.write_text("# mine\n")
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "already exists" in again.stderr and written.read_text() == "# mine\n"
+    assert subprocess.run([*argv, "--force"], capture_output=True, timeout=60).returncode == 0
+    assert written.read_text().startswith("# switchboard config")
