@@ -123,8 +123,22 @@ def _session_row(db: Session, found: TranscriptFile) -> None:
             times = _facts(path)
             agent = SubagentRun(session_id=found.session_id, agent_id=agent_id[:200], transcript_path=str(path))
             agent.started_at, agent.stopped_at = times.started_at, times.ended_at
+            agent.agent_type = _agent_type(path)
             db.add(agent)
         agent.transcript_path = agent.transcript_path or str(path)
+
+
+def _agent_type(transcript: Path) -> str | None:
+    """``agentType`` from the ``agent-<id>.meta.json`` Claude Code 2.1 keeps beside a subagent's transcript."""
+    meta = transcript.with_name(transcript.name.removesuffix(".jsonl") + ".meta.json")
+    try:
+        if not meta.is_file() or meta.stat().st_size > _LINE_CAP:
+            return None
+        record = _record(meta.read_bytes())
+    except OSError:
+        return None
+    value = (record or {}).get("agentType")
+    return value[:200] if isinstance(value, str) and value else None
 
 
 def _agent(db: Session, agent_id: str) -> SubagentRun | None:

@@ -71,7 +71,7 @@ def test_sessions_run_without_switchboard_are_imported_with_claude_codes_exact_c
         assert row["cost_usd"] == pytest.approx(result.output["total_cost_usd"], rel=1e-9)
         assert row["cost_source"] == "claude_code" and Path(row["cwd"]).name == "proj"
     [agent] = agents
-    assert agent["session_id"] == results[0].output["session_id"]
+    assert (agent["session_id"], agent["agent_type"]) == (results[0].output["session_id"], "general-purpose")
     assert (agent["input_tokens"], agent["output_tokens"]) == (sum(t.usage.input_tokens for t in SUB.turns), 45)
     assert {u["output_tokens"] for u in usage} >= {60, 10, 12}
     run_switchboard("import", "--quiet", env={**store, "HOME": str(user)})

@@ -40,6 +40,7 @@ def _session(root: Path, session_id: str, total: float, agent: str | None = None
         subagents = folder / session_id / "subagents"
         subagents.mkdir(parents=True)
         write_jsonl(subagents / f"agent-{agent}.jsonl", [assistant(f"{agent}-m", f"{agent}-r", HAIKU, (200, 20, 0, 0))])
+        (subagents / f"agent-{agent}.meta.json").write_text(json.dumps({"agentType": "Explore"}))
     return write_jsonl(folder / f"{session_id}.jsonl", lines)
 
 
@@ -71,12 +72,8 @@ def test_import_makes_sessions_with_their_cost_of_record_usage_and_subagents(eng
         ("s-two-m1", 80, None),
     ]
     [agent] = agents
-    assert (agent["agent_id"], agent["session_id"], agent["input_tokens"], agent["output_tokens"]) == (
-        "a1",
-        "s-one",
-        200,
-        20,
-    )
+    assert (agent["agent_id"], agent["session_id"], agent["agent_type"]) == ("a1", "s-one", "Explore")
+    assert (agent["input_tokens"], agent["output_tokens"]) == (200, 20)
 
 
 def test_importing_twice_adds_and_changes_nothing(engine: Engine, tmp_path: Path) -> None:
