@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from server.install.plan import hooks_dir
+    from server.hooks_path import hooks_dir  # not server.install: that would load the store (~0.8 s)
 
     try:
         script = hooks_dir() / "capture.sh"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from server.hooks_path import hooks_dir
 from server.install.edits import Append, Approve, Edit, Put
 from server.store.hook_events import CAPTURE_EVENTS
 
@@ -85,15 +86,6 @@ class Change:
 
     file: Path
     edit: Edit
-
-
-def hooks_dir() -> Path:
-    """The folder holding ``capture.sh``: ``server/_hooks`` in a wheel, the repo's ``hooks/`` when editable."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_hooks", package.parent / "hooks"):
-        if (candidate / "capture.sh").is_file():
-            return candidate
-    raise FileNotFoundError(f"capture.sh is in neither {package / '_hooks'} nor {package.parent / 'hooks'}")
 
 
 def switchboard_command() -> list[str]:

@@ -411,3 +411,11 @@ def test_install_into_a_missing_project_folder_fails_without_creating_it(tmp_pat
     )
     assert done.returncode == 1 and "not a directory" in done.stderr
     assert not missing.exists()
+
+
+def test_the_shared_hook_command_loads_neither_the_store_nor_sqlalchemy(tmp_path: Path) -> None:
+    argv = [str(REPO / ".venv" / "bin" / "python"), "-X", "importtime", "-m", "server", "capture"]
+    env = {**os.environ, "SWITCHBOARD_HOME": str(tmp_path)}
+    done = subprocess.run(argv, input=b"{}", env=env, capture_output=True, timeout=60)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines()}
+    assert "server.cli" in imported and not {"sqlalchemy", "server.store", "pydantic"} & imported
