@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, select
 
 from server.store.engine import make_engine
-from server.store.models import AgentSession, Delegation, ModelUsage, SubagentRun
-from tests.e2e.claude import claude_env, run_claude, run_switchboard
+from server.store.models import AgentSession, Delegation, ModelUsage, RawEvent, SubagentRun
+from tests.e2e.claude import REPO, SWITCHBOARD, claude_env, run_claude, run_switchboard
 from tests.e2e.test_claude_code import MAIN, SUB
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, Usage, serve_anthropic
 from tests.fakes.openai_api import FakeOpenAI
@@ -127,3 +127,33 @@ def test_a_project_install_captures_a_session_with_a_working_delegate_and_uninst
     assert (delegation.session_id, delegation.status) == (result.output["session_id"], "ok")
     run_switchboard("uninstall", "--project", str(project), env={**store, "HOME": str(user)})
     assert _git(project, "status", "--porcelain", "--ignored") == ""
+
+
+def test_a_shared_install_works_from_path_alone_and_uninstall_leaves_the_project_as_found(tmp_path: Path) -> None:
+    user, project, state = tmp_path / "user", tmp_path / "proj", tmp_path / "state"
+    user.mkdir()
+    project.mkdir()
+    records = {"HOME": str(user), "SWITCHBOARD_HOME": str(tmp_path / "records")}
+    run_switchboard("install", "--project", str(project), "--shared", env=records)
+    written = (project / ".claude" / "settings.json").read_text() + (project / ".mcp.json").read_text()
+    assert str(tmp_path) not in written and str(REPO) not in written
+    with serve_anthropic(AnthropicFake([PLAIN])) as fake:
+        env = claude_env(user, fake, SWITCHBOARD_HOME=str(state), MCP_CONNECTION_NONBLOCKING="false")
+        env["PATH"] = f"{SWITCHBOARD.parent}:{env['PATH']}"  # `switchboard` on PATH, as pipx or uv tool puts it
+        result = run_claude("E2E-PLAIN hi", project, env, tmp_path / "run")
+        tools = {tool["name"] for tool in fake.messages()[0].body.get("tools", [])}
+    assert result.returncode == 0 and result.output["result"] == "plain.", result.stderr
+    assert "mcp__switchboard__delegate" in tools
+    assert {"SessionStart", "UserPromptSubmit", "Stop"} <= set(_spooled(state))
+    run_switchboard("uninstall", "--project", str(project), env=records)
+    assert list(project.iterdir()) == []
+
+
+def _spooled(state: Path) -> list[str]:
+    """Every captured event's name: this ingest waits for the SessionEnd hook's one, then takes the rest."""
+    run_switchboard("ingest", "--quiet", env={"SWITCHBOARD_HOME": str(state), "SWITCHBOARD_DATABASE_URL": ""})
+    engine = make_engine(f"sqlite:///{state / 'switchboard.db'}")
+    with Session(engine) as db:
+        names = list(db.exec(select(RawEvent.event_name)))
+    engine.dispose()
+    return names
