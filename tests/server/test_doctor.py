@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -284,3 +285,13 @@ def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
     assert again.returncode == 1 and "already exists" in again.stderr and written.read_text() == "# mine\n"
     assert subprocess.run([*argv, "--force"], capture_output=True, timeout=60).returncode == 0
     assert written.read_text().startswith("# switchboard config")
+
+
+def test_a_preset_whose_sdk_is_missing_names_the_extra_to_install(
+    ctx: DoctorContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "groq", None)  # what `import groq` meets without the extra
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-doctor-test")
+    (ctx.project / ".switchboard.toml").write_text("[providers.groq]\n")
+    [groq] = _named(run_checks(ctx), "provider groq")
+    assert not groq.ok and groq.fix == "pip install 'switchboard[groq]'"

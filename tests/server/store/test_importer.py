@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
@@ -125,3 +129,24 @@ def test_import_reads_claude_config_dir_when_set(database_url: str, tmp_path: Pa
     done = subprocess.run([str(SWITCHBOARD), "import"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "imported 1 sessions" in done.stdout, done.stderr
     assert json.dumps(str(tmp_path / "cfg" / "projects"))[1:-1] in done.stdout
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    junk=st.lists(st.binary(max_size=200) | st.text(max_size=200).map(str.encode), max_size=8),
+    total=st.floats(min_value=0, max_value=1000, allow_nan=False),
+)
+def test_any_bytes_around_the_real_lines_neither_stop_import_nor_change_its_numbers(
+    engine: Engine, tmp_path_factory: pytest.TempPathFactory, junk: list[bytes], total: float
+) -> None:
+    root = tmp_path_factory.mktemp("projects")
+    path = _session(root, f"s-{uuid.uuid4().hex}", total)
+    good = path.read_bytes()
+    path.write_bytes(b"\n".join(j.replace(b"\n", b" ") for j in junk) + b"\n" + good)
+    import_transcripts(engine, root)
+    with Session(engine) as db:
+        row = db.get(AgentSession, path.stem)
+    assert row is not None and row.cost_usd == total and row.cost_source == "claude_code"
+    before = _rows(engine)
+    import_transcripts(engine, root)
+    assert _rows(engine) == before
