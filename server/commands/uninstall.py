@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from server.commands.install import add_scope_arguments
 
@@ -15,19 +16,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from server.install import InstallError, Target, uninstall
+    from server.install import InstallError, Target, has_machine_hooks, uninstall
 
     if args.project:
-        # Both project registrations unless --shared names one: uninstall --project leaves the project as found.
-        targets = [Target.project(args.project, shared=True)]
+        shared = Target.project(args.project, shared=True)
+        # Shared entries this machine did not install may be the team's: --project alone takes them out only
+        # when they are an older install's (absolute paths); --shared takes them out regardless.
+        targets = [(shared, args.shared or has_machine_hooks(shared.settings_file))]
         if not args.shared:
-            targets.insert(0, Target.project(args.project))
+            targets.insert(0, (Target.project(args.project), True))
     else:
-        targets = [Target.user()]
-    changed = []
+        targets = [(Target.user(), True)]
+    changed: list[Path] = []
     try:
-        for target in targets:
-            changed += uninstall(target)
+        for target, unrecorded in targets:
+            changed += uninstall(target, unrecorded=unrecorded)
     except InstallError as exc:
         print(f"switchboard uninstall: {exc}", file=sys.stderr)
         return 1

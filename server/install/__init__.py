@@ -37,6 +37,7 @@ __all__ = [
     "SERVER_NAME",
     "InstallError",
     "Target",
+    "has_machine_hooks",
     "hook_entries",
     "hooks_dir",
     "install",
@@ -123,20 +124,49 @@ def install(target: Target, context_pressure: bool = False, home: Path | None = 
 def _legacy(target: Target) -> Record:
     """What an install that kept no record added, as well as it can be told: marked hooks, our server."""
     record = Record(target.key)
-    project = target.scope != "user"  # project files install wrote are deleted once empty, as before
+    # Files in the project that an older install wrote are deleted once empty, as that install did.
+    project = target.scope != "user"
     record.files[str(target.settings_file)] = FileRecord(created_file=project)
     if target.scope == "shared":
         approved = {"op": "legacy-approve", "path": ["enabledMcpjsonServers"], "value": SERVER_NAME}
         record.files[str(target.settings_file)].edits.append(approved)
     server = {"op": "legacy-server", "path": [*target.mcp_path, SERVER_NAME]}
-    record.files.setdefault(str(target.mcp_file), FileRecord(created_file=project)).edits.append(server)
+    in_project = target.scope == "shared"  # the local scope's server lives in ~/.claude.json: never deleted
+    record.files.setdefault(str(target.mcp_file), FileRecord(created_file=in_project)).edits.append(server)
     return record
 
 
-def uninstall(target: Target, home: Path | None = None) -> list[Path]:
-    """Remove what :func:`install` added for ``target``; returns the files that changed."""
+def has_machine_hooks(settings_file: Path) -> bool:
+    """Whether marked hooks in ``settings_file`` run absolute paths (what project installs wrote before
+    ``--shared``); portable ones (``switchboard capture``) may be a team's, installed elsewhere."""
+    try:
+        hooks = load(settings_file).data.get("hooks")
+    except InstallError:
+        return False
+    commands = [
+        str(handler.get("command"))
+        for groups in (hooks.values() if isinstance(hooks, dict) else [])
+        if isinstance(groups, list)
+        for group in groups
+        if isinstance(group, dict) and isinstance(group.get("hooks"), list)
+        for handler in group["hooks"]
+        if isinstance(handler, dict)
+    ]
+    return any(is_ours(command) and command.lstrip("'\"").startswith("/") for command in commands)
+
+
+def uninstall(target: Target, home: Path | None = None, unrecorded: bool = True) -> list[Path]:
+    """Remove what :func:`install` added for ``target``; returns the files that changed.
+
+    Without a record of this install (an older switchboard wrote it, or another machine did), marked
+    hooks and a ``switchboard`` server running ``serve`` are taken out, unless ``unrecorded`` is False.
+    """
     home = _state_home(home)
-    record = Record.load(home, target.key) or _legacy(target)
+    record = Record.load(home, target.key)
+    if record is None:
+        if not unrecorded:
+            return []
+        record = _legacy(target)
     files = _load_all([Path(p) for p in record.files])
     for name, file in files.items():
         entry = record.files[name]

@@ -419,3 +419,31 @@ def test_the_shared_hook_command_loads_neither_the_store_nor_sqlalchemy(tmp_path
     done = subprocess.run(argv, input=b"{}", env=env, capture_output=True, timeout=60)
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.decode().splitlines()}
     assert "server.cli" in imported and not {"sqlalchemy", "server.store", "pydantic"} & imported
+
+
+def _cli(*args: str, home: Path, state: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HOME": str(home), "SWITCHBOARD_HOME": str(state)}
+    return subprocess.run([str(SWITCHBOARD), *args], env=env, capture_output=True, text=True, timeout=60, check=True)
+
+
+def test_uninstall_project_leaves_a_teammates_shared_install_alone(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    _cli("install", "--project", str(project), "--shared", home=tmp_path / "them", state=tmp_path / "their-state")
+    committed = _tree(project)
+    _cli("uninstall", "--project", str(project), home=tmp_path / "me", state=tmp_path / "my-state")
+    assert _tree(project) == committed
+
+
+def test_uninstall_project_takes_out_an_older_project_install_with_machine_paths(tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / ".claude").mkdir(parents=True)
+    old = hook_entries("/old/place/hooks/capture.sh", ["/old/bin/switchboard", "ingest"])
+    (project / ".claude" / "settings.json").write_text(
+        json.dumps({"hooks": old, "enabledMcpjsonServers": ["switchboard"]})
+    )
+    (project / ".mcp.json").write_text(
+        json.dumps({"mcpServers": {SERVER_NAME: {"command": "/old/sb", "args": ["serve"]}}})
+    )
+    _cli("uninstall", "--project", str(project), home=tmp_path / "me", state=tmp_path / "state")
+    assert list(project.rglob("*")) == [project / ".claude"]
