@@ -16,6 +16,7 @@ from typing import Any
 
 from server.install.edits import InstallError, undo
 from server.install.files import Loaded, commit, load
+from server.install.gitexclude import exclude, unexclude
 from server.install.jsonfile import JsonObject, loads
 from server.install.plan import (
     HOOK_TIMEOUT_S,
@@ -117,6 +118,10 @@ def install(target: Target, context_pressure: bool = False, home: Path | None = 
         entry.created_dirs += [str(d) for d in written.made]
         entry.backup = entry.backup or (str(written.backup) if written.backup else None)
     record.files = {n: r for n, r in record.files.items() if r.edits}
+    record.git_exclude = previous.git_exclude
+    if target.scope == "project" and target.directory is not None and record.git_exclude is None:
+        added = exclude(target.directory, target.settings_file.relative_to(target.directory).as_posix())
+        record.git_exclude = list(added) if added else None
     record.save(home)
     return [file.path for file in files.values() if file.changed]
 
@@ -182,6 +187,8 @@ def uninstall(target: Target, home: Path | None = None, unrecorded: bool = True)
         if file.delete:
             for directory in reversed(record.files[name].created_dirs):
                 _remove_if_empty(Path(directory))
+    if record.git_exclude:
+        unexclude(*record.git_exclude)
     record.forget(home)
     return [file.path for file in files.values() if file.changed]
 

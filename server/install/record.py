@@ -35,6 +35,8 @@ class Record:
 
     key: str
     files: dict[str, FileRecord] = field(default_factory=dict[str, FileRecord])
+    git_exclude: list[str] | None = None
+    """The repository's exclude file and the text install appended to it."""
 
     @staticmethod
     def path(home: Path, key: str) -> Path:
@@ -47,7 +49,7 @@ class Record:
         except (OSError, ValueError):
             return None
         files = {name: FileRecord(**entry) for name, entry in data.get("files", {}).items()}
-        return cls(data.get("target", key), files)
+        return cls(data.get("target", key), files, data.get("git_exclude"))
 
     def save(self, home: Path) -> None:
         path = self.path(home, self.key)
@@ -55,7 +57,7 @@ class Record:
         files = {name: vars(entry) for name, entry in self.files.items()}
         fd, tmp = tempfile.mkstemp(prefix=".record.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(dumps({"target": self.key, "files": files}))
+            handle.write(dumps({"target": self.key, "files": files, "git_exclude": self.git_exclude}))
         os.replace(tmp, path)
 
     def forget(self, home: Path) -> None:

@@ -97,7 +97,7 @@ def test_a_project_install_captures_a_session_with_a_working_delegate_and_uninst
     _git(project, "-c", "user.email=e@x", "-c", "user.name=e", "commit", "-qm", "init")
     store = {"SWITCHBOARD_HOME": str(state), "SWITCHBOARD_DATABASE_URL": f"sqlite:///{state / 'sb.db'}"}
     run_switchboard("install", "--project", str(project), env={**store, "HOME": str(user)})
-    assert _git(project, "status", "--porcelain", "--untracked-files=no") == "", "committed files stay unchanged"
+    assert _git(project, "status", "--porcelain") == "", "nothing to commit: settings.local.json is excluded"
     with FakeOpenAI(models=["model-a"]) as openai_api, serve_anthropic(AnthropicFake([SUB, MAIN])) as fake:
         config = tmp_path / "switchboard.toml"
         config.write_text(

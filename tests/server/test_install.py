@@ -447,3 +447,23 @@ def test_uninstall_project_takes_out_an_older_project_install_with_machine_paths
     )
     _cli("uninstall", "--project", str(project), home=tmp_path / "me", state=tmp_path / "state")
     assert list(project.rglob("*")) == [project / ".claude"]
+
+
+def _git(folder: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True, timeout=60, check=True).stdout
+
+
+def test_a_local_project_install_stays_out_of_git_status_and_uninstall_restores_the_exclude_file(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    _git(repo, "init", "-q")
+    exclude_file = repo / ".git" / "info" / "exclude"
+    before = exclude_file.read_bytes()
+    target = Target.project(repo / "app", home=tmp_path / "user")
+    install(target)
+    assert _git(repo, "status", "--porcelain") == ""
+    assert exclude_file.read_text().endswith("\n/app/.claude/settings.local.json\n")
+    uninstall(target)
+    assert exclude_file.read_bytes() == before and _git(repo, "status", "--porcelain", "--ignored") == ""
