@@ -90,11 +90,14 @@ def _facts(path: Path) -> _Facts:
     """The session's folder and first time from its first lines, its last time from its last lines."""
     facts = _Facts()
     with path.open("rb") as lines:
-        for number, raw in enumerate(lines):
+        for _ in range(_HEAD_LINES):
+            raw = lines.readline(_LINE_CAP + 1)  # bounded: a pasted image can make one line megabytes long
+            if not raw:
+                break
             record = _record(raw)
             facts.cwd = facts.cwd or (record or {}).get("cwd")
             facts.started_at = facts.started_at or _time(record)
-            if number >= _HEAD_LINES or (facts.cwd and facts.started_at):
+            if facts.cwd and facts.started_at:
                 break
         size = lines.seek(0, os.SEEK_END)
         lines.seek(max(0, size - _TAIL_BYTES))

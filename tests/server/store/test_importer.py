@@ -150,3 +150,16 @@ def test_any_bytes_around_the_real_lines_neither_stop_import_nor_change_its_numb
     before = _rows(engine)
     import_transcripts(engine, root)
     assert _rows(engine) == before
+
+
+def test_a_line_of_megabytes_before_the_first_user_line_still_gives_the_sessions_folder(
+    engine: Engine, tmp_path: Path
+) -> None:
+    root = tmp_path / "projects"
+    path = _session(root, "s-big", 0.1)
+    pasted = json.dumps({"type": "file-history-snapshot", "blob": "z" * 3_000_000}).encode()
+    path.write_bytes(pasted + b"\n" + path.read_bytes())
+    import_transcripts(engine, root)
+    with Session(engine) as db:
+        row = db.get(AgentSession, "s-big")
+    assert row is not None and (row.cwd, row.cost_usd) == ("/work/my-app", 0.1)
