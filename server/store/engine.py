@@ -13,8 +13,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import create_engine
 
+from server.private import private_dirs, private_file, tighten
 from server.settings import Settings
-from server.store.private import private_dirs, private_file, tighten
 
 if TYPE_CHECKING:
     from alembic.config import Config

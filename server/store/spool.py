@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from server.private import private_dirs, private_file
 from server.store.payload import BadEvent, decode_payload
-from server.store.private import private_dirs, private_file
 
 __all__ = ["MAX_EVENT_BYTES", "STALE_TMP_S", "BadEvent", "Spool", "SpoolEntry"]
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from server.private import private_dirs, private_file
 from server.store.engine import make_engine, migrate
-from server.store.private import private_dirs, private_file
 from tests.dashboard.test_command import Run
 from tests.server.store.spool_support import CAPTURE, hook
 
@@ -116,3 +116,16 @@ def test_private_helpers_leave_existing_folders_and_foreign_files_alone(tmp_path
     (tmp_path / "link").symlink_to(target)
     private_file(tmp_path / "link")
     assert stat.S_IMODE(target.stat().st_mode) == 0o644  # a symlink is never followed
+
+
+def test_install_first_keeps_its_records_and_backups_private(tmp_path: Path) -> None:
+    home, env = fresh_env(tmp_path)
+    settings = tmp_path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"theme": "dark"}\n')
+    settings.chmod(0o644)  # a user's own file, readable as they chose: its backup must not be readable by others
+    argv = [SH, "-c", LOOSE_UMASK, "sh", sys.executable, "-m", "server", "install", "--user"]
+    subprocess.run(argv, env=env, check=True, timeout=120, capture_output=True)
+    assert list((home / "backups").rglob("*settings.json"))
+    assert stat.S_IMODE(settings.stat().st_mode) == 0o644  # the user's file keeps its mode
+    assert loose_modes(home) == {}
