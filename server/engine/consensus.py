@@ -24,7 +24,6 @@ from server.engine.consensus_prompts import check_answer, member_system_prompt
 from server.engine.consensus_record import RunLedger
 from server.engine.consensus_result import RunFacts, assemble_result, run_row
 from server.engine.consensus_strategies import Decision, decide_first_good, decide_judged, decide_vote, stop_rule
-from server.engine.records import save_rows
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
@@ -227,7 +226,5 @@ async def run_consensus(runtime: Runtime, spec: ConsensusSpec, *, progress: Prog
         raise
     finally:
         row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms())
-        rows = [*run.ledger.rows_with(row), *runtime.take_pending()]
-        # Written even when the client cancelled the call: the members' calls happened and may have cost money.
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(save_rows, await runtime.ready_engine(), rows)
+        # Recorded even when the client cancelled the call: the members' calls happened and may have cost money.
+        runtime.record(run.ledger.rows_with(row))

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 from server.engine.fallback import FallbackLog, Progress, run_fallback
 from server.engine.files import FileRefused, attach_files
 from server.engine.output import cut_to_limit, stored_output
-from server.engine.records import Attempt, delegation_row, estimate_cost, save_rows
+from server.engine.records import Attempt, delegation_row, estimate_cost
 from server.engine.results import AttemptSummary, DelegateResult, RoutingDecision, SkippedModel
 from server.engine.runtime import Runtime
 from server.engine.threads import load_thread, new_thread_id, thread_rows
@@ -58,7 +58,6 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         DelegateError: bad arguments (a file outside the project, an unknown thread or model), every candidate
             refused by a budget, or every candidate failed (the message lists each and why).
     """
-    await runtime.ready_engine()
     request, thread_id = await _build_request(runtime, params)
     task_type = params.task_type or classify(params.task)
     plan = await _apply_budgets(runtime, params, request, _plan(runtime, params, request, task_type))
@@ -68,9 +67,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         attempts = await run_fallback(runtime, plan, request, params.progress, log)
     except anyio.get_cancelled_exc_class():
         # The caller gave up (Esc in Claude Code): the tries made so far still cost money and are recorded.
-        with anyio.CancelScope(shield=True):
-            rows = _attempt_rows(runtime, log.with_cancelled(), request_id, task_type, params.thread_id)
-            await anyio.to_thread.run_sync(save_rows, runtime.engine, runtime.take_pending() + rows)
+        runtime.record(_attempt_rows(runtime, log.with_cancelled(), request_id, task_type, params.thread_id))
         raise
     winner = next((a for a in attempts if a.ok and a.completion is not None), None)
     shown = None
@@ -80,9 +77,8 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     row_thread = thread_id if winner is not None else params.thread_id
     output_id = shown.output_id if shown else None
     rows = _attempt_rows(runtime, attempts, request_id, task_type, row_thread, winner, output_id)
-    rows = runtime.take_pending() + (shown.rows if shown else []) + rows
     thread = (thread_id, runtime.session_id) if winner is not None else None
-    await anyio.to_thread.run_sync(lambda: save_rows(runtime.engine, rows, thread=thread))
+    runtime.record((shown.rows if shown else []) + rows, thread=thread)
     if winner is None or winner.completion is None or shown is None:
         raise DelegateError(_all_failed(plan, attempts))
     return DelegateResult(
@@ -157,6 +153,7 @@ async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[Comp
     history: list[ChatMessage] = []
     thread_id = params.thread_id
     if thread_id:
+        await runtime.recorder.settled()  # the thread's last answer may still be on its way to the store
         found = await anyio.to_thread.run_sync(load_thread, runtime.engine, thread_id)
         if found is None:
             raise DelegateError(f"unknown thread_id {thread_id!r}: omit it to start a new thread")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel
 
 from server.providers.base import Completion
 from server.providers.registry import ModelInfo
-from server.store.models import Delegation, Thread, utcnow
+from server.store.models import Delegation
 
-__all__ = ["Attempt", "attempt_cost", "delegation_row", "estimate_cost", "save_rows"]
+__all__ = ["Attempt", "attempt_cost", "delegation_row", "estimate_cost"]
 
 
 @dataclass
@@ -91,18 +87,3 @@ def delegation_row(
         consensus_run_id=consensus_run_id,
         output_id=output_id,
     )
-
-
-def save_rows(engine: Engine, rows: Sequence[SQLModel], *, thread: tuple[str, str | None] | None = None) -> None:
-    """Add ``rows`` in one transaction; ``thread`` = (thread_id, session_id) is created or its ``updated_at`` bumped."""
-    with Session(engine) as db:
-        if thread is not None:
-            thread_id, session_id = thread
-            existing = db.get(Thread, thread_id)
-            if existing is None:
-                db.add(Thread(thread_id=thread_id, session_id=session_id))
-            else:
-                existing.updated_at = utcnow()
-                db.add(existing)
-        db.add_all(rows)
-        db.commit()

@@ -8,13 +8,14 @@ from pathlib import Path
 import anyio
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from server.engine.delegate import DelegateError, DelegateParams, delegate
 from server.engine.files import MAX_FILE_BYTES
 from server.store.models import StoredOutput, Thread, ThreadMessage
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.engine.conftest import Clock, MakeRuntime, delegations, make_config
+from tests.server.recorded import recorded
 
 pytestmark = pytest.mark.anyio
 
@@ -70,7 +71,7 @@ async def test_thread_continues_across_models_and_a_restart(
         ("assistant", "Paris."),
         ("user", "And its population?"),
     ]
-    with Session(engine) as db:
+    with recorded(engine) as db:
         assert db.get(Thread, first.thread_id) is not None
         models = [m.model for m in db.exec(select(ThreadMessage).where(ThreadMessage.role == "assistant")).all()]
     assert models == ["acme:model-a", "acme:model-b"]
@@ -126,7 +127,7 @@ async def test_an_answer_over_the_output_limit_is_cut_and_stored_whole(
         result = await delegate(runtime, DelegateParams(task="long"))
     assert result.truncated and result.output_id is not None
     assert len(result.answer) <= 2_000 * 3 and "get_output" in result.answer
-    with Session(engine) as db:
+    with recorded(engine) as db:
         stored = db.get(StoredOutput, result.output_id)
     assert stored is not None and stored.content == full and stored.session_id == "sess-1"
     [row] = delegations(engine)
@@ -139,7 +140,7 @@ async def test_a_short_answer_is_returned_whole_and_nothing_is_stored(
     with anyio.fail_after(20):
         result = await delegate(make_runtime(make_config(fake)), DelegateParams(task="short"))
     assert not result.truncated and result.output_id is None
-    with Session(engine) as db:
+    with recorded(engine) as db:
         assert db.exec(select(StoredOutput)).all() == []
 
 
