@@ -84,6 +84,9 @@ class ResilienceConfig(_Section):
 class BudgetConfig(_Section):
     daily_usd: float | None = None
     session_usd: float | None = None
+    unpriced: Literal["refuse", "allow"] = Field(
+        default="allow", description="Under a cap, whether a model with no known price may run (its cost is NULL)."
+    )
 
 
 class CacheConfig(_Section):

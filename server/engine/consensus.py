@@ -115,7 +115,7 @@ class _ConsensusRun:
     async def execute(self) -> ConsensusResult:
         spec = self.spec
         timeout_s = self._members_deadline_s()
-        await self.calls.load_spend()
+        await self.calls.load_spend(self._worst_usd())
         outcomes = await run_members(
             self.members,
             self.call_member,
@@ -138,6 +138,16 @@ class _ConsensusRun:
             decision.notes.append(f"cost cap does not bound unpriced models: {unbounded}")
         decision.notes[:0] = self.notes
         return assemble_result(self.facts(outcomes), decision, self.ledger)
+
+    def _worst_usd(self) -> float:
+        """The run's worst case: each priced member's, and the judge's taken as the dearest member's."""
+        costs = [
+            self.calls.worst_case(info, self._member_request(i)) if info is not None else None
+            for i, info in enumerate(self.infos)
+        ]
+        known = [cost for cost in costs if cost is not None]
+        judge = max(known, default=0.0) if self.spec.strategy == "judge" else 0.0
+        return sum(known) + judge
 
     def _members_deadline_s(self) -> float:
         """The members' deadline: the one asked for, cut short to end within the client's own timeout."""
@@ -227,4 +237,5 @@ async def run_consensus(runtime: Runtime, spec: ConsensusSpec, *, progress: Prog
     finally:
         row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms())
         # Recorded even when the client cancelled the call: the members' calls happened and may have cost money.
-        runtime.record(run.ledger.rows_with(row))
+        settle = [run.calls.reservation] if run.calls.reservation else []
+        runtime.record(run.ledger.rows_with(row), settle=settle)

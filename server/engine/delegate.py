@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio
 from sqlmodel import SQLModel
 
+from server.engine.budget_gate import BudgetRefused, apply_budgets
 from server.engine.fallback import FallbackLog, Progress, run_fallback
 from server.engine.files import FileRefused, attach_files
 from server.engine.output import cut_to_limit, stored_output
@@ -17,10 +18,9 @@ from server.engine.results import AttemptSummary, DelegateResult, RoutingDecisio
 from server.engine.runtime import Runtime
 from server.engine.threads import load_thread, new_thread_id, thread_rows
 from server.providers.base import ChatMessage, CompletionRequest
-from server.providers.registry import ModelInfo, split_model_id
-from server.routing.budgets import budget_refusal, current_spend
+from server.providers.registry import split_model_id
 from server.routing.classify import classify
-from server.routing.rank import Plan, Skip, plan_route
+from server.routing.rank import Plan, plan_route
 
 __all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "Progress", "delegate"]
 
@@ -60,14 +60,21 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     """
     request, thread_id = await _build_request(runtime, params)
     task_type = params.task_type or classify(params.task)
-    plan = await _apply_budgets(runtime, params, request, _plan(runtime, params, request, task_type))
+    plan = _plan(runtime, params, request, task_type)
+    output_estimate = params.max_tokens or DEFAULT_OUTPUT_ESTIMATE
+    try:
+        budgeted = await apply_budgets(runtime, request, plan, output_tokens=output_estimate, cap=params.max_cost_usd)
+    except BudgetRefused as exc:
+        raise DelegateError(str(exc)) from exc
+    plan, settle = budgeted.plan, [budgeted.reservation] if budgeted.reservation else []
     request_id = uuid.uuid4().hex
     log = FallbackLog()
     try:
         attempts = await run_fallback(runtime, plan, request, params.progress, log)
     except anyio.get_cancelled_exc_class():
         # The caller gave up (Esc in Claude Code): the tries made so far still cost money and are recorded.
-        runtime.record(_attempt_rows(runtime, log.with_cancelled(), request_id, task_type, params.thread_id))
+        rows = _attempt_rows(runtime, log.with_cancelled(), request_id, task_type, params.thread_id)
+        runtime.record(rows, settle=settle)
         raise
     winner = next((a for a in attempts if a.ok and a.completion is not None), None)
     shown = None
@@ -78,7 +85,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     output_id = shown.output_id if shown else None
     rows = _attempt_rows(runtime, attempts, request_id, task_type, row_thread, winner, output_id)
     thread = (thread_id, runtime.session_id) if winner is not None else None
-    runtime.record((shown.rows if shown else []) + rows, thread=thread)
+    runtime.record((shown.rows if shown else []) + rows, thread=thread, settle=settle)
     if winner is None or winner.completion is None or shown is None:
         raise DelegateError(_all_failed(plan, attempts))
     return DelegateResult(
@@ -94,7 +101,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         cache_hit=winner.cache_hit,
         truncated=shown.output_id is not None,
         output_id=shown.output_id,
-        decision=_decision(params, plan, attempts, winner),
+        decision=_decision(params, plan, attempts, winner, budgeted.note),
     )
 
 
@@ -192,30 +199,11 @@ def _plan(runtime: Runtime, params: DelegateParams, request: CompletionRequest, 
     return plan
 
 
-async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: CompletionRequest, plan: Plan) -> Plan:
-    budgets, cap = runtime.config.budgets, params.max_cost_usd
-    if budgets.daily_usd is None and budgets.session_usd is None and cap is None:
-        return plan
-    spend = await anyio.to_thread.run_sync(current_spend, runtime.engine, runtime.session_id)
-    kept: list[ModelInfo] = []
-    refusals: list[Skip] = []
-    for info in plan.candidates:
-        estimate = estimate_cost(info, request.approx_input_tokens(), params.max_tokens or DEFAULT_OUTPUT_ESTIMATE)
-        # An unpriced model cannot be estimated; it is allowed and recorded with cost NULL.
-        reason = None
-        if estimate is not None:
-            reason = budget_refusal(budgets, spend, estimate, config_file=runtime.config_file, max_cost_usd=cap)
-        if reason is None:
-            kept.append(info)
-        else:
-            refusals.append(Skip(info.id, reason))
-    if not kept and refusals:
-        raise DelegateError("refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals))
-    return Plan(task_type=plan.task_type, candidates=kept, skipped=plan.skipped + refusals)
-
-
-def _decision(params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None) -> RoutingDecision:
+def _decision(
+    params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None, budget: str | None
+) -> RoutingDecision:
     return RoutingDecision(
+        budget=budget,
         task_type=plan.task_type,
         task_type_source="given" if params.task_type else "classified",
         candidates=[info.id for info in plan.candidates],

@@ -59,7 +59,9 @@ async def test_thread_continues_across_models_and_a_restart(
 ) -> None:
     fake.script("model-a", Reply(text="Paris."))
     with anyio.fail_after(20):
-        first = await delegate(make_runtime(make_config(fake)), DelegateParams(task="Capital of France?"))
+        before = make_runtime(make_config(fake))
+        first = await delegate(before, DelegateParams(task="Capital of France?"))
+        await before.close_recorder()  # the server stops (writing what it holds)
         # A new runtime on the same store stands for a restarted server.
         restarted = make_runtime(make_config(fake))
         follow = DelegateParams(task="And its population?", thread_id=first.thread_id, model="acme:model-b")

@@ -119,6 +119,22 @@ async def test_the_session_cap_counts_earlier_calls_of_the_session(
     assert fake.calls_for("model-a") == 1
 
 
+async def test_an_unpriced_model_under_a_cap_runs_by_default_and_is_refused_when_the_config_says_so(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    allowing = make_config(fake, budgets={"daily_usd": 1.0})
+    allowing.routing.default = ["acme:model-b"]  # unpriced in the config and in genai-prices
+    with anyio.fail_after(20):
+        allowed = await delegate(make_runtime(allowing), DelegateParams(task="hi"))
+    assert allowed.cost_usd is None
+    assert allowed.decision.budget is not None and 'unpriced = "allow"' in allowed.decision.budget
+    refusing = make_config(fake, budgets={"daily_usd": 1.0, "unpriced": "refuse"})
+    refusing.routing.default = ["acme:model-b"]
+    with anyio.fail_after(20), pytest.raises(DelegateError, match='unpriced = "refuse"'):
+        await delegate(make_runtime(refusing), DelegateParams(task="hi"))
+    assert fake.calls_for("model-b") == 1
+
+
 async def test_max_cost_usd_skips_dear_models_for_cheaper_ones(
     engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
 ) -> None:
