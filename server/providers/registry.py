@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +93,7 @@ class Registry:
         self._cwd = cwd
         self._secrets: set[str] = set()
         self._clients: dict[str, Provider] = {}
+        self._build_lock = threading.Lock()
 
     def models(self) -> list[ModelInfo]:
         """Every configured model, in config order."""
@@ -116,8 +118,15 @@ class Registry:
         """
         client = self._clients.get(name)
         if client is None:
-            client = self._clients[name] = self._build(self.specs[name])
+            with self._build_lock:  # built from worker threads: two first calls must not build two clients
+                client = self._clients.get(name)
+                if client is None:
+                    client = self._clients[name] = self._build(self.specs[name])
         return client
+
+    def built(self, name: str) -> Provider | None:
+        """The client of ``name`` if it is built already (no SDK import, no key lookup), else None."""
+        return self._clients.get(name)
 
     def add(self, provider: Provider) -> None:
         """Use ``provider`` as the client of its name (tests and embedders inject clients here)."""

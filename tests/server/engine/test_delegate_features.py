@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import anyio
@@ -201,3 +202,42 @@ async def test_a_cli_provider_answers_through_delegate_and_is_recorded_unpriced(
     assert result.answer == "cli says: hello" and result.model == "local:agent"
     [row] = delegations(engine)
     assert row.status == "ok" and row.cost_usd is None and not row.priced
+
+
+async def test_the_first_call_builds_its_provider_and_reads_dotenv_off_the_event_loop(
+    make_runtime: MakeRuntime, tmp_path: Path
+) -> None:
+    # The project's .env is a FIFO: reading it blocks until someone writes. Only code on the event loop writes the
+    # right key; a rescue thread writes a wrong one after 10 s, so a read on the loop fails instead of hanging.
+    dotenv = tmp_path / ".env"
+    os.mkfifo(dotenv)
+
+    def rescue() -> None:
+        fd = os.open(dotenv, os.O_WRONLY)  # blocks until the reader opens it
+        os.write(fd, b"ACME_KEY=wrong-key-from-the-rescue\n")
+        os.close(fd)
+
+    timer = threading.Timer(10, rescue)
+    timer.daemon = True
+    with FakeOpenAI(models=["model-a"], api_key="sk-loop-key-1234") as fake:
+        runtime = make_runtime(make_config(fake), environ={"ACME_KEY": ""})
+        answers: list[str] = []
+
+        async def ask() -> None:
+            answers.append((await delegate(runtime, DelegateParams(task="q", model="acme:model-a"))).answer)
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(ask)
+                timer.start()
+                while True:  # the loop is free while the .env is read: it can be the writer
+                    try:
+                        fd = os.open(dotenv, os.O_WRONLY | os.O_NONBLOCK)
+                    except OSError:  # no reader yet
+                        await anyio.sleep(0.01)
+                        continue
+                    os.write(fd, b"ACME_KEY=sk-loop-key-1234\n")
+                    os.close(fd)
+                    break
+        timer.cancel()
+    assert answers == ["echo: q"]
