@@ -68,7 +68,7 @@ async def try_model(
         else:
             breaker.record_failure(f"{exc.error_class.value}: {error}")
         runtime.record_error(info.provider, exc.error_class.value, f"{info.model}: {error}")
-        cost = 0.0 if exc.error_class in _UNBILLED else None
+        cost = 0.0 if exc.error_class in _UNBILLED and not exc.maybe_billed else None
         return Attempt(
             info, exc.error_class.value, latency_ms, error=error, cost_usd=cost, retry_after_s=exc.retry_after_s
         )

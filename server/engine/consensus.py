@@ -116,6 +116,7 @@ class _ConsensusRun:
         spec = self.spec
         timeout_s = self._members_deadline_s()
         await self.calls.load_spend(self._worst_usd())
+        await self.runtime.build_providers([info.provider for info in self.infos if info is not None])
         outcomes = await run_members(
             self.members,
             self.call_member,
@@ -235,7 +236,7 @@ async def run_consensus(runtime: Runtime, spec: ConsensusSpec, *, progress: Prog
         ended = "cancelled"
         raise
     finally:
-        row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms())
+        row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms(), run.ledger)
         # Recorded even when the client cancelled the call: the members' calls happened and may have cost money.
         settle = [run.calls.reservation] if run.calls.reservation else []
         runtime.record(run.ledger.rows_with(row), settle=settle)

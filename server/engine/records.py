@@ -31,13 +31,16 @@ class Attempt:
 
 
 def attempt_cost(info: ModelInfo, completion: Completion) -> float | None:
-    """The USD cost of ``completion``, from the config's price for the model or genai-prices; None if unpriced."""
+    """The USD cost of ``completion``, from the config's price for the model or genai-prices; None if unpriced or
+    if the provider reports no usage (an agent CLI: its token counts are zero because unknown, not because free)."""
     from server.pricing import cost_usd  # genai-prices loads its data on import: not before the first answer
 
+    if not info.reports_usage:
+        return None
     cached = min(completion.cached_tokens, completion.input_tokens)
     return cost_usd(
         info.model,
-        provider=info.provider,
+        provider=info.pricing_provider or info.provider,
         input_tokens=completion.input_tokens - cached,
         output_tokens=completion.output_tokens,
         cache_read_tokens=cached,
@@ -49,8 +52,14 @@ def estimate_cost(info: ModelInfo, input_tokens: int, output_tokens: int) -> flo
     """What a call would cost at most, for budget checks and ranking; None if unpriced."""
     from server.pricing import cost_usd
 
+    if not info.reports_usage:
+        return None  # its calls will be recorded as unpriced: a budget cannot bound them
     return cost_usd(
-        info.model, provider=info.provider, input_tokens=input_tokens, output_tokens=output_tokens, override=info.price
+        info.model,
+        provider=info.pricing_provider or info.provider,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        override=info.price,
     )
 
 

@@ -184,6 +184,23 @@ class Runtime:
             await anyio.to_thread.run_sync(import_heavy_modules, abandon_on_cancel=True)
             self._warmed = True
 
+    async def build_providers(self, names: list[str]) -> None:
+        """Build the clients of ``names`` not built yet, in one worker thread (SDK imports, key lookups).
+
+        Consensus does this before its members start, so they set off together; a provider that cannot be built
+        is left for its call to report.
+        """
+        missing = [name for name in dict.fromkeys(names) if self.registry.built(name) is None]
+        if missing:
+            await anyio.to_thread.run_sync(self._build_quietly, missing)
+
+    def _build_quietly(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.registry.get(name)
+            except Exception:  # a missing key or SDK: try_model classifies and records it
+                continue
+
     @property
     def config_file(self) -> str:
         """Where the config came from, for messages that say what to change."""

@@ -378,3 +378,30 @@ def test_only_a_positive_mcp_tool_timeout_bounds_the_run(
 ) -> None:
     runtime = Runtime.create(settings, config_for(fake), engine, environ={"MCP_TOOL_TIMEOUT": value})
     assert runtime.client_timeout_s == seconds
+
+
+async def test_a_member_whose_cost_is_unknown_makes_the_total_unknown_and_the_known_part_is_kept(
+    runtime: Runtime, engine: Engine, fake: FakeOpenAI
+) -> None:
+    fake.script("m1", ok("Final answer: 42"))
+    fake.script("m2", ok("Final answer: 41"))  # no quorum yet: the run waits for m3
+    fake.script("m3", HANG)  # times out: it may have run, so its cost is unknown, not $0
+    result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="vote", timeout_s=1.0)
+    assert [m.status for m in result.members] == ["ok", "ok", "timeout"]
+    known = (1 + 2) * 7 / 1e6
+    assert result.total_cost_usd is None and result.cost_known_usd == pytest.approx(known)
+    row = run_row(engine, result.run_id)
+    assert row.total_cost_usd is None and row.cost_known_usd == pytest.approx(known)
+    assert delegations(engine, result.run_id)["m3"].cost_usd is None
+
+
+async def test_cancelled_members_are_counted_as_unknown_cost_not_dropped(
+    runtime: Runtime, engine: Engine, fake: FakeOpenAI
+) -> None:
+    fake.script("m1", ok("Final answer: 42"))
+    fake.script("m2", HANG)
+    result = await consensus(runtime, seats("m1", "m2"), strategy="fastest")
+    assert [m.status for m in result.members] == ["ok", "cancelled"]
+    row = run_row(engine, result.run_id)
+    assert row.total_cost_usd is None and row.cost_known_usd == pytest.approx(7 / 1e6)
+    assert result.total_cost_usd is None

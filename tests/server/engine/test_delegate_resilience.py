@@ -6,6 +6,7 @@ import anyio
 import pytest
 from sqlalchemy import Engine
 
+from server.config import SwitchboardConfig
 from server.engine.delegate import DelegateError, DelegateParams, delegate
 from tests.fakes.openai_api import FakeOpenAI, Reply, closed_port
 from tests.server.engine.conftest import Clock, MakeRuntime, delegations, events, make_config
@@ -194,3 +195,48 @@ async def test_a_cancelled_call_still_records_its_attempts_and_frees_the_breaker
     assert result.model == "acme:model-a", "the next caller may probe again"
     assert [r.status for r in delegations(engine)] == ["server_error", "cancelled", "ok"]
     assert len({r.request_id for r in delegations(engine)}) == 3
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "cost"),
+    [
+        (Reply.error(503), "server_error", 0.0),
+        (Reply.error(429), "rate_limited", 0.0),
+        (Reply(kind="cut"), "connection", None),
+        (Reply(kind="hang"), "timeout", None),
+    ],
+    ids=["5xx", "429", "cut-stream", "timeout"],
+)
+async def test_a_refused_call_costs_nothing_and_one_the_model_may_have_run_costs_an_unknown_amount(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI, reply: Reply, status: str, cost: float | None
+) -> None:
+    config = make_config(fake, resilience={"timeout_s": 0.5})
+    config.routing.default = ["acme:model-a"]
+    fake.script("model-a", reply)
+    with anyio.fail_after(20), pytest.raises(DelegateError):
+        await delegate(make_runtime(config), DelegateParams(task="hi"))
+    (row,) = delegations(engine)
+    assert (row.status, row.cost_usd) == (status, cost)
+
+
+async def test_a_refused_connection_costs_nothing(engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI) -> None:
+    config = make_config(fake)
+    config.providers["acme"] = config.providers["acme"].model_copy(
+        update={"base_url": f"http://127.0.0.1:{closed_port()}/v1"}
+    )
+    config.routing.default = ["acme:model-a"]
+    with anyio.fail_after(20), pytest.raises(DelegateError):
+        await delegate(make_runtime(config), DelegateParams(task="hi"))
+    (row,) = delegations(engine)
+    assert (row.status, row.cost_usd) == ("connection", 0.0)
+
+
+async def test_an_agent_cli_answer_is_unpriced_not_free(engine: Engine, make_runtime: MakeRuntime) -> None:
+    config = SwitchboardConfig.model_validate(
+        {"providers": {"gemini-cli": {"models": ["gemini-2.5-pro"], "command": ["echo", "{prompt}"]}}}
+    )
+    with anyio.fail_after(20):
+        result = await delegate(make_runtime(config), DelegateParams(task="hi", model="gemini-cli:gemini-2.5-pro"))
+    assert result.answer == "hi" and result.cost_usd is None
+    (row,) = delegations(engine)
+    assert (row.cost_usd, row.priced) == (None, False)
