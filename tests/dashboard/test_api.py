@@ -255,3 +255,11 @@ def test_every_page_renders_on_an_empty_store(engine: Engine, settings: Settings
     assert response.status_code == 200
     if not path.startswith("/api/"):
         assert 'class="empty"' in response.text
+
+
+def test_totals_with_unpriced_usage_read_at_least_on_the_pages(client: TestClient) -> None:
+    # The seeded store has an unpriced local delegation and a failed attempt with no cost.
+    for path in ("/", "/delegations"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert "at least $" in page.text and "unpriced</span>" in page.text, path
