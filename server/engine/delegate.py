@@ -154,7 +154,7 @@ async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[Comp
     content = params.task
     if params.files:
         try:
-            attached = await anyio.to_thread.run_sync(attach_files, params.files, params.roots or runtime.roots)
+            attached = await anyio.to_thread.run_sync(attach_files, params.files, runtime.roots, params.roots)
             content = f"{content}\n\n{attached}"
         except FileRefused as exc:
             raise DelegateError(f"file refused: {exc}") from exc

@@ -155,11 +155,14 @@ class Recorder:
                 return
 
     def _write(self, batches: list[Batch]) -> None:
+        from server.engine.stored_text import redact_rows
         from server.store import record_batches
 
         try:
+            for batch in batches:  # here, in the worker: a long answer's redaction never holds up the event loop
+                redact_rows(batch.rows)  # before the store or the spool file sees them
             record_batches.write(self._engine(), batches, lock_timeout_s=self.lock_timeout_s)
-        except Exception as exc:
+        except Exception as exc:  # whatever the store says, the rows must not be lost
             self.spilled += len(batches)
             self._replay_due = True
             logger.warning(
