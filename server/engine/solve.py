@@ -17,7 +17,6 @@ import anyio
 
 from server.engine.consensus_members import StopSignal
 from server.engine.consensus_record import RunLedger
-from server.engine.records import save_rows
 from server.engine.runtime import Runtime
 from server.engine.solve_calls import SolveCalls
 from server.engine.solve_models import SolveResult
@@ -156,7 +155,7 @@ class _SolveRun:
 
     async def execute(self) -> SolveResult:
         await load_treequest()
-        await self.calls.load_spend()
+        await self.calls.load_spend(self._worst_usd())
         stop_reason, search_ms = "deadline", 0.0
         async with anyio.create_task_group() as group:
 
@@ -195,6 +194,17 @@ class _SolveRun:
             notes=notes if self.calls.cap.unbounded else [],
         )
 
+    def _worst_usd(self) -> float:
+        """The run's worst case, reserved against the daily and session budgets: ``max_calls`` calls at the dearest
+        priced model's worst case (the judge's included), at most the run's own cap. Refinement prompts carry a
+        parent answer and run longer than this probe; each call is still checked against the budgets as it starts.
+        """
+        probe = self.calls.request(ANSWER_SYSTEM, self.spec.task)
+        infos = [*self.spec.models, *([self.spec.judge] if self.spec.judge is not None else [])]
+        known = [cost for cost in (self.calls.worst_case(info, probe) for info in infos) if cost is not None]
+        worst = max(known, default=0.0) * self.spec.max_calls
+        return worst if self.spec.max_cost_usd is None else min(worst, self.spec.max_cost_usd)
+
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
 
@@ -221,7 +231,6 @@ async def run_solve(runtime: Runtime, spec: SolveSpec, *, progress: Progress | N
         calls = run.ledger.delegations.values()
         row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms(), run.nodes, calls)
         rows = [row, *node_rows(run.run_id, runtime.session_id, run.nodes), *run.ledger.delegations.values()]
-        rows += [*run.ledger.rows, *runtime.take_pending()]
-        # Written even when the client cancelled: the calls happened and may have cost money.
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(save_rows, await runtime.ready_engine(), rows)
+        # Recorded even when the client cancelled: the calls happened and may have cost money.
+        settle = [run.calls.reservation] if run.calls.reservation else []
+        runtime.record([*rows, *run.ledger.rows], settle=settle)

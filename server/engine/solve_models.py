@@ -46,10 +46,9 @@ class SolveResult(BaseModel):
     path: list[PathStep] = Field(default_factory=list[PathStep])
     calls: int = Field(description="Model calls made: answers and judge verdicts.")
     calls_by_model: dict[str, int] = Field(default_factory=dict[str, int], description="Answer calls per model.")
-    cost_usd: float | None = Field(
-        default=None, description="Known cost; a floor when unpriced_calls > 0; None when nothing was priced."
-    )
-    unpriced_calls: int = Field(default=0, description="Calls whose cost is unknown (not counted in cost_usd).")
+    total_cost_usd: float | None = Field(default=None, description="None when some call's cost is unknown.")
+    cost_known_usd: float = Field(default=0.0, description="The cost of the calls whose cost is known.")
+    unpriced_calls: int = Field(default=0, description="Calls whose cost is unknown (cost_known_usd leaves them out).")
     latency_ms: float
     search_overhead_ms: float = Field(description="Time in the tree search itself, beyond calls and checks.")
     nodes: list[NodeResult] = Field(default_factory=list[NodeResult])

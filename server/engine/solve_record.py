@@ -2,8 +2,8 @@
 
 The best answer is the best-scored node's (ties: the earlier); its full text is already stored (every node's
 answer is, as the tree's output reference), so the copy returned is cut to the output limit and names it for
-``get_output``. Cost follows the store's rule: unknown is never 0, so the result gives the known part and how
-many calls had no price.
+``get_output``. Cost follows the store's rule: unknown is never 0, so a total with an unknown part is None, and
+the known part and the count of unknown calls are given beside it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from server.engine.consensus_record import sum_costs
 from server.engine.output import cut_to_limit
 from server.engine.solve_models import NodeResult, PathStep, SolveResult, StopReason
 from server.store.models import Delegation, SolveNode, SolveRun
@@ -91,13 +92,12 @@ def _node_result(node: NodeRecord) -> NodeResult:
     )
 
 
-def _costs(calls: Iterable[Delegation]) -> tuple[int, float | None, int]:
-    """How many calls, their known cost (None when none was priced), and how many were unpriced."""
-    made = list(calls)
-    unpriced = [row for row in made if not row.priced or (row.cost_usd is None and row.status == "ok")]
-    priced = [row.cost_usd for row in made if row.priced and row.cost_usd is not None]
-    known = sum(priced) if priced else None
-    return len(made), known, len(unpriced)
+def _costs(calls: Iterable[Delegation]) -> tuple[int, float | None, float, int]:
+    """How many calls; their total (None when any one's cost is unknown: unpriced, or cut off mid-answer) and
+    known part, as consensus counts them (:func:`~server.engine.consensus_record.sum_costs`); how many unknown."""
+    costs = [row.cost_usd for row in calls]
+    total, known = sum_costs(costs)
+    return len(costs), total, known, sum(1 for cost in costs if cost is None)
 
 
 def assemble(
@@ -117,7 +117,7 @@ def assemble(
     answer, truncated = None, False
     if best is not None and best.answer is not None and best.output_id is not None:
         answer, truncated = cut_to_limit(best.answer, max_output_tokens // 2, best.output_id)
-    count, known, unpriced = _costs(calls)
+    count, total, known, unpriced = _costs(calls)
     by_model: dict[str, int] = {}
     for node in nodes:
         if node.status != "skipped":
@@ -135,7 +135,8 @@ def assemble(
         path=_path(best),
         calls=count,
         calls_by_model=by_model,
-        cost_usd=known,
+        total_cost_usd=total,
+        cost_known_usd=known,
         unpriced_calls=unpriced,
         latency_ms=latency_ms,
         search_overhead_ms=search_ms,
@@ -178,7 +179,7 @@ def run_row(
 ) -> SolveRun:
     """The ``solve_run`` row; a run that ended without a result has status ``cancelled`` or ``error``."""
     best = _best(nodes)
-    count, known, unpriced = _costs(calls)
+    count, total, known, unpriced = _costs(calls)
     return SolveRun(
         id=run_id,
         session_id=session_id,
@@ -192,7 +193,8 @@ def run_row(
         best_score=best.score if best is not None else None,
         best_node_id=best.node_id if best is not None else None,
         calls=count,
-        total_cost_usd=known,
+        total_cost_usd=total,
+        cost_known_usd=known,
         unpriced_calls=unpriced,
         latency_ms=latency_ms,
     )

@@ -47,6 +47,7 @@ def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
                 stop_reason="target",
                 calls=4,
                 total_cost_usd=None,
+                cost_known_usd=0.0,
                 unpriced_calls=4,
             )
         )
@@ -59,7 +60,8 @@ def client(engine: Engine, settings: Settings) -> Iterator[TestClient]:
             ]
         )
         db.commit()
-    with TestClient(build_app(engine, settings, ingest=False, serve_stale_s=0)) as test_client:
+    app = build_app(engine, settings, ingest=False, serve_stale_s=0)
+    with TestClient(app, base_url="http://127.0.0.1") as test_client:
         yield test_client
 
 

@@ -127,7 +127,7 @@ async def test_the_cost_cap_ends_the_run_before_a_call_that_would_cross_it(
         data = solved(result)
         assert data["stop_reason"] == "cost_cap" and len(fake.requests) == 2
         assert data["best_score"] == 0.5 and data["unpriced_calls"] == 0
-        assert data["cost_usd"] == pytest.approx(8.0, rel=0.01)
+        assert data["total_cost_usd"] == data["cost_known_usd"] == pytest.approx(8.0, rel=0.01)
         assert [n["status"] for n in data["nodes"]] == ["ok", "ok", "skipped"]
         assert "cost cap" in (data["nodes"][2]["error"] or "")
 

@@ -5,7 +5,7 @@
 - delegation.solve_node_id: the node a call served (its answer or its judge).
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-29 05:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("best_node_id", _STR(length=64), nullable=True),
         sa.Column("calls", sa.Integer(), nullable=False),
         sa.Column("total_cost_usd", sa.Float(), nullable=True),
+        sa.Column("cost_known_usd", sa.Float(), nullable=True),
         sa.Column("unpriced_calls", sa.Integer(), nullable=False),
         sa.Column("latency_ms", sa.Float(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
