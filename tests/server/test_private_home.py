@@ -140,3 +140,12 @@ def test_a_home_an_earlier_version_left_open_is_private_after_the_next_ingest(tm
     (home / "logs" / "ingest.log").chmod(0o644)
     subprocess.run([SH, "-c", LOOSE_UMASK, "sh", sys.executable, "-m", "server", "ingest", "-q"], env=env, timeout=120)
     assert loose_modes(home) == {}
+
+
+def test_the_recorders_spill_folders_are_private_even_as_the_first_thing_made(tmp_path: Path) -> None:
+    from server.store.record_batches import spill  # imported here: the store package loads SQLAlchemy
+
+    home = tmp_path / "fresh" / "switchboard"
+    spill(home / "records", [])
+    assert (home / "records" / "new").is_dir()
+    assert loose_modes(home) == {}
