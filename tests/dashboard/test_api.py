@@ -268,6 +268,6 @@ def test_totals_with_unpriced_usage_read_at_least_on_the_pages(client: TestClien
 
 
 def test_the_empty_overview_suggests_importing_past_sessions(engine: Engine, settings: Settings) -> None:
-    with TestClient(build_app(engine, settings, ingest=False)) as empty:
+    with TestClient(build_app(engine, settings, ingest=False), base_url="http://127.0.0.1") as empty:
         page = empty.get("/").text
     assert "<code>switchboard import</code>" in page
