@@ -20,7 +20,10 @@ from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo, split_model_id
 from server.routing.budgets import budget_refusal, current_spend
 from server.routing.classify import classify
+from server.routing.learn import Learned
+from server.routing.learn_store import refresh
 from server.routing.rank import Plan, Skip, plan_route
+from server.store.models import Delegation
 
 __all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "Progress", "delegate"]
 
@@ -61,7 +64,8 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     await runtime.ready_engine()
     request, thread_id = await _build_request(runtime, params)
     task_type = params.task_type or classify(params.task)
-    plan = await _apply_budgets(runtime, params, request, _plan(runtime, params, request, task_type))
+    plan, learned = await _learn(runtime, params, _plan(runtime, params, request, task_type))
+    plan = await _apply_budgets(runtime, params, request, plan)
     request_id = uuid.uuid4().hex
     log = FallbackLog()
     try:
@@ -80,9 +84,10 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     row_thread = thread_id if winner is not None else params.thread_id
     output_id = shown.output_id if shown else None
     rows = _attempt_rows(runtime, attempts, request_id, task_type, row_thread, winner, output_id)
+    _mark_override(rows, attempts, learned)
     rows = runtime.take_pending() + (shown.rows if shown else []) + rows
     thread = (thread_id, runtime.session_id) if winner is not None else None
-    await anyio.to_thread.run_sync(lambda: save_rows(runtime.engine, rows, thread=thread))
+    await anyio.to_thread.run_sync(lambda: _save_and_relearn(runtime, rows, thread))
     if winner is None or winner.completion is None or shown is None:
         raise DelegateError(_all_failed(plan, attempts))
     return DelegateResult(
@@ -98,8 +103,32 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         cache_hit=winner.cache_hit,
         truncated=shown.output_id is not None,
         output_id=shown.output_id,
-        decision=_decision(params, plan, attempts, winner),
+        decision=_decision(params, plan, attempts, winner, learned),
     )
+
+
+async def _learn(runtime: Runtime, params: DelegateParams, plan: Plan) -> tuple[Plan, Learned]:
+    """The plan's candidates in the learned order (the explicit model stays first)."""
+    if runtime.learner.stale():
+        await anyio.to_thread.run_sync(refresh, runtime.learner, runtime.engine)
+    learned = runtime.learner.order(plan.task_type, [info.id for info in plan.candidates], params.model)
+    by_id = {info.id: info for info in plan.candidates}
+    plan.candidates = [by_id[model] for model in learned.order]
+    return plan, learned
+
+
+def _mark_override(rows: list[SQLModel], attempts: list[Attempt], learned: Learned) -> None:
+    """Note on the first attempt's row whose first place learning took (for the routing page's counts)."""
+    if learned.overrode and attempts and attempts[0].info.id == learned.order[0] and rows:
+        first = rows[0]
+        if isinstance(first, Delegation):
+            first.learned_over = learned.overrode
+
+
+def _save_and_relearn(runtime: Runtime, rows: list[SQLModel], thread: tuple[str, str | None] | None) -> None:
+    save_rows(runtime.engine, rows, thread=thread)
+    # What this call taught counts for the next one at once, not only at the next periodic refresh.
+    refresh(runtime.learner, runtime.engine)
 
 
 def _attempt_rows(
@@ -217,8 +246,11 @@ async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: Comp
     return Plan(task_type=plan.task_type, candidates=kept, skipped=plan.skipped + refusals)
 
 
-def _decision(params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None) -> RoutingDecision:
+def _decision(
+    params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None, learned: Learned
+) -> RoutingDecision:
     return RoutingDecision(
+        learning=learned.reason,
         task_type=plan.task_type,
         task_type_source="given" if params.task_type else "classified",
         candidates=[info.id for info in plan.candidates],

@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel
 
 from server.providers.base import Completion
 from server.providers.registry import ModelInfo
+from server.routing.learn_store import fold
 from server.store.models import Delegation, Thread, utcnow
 
 __all__ = ["Attempt", "attempt_cost", "delegation_row", "estimate_cost", "save_rows"]
@@ -105,4 +106,6 @@ def save_rows(engine: Engine, rows: Sequence[SQLModel], *, thread: tuple[str, st
                 existing.updated_at = utcnow()
                 db.add(existing)
         db.add_all(rows)
+        # The learning router's totals move in the same transaction as the rows they count.
+        fold(db, rows)
         db.commit()
