@@ -159,6 +159,15 @@ class Learner:
         reason, overrode = self._explain(rest, order, faded)
         return Learned(head + order, reason, overrode)
 
+    def expected_order(self, task_type: str, written: Sequence[str]) -> list[str]:
+        """``written`` ranked by utility at the posterior means (no draw): what learning expects is best."""
+        if not self.config.enabled:
+            return list(written)
+        faded = [self._faded(self.evidence(task_type, model)) for model in written]
+        means = utility_means(self.config, written, faded)
+        ranked = sorted(range(len(written)), key=lambda i: (-means[i], i))
+        return [written[i] for i in ranked]
+
     def _faded(self, e: Evidence) -> Evidence:
         """``e`` with its counts shrunk by the time since it was last observed (discounted Thompson sampling)."""
         if e.last_at is None or e.empty:
