@@ -223,3 +223,31 @@ async def test_feedback_on_an_unknown_or_another_sessions_request_is_a_clear_err
     assert foreign.is_error and "another session" in str(foreign.content[0])
     with Session(engine) as db:
         assert db.exec(select(Feedback)).all() == []
+
+
+async def test_stats_routing_shows_the_learned_order_overrides_and_what_the_written_order_would_have_done(
+    settings: Settings, engine: Engine, flaky: FakeOpenAI, steady: FakeOpenAI, tmp_path: Path
+) -> None:
+    fail_70_percent(flaky, 40)
+    config = config_for(flaky, steady)
+    with anyio.fail_after(60):
+        async with Client(server_for(settings, engine, config, tmp_path)) as client:
+            for _ in range(40):
+                await delegate(client)
+            shown = await client.call_tool("stats", {"section": "routing"})
+    text = str(shown.content[0])
+    with Session(engine) as db:
+        firsts = db.exec(select(Delegation).where(col(Delegation.attempt) == 0)).all()
+    overridden = sum(row.learned_over == FLAKY for row in firsts)
+    failed = sum(row.status != "ok" for row in firsts)
+    assert overridden >= 20
+    assert f"code_fix: learned order {OK}, {FLAKY} (written {FLAKY}, {OK})" in text, text
+    assert f"learning overrode the written first {overridden} of 40 calls" in text
+    # In the written order the overridden calls would have gone to the flaky model first (~70% failing).
+    from server.analytics.routing import routing_learning
+    from server.analytics.window import Window
+
+    with Session(engine) as db:
+        [learned] = routing_learning(db, Window(), config.routing).task_types
+    assert learned.failed_first == failed
+    assert learned.written_failed_first > failed + overridden * 0.5
