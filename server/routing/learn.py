@@ -157,7 +157,8 @@ class Learner:
         drawn = self._draw(rest, faded)
         order = [model for _score, _position, model in sorted(drawn, key=lambda t: (-t[0], t[1]))]
         reason, overrode = self._explain(rest, order, faded)
-        return Learned(head + order, reason, overrode)
+        # With an explicit model first, learning ordered only the fallbacks: it took nobody's first place.
+        return Learned(head + order, reason, None if head else overrode)
 
     def expected_order(self, task_type: str, written: Sequence[str]) -> list[str]:
         """``written`` ranked by utility at the posterior means (no draw): what learning expects is best."""

@@ -114,3 +114,12 @@ def test_an_out_of_range_weight_is_a_config_error_naming_the_key(
 def test_learn_false_is_the_short_form_of_the_switch() -> None:
     assert not SwitchboardConfig.model_validate({"routing": {"learn": False}}).routing.learn.enabled
     assert SwitchboardConfig.model_validate({}).routing.learn.enabled
+
+
+def test_with_an_explicit_model_first_learning_takes_nobodys_first_place() -> None:
+    totals = {
+        ("t", "a"): Evidence(calls=30, successes=3, last_at=NOW),
+        ("t", "b"): Evidence(calls=30, successes=30, last_at=NOW),
+    }
+    decided = learner(totals).order("t", ["x", "a", "b"], explicit="x")
+    assert decided.order == ["x", "b", "a"] and decided.overrode is None

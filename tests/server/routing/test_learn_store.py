@@ -113,3 +113,21 @@ def test_migration_0006_backfills_the_totals_from_delegations_already_stored(dat
         assert (evidence.calls, evidence.successes, evidence.cost_n, evidence.latency_n) == (3, 2, 1, 2)
     finally:
         store.dispose()
+
+
+def test_two_writers_at_once_both_count(engine: Engine) -> None:
+    import threading
+
+    def write(name: str) -> None:
+        for n in range(20):
+            save_rows(
+                engine, [Delegation(request_id=f"{name}{n}", provider="p", model="a", task_type="t", status="ok")]
+            )
+
+    writers = [threading.Thread(target=write, args=(name,)) for name in ("x", "y")]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join(timeout=60)
+    [evidence] = load(engine).values()
+    assert (evidence.calls, evidence.successes) == (40, 40)

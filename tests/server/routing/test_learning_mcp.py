@@ -251,3 +251,19 @@ async def test_stats_routing_shows_the_learned_order_overrides_and_what_the_writ
         [learned] = routing_learning(db, Window(), config.routing).task_types
     assert learned.failed_first == failed
     assert learned.written_failed_first > failed + overridden * 0.5
+
+
+async def test_the_breaker_still_skips_an_open_provider_with_learning_on(
+    settings: Settings, engine: Engine, flaky: FakeOpenAI, steady: FakeOpenAI, tmp_path: Path
+) -> None:
+    flaky.script("flaky70-a", Reply.error(500), Reply.error(500))
+    config = config_for(flaky, steady).model_copy(deep=True)
+    config.resilience.breaker_failures = 2
+    with anyio.fail_after(60):
+        async with Client(server_for(settings, engine, config, tmp_path)) as client:
+            results = [await delegate(client, model=FLAKY) for _ in range(3)]
+    assert results[0]["decision"]["attempts"][0]["status"] == "server_error"
+    last = results[-1]["decision"]
+    assert last["candidates"] == [OK]
+    assert any("circuit open" in s["reason"] for s in last["skipped"])
+    assert flaky.calls_for("flaky70-a") == 2
