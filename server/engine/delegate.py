@@ -21,7 +21,7 @@ from server.providers.registry import ModelInfo, split_model_id
 from server.routing.budgets import budget_refusal, current_spend
 from server.routing.classify import classify
 from server.routing.learn import Learned
-from server.routing.learn_store import refresh
+from server.routing.learn_store import learned_from, refresh
 from server.routing.rank import Plan, Skip, plan_route
 from server.store.models import Delegation
 
@@ -126,9 +126,10 @@ def _mark_override(rows: list[SQLModel], attempts: list[Attempt], learned: Learn
 
 
 def _save_and_relearn(runtime: Runtime, rows: list[SQLModel], thread: tuple[str, str | None] | None) -> None:
+    taught = learned_from(rows)  # read before the commit expires the rows
     save_rows(runtime.engine, rows, thread=thread)
-    # What this call taught counts for the next one at once, not only at the next periodic refresh.
-    refresh(runtime.learner, runtime.engine)
+    # What this call taught counts for the next one at once; other processes' writes come with the next reload.
+    runtime.learner.add(taught)
 
 
 def _attempt_rows(

@@ -136,6 +136,23 @@ class Learner:
         self._totals = dict(totals)
         self._loaded_at = self._clock()
 
+    def add(self, increments: Mapping[tuple[str, str], Evidence]) -> None:
+        """Count what this process just wrote, at once (the next reload brings it from the store anyway)."""
+        for key, more in increments.items():
+            e = self._totals.get(key, Evidence())
+            latest = max((t for t in (e.last_at, more.last_at) if t is not None), default=None, key=_aware)
+            self._totals[key] = Evidence(
+                calls=e.calls + more.calls,
+                successes=e.successes + more.successes,
+                latency_ms_sum=e.latency_ms_sum + more.latency_ms_sum,
+                latency_n=e.latency_n + more.latency_n,
+                cost_usd_sum=e.cost_usd_sum + more.cost_usd_sum,
+                cost_n=e.cost_n + more.cost_n,
+                quality_sum=e.quality_sum + more.quality_sum,
+                quality_n=e.quality_n + more.quality_n,
+                last_at=latest,
+            )
+
     def stale(self, max_age_s: float = REFRESH_S) -> bool:
         return self._loaded_at is None or self._clock() - self._loaded_at > max_age_s
 

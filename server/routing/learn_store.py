@@ -21,7 +21,17 @@ from server.routing.classify import classify
 from server.routing.learn import Evidence, Learner
 from server.store.models import ConsensusRun, Delegation, Feedback, RoutingStat
 
-__all__ = ["IGNORED", "Totals", "fold", "fold_feedback", "load", "rebuild", "refresh", "totals_from_rows"]
+__all__ = [
+    "IGNORED",
+    "Totals",
+    "fold",
+    "fold_feedback",
+    "learned_from",
+    "load",
+    "rebuild",
+    "refresh",
+    "totals_from_rows",
+]
 
 IGNORED = frozenset({"circuit_open", "cancelled", "skipped"})
 """Outcomes that say nothing about a model: never sent, or cut off by the caller."""
@@ -159,6 +169,25 @@ def load(engine: Engine) -> dict[Key, Evidence]:
     """Every (task type, model)'s totals: one select of a table with a row per pair (dozens, not millions)."""
     with Session(engine) as db:
         return {(r.task_type, r.model): _evidence(r) for r in db.exec(select(RoutingStat)).all()}
+
+
+def learned_from(rows: Sequence[SQLModel]) -> dict[Key, Evidence]:
+    """What ``rows`` add, as evidence to hand :meth:`Learner.add` once they are written."""
+    return {key: _as_evidence(t) for key, t in totals_from_rows(rows).items()}
+
+
+def _as_evidence(t: Totals) -> Evidence:
+    return Evidence(
+        calls=t.calls,
+        successes=t.successes,
+        latency_ms_sum=t.latency_ms_sum,
+        latency_n=t.latency_n,
+        cost_usd_sum=t.cost_usd_sum,
+        cost_n=t.cost_n,
+        quality_sum=t.quality_sum,
+        quality_n=t.quality_n,
+        last_at=t.last_at,
+    )
 
 
 def refresh(learner: Learner, engine: Engine) -> None:

@@ -131,3 +131,19 @@ def test_two_writers_at_once_both_count(engine: Engine) -> None:
         thread.join(timeout=60)
     [evidence] = load(engine).values()
     assert (evidence.calls, evidence.successes) == (40, 40)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_what_a_process_adds_in_memory_equals_what_the_store_then_holds(engine: Engine, seed: int) -> None:
+    from server.config import LearnConfig
+    from server.routing.learn import Learner
+    from server.routing.learn_store import learned_from
+
+    mine = Learner(LearnConfig())
+    mine.replace({})
+    for rows in random_batches(seed):
+        taught = learned_from(rows)
+        save_rows(engine, rows)
+        mine.add(taught)
+    stored = load(engine)
+    assert rounded({key: mine.evidence(*key) for key in stored}) == rounded(stored)
