@@ -1,8 +1,10 @@
 """``POST /routing/feedback``: the page's good/bad control on a delegation, its one state-changing route.
 
 Cross-site request forgery is refused three ways: the form must carry the page's token (an HMAC of a secret made
-when the app starts, so only a page this app served has it: another site cannot read it), a browser's
-``Origin`` must be this page's own, and ``Sec-Fetch-Site``, when sent, must be ``same-origin``. The token gate
+when the app starts, so only a page this app served has it: another site cannot read it), ``Sec-Fetch-Site``,
+when sent, must be ``same-origin``, and the app's Origin check (:mod:`dashboard.origin`, every route) refuses a
+foreign or ``null`` ``Origin``. The Routing page is therefore served with ``Referrer-Policy: same-origin``: under
+the app's default ``no-referrer`` a browser sends ``Origin: null`` even from the page's own form. The token gate
 (off-loopback) and the Host check run before this, as for every route.
 """
 
@@ -20,9 +22,11 @@ from starlette.responses import RedirectResponse, Response
 
 from server.routing.feedback import FeedbackError, give_feedback
 
-__all__ = ["csrf_token", "new_secret", "post_feedback"]
+__all__ = ["PAGE_HEADERS", "csrf_token", "new_secret", "post_feedback"]
 
 FIELD = "csrf"
+PAGE_HEADERS = {"referrer-policy": "same-origin"}
+"""Headers of the page that carries the form: its own origin in ``Origin``, and no referrer to other sites."""
 
 
 def new_secret() -> bytes:
@@ -35,11 +39,6 @@ def csrf_token(secret: bytes) -> str:
 
 
 def _same_origin(request: Request) -> bool:
-    origin = request.headers.get("origin")
-    # The page's Referrer-Policy is no-referrer, so Chromium sends "Origin: null" even from its own form; then
-    # Sec-Fetch-Site (and the token) decide.
-    if origin not in (None, "null") and origin != f"{request.url.scheme}://{request.url.netloc}":
-        return False
     return request.headers.get("sec-fetch-site", "same-origin") == "same-origin"
 
 
@@ -62,5 +61,6 @@ async def post_feedback(request: Request) -> Response:
         )
     except FeedbackError as exc:
         raise HTTPException(404, str(exc)) from exc
+    request.app.state.views.forget("routing")
     days = request.query_params.get("days", "")
     return RedirectResponse(f"/routing?days={days}" if days.replace(".", "", 1).isdigit() else "/routing", 303)

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from dashboard import charts, views
-from dashboard.feedback import csrf_token, post_feedback
+from dashboard.feedback import PAGE_HEADERS, csrf_token, post_feedback
 from dashboard.loaders import (
     load_delegations,
     load_overview,
@@ -70,6 +70,7 @@ def render(
     view: BaseModel,
     chart_specs: dict[str, charts.ChartSpec] | None = None,
     extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """A page: ``view`` is what it shows; ``topics`` are the live-update topics that refresh it."""
     context: dict[str, Any] = {
@@ -83,7 +84,9 @@ def render(
         "version": __version__,
         **(extra or {}),
     }
-    return templates.TemplateResponse(request, template, context, headers={"cache-control": "no-store"})
+    return templates.TemplateResponse(
+        request, template, context, headers={"cache-control": "no-store", **(headers or {})}
+    )
 
 
 async def overview_page(request: Request) -> Response:
@@ -198,6 +201,7 @@ async def routing_page(request: Request) -> Response:
         view=view,
         chart_specs={"learning-chart": learning_chart(view), "success-chart": success_chart(view)},
         extra={"csrf": csrf_token(request.app.state.csrf_secret)},
+        headers=PAGE_HEADERS,
     )
 
 

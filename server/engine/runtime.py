@@ -118,12 +118,12 @@ class Runtime:
         on first need.
         """
         env = os.environ if environ is None else environ
-        root = roots or _default_roots(env)
+        root = _default_roots(env) if roots is None else roots
         resilience = config.resilience
         runtime = cls(
             settings=settings,
             config=config,
-            registry=Registry(config, environ=env, cwd=root[0]),
+            registry=Registry(config, environ=env, cwd=root[0] if root else Path.cwd()),
             breakers=Breakers(
                 failures_to_open=resilience.breaker_failures, cooldown_s=resilience.breaker_cooldown_s, clock=clock
             ),

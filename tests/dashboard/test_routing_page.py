@@ -47,7 +47,8 @@ def store(engine: Engine) -> Engine:
 
 @pytest.fixture
 def client(store: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(build_app(store, settings, ingest=False, serve_stale_s=0), follow_redirects=False) as test_client:
+    app = build_app(store, settings, ingest=False, serve_stale_s=0)
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as test_client:
         yield test_client
 
 
@@ -109,5 +110,5 @@ def test_feedback_on_an_unknown_request_is_a_404_with_the_reason(client: TestCli
 
 def test_the_feedback_route_is_behind_the_token_off_loopback(store: Engine, settings: Settings) -> None:
     app = build_app(store, settings, token="t0ken-value", ingest=False)
-    with TestClient(app, follow_redirects=False) as gated:
+    with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as gated:
         assert gated.post("/routing/feedback", data={"request_id": "r7", "good": "1"}).status_code == 401
