@@ -96,7 +96,7 @@ def test_a_decision_takes_microseconds() -> None:
     for _ in range(1000):
         made.order("t", written)
     per_decision_us = (time.perf_counter() - started) * 1e6 / 1000
-    assert per_decision_us < 500, per_decision_us  # ~20 µs here; the bound leaves room for a loaded machine
+    assert per_decision_us < 2_000, per_decision_us  # 30-180 µs measured here; a query is ms: room for load
 
 
 @pytest.mark.parametrize("key", ["success", "quality", "cost", "latency", "half_life_h"])
