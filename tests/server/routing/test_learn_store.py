@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from server.engine.records import save_rows
 from server.routing.feedback import FeedbackError, give_feedback
@@ -147,3 +147,28 @@ def test_what_a_process_adds_in_memory_equals_what_the_store_then_holds(engine: 
         mine.add(taught)
     stored = load(engine)
     assert rounded({key: mine.evidence(*key) for key in stored}) == rounded(stored)
+
+
+def test_switchboard_relearn_rebuilds_the_totals_from_the_rows(
+    engine: Engine, settings: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy import delete, update
+
+    from server.cli import main
+    from server.store.models import RoutingStat
+
+    for rows in random_batches(6):
+        save_rows(engine, rows)
+    folded = rounded(load(engine))
+    with Session(engine) as db:
+        # A hand edit the totals did not see: one pair's row damaged, another's lost.
+        first, second = sorted(folded)[:2]
+        damaged = (col(RoutingStat.task_type) == first[0]) & (col(RoutingStat.model) == first[1])
+        lost = (col(RoutingStat.task_type) == second[0]) & (col(RoutingStat.model) == second[1])
+        db.connection().execute(update(RoutingStat).where(damaged).values(calls=999))
+        db.connection().execute(delete(RoutingStat).where(lost))
+        db.commit()
+    assert rounded(load(engine)) != folded
+    assert main(["relearn"]) == 0
+    assert f"{len(folded)} (task type, model) pairs" in capsys.readouterr().out
+    assert rounded(load(engine)) == folded
