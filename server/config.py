@@ -34,8 +34,6 @@ __all__ = [
 
 PROJECT_FILE = ".switchboard.toml"
 
-ProviderKind = Literal["openai", "openai-compatible", "anthropic", "groq", "cli"]
-
 
 class ConfigError(ValueError):
     """The config file is missing, unreadable or invalid; the message says where and what to fix."""
@@ -56,8 +54,11 @@ class ModelPrice(_Section):
 class ProviderConfig(_Section):
     """One named provider. ``preset`` fills ``base_url`` and ``api_key_env`` for well-known endpoints."""
 
-    kind: ProviderKind = "openai-compatible"
+    kind: str = Field(default="openai-compatible", description="A kind of server.providers.kinds.KINDS.")
     preset: str | None = None
+    pricing_provider: str | None = Field(
+        default=None, description="genai-prices provider to price its models as (e.g. 'openai' for a proxy)."
+    )
     base_url: str | None = None
     api_key_env: str | None = None
     api_key_file: Path | None = None
@@ -69,6 +70,13 @@ class ProviderConfig(_Section):
         default_factory=list, description="cli kind: argv; the prompt goes on stdin, '{model}' is replaced."
     )
     enabled: bool = True
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from server.providers.kinds import kind
+
+        return kind(value).name
 
 
 class LearnConfig(_Section):
@@ -115,6 +123,9 @@ class ResilienceConfig(_Section):
 class BudgetConfig(_Section):
     daily_usd: float | None = None
     session_usd: float | None = None
+    unpriced: Literal["refuse", "allow"] = Field(
+        default="allow", description="Under a cap, whether a model with no known price may run (its cost is NULL)."
+    )
 
 
 class CacheConfig(_Section):

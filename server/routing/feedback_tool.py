@@ -41,6 +41,7 @@ async def feedback(
     from server.routing.learn_store import refresh
 
     engine = await runtime.ready_engine()
+    await runtime.recorder.settled()  # the delegate call being judged may still be on its way to the store
 
     def save() -> Any:
         saved = give_feedback(engine, request_id, good, note, session_id=runtime.session_id)

@@ -153,6 +153,10 @@ class Learner:
                 last_at=latest,
             )
 
+    def keep(self) -> None:
+        """Count the totals in memory as fresh (a reload failed: do not retry it on every call)."""
+        self._loaded_at = self._clock()
+
     def stale(self, max_age_s: float = REFRESH_S) -> bool:
         return self._loaded_at is None or self._clock() - self._loaded_at > max_age_s
 

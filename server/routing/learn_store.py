@@ -1,8 +1,9 @@
 """The learning router's totals in the store: folded in as rows are written, loaded whole, rebuilt from rows.
 
-``routing_stat`` holds one row per (task type, model). Writers add to it in the transaction that writes the
-``delegation`` rows (``fold``), with ``UPDATE ... SET calls = calls + n``, so two processes writing at once both
-count (a read-modify-write would lose one). ``rebuild`` recomputes every row from ``delegation``, ``feedback``
+``routing_stat`` holds one row per (task type, model). The recorder (:mod:`server.store.record_batches`) adds to
+it in the transaction that writes the ``delegation`` rows (``fold``), replayed batches included, with
+``UPDATE ... SET calls = calls + n``, so two processes writing at once both count (a read-modify-write would lose
+one). ``rebuild`` recomputes every row from ``delegation``, ``feedback``
 and ``consensus_run``; a test pins the folded totals to it.
 """
 
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, delete, update
+from sqlalchemy import Connection, Engine, delete, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
@@ -110,9 +111,9 @@ def totals_from_rows(rows: Iterable[SQLModel], questions: dict[str, str] | None 
     return out
 
 
-def fold(db: Session, rows: Sequence[SQLModel]) -> None:
-    """Add what ``rows`` say to ``routing_stat``, in ``db``'s transaction (the caller commits)."""
-    _apply(db, totals_from_rows(rows))
+def fold(conn: Connection, rows: Sequence[SQLModel]) -> None:
+    """Add what ``rows`` say to ``routing_stat``, in ``conn``'s transaction (the caller commits)."""
+    _apply(conn, totals_from_rows(rows))
 
 
 def fold_feedback(db: Session, before: Feedback | None, after: Feedback) -> None:
@@ -121,11 +122,10 @@ def fold_feedback(db: Session, before: Feedback | None, after: Feedback) -> None
     if before is not None:
         totals.signal(-float(before.good), None, None, count=-1)
     totals.signal(float(after.good), after.updated_at, after.session_id)
-    _apply(db, {(after.task_type, after.model): totals})
+    _apply(db.connection(), {(after.task_type, after.model): totals})
 
 
-def _apply(db: Session, increments: dict[Key, Totals]) -> None:
-    conn = db.connection()
+def _apply(conn: Connection, increments: dict[Key, Totals]) -> None:
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     table = RoutingStat.__table__  # pyright: ignore[reportAttributeAccessIssue]
     for (task_type, model), t in sorted(increments.items()):
@@ -220,6 +220,6 @@ def rebuild(engine: Engine) -> int:
         for fb in db.exec(select(Feedback)).all():
             totals.setdefault((fb.task_type, fb.model), Totals()).signal(float(fb.good), fb.updated_at, fb.session_id)
         db.connection().execute(delete(RoutingStat))
-        _apply(db, totals)
+        _apply(db.connection(), totals)
         db.commit()
     return len(totals)

@@ -304,8 +304,8 @@ def test_the_bad_button_on_the_routing_page_records_feedback_from_a_real_browser
 ) -> None:
     from sqlmodel import select
 
-    from server.engine.records import save_rows
     from server.store.models import Feedback
+    from tests.server.routing.recording import save_rows
 
     row = Delegation(request_id="fb-1", provider="okp", model="b", task_type="code_fix", status="ok", latency_ms=9.0)
     save_rows(live_server.engine, [row])

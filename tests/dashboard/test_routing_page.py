@@ -11,9 +11,9 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from dashboard import build_app
-from server.engine.records import save_rows
 from server.settings import Settings
 from server.store.models import Delegation, Feedback, RoutingStat
+from tests.server.routing.recording import save_rows
 
 FLAKY, OK = ("flaky", "a"), ("okp", "b")
 

@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, col
 
-from server.engine.records import save_rows
 from server.routing.feedback import FeedbackError, give_feedback
 from server.routing.learn import Evidence
 from server.routing.learn_store import load, rebuild
 from server.store.models import ConsensusRun, Delegation, utcnow
+from tests.server.routing.recording import save_rows
 
 STATUSES = ["ok", "ok", "ok", "server_error", "timeout", "rate_limited", "circuit_open", "cancelled"]
 MODELS = [("p", "a"), ("p", "b"), ("q", "c")]
@@ -94,7 +94,7 @@ def test_migration_0006_backfills_the_totals_from_delegations_already_stored(dat
 
     store = make_engine(database_url)
     try:
-        migrate(store, "0003")
+        migrate(store, "0004")
         insert = text(
             "INSERT INTO delegation (request_id, attempt, provider, model, task_type, status, input_tokens, "
             "output_tokens, cached_tokens, cost_usd, priced, latency_ms, cache_hit, created_at) VALUES "

@@ -170,12 +170,14 @@ async def test_bad_feedback_on_one_model_for_one_task_type_moves_that_task_type_
         async with Client(server) as client:
             answered = {t: [await delegate(client, t) for _ in range(10)] for t in ("code_fix", "ui")}
             learner = runtimes[0].learner
+            await runtimes[0].recorder.settled()
             ui_before = routing_stats(engine, "ui"), learner.expected_order("ui", [FLAKY, OK])
             for result in answered["code_fix"]:
                 if result["model"] == FLAKY:
                     verdict = await client.call_tool("feedback", {"request_id": result["request_id"], "good": False})
                     assert not verdict.is_error, verdict.content
             assert learner.expected_order("code_fix", [FLAKY, OK]) == [OK, FLAKY]
+            await runtimes[0].recorder.settled()
             assert (routing_stats(engine, "ui"), learner.expected_order("ui", [FLAKY, OK])) == ui_before
             after = [(await delegate(client, "code_fix"))["decision"] for _ in range(20)]
     assert [d["candidates"][0] for d in after].count(OK) >= 16, after
