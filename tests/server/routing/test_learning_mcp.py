@@ -269,3 +269,17 @@ async def test_the_breaker_still_skips_an_open_provider_with_learning_on(
     assert last["candidates"] == [OK]
     assert any("circuit open" in s["reason"] for s in last["skipped"])
     assert flaky.calls_for("flaky70-a") == 2
+
+
+async def test_a_store_that_cannot_be_read_costs_learning_not_the_answer(
+    settings: Settings, engine: Engine, flaky: FakeOpenAI, steady: FakeOpenAI, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE routing_stat"))
+    with anyio.fail_after(30):
+        async with Client(server_for(settings, engine, config_for(flaky, steady), tmp_path)) as client:
+            result = await delegate(client)
+    assert result["model"] == FLAKY and result["answer"] == "echo: fix it"
+    assert "no evidence yet" in result["decision"]["learning"]
