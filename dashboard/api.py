@@ -14,6 +14,7 @@ from dashboard.loaders import (
     load_overview,
     load_patterns,
     load_providers,
+    load_routing,
     load_session,
     load_sessions,
     load_solve_run,
@@ -60,6 +61,11 @@ async def patterns(request: Request) -> Response:
     return _json(await load_patterns(request))
 
 
+async def routing(request: Request) -> Response:
+    """``GET /api/routing?days=``: learned routing per task type, overrides, the written order's estimate."""
+    return _json(await load_routing(request))
+
+
 async def solve_runs(request: Request) -> Response:
     """``GET /api/solve``: the newest solve runs."""
     return _json(await load_solve_runs(request))
@@ -78,6 +84,7 @@ def routes() -> list[BaseRoute]:
         Route("/delegations", delegations),
         Route("/providers", providers),
         Route("/patterns", patterns),
+        Route("/routing", routing),
         Route("/solve", solve_runs),
         Route("/solve/{run_id}", solve_run),
     ]

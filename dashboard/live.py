@@ -22,6 +22,7 @@ from server.store.models import (
     AgentSession,
     ConsensusRun,
     Delegation,
+    Feedback,
     ModelUsage,
     Prompt,
     ProviderEvent,
@@ -48,7 +49,8 @@ TOPICS: Mapping[str, tuple[str, ...]] = {
     "tool_call": ("sessions", "overview", "patterns"),
     "subagent_run": ("sessions", "overview"),
     "model_usage": ("sessions", "overview"),
-    "delegation": ("delegations", "providers", "overview", "patterns", "sessions"),
+    "delegation": ("delegations", "providers", "overview", "patterns", "sessions", "routing"),
+    "feedback": ("routing",),
     "consensus_run": ("delegations", "overview"),
     "solve_run": ("solve",),
     "provider_event": ("providers", "overview"),
@@ -69,6 +71,7 @@ def store_marks(engine: Engine) -> dict[str, str]:
         "consensus_run": func.max(ConsensusRun.created_at),
         "solve_run": func.max(SolveRun.created_at),
         "provider_event": func.max(ProviderEvent.id),
+        "feedback": func.max(Feedback.updated_at),
     }
     statement = select(*(select(c).scalar_subquery() for c in columns.values()))
     with engine.connect() as connection:
