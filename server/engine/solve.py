@@ -26,12 +26,12 @@ from server.engine.solve_score import Scored, Scorer
 from server.engine.solve_search import NodeState, Refused, load_treequest, search
 from server.providers.registry import ModelInfo
 
-__all__ = ["Progress", "ScoreSink", "SolveSpec", "run_solve"]
+__all__ = ["QUALITY_STATUSES", "Progress", "SolveSpec", "run_solve"]
 
+QUALITY_STATUSES = ("ok", "check_failed")
+"""Scores that say how good the model's answer was (a check that hung, or a judge that failed, say nothing of it)."""
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """``(done, total, message)``: told as each node finishes."""
-ScoreSink = Callable[[str, float], None]
-"""``(model, score)`` for each scored node: the seam for the learning router's quality signal."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,6 @@ class SolveSpec:
     parallel: int = 3
     check_timeout_s: float = 60.0
     environ: Mapping[str, str] = field(default_factory=dict[str, str])
-    on_score: ScoreSink | None = None
 
 
 class _SolveRun:
@@ -134,6 +133,8 @@ class _SolveRun:
                 node.finish(status="unscored", error=refused.reason)
                 raise
             self._scored(node, scored)
+            if scored.status in QUALITY_STATUSES:
+                self.ledger.delegations[slot].quality = scored.score  # the learning router's signal
         await self._tell_progress(node)
         return NodeState(node.node_id, model, node.answer or "", node.score or 0.0, node.feedback or "")
 
@@ -141,8 +142,6 @@ class _SolveRun:
         node.add_cost(scored.cost_usd, scored.priced)
         error = None if scored.status == "ok" else scored.feedback
         node.finish(status=scored.status, error=error, score=scored.score, feedback=scored.feedback)
-        if self.spec.on_score is not None:
-            self.spec.on_score(node.model, scored.score)
 
     async def _tell_progress(self, node: NodeRecord) -> None:
         if self.progress is None:

@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from server.routing.classify import classify
 from server.routing.learn import Evidence, Learner
-from server.store.models import ConsensusRun, Delegation, Feedback, RoutingStat
+from server.store.models import ConsensusRun, Delegation, Feedback, RoutingStat, SolveRun
 
 __all__ = [
     "IGNORED",
@@ -85,20 +85,31 @@ def _model_id(row: Delegation) -> str:
 
 
 def _delegate_attempt(row: Delegation) -> bool:
-    """A delegate attempt the router learns success, latency and cost from (consensus calls run in parallel)."""
+    """A delegate attempt the router learns success, latency and cost from (consensus and solve calls run in
+    parallel; solve's are learned from through their scores)."""
     return (
-        row.task_type is not None and row.consensus_run_id is None and not row.cache_hit and row.status not in IGNORED
+        row.task_type is not None
+        and row.consensus_run_id is None
+        and row.solve_node_id is None
+        and not row.cache_hit
+        and row.status not in IGNORED
     )
 
 
-def totals_from_rows(rows: Iterable[SQLModel], questions: dict[str, str] | None = None) -> dict[Key, Totals]:
-    """What ``rows`` add: delegate attempts' outcomes, and consensus members' quality under the question's type.
+def totals_from_rows(
+    rows: Iterable[SQLModel], questions: dict[str, str] | None = None, tasks: dict[str, str] | None = None
+) -> dict[Key, Totals]:
+    """What ``rows`` add: delegate attempts' outcomes, and the quality of consensus members and of solve answers
+    (their check or judge score) under the question's or task's type.
 
-    ``questions`` maps consensus run ids to their question (runs in ``rows`` are looked up there too).
+    ``questions`` maps consensus run ids to their question, ``tasks`` solve run ids to their task (runs in
+    ``rows`` are looked up there too).
     """
     rows = list(rows)
     asked = dict(questions or {})
     asked.update({run.id: run.question for run in rows if isinstance(run, ConsensusRun)})
+    solved = dict(tasks or {})
+    solved.update({run.id: run.task for run in rows if isinstance(run, SolveRun)})
     out: dict[Key, Totals] = {}
     for row in rows:
         if not isinstance(row, Delegation):
@@ -107,6 +118,9 @@ def totals_from_rows(rows: Iterable[SQLModel], questions: dict[str, str] | None 
             out.setdefault((row.task_type or "", _model_id(row)), Totals()).attempt(row)
         elif row.quality is not None and row.consensus_run_id in asked:
             key = (classify(asked[row.consensus_run_id]), _model_id(row))
+            out.setdefault(key, Totals()).signal(row.quality, row.created_at, row.session_id)
+        elif row.quality is not None and row.solve_node_id is not None and row.request_id in solved:
+            key = (classify(solved[row.request_id]), _model_id(row))
             out.setdefault(key, Totals()).signal(row.quality, row.created_at, row.session_id)
     return out
 
@@ -210,13 +224,15 @@ def _evidence(r: RoutingStat) -> Evidence:
 
 
 def rebuild(engine: Engine) -> int:
-    """Recompute ``routing_stat`` from the rows (delegations, consensus runs, feedback); returns the pairs written.
+    """Recompute ``routing_stat`` from the rows (delegations, consensus and solve runs, feedback); returns the pairs
+    written.
 
     Reads every delegation row: for repair after a bug or a manual edit, not for the decision path.
     """
     with Session(engine) as db:
         questions = {run.id: run.question for run in db.exec(select(ConsensusRun)).all()}
-        totals = totals_from_rows(db.exec(select(Delegation)).all(), questions)
+        tasks = {run.id: run.task for run in db.exec(select(SolveRun)).all()}
+        totals = totals_from_rows(db.exec(select(Delegation)).all(), questions, tasks)
         for fb in db.exec(select(Feedback)).all():
             totals.setdefault((fb.task_type, fb.model), Totals()).signal(float(fb.good), fb.updated_at, fb.session_id)
         db.connection().execute(delete(RoutingStat))

@@ -15,8 +15,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.engine.solve_models import SolveResult
+from server.routing.classify import classify
+from server.routing.learn_store import rebuild
 from server.settings import Settings
-from server.store.models import Delegation, SolveNode, SolveRun, StoredOutput
+from server.store.models import Delegation, RoutingStat, SolveNode, SolveRun, StoredOutput
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.engine.solve_support import Quality, refining, solve_client, solve_config
 
@@ -346,3 +348,25 @@ async def test_with_a_check_and_a_judge_the_check_gates_and_the_judge_ranks(
         assert all(n["score"] == 0.0 and n["status"] == "check_failed" for n in failed)
         assert all(n["score"] == pytest.approx(0.6) and n["status"] == "ok" for n in passed)
         assert data["calls"] == len(data["nodes"]) + len(passed) <= 6
+
+
+async def test_scored_answers_teach_the_learning_router_under_the_tasks_type_not_as_delegate_attempts(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    arguments = {"task": "fix the bug in the parser", "models": ["pf:good"], "check": "quality", "max_calls": 2}
+    result = await call_solve(settings, engine, fake, tmp_path, {**arguments, "target_score": 1.0})
+    assert not result.is_error, text_of(result)
+    with Session(engine) as db:
+        stats = {(row.task_type, row.model): row for row in db.exec(select(RoutingStat)).all()}
+    task_type = classify("fix the bug in the parser")
+    assert set(stats) == {(task_type, "pf:good")}
+    learned = stats[(task_type, "pf:good")]
+    assert learned.calls == 0 and learned.quality_n == 2
+    assert learned.quality_sum == pytest.approx(sum(node["score"] for node in solved(result)["nodes"]))
+    with Session(engine) as db:
+        rebuilt_from = {row.id for row in db.exec(select(Delegation)).all() if row.quality is not None}
+    assert len(rebuilt_from) == 2
+    assert rebuild(engine) == 1
+    with Session(engine) as db:
+        again = db.exec(select(RoutingStat)).one()
+    assert (again.quality_n, again.quality_sum) == (learned.quality_n, learned.quality_sum)
