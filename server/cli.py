@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "serve": "run the MCP server (stdio, or streamable HTTP with --http)",
     "stats": "usage, cost, savings and provider health",
     "dashboard": "serve the analytics page on 127.0.0.1",
+    "service": "the warm service behind every session: start, stop, status, run",
 }
 
 

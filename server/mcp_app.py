@@ -32,7 +32,7 @@ from server.config import SwitchboardConfig, load_config
 from server.engine.consensus_tool import register_consensus_tool
 from server.engine.discovery import list_providers, list_routes
 from server.engine.results import DelegateResult, ProviderListing
-from server.engine.runtime import Runtime
+from server.engine.runtime import Runtime, Shared
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -246,6 +246,9 @@ def build_server(
     roots: list[Path] | None = None,
     ingest: bool = True,
     runtime_hook: Callable[[Runtime], None] | None = None,
+    open_store: Callable[[], Engine] | None = None,
+    shared: Shared | None = None,
+    tools_of: MCPServer[Runtime] | None = None,
 ) -> MCPServer[Runtime]:
     """The switchboard MCP app.
 
@@ -258,6 +261,10 @@ def build_server(
         roots: Directories ``files`` may come from; default: the working directory.
         ingest: Whether to ingest the hook spool periodically while running.
         runtime_hook: Called with the runtime once built (tests inject provider clients through it).
+        open_store: Opens a store someone else owns (the service's, shared by its sessions; not disposed here).
+        shared: Breakers, latency statistics, limiter and cache shared with other sessions (the service's).
+        tools_of: Take the tools and resources of this server (they read everything from the lifespan's
+            runtime) instead of building them: building them costs 40-100 ms, once per session in the service.
     """
     handshake = _Handshake()
 
@@ -265,9 +272,9 @@ def build_server(
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
         resolved = settings or Settings()
         cfg = config or load_config(resolved)
-        runtime = Runtime.create(resolved, cfg, engine, roots=roots, environ=environ)
+        runtime = Runtime.create(resolved, cfg, engine, roots=roots, environ=environ, shared=shared)
         if engine is None:
-            runtime.set_store_opener(partial(_open_store, resolved))
+            runtime.set_store_opener(open_store or partial(_open_store, resolved))
         if runtime_hook is not None:
             runtime_hook(runtime)
         try:
@@ -280,7 +287,7 @@ def build_server(
         finally:
             await _flush_pending(runtime)
             await runtime.aclose()
-            if engine is None and runtime.has_engine:
+            if engine is None and open_store is None and runtime.has_engine:
                 runtime.engine.dispose()
 
     # WARNING: at the SDK's default INFO, every provider HTTP request would be logged to stderr.
@@ -292,6 +299,10 @@ def build_server(
         log_level="WARNING",
         middleware=[handshake],
     )
+    if tools_of is not None:
+        server._tool_manager = tools_of._tool_manager
+        server._resource_manager = tools_of._resource_manager
+        return server
     server.add_tool(
         delegate,
         name="delegate",

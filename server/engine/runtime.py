@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlmodel import SQLModel
 
-__all__ = ["HEAVY_MODULES", "Runtime", "import_heavy_modules"]
+__all__ = ["HEAVY_MODULES", "Runtime", "Shared", "default_roots", "import_heavy_modules"]
 
 HEAVY_MODULES = (
     "server.store.models",  # SQLAlchemy and SQLModel come with the tables
@@ -52,9 +52,9 @@ def import_heavy_modules() -> None:
         importlib.import_module(name)
 
 
-def _default_roots(env: Mapping[str, str]) -> list[Path]:
+def default_roots(env: Mapping[str, str], cwd: Path | None = None) -> list[Path]:
     """The working directory (Claude Code starts MCP servers in the project), and ``CLAUDE_PROJECT_DIR`` if set."""
-    roots = [Path.cwd()]
+    roots = [cwd or Path.cwd()]
     project = env.get("CLAUDE_PROJECT_DIR")
     if project and Path(project).resolve() != roots[0].resolve():
         roots.append(Path(project))
@@ -68,6 +68,28 @@ def _client_timeout_s(env: Mapping[str, str]) -> float | None:
     except ValueError:
         return None
     return value / 1000 if value > 0 else None
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The state one process keeps for every session on the same providers: the service shares one per config."""
+
+    breakers: Breakers
+    latency: LatencyStats
+    limiter: anyio.CapacityLimiter
+    cache: ResponseCache
+
+    @classmethod
+    def from_config(cls, config: SwitchboardConfig, clock: Callable[[], float] = time.monotonic) -> Shared:
+        resilience = config.resilience
+        return cls(
+            breakers=Breakers(
+                failures_to_open=resilience.breaker_failures, cooldown_s=resilience.breaker_cooldown_s, clock=clock
+            ),
+            latency=LatencyStats(),
+            limiter=anyio.CapacityLimiter(resilience.max_concurrency),
+            cache=ResponseCache(enabled=config.cache.enabled, ttl_s=config.cache.ttl_s, clock=clock),
+        )
 
 
 @dataclass
@@ -107,25 +129,25 @@ class Runtime:
         roots: list[Path] | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared: Shared | None = None,
     ) -> Runtime:
         """Build the shared resources from the config; no provider SDK is imported here.
 
         Without ``engine`` the caller names how to open the store with :meth:`set_store_opener`; it is opened
-        on first need.
+        on first need. ``shared`` (the service's, for sessions on the same providers) replaces this runtime's own
+        breakers, latency statistics, concurrency limit and cache.
         """
         env = os.environ if environ is None else environ
-        root = roots or _default_roots(env)
-        resilience = config.resilience
+        root = roots or default_roots(env)
+        common = shared or Shared.from_config(config, clock)
         runtime = cls(
             settings=settings,
             config=config,
             registry=Registry(config, environ=env, cwd=root[0]),
-            breakers=Breakers(
-                failures_to_open=resilience.breaker_failures, cooldown_s=resilience.breaker_cooldown_s, clock=clock
-            ),
-            latency=LatencyStats(),
-            limiter=anyio.CapacityLimiter(resilience.max_concurrency),
-            cache=ResponseCache(enabled=config.cache.enabled, ttl_s=config.cache.ttl_s, clock=clock),
+            breakers=common.breakers,
+            latency=common.latency,
+            limiter=common.limiter,
+            cache=common.cache,
             roots=root,
             session_id=env.get("CLAUDE_CODE_SESSION_ID") or None,
             client_timeout_s=_client_timeout_s(env),
