@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from server.service.otel_settings import add_otel_env, remove_otel_env
 from server.store.hook_events import CAPTURE_EVENTS
 
 __all__ = [
@@ -177,8 +178,10 @@ def _approve_server(settings: JsonObject) -> None:
 
 
 def _server_entry() -> dict[str, Any]:
-    command = switchboard_command()
-    return {"type": "stdio", "command": command[0], "args": [*command[1:], "serve"], "env": {}}
+    # The launcher (standard library only, ~20 ms) relays to the warm service and falls back to `serve` itself.
+    # The real interpreter, not the venv's: with -I -S it needs nothing but the standard library.
+    launcher = [str(Path(sys.executable).resolve()), "-I", "-S", str(hooks_dir() / "launcher.py")]
+    return {"type": "stdio", "command": launcher[0], "args": [*launcher[1:], *switchboard_command()], "env": {}}
 
 
 def _read(path: Path) -> JsonObject:
@@ -228,14 +231,19 @@ def _edit(path: Path, change: Callable[[JsonObject], None], drop_if_empty: bool 
     return True
 
 
-def install(target: Target, context_pressure: bool = False) -> list[Path]:
-    """Register the hooks and the MCP server for ``target``; returns the files that changed."""
+def install(target: Target, context_pressure: bool = False, otel_port: int | None = None) -> list[Path]:
+    """Register the hooks and the MCP server for ``target``; returns the files that changed.
+
+    ``otel_port``: also make Claude Code export its telemetry to the service on this port (user scope).
+    """
     ours = _installed_hooks(context_pressure)
     entry = _server_entry()
 
     def settings_change(settings: JsonObject) -> None:
         _remove_our_hooks(settings)
         _add_hooks(settings, ours)
+        if otel_port is not None:
+            add_otel_env(settings, otel_port)
         if target.scope == "project":
             _approve_server(settings)
 
@@ -251,6 +259,7 @@ def uninstall(target: Target) -> list[Path]:
 
     def settings_change(settings: JsonObject) -> None:
         _remove_our_hooks(settings)
+        remove_otel_env(settings)
         enabled = settings.get("enabledMcpjsonServers")
         if isinstance(enabled, list) and SERVER_NAME in enabled:
             enabled.remove(SERVER_NAME)

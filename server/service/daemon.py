@@ -55,6 +55,7 @@ class Service:
         self.port_wanted = settings.service_port if port is None else port
         self.port: int | None = None
         self.sessions = 0
+        self._connections = 0
         self.started_at = time.time()
         self._last_active = time.monotonic()
         self._pool: dict[str, Shared] = {}
@@ -143,10 +144,17 @@ class Service:
             self._nudge()
 
     async def _session(self, stream: ByteStream) -> None:
+        # Counted from accept, not from admission: a cold service's first session waits for the MCP layer to load,
+        # and the idle timer must not run out under it meanwhile.
+        self._connections += 1
         try:
             await handle_connection(self, stream)
         except Exception:
             logger.exception("a session ended on an error")
+        finally:
+            self._connections -= 1
+            self._last_active = time.monotonic()
+            self._nudge()
 
     async def _accept(self, listener: SocketListener, sessions: TaskGroup) -> None:
         with anyio.CancelScope() as self._accepting:
@@ -194,7 +202,7 @@ class Service:
     def _done(self) -> bool:
         if self._stop.is_set():
             return True
-        if self.sessions:
+        if self._connections:
             return False
         limit = 0.0 if self._retired else self.idle_s
         return time.monotonic() - self._last_active >= limit
@@ -202,7 +210,7 @@ class Service:
     async def _until_done(self) -> None:
         while not self._done():
             left = self.idle_s - (time.monotonic() - self._last_active)
-            with anyio.move_on_after(max(0.05, left) if not self.sessions else 3600):
+            with anyio.move_on_after(max(0.05, left) if not self._connections else 3600):
                 await self._wake.wait()
 
     async def serve(self) -> int:
