@@ -9,6 +9,7 @@ per ``tool_use_id``. Prompts are never stored (Claude Code redacts them anyway);
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,17 +43,20 @@ def _attributes(items: Any) -> Attributes:
 
 
 def _int(value: Any) -> int | None:
+    """An integer that fits a database column, else None (attributes come as strings, ints or floats)."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if abs(number) < 2**63 else None
 
 
 def _float(value: Any) -> float | None:
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
 
 
 def _str(value: Any) -> str | None:
@@ -68,19 +72,25 @@ def _bool(value: Any) -> bool | None:
 def _time(record: Mapping[str, Any]) -> datetime:
     for key in ("timeUnixNano", "observedTimeUnixNano"):
         nanos = _int(record.get(key))
-        if nanos:
+        if nanos and 0 < nanos < 2**63:
             return datetime.fromtimestamp(nanos / 1e9, UTC)
     return datetime.now(UTC)
+
+
+def _objects(value: Any, key: str) -> list[dict[str, Any]]:
+    items = value.get(key) if isinstance(value, dict) else None
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
 def _records(body: Any) -> Iterator[tuple[str, Attributes, datetime]]:
     """(event name, attributes with the resource's underneath, time) of every log record in an OTLP body."""
     if not isinstance(body, dict):
         raise ValueError("an OTLP logs body is a JSON object with resourceLogs")
-    for resource_logs in body.get("resourceLogs") or []:
-        resource = _attributes((resource_logs.get("resource") or {}).get("attributes"))
-        for scope_logs in resource_logs.get("scopeLogs") or []:
-            for record in scope_logs.get("logRecords") or []:
+    for resource_logs in _objects(body, "resourceLogs"):
+        resource = resource_logs.get("resource")
+        resource = _attributes(resource.get("attributes") if isinstance(resource, dict) else None)
+        for scope_logs in _objects(resource_logs, "scopeLogs"):
+            for record in _objects(scope_logs, "logRecords"):
                 attributes = {**resource, **_attributes(record.get("attributes"))}
                 name = str(attributes.get("event.name") or _value(record.get("body")) or "")
                 yield name.removeprefix("claude_code."), attributes, _time(record)
