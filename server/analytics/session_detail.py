@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from server.analytics.delegation_items import DelegationItem, delegation_items
 from server.analytics.sessions import ModelTokens, SessionRow, model_tokens, session_rows
+from server.analytics.telemetry import agent_costs
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
 __all__ = ["DelegationItem", "SessionDetail", "TimelineNode", "session_detail"]
@@ -103,6 +104,7 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
         else:
             owner.own_cost_usd = (owner.own_cost_usd or 0.0) + u.cost_usd
     runs = db.exec(select(SubagentRun).where(SubagentRun.session_id == session_id)).all()
+    reported = agent_costs(db, session_id)  # Claude Code's own costs, where the session exported telemetry
     agents = {
         r.agent_id: TimelineNode(
             kind="subagent",
@@ -111,8 +113,9 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
             label=r.agent_type or "subagent",
             status="done" if r.stopped_at else "running",
             duration_ms=r.duration_ms,
-            own_cost_usd=r.cost_usd,
-            unpriced=(r.cost_usd is None and (r.input_tokens + r.output_tokens) > 0) or bool(r.unpriced_models),
+            own_cost_usd=reported.get(r.agent_id, r.cost_usd),
+            unpriced=r.agent_id not in reported
+            and ((r.cost_usd is None and (r.input_tokens + r.output_tokens) > 0) or bool(r.unpriced_models)),
             tokens=r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_creation_tokens,
         )
         for r in runs
