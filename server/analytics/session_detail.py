@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from server.analytics.delegation_items import DelegationItem, delegation_items
 from server.analytics.sessions import ModelTokens, SessionRow, model_tokens, session_rows
-from server.analytics.telemetry import agent_costs
+from server.analytics.telemetry import agent_costs, main_agent_requests
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
 __all__ = ["DelegationItem", "SessionDetail", "TimelineNode", "session_detail"]
@@ -77,7 +77,8 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
 
     Tree: prompts at the top (each owning what happened until the next prompt), subagent runs under their
     prompt or parent subagent, tool calls under their subagent (``agent_id``) or prompt, delegations under
-    their prompt. A prompt's own cost is the main agent's priced ``model_usage`` until the next prompt.
+    their prompt. A prompt's own cost is the main agent's priced ``model_usage`` until the next prompt, or, when the
+    session exported telemetry, the main agent's ``api_request`` costs (Claude Code's own figures) in that span.
     """
     session = db.get(AgentSession, session_id)
     if session is None:
@@ -94,11 +95,18 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
     usage = db.exec(
         select(ModelUsage).where(ModelUsage.session_id == session_id, col(ModelUsage.agent_id).is_(None))
     ).all()
+    requests = main_agent_requests(db, session_id)
+    for when, cost in requests:
+        owner = _prompt_of(when, prompts)
+        if owner is not None and cost is not None:
+            owner.own_cost_usd = (owner.own_cost_usd or 0.0) + cost
     for u in usage:
         owner = _prompt_of(u.created_at, prompts)
         if owner is None:
             continue
         owner.tokens += u.input_tokens + u.output_tokens + u.cache_read_tokens + u.cache_creation_tokens
+        if requests:
+            continue  # the cost came from telemetry
         if u.cost_usd is None:
             owner.unpriced = True
         else:

@@ -7,12 +7,14 @@ the transcript-priced cost stands, as before.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import ColumnElement, Float, func
 from sqlmodel import Session, col, select
 
 from server.store.models import ApiRequest, SubagentRun
 
-__all__ = ["agent_costs", "subagent_cost"]
+__all__ = ["agent_costs", "main_agent_requests", "subagent_cost"]
 
 
 def subagent_cost() -> ColumnElement[float | None]:
@@ -34,3 +36,11 @@ def agent_costs(db: Session, session_id: str) -> dict[str, float]:
         .group_by(col(ApiRequest.agent_id))
     )
     return {agent: float(cost) for agent, cost in db.exec(statement).all() if agent and cost is not None}
+
+
+def main_agent_requests(db: Session, session_id: str) -> list[tuple[datetime, float | None]]:
+    """(time, cost) of the main agent's API requests in ``session_id`` from telemetry; empty without telemetry."""
+    statement = select(ApiRequest.created_at, ApiRequest.cost_usd).where(
+        ApiRequest.session_id == session_id, col(ApiRequest.agent_id).is_(None)
+    )
+    return [(when, cost) for when, cost in db.exec(statement).all()]
