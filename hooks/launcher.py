@@ -200,6 +200,8 @@ def connect(argv: list[str], deadline: float) -> tuple[socket.socket, bytes]:
             continue
         try:
             answer, rest = handshake(sock, deadline, stamp)
+        except (ConnectionResetError, BrokenPipeError):
+            answer, rest = "restart", b""  # queued on a service that retired meanwhile: dial again
         except BaseException:
             sock.close()
             raise
@@ -207,6 +209,8 @@ def connect(argv: list[str], deadline: float) -> tuple[socket.socket, bytes]:
             return sock, rest
         sock.close()  # an older service retired itself for this newer code: start the new one
         started = False
+        if time.monotonic() >= deadline:
+            raise Unreachable("the service kept restarting")
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -37,6 +37,8 @@ from tests.server.service.launch import (
     wait_gone,
 )
 
+KEY_A = "sk-test-service-key-a-7f3c91"
+KEY_B = "sk-test-service-key-b-2d84e0"
 # Measured here: the launcher ends 20-120 ms after stdin EOF on a loaded machine.
 EXIT_BOUND_S = 3.0
 
@@ -91,15 +93,24 @@ def test_a_session_starts_the_service_and_status_reports_it_privately(service_ho
 
 
 def test_two_concurrent_sessions_with_different_configs_keep_their_own_keys_rows_and_session_ids(
-    service_home: Path, tmp_path: Path, fake: FakeOpenAI
+    service_home: Path, tmp_path: Path
 ) -> None:
-    config_a = _config(tmp_path / "a.toml", fake, "acme", "model-a", "ACME_KEY")
-    config_b = _config(tmp_path / "b.toml", fake, "beta", "model-b", "BETA_KEY")
+    # Each fake takes only its own session's key: a key crossing sessions would be a 401, not an answer.
+    with FakeOpenAI(["model-a"], api_key=KEY_A) as fake_a, FakeOpenAI(["model-b"], api_key=KEY_B) as fake_b:
+        _two_sessions(service_home, tmp_path, fake_a, fake_b)
+    written = [p for p in service_home.rglob("*") if p.is_file() and not p.is_socket()]
+    assert any(p.name == "service.log" for p in written)
+    assert [p for p in written if KEY_A.encode() in p.read_bytes() or KEY_B.encode() in p.read_bytes()] == []
+
+
+def _two_sessions(service_home: Path, tmp_path: Path, fake_a: FakeOpenAI, fake_b: FakeOpenAI) -> None:
+    config_a = _config(tmp_path / "a.toml", fake_a, "acme", "model-a", "ACME_KEY")
+    config_b = _config(tmp_path / "b.toml", fake_b, "beta", "model-b", "BETA_KEY")
     env_a = service_env(
-        service_home, SWITCHBOARD_CONFIG=str(config_a), CLAUDE_CODE_SESSION_ID="session-a", ACME_KEY="sk-a"
+        service_home, SWITCHBOARD_CONFIG=str(config_a), CLAUDE_CODE_SESSION_ID="session-a", ACME_KEY=KEY_A
     )
     env_b = service_env(
-        service_home, SWITCHBOARD_CONFIG=str(config_b), CLAUDE_CODE_SESSION_ID="session-b", BETA_KEY="sk-b"
+        service_home, SWITCHBOARD_CONFIG=str(config_b), CLAUDE_CODE_SESSION_ID="session-b", BETA_KEY=KEY_B
     )
     with session(env_a) as a, session(env_b) as b:
         a.initialize()
