@@ -170,5 +170,5 @@ class Registry:
         if spec.kind == "cli":
             from server.providers.cli import CliProvider
 
-            return CliProvider(spec.name, command=spec.command)
+            return CliProvider(spec.name, command=spec.command, cwd=self._cwd)
         raise ValueError(f"provider {spec.name!r}: unknown kind {spec.kind!r}")

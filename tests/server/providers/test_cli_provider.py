@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import anyio
 import pytest
@@ -46,3 +47,17 @@ async def test_cli_provider_names_a_missing_command() -> None:
     provider = CliProvider("cli", command=["definitely-not-a-command-xyz"])
     with anyio.fail_after(20), pytest.raises(ProviderError, match="command not found"):
         await provider.complete("m", REQUEST, timeout_s=15)
+
+
+async def test_a_cli_provider_of_a_registry_runs_in_that_sessions_project(tmp_path: Path) -> None:
+    from server.config import SwitchboardConfig
+    from server.providers.registry import Registry
+
+    project = tmp_path / "project"
+    project.mkdir()
+    command = [sys.executable, "-c", "import os; print(os.getcwd())"]
+    config = SwitchboardConfig.model_validate({"providers": {"agent": {"kind": "cli", "command": command}}})
+    provider = Registry(config, environ={}, cwd=project).get("agent")
+    with anyio.fail_after(20):
+        completion = await provider.complete("m", REQUEST, timeout_s=15)
+    assert completion.text == str(project)
