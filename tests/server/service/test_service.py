@@ -258,3 +258,18 @@ def test_a_launcher_without_switchboard_home_uses_the_default_home(monkeypatch: 
     monkeypatch.delenv("CLAUDE_PLUGIN_DATA", raising=False)
     assert launcher_module().home() == str(default_home())
     assert sys.platform != "linux" or launcher_module().home().endswith("/switchboard")
+
+
+def test_the_dashboard_command_points_at_the_service_when_the_service_holds_its_port(service_home: Path) -> None:
+    with session(service_env(service_home)) as only:
+        only.initialize()
+        port = query_status(service_home)["port"]
+        done = subprocess.run(
+            [*SWITCHBOARD_ARGV, "dashboard", "--port", str(port)],
+            env=service_env(service_home),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"the switchboard service serves the dashboard there: http://127.0.0.1:{port}/" in done.stderr
