@@ -273,3 +273,20 @@ def test_the_dashboard_command_points_at_the_service_when_the_service_holds_its_
         )
     assert done.returncode == 1
     assert f"the switchboard service serves the dashboard there: http://127.0.0.1:{port}/" in done.stderr
+
+
+def test_service_start_then_stop_leaves_nothing_running_and_status_says_so(service_home: Path) -> None:
+    env = service_env(service_home)
+
+    def switchboard(*args: str) -> str:
+        done = subprocess.run([*SWITCHBOARD_ARGV, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "running, pid" in switchboard("service", "start", "--port", "0")
+    pid = service_pid(service_home)
+    assert pid is not None
+    assert f"stopped (pid {pid})" in switchboard("service", "stop")
+    assert not is_running(service_home) and not socket_path(service_home).exists()
+    assert json.loads(switchboard("service", "status", "--json"))["running"] is False
+    assert "not running" in switchboard("service", "stop")
