@@ -43,6 +43,8 @@ __all__ = ["Service"]
 
 logger = logging.getLogger(__name__)
 
+HTTP_RETRY_S = 10.0
+
 
 class Service:
     """The service process's state; :meth:`serve` runs it until it is done."""
@@ -68,6 +70,7 @@ class Service:
         self._retired = False
         self._accepting: anyio.CancelScope | None = None
         self._http_stop: list[Any] = []
+        self._http_scope: anyio.CancelScope | None = None
         self._tools: MCPServer[Any] | None = None
 
     def open_store(self) -> Engine:
@@ -120,6 +123,8 @@ class Service:
         self.instance.release()
         if self._accepting is not None:
             self._accepting.cancel()
+        if self._http_scope is not None:
+            self._http_scope.cancel()
         for stop in self._http_stop:
             stop()
         self._nudge()
@@ -230,8 +235,7 @@ class Service:
                 group.start_soon(self._watch_signals)
                 group.start_soon(self._warm_up)
                 group.start_soon(self._accept, listener, group)
-                if http_socket is not None:
-                    group.start_soon(self._serve_http, http_socket)
+                group.start_soon(self._serve_http, http_socket)
                 await self._until_done()
                 group.cancel_scope.cancel()
         finally:
@@ -247,7 +251,24 @@ class Service:
         self.port = sock.getsockname()[1] if sock is not None else None
         return sock
 
-    async def _serve_http(self, sock: socket.socket) -> None:
+    async def _serve_http(self, sock: socket.socket | None) -> None:
+        engine: Engine | None = None
+        with anyio.CancelScope() as self._http_scope:  # retire() cancels whatever of this has not started serving
+            # A service retired for this one's build may still be letting go of the port (uvicorn's graceful
+            # shutdown takes up to 2 s): keep trying a while rather than run without the dashboard and receiver.
+            deadline = time.monotonic() + HTTP_RETRY_S
+            while sock is None and time.monotonic() < deadline:
+                await anyio.sleep(0.25)
+                sock = self._bind_http()
+            if sock is not None:
+                await self.http_ready()  # the dashboard's imports come from the one warm-up thread
+                engine = await anyio.to_thread.run_sync(self.open_store)
+        if sock is None:
+            logger.warning("no dashboard or OTLP receiver: the port stayed taken for %g s", HTTP_RETRY_S)
+            return
+        if engine is None or self._retired:
+            sock.close()
+            return
         from server.service.http import serve_http
 
-        await serve_http(self, sock, self._http_stop)
+        await serve_http(self, sock, engine, self._http_stop)  # registers its stop before its first await

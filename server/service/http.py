@@ -51,8 +51,7 @@ def bind(settings: Settings, port: int | None) -> socket.socket | None:
     wanted = port if port is not None else service_config(settings).dashboard.port
     try:
         return listen("127.0.0.1", wanted)
-    except OSError as exc:
-        logger.warning("service: no dashboard or OTLP receiver, 127.0.0.1:%d is taken (%s)", wanted, exc.strerror)
+    except OSError:
         return None
 
 
@@ -124,13 +123,15 @@ def _route(dashboard: ASGIApp, receiver: ASGIApp) -> ASGIApp:
     return app
 
 
-async def serve_http(service: Any, sock: socket.socket, stops: list[Callable[[], None]]) -> None:
-    """Serve the dashboard and the receiver on ``sock`` until cancelled or a callback in ``stops`` is called."""
-    await service.http_ready()  # the dashboard's imports are made in the service's one warm-up thread
+async def serve_http(service: Any, sock: socket.socket, engine: Engine, stops: list[Callable[[], None]]) -> None:
+    """Serve the dashboard and the receiver on ``sock`` until cancelled or a callback in ``stops`` is called.
+
+    ``stops`` gets its callback before the first await: a caller that checked it was not retired just before is
+    sure a retirement from then on reaches this server.
+    """
     from dashboard.app import build_app
 
     settings: Settings = service.settings
-    engine = await anyio.to_thread.run_sync(service.open_store)
     dashboard = build_app(engine, settings, config=service_config(settings), ingest=False)
     app = _route(dashboard, OtlpReceiver(service.open_store, sock.getsockname()[1]))
     server = _Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))

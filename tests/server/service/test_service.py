@@ -174,8 +174,15 @@ def _hello(path: Path, stamp: str) -> dict[str, object]:
         return json.loads(sock.makefile("rb").readline())
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def test_a_launcher_of_newer_code_retires_the_old_service_after_its_last_session(service_home: Path) -> None:
-    env = service_env(service_home)
+    port = _free_port()
+    env = service_env(service_home, SWITCHBOARD_SERVICE_PORT=str(port))
     with session(env) as old_session:
         old_session.initialize()
         old = service_pid(service_home)
@@ -186,6 +193,8 @@ def test_a_launcher_of_newer_code_retires_the_old_service_after_its_last_session
             new_session.initialize()
             new = service_pid(service_home)
             assert new is not None and new != old
+            # The dashboard and OTLP port passes to the new service once the old one has let go of it.
+            wait_until(lambda: query_status(service_home).get("port") == port, 30, "the new service on the port")
             # The old service still finishes the session it has.
             assert old_session.request("tools/list")["result"]["tools"]
             assert alive(old)
