@@ -161,7 +161,20 @@ def parse_logs(body: Any) -> Batch:
 
 
 def save_batch(engine: Engine, batch: Batch) -> int:
-    """Write a batch, skipping requests already stored; returns the rows written or changed."""
+    """Write a batch, skipping requests already stored; returns the rows written or changed.
+
+    Two exports of one batch at once can both find a row missing: the loser's unique key fails, and its second
+    pass finds the winner's rows and skips them.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        return _save(engine, batch)
+    except IntegrityError:
+        return _save(engine, batch)
+
+
+def _save(engine: Engine, batch: Batch) -> int:
     from sqlmodel import Session, col, select
 
     from server.store.models import ApiRequest, ToolDecision
@@ -178,7 +191,7 @@ def save_batch(engine: Engine, batch: Batch) -> int:
             key = (row.session_id, row.event_sequence)
             if row.event_sequence is None or key not in seen:
                 seen.add(key)
-                session.add(row)
+                session.add(ApiRequest(**row.model_dump(exclude={"id"})))  # a copy: a retry must start clean
                 written += 1
         existing: dict[str, ToolDecision] = {
             row.tool_use_id: row
