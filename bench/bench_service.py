@@ -92,6 +92,21 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _initialize_and_warm(process: subprocess.Popen[bytes]) -> None:
+    """Initialize, then call ``providers``: it answers once the server has imported what its tools use."""
+    assert process.stdin is not None and process.stdout is not None
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}
+    messages = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "providers", "arguments": {}}},
+    ]
+    process.stdin.write("".join(json.dumps(m) + "\n" for m in messages).encode())
+    process.stdin.flush()
+    while json.loads(process.stdout.readline()).get("id") != 2:
+        pass
+
+
 def memory(home: Path) -> tuple[int, int]:
     """(service + five launchers with a session each, two ``serve`` processes with a session each), in KB."""
     env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
@@ -99,27 +114,19 @@ def memory(home: Path) -> tuple[int, int]:
     try:
         for opened in sessions:
             opened.initialize()
-            opened.request("tools/list")
+            opened.call("providers")
         state = read_state(home) or {}
         ours = _rss_kb(int(state["pid"])) + sum(_rss_kb(s.process.pid) for s in sessions)
     finally:
         for opened in sessions:
             opened.close()
-    serves = [subprocess.Popen([*switchboard_command(), "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)]
-    serves.append(subprocess.Popen([*switchboard_command(), "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE))
+    serves = [
+        subprocess.Popen([*switchboard_command(), "serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for _ in range(2)
+    ]
     try:
         for process in serves:
-            assert process.stdin is not None and process.stdout is not None
-            init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "b", "version": "0"}}
-            process.stdin.write(
-                (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}) + "\n").encode()
-            )
-            process.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
-            process.stdin.write(b'{"jsonrpc":"2.0","id":2,"method":"tools/list"}\n')
-            process.stdin.flush()
-            process.stdout.readline()
-            process.stdout.readline()
-        time.sleep(2.0)  # a serve warms its engines and opens the store just after the handshake: measure after
+            _initialize_and_warm(process)
         baseline = sum(_rss_kb(p.pid) for p in serves)
     finally:
         for process in serves:
@@ -184,8 +191,11 @@ def report(
     print(f"Claude Code {CLAUDE.parent.name}, one-turn headless session, {reps} interleaved repetitions, medians\n")
     print(f"{'set-up':<8} {'wall s':>8} {'added s':>8} {'MCP connect p50 ms':>19}")
     for name in SETUPS:
-        connect = _median(connects[name])
-        print(f"{name:<8} {wall[name]:>8.3f} {wall[name] - wall['none']:>+8.3f} {connect:>19.0f}")
+        connected = [c for c in connects[name] if c is not None]
+        shown = f"{_median(connected):.0f}" if connected else "never"
+        if name != "none" and len(connected) < len(connects[name]):
+            shown += f" ({len(connects[name]) - len(connected)} of {len(connects[name])} never connected)"
+        print(f"{name:<8} {wall[name]:>8.3f} {wall[name] - wall['none']:>+8.3f} {shown:>19}")
     added = wall["service"] - wall["none"]
     connect = _median(connects["service"])
     print()
