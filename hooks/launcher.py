@@ -35,7 +35,13 @@ TIMEOUT_ENV = "SWITCHBOARD_LAUNCHER_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 3.0
 """Claude Code's first probe waits 3 s; past that a plain ``serve`` is the quicker way to a live server."""
 MAX_LINE = 1 << 20
-IDENTITY_ENV = ("CLAUDE_CODE_SESSION_ID", "CLAUDE_PROJECT_DIR", "SWITCHBOARD_CONFIG", "MCP_TOOL_TIMEOUT")
+IDENTITY_ENV = (
+    "CLAUDE_CODE_SESSION_ID",
+    "CLAUDE_PROJECT_DIR",
+    "SWITCHBOARD_CONFIG",
+    "MCP_TOOL_TIMEOUT",
+    "SWITCHBOARD_DATABASE_URL",  # the service serves only sessions of its own store; others are served in-process
+)
 SERVICE_ENV = (
     "PATH",
     "HOME",

@@ -130,6 +130,10 @@ async def _admit(
     The launcher is told ok before the MCP layer is imported (a cold service's first session): it relays at once,
     and ``initialize`` waits in the socket until the server reads it, as it would in a cold ``serve``.
     """
+    if hello.env.get("SWITCHBOARD_DATABASE_URL") != host.settings.database_url:
+        # The message names no URL: it may hold a password.
+        await _send(stream, {"ok": False, "error": "this session's SWITCHBOARD_DATABASE_URL is not the service's"})
+        return None
     settings = _session_settings(host, hello.env)
     try:
         config = load_config(settings, cwd=hello.cwd)

@@ -29,9 +29,9 @@ REPLY_BOUND_S = 60.0
 
 def service_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment a session's launcher gets: the test's, a private home, an ephemeral service port."""
-    env = {**os.environ, "SWITCHBOARD_HOME": str(home), "SWITCHBOARD_SERVICE_PORT": "0", **extra}
+    env = {**os.environ, "SWITCHBOARD_HOME": str(home), "SWITCHBOARD_SERVICE_PORT": "0"}
     env.pop("SWITCHBOARD_DATABASE_URL", None)
-    return env
+    return {**env, **extra}
 
 
 class Session:

@@ -299,3 +299,15 @@ def test_service_start_then_stop_leaves_nothing_running_and_status_says_so(servi
     assert not is_running(service_home) and not socket_path(service_home).exists()
     assert json.loads(switchboard("service", "status", "--json"))["running"] is False
     assert "not running" in switchboard("service", "stop")
+
+
+def test_a_session_on_another_store_than_the_services_is_served_in_process(service_home: Path, tmp_path: Path) -> None:
+    with session(service_env(service_home)) as first:
+        first.initialize()  # the service runs, on the default store
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with session(service_env(service_home, SWITCHBOARD_DATABASE_URL=other)) as elsewhere:
+        assert elsewhere.initialize()["result"]["serverInfo"]["name"] == "switchboard"
+        elsewhere.close()
+        stderr = elsewhere.stderr_now()
+    [line] = [line for line in stderr.splitlines() if line.startswith("switchboard launcher:")]
+    assert "SWITCHBOARD_DATABASE_URL is not the service's" in line and "other.db" not in line
