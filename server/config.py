@@ -64,7 +64,9 @@ class ProviderConfig(_Section):
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     context_windows: dict[str, int] = Field(default_factory=dict)
     timeout_s: float | None = None
-    command: list[str] = Field(default_factory=list, description="cli kind: argv; '{prompt}' is replaced.")
+    command: list[str] = Field(
+        default_factory=list, description="cli kind: argv; the prompt goes on stdin, '{model}' is replaced."
+    )
     enabled: bool = True
 
 

@@ -14,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from server.analytics.limits import MAX_DAYS
 from server.config import ContextConfig, SwitchboardConfig
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ async def stats(
     ctx: Context[Any, Any],
     section: Annotated[ToolSection, Field(description="One part, or 'overview' for a summary of all.")] = "overview",
     days: Annotated[
-        float | None, Field(gt=0, description="Look back this many days; default 7, or all time with session_id.")
+        float | None,
+        Field(gt=0, le=MAX_DAYS, description="Look back this many days; default 7, or all time with session_id."),
     ] = None,
     project: Annotated[str | None, Field(description="Only sessions of this project.")] = None,
     session_id: Annotated[

@@ -28,8 +28,17 @@ def _when(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _days(text: str) -> float:
+    from server.analytics.limits import MAX_DAYS
+
+    days = float(text)  # argparse turns a ValueError into "invalid _days value"
+    if not 0 < days <= MAX_DAYS:  # also false for nan
+        raise argparse.ArgumentTypeError(f"{text}: must be more than 0 and at most {MAX_DAYS}")
+    return days
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--days", type=float, help="look back this many days (default 7; all time with --session)")
+    parser.add_argument("--days", type=_days, help="look back this many days (default 7; all time with --session)")
     parser.add_argument("--since", type=_when, help="start of the window (ISO date or time, UTC)")
     parser.add_argument("--until", type=_when, help="end of the window, exclusive (ISO date or time, UTC)")
     parser.add_argument("--all", action="store_true", help="all time")

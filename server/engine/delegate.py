@@ -151,7 +151,7 @@ async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[Comp
     content = params.task
     if params.files:
         try:
-            content = f"{content}\n\n{attach_files(params.files, params.roots or runtime.roots)}"
+            content = f"{content}\n\n{attach_files(params.files, runtime.roots, params.roots)}"
         except FileRefused as exc:
             raise DelegateError(f"file refused: {exc}") from exc
     history: list[ChatMessage] = []

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel
 
+from server.engine.stored_text import redact_rows
 from server.providers.base import Completion
 from server.providers.registry import ModelInfo
 from server.store.models import Delegation, Thread, utcnow
@@ -94,7 +95,12 @@ def delegation_row(
 
 
 def save_rows(engine: Engine, rows: Sequence[SQLModel], *, thread: tuple[str, str | None] | None = None) -> None:
-    """Add ``rows`` in one transaction; ``thread`` = (thread_id, session_id) is created or its ``updated_at`` bumped."""
+    """Add ``rows`` in one transaction; ``thread`` = (thread_id, session_id) is created or its ``updated_at`` bumped.
+
+    Every free-text column is redacted first (:mod:`server.engine.stored_text`): here, in the worker thread, so
+    a long answer's redaction never holds up the event loop.
+    """
+    redact_rows(rows)
     with Session(engine) as db:
         if thread is not None:
             thread_id, session_id = thread

@@ -138,7 +138,7 @@ class Runtime:
         breakers, latency statistics, concurrency limit and cache.
         """
         env = os.environ if environ is None else environ
-        root = roots or default_roots(env)
+        root = default_roots(env) if roots is None else roots
         common = shared or Shared.from_config(config, clock)
         runtime = cls(
             settings=settings,

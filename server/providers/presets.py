@@ -55,7 +55,8 @@ PRESETS: dict[str, Preset] = {
     ),
     "lmstudio": Preset("openai-compatible", "http://127.0.0.1:1234/v1", None, []),
     "ollama": Preset("openai-compatible", "http://127.0.0.1:11434/v1", None, []),
-    # Agent CLIs run headless; they use their own login, so no key variable here.
-    "gemini-cli": Preset("cli", None, None, ["gemini-2.5-pro"], command=["gemini", "-m", "{model}", "-p", "{prompt}"]),
-    "codex": Preset("cli", None, None, ["gpt-5-codex"], command=["codex", "exec", "-m", "{model}", "{prompt}"]),
+    # Agent CLIs run headless; they use their own login, so no key variable here. The prompt goes on stdin (gemini
+    # reads piped input as its prompt; codex exec reads it for "-"): in argv it failed past 128 KiB (MAX_ARG_STRLEN).
+    "gemini-cli": Preset("cli", None, None, ["gemini-2.5-pro"], command=["gemini", "-m", "{model}"]),
+    "codex": Preset("cli", None, None, ["gpt-5-codex"], command=["codex", "exec", "-m", "{model}", "-"]),
 }

@@ -267,7 +267,7 @@ async def test_files_must_lie_inside_the_roots_the_client_lists(
     (project / "a.txt").write_text("inside the client's root")
     (tmp_path / "b.txt").write_text("inside the server's root only")
 
-    async def list_roots(_context: Any) -> types.ListRootsResult:
+    async def list_roots(context: Any) -> types.ListRootsResult:
         return types.ListRootsResult(roots=[types.Root(uri=FileUrl(project.as_uri()), name="project")])
 
     server = server_for(settings, engine, acme_config(fake), tmp_path)
@@ -279,6 +279,26 @@ async def test_files_must_lie_inside_the_roots_the_client_lists(
     assert not inside.is_error, inside.content
     assert "inside the client's root" in fake.requests[-1]["messages"][-1]["content"]
     assert outside.is_error and "outside the project root" in str(outside.content[0])
+
+
+@pytest.mark.parametrize("secret", ["/etc/passwd", "/proc/self/environ", "~/.ssh/id_rsa", "../outside.txt"])
+async def test_a_client_declaring_the_whole_disk_as_its_root_reads_nothing_outside_the_project(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, secret: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "outside.txt").write_text("not the project's")
+
+    async def list_roots(context: Any) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=FileUrl("file:///"), name="everything")])
+
+    server = server_for(settings, engine, acme_config(fake), project)
+    with anyio.fail_after(20):
+        async with Client(server, list_roots_callback=list_roots, mode="legacy") as client:
+            result = await client.call_tool("delegate", {"task": "read", "files": [secret]})
+    assert result.is_error
+    assert "file refused" in str(result.content[0])
+    assert fake.requests == []
 
 
 async def test_provider_events_still_pending_at_shutdown_are_written(

@@ -84,3 +84,13 @@ def test_stats_json_lists_every_session_of_the_window_not_only_a_page(
     assert rows[0] == rows[0] | {"session_id": "s-24", "cost_usd": 0.24}
     assert main(["stats", "--all", "--section", "sessions", "--no-ingest"]) == 0
     assert "... 5 more" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("days", ["1e10", "inf", "nan", "0", "-3"])
+def test_stats_refuses_a_look_back_out_of_bounds_with_the_reason(
+    home: Path, capsys: pytest.CaptureFixture[str], days: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["stats", "--days", days, "--no-ingest"])
+    assert exited.value.code == 2
+    assert "--days" in capsys.readouterr().err

@@ -142,3 +142,21 @@ async def test_a_cut_final_answer_is_read_back_whole_with_get_output(
             read = await client.call_tool("get_output", {"output_id": data["final_output_id"]})
     assert read.structured_content is not None
     assert read.structured_content["content"] == long_answer
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ({"models": ["pb:b1"] * 40}, "at most 10"),
+        ({"models": ["pb:b1", "pc:c1", "pa:a1"], "n": 2}, "n is 2"),
+        ({"stances": ["for"] * 11}, "at most 10"),
+        ({"n": 11}, "less than or equal to 10"),
+    ],
+)
+async def test_more_members_than_n_allows_are_refused_before_any_call(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, arguments: dict[str, Any], reason: str
+) -> None:
+    result = await call(settings, engine, fake, tmp_path, {"question": "q", **arguments}, None)
+    assert result.is_error
+    assert reason in json.dumps([c.model_dump() for c in result.content])
+    assert fake.requests == []

@@ -143,5 +143,5 @@ def test_cli_presets_fill_the_command_line() -> None:
     registry = Registry(config(codex={}, gem={"preset": "gemini-cli", "models": ["gemini-2.5-flash"]}))
     assert registry.specs["codex"].kind == "cli"
     assert registry.specs["codex"].command[:2] == ["codex", "exec"]
-    assert registry.specs["gem"].command == ["gemini", "-m", "{model}", "-p", "{prompt}"]
+    assert registry.specs["gem"].command == ["gemini", "-m", "{model}"]
     assert [m.id for m in registry.models() if m.provider == "gem"] == ["gem:gemini-2.5-flash"]
