@@ -43,7 +43,7 @@ from server.service.instance import is_running, read_state  # noqa: E402
 from server.service.otel_settings import otel_env  # noqa: E402
 from tests.e2e.claude import CLAUDE, claude_env, run_claude  # noqa: E402
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, Turn, serve_anthropic  # noqa: E402
-from tests.server.service.launch import Session  # noqa: E402
+from tests.server.service.launch import LAUNCHER_ARGV, Session  # noqa: E402
 
 SESSION = Conversation("BENCH", [Turn(text="done.")])
 CONNECTED = re.compile(r'MCP server "switchboard": Successfully connected \(transport: stdio\) in (\d+)ms')
@@ -107,6 +107,24 @@ def _initialize_and_warm(process: subprocess.Popen[bytes]) -> None:
         pass
 
 
+def initialize_ms(argv: list[str], env: dict[str, str]) -> float:
+    """Milliseconds from starting ``argv`` to its answer to ``initialize`` (our part of Claude Code's connect)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    assert process.stdin is not None and process.stdout is not None
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}
+    process.stdin.write(
+        (json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init}) + "\n").encode()
+    )
+    process.stdin.flush()
+    process.stdout.readline()
+    elapsed = (time.perf_counter() - started) * 1000
+    process.stdin.close()
+    process.wait(timeout=30)
+    process.stdout.close()
+    return elapsed
+
+
 def memory(home: Path) -> tuple[int, int]:
     """(service + five launchers with a session each, two ``serve`` processes with a session each), in KB."""
     env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
@@ -168,12 +186,19 @@ def main() -> int:
         while is_running(home):
             time.sleep(0.01)
         after_kill, connect_after_kill = run_once("service", root, fake, home, port, "after-kill")
+        env = {**os.environ, "SWITCHBOARD_HOME": str(home)}
+        launcher_ms = [initialize_ms(LAUNCHER_ARGV, env) for _ in range(args.reps)]
+        serve_ms = [initialize_ms([*switchboard_command(), "serve", "--no-ingest"], env) for _ in range(args.reps)]
         ours, baseline = memory(home)
         pid = (read_state(home) or {}).get("pid")
         if pid:
             os.kill(int(pid), signal.SIGTERM)
         shutil.rmtree(root, ignore_errors=True)
     report(walls, connects, after_kill, connect_after_kill, ours, baseline, args.reps)
+    print(
+        f"5. initialize answered, from process start: launcher + warm service {statistics.median(launcher_ms):.0f} ms "
+        f"vs serve {statistics.median(serve_ms):.0f} ms (median of {args.reps}; the part of 2. that is ours)"
+    )
     return 0
 
 
