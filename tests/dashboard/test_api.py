@@ -257,3 +257,9 @@ def test_every_page_renders_on_an_empty_store(engine: Engine, settings: Settings
     assert response.status_code == 200
     if not path.startswith("/api/"):
         assert 'class="empty"' in response.text
+
+
+def test_the_empty_overview_suggests_importing_past_sessions(engine: Engine, settings: Settings) -> None:
+    with TestClient(build_app(engine, settings, ingest=False), base_url="http://127.0.0.1") as empty:
+        page = empty.get("/").text
+    assert "<code>switchboard import</code>" in page
