@@ -55,30 +55,35 @@ SETUPS = ("none", "serve", "service")
 def _project(root: Path, setup: str) -> Path:
     project = root / f"proj-{setup}"
     project.mkdir()
-    if setup == "none":
-        return project
-    install(Target.project(project))
-    if setup == "serve":
-        mcp = json.loads((project / ".mcp.json").read_text())
-        command = switchboard_command()
-        mcp["mcpServers"]["switchboard"] |= {"command": command[0], "args": [*command[1:], "serve"]}
-        (project / ".mcp.json").write_text(json.dumps(mcp))
     return project
 
 
-def _user(root: Path, setup: str, port: int) -> Path:
+def _user(root: Path, setup: str, port: int, project: Path) -> Path:
+    """A fresh Claude Code user; ``install --project`` (local scope) registers in its own ``~/.claude.json``."""
     user = root / f"user-{setup}"
     (user / ".claude").mkdir(parents=True)
-    if setup == "service":
+    if setup == "none":
+        return user
+    # Install's records live apart per set-up: it keeps one registration per project and SWITCHBOARD_HOME.
+    install(Target.project(project, home=user), home=project.parent / f"records-{setup}")
+    if setup == "serve":
+        state_file = user / ".claude.json"
+        state = json.loads(state_file.read_text())
+        command = switchboard_command()
+        entry = state["projects"][str(project.resolve())]["mcpServers"]["switchboard"]
+        entry |= {"command": command[0], "args": [*command[1:], "serve"]}
+        state_file.write_text(json.dumps(state))
+    else:
         (user / ".claude" / "settings.json").write_text(json.dumps({"env": otel_env(port)}))
     return user
 
 
 def run_once(setup: str, root: Path, fake: AnthropicFake, home: Path, port: int, rep: str) -> tuple[float, int | None]:
-    env = claude_env(_user(root / rep, setup, port), fake, SWITCHBOARD_HOME=str(home))
+    project = root / f"proj-{setup}"
+    env = claude_env(_user(root / rep, setup, port, project), fake, SWITCHBOARD_HOME=str(home))
     if setup == "service":
         env.pop("DISABLE_TELEMETRY")
-    result = run_claude("BENCH go", root / f"proj-{setup}", env, root / rep / f"run-{setup}", allowed_tools=())
+    result = run_claude("BENCH go", project, env, root / rep / f"run-{setup}", allowed_tools=())
     if result.returncode != 0 or result.output.get("result") != "done.":
         raise SystemExit(f"{setup}: claude failed ({result.returncode}): {result.stderr[-2000:]}")
     found = CONNECTED.search(result.debug_log.read_text(errors="replace"))

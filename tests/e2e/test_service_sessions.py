@@ -42,7 +42,6 @@ def _delegating(marker: str, model: str) -> Conversation:
 class World:
     root: Path
     home: Path
-    project: Path
     openai: FakeOpenAI
     anthropic: AnthropicFake
 
@@ -56,7 +55,13 @@ class World:
         return path
 
     def env(self, user: str, **extra: str) -> dict[str, str]:
-        (self.root / user).mkdir(exist_ok=True)
+        """A user's Claude Code environment; a local project install lives in that user's ``~/.claude.json``."""
+        if not (self.root / user).exists():
+            # One project per user: install keeps one registration per project and SWITCHBOARD_HOME.
+            (self.root / user).mkdir()
+            (self.root / f"proj-{user}").mkdir()
+            install_env = {"HOME": str(self.root / user), "SWITCHBOARD_HOME": str(self.home)}
+            run_switchboard("install", "--project", str(self.root / f"proj-{user}"), env=install_env)
         return claude_env(
             self.root / user,
             self.anthropic,
@@ -66,7 +71,8 @@ class World:
         )
 
     def run(self, prompt: str, env: dict[str, str], tag: str) -> ClaudeResult:
-        result = run_claude(prompt, self.project, env, self.root / f"run-{tag}")
+        project = self.root / f"proj-{Path(env['HOME']).name}"
+        result = run_claude(prompt, project, env, self.root / f"run-{tag}")
         assert result.returncode == 0, result.stderr
         return result
 
@@ -81,13 +87,10 @@ class World:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    project = tmp_path / "proj"
-    project.mkdir()
-    run_switchboard("install", "--project", str(project))
     home = tmp_path / "state"
     with FakeOpenAI(models=["model-a", "model-b"]) as openai_api, serve_anthropic(AnthropicFake([])) as fake:
         try:
-            yield World(tmp_path, home, project, openai_api, fake)
+            yield World(tmp_path, home, openai_api, fake)
         finally:
             stop_service(home)
 
