@@ -104,6 +104,9 @@ async def stats(
     if session_id == CURRENT:
         session_id = _current_session(ctx)
     context = _context_config(ctx)
+    recorder = getattr(ctx.request_context.lifespan_context, "recorder", None)
+    if recorder is not None:
+        await recorder.settled()  # this session's last calls may still be on their way to the store
     # The queries are synchronous SQLAlchemy, the app may still be opening the store (``engine`` then blocks
     # until it is open), and the analytics may not be imported yet: all of it stays off the event loop.
     return await anyio.to_thread.run_sync(

@@ -19,6 +19,7 @@ import anyio
 
 from server.config import SwitchboardConfig
 from server.engine.cache import ResponseCache
+from server.engine.recorder import Recorder
 from server.providers.registry import Registry
 from server.routing.breaker import Breakers, BreakerState
 from server.routing.rank import LatencyStats
@@ -78,9 +79,13 @@ class Shared:
     latency: LatencyStats
     limiter: anyio.CapacityLimiter
     cache: ResponseCache
+    recorder: Recorder | None = None
+    """The process's one writer, when it has one for all its sessions (the service's); None: each runtime its own."""
 
     @classmethod
-    def from_config(cls, config: SwitchboardConfig, clock: Callable[[], float] = time.monotonic) -> Shared:
+    def from_config(
+        cls, config: SwitchboardConfig, clock: Callable[[], float] = time.monotonic, recorder: Recorder | None = None
+    ) -> Shared:
         resilience = config.resilience
         return cls(
             breakers=Breakers(
@@ -89,6 +94,7 @@ class Shared:
             latency=LatencyStats(),
             limiter=anyio.CapacityLimiter(resilience.max_concurrency),
             cache=ResponseCache(enabled=config.cache.enabled, ttl_s=config.cache.ttl_s, clock=clock),
+            recorder=recorder,
         )
 
 
@@ -112,12 +118,15 @@ class Runtime:
     roots: list[Path]
     session_id: str | None
     pending: list[SQLModel] = field(default_factory=lambda: [])
+    recorder: Recorder = field(init=False, repr=False)
+    """Writes every call's rows behind its response (:mod:`server.engine.recorder`)."""
     client_timeout_s: float | None = None
     """The client's tool-call timeout, when it tells us (Claude Code passes ``MCP_TOOL_TIMEOUT`` in ms)."""
     _engine: Engine | None = field(default=None, repr=False)
     _opener: Callable[[], Engine] | None = field(default=None, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _warmed: bool = field(default=False, repr=False)
+    _owns_recorder: bool = field(default=True, init=False, repr=False)
 
     @classmethod
     def create(
@@ -154,7 +163,13 @@ class Runtime:
         )
         runtime.breakers.on_transition = runtime.record_transition
         runtime._engine = engine
+        if common.recorder is not None:
+            runtime.recorder, runtime._owns_recorder = common.recorder, False
         return runtime
+
+    def __post_init__(self) -> None:
+        self.recorder = Recorder(lambda: self.engine, self.settings.spool_dir / "records")
+        self._owns_recorder = True
 
     @property
     def engine(self) -> Engine:
@@ -200,6 +215,23 @@ class Runtime:
             await anyio.to_thread.run_sync(import_heavy_modules, abandon_on_cancel=True)
             self._warmed = True
 
+    async def build_providers(self, names: list[str]) -> None:
+        """Build the clients of ``names`` not built yet, in one worker thread (SDK imports, key lookups).
+
+        Consensus does this before its members start, so they set off together; a provider that cannot be built
+        is left for its call to report.
+        """
+        missing = [name for name in dict.fromkeys(names) if self.registry.built(name) is None]
+        if missing:
+            await anyio.to_thread.run_sync(self._build_quietly, missing)
+
+    def _build_quietly(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.registry.get(name)
+            except Exception:  # a missing key or SDK: try_model classifies and records it
+                continue
+
     @property
     def config_file(self) -> str:
         """Where the config came from, for messages that say what to change."""
@@ -225,5 +257,25 @@ class Runtime:
         rows, self.pending = self.pending, []
         return rows
 
+    def record(
+        self, rows: list[SQLModel], *, thread: tuple[str, str | None] | None = None, settle: list[str] | None = None
+    ) -> None:
+        """Hand ``rows`` (and the provider events no call has taken yet) to the recorder; returns at once."""
+        self.recorder.record(
+            [*self.take_pending(), *rows], thread=thread, settle=settle or (), session_id=self.session_id
+        )
+
     async def aclose(self) -> None:
         await self.registry.aclose()
+        await self.close_recorder()
+
+    async def close_recorder(self) -> None:
+        """Write what the recorder holds (spilling what cannot land); shielded, as those calls cost money."""
+        with anyio.CancelScope(shield=True):
+            rows = self.take_pending()
+            if rows and self.has_engine:  # provider events alone are not worth opening a store at exit
+                self.recorder.record(rows, session_id=self.session_id)
+            if self._owns_recorder:
+                await anyio.to_thread.run_sync(self.recorder.close)
+            else:  # the service's, shared with other sessions: ours are written, the writer stays
+                await self.recorder.settled()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from server.install.edits import InstallError
 from server.install.jsonfile import JsonFormat, JsonObject, dumps, loads
+from server.private import private_dirs
 
 __all__ = ["Loaded", "Written", "commit", "load"]
 
@@ -93,9 +94,10 @@ def _backup(files: list[Loaded], backups: Path) -> dict[Path, Path]:
     copies: dict[Path, Path] = {}
     for file in files:
         if file.text is not None:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dirs(folder)
             copies[file.path] = folder / str(file.real).strip(os.sep).replace(os.sep, "__")
             shutil.copy2(file.real, copies[file.path])
+            os.chmod(copies[file.path], 0o600)  # copy2 copies the mode too: a 0644 settings file stays private here
     return copies
 
 

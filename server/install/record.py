@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from server.install.jsonfile import dumps, loads
+from server.private import private_dirs
 
 __all__ = ["FileRecord", "Record"]
 
@@ -53,7 +54,7 @@ class Record:
 
     def save(self, home: Path) -> None:
         path = self.path(home, self.key)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dirs(path.parent)  # the home too, when install is the first command to make it
         files = {name: vars(entry) for name, entry in self.files.items()}
         fd, tmp = tempfile.mkstemp(prefix=".record.", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -75,7 +75,7 @@ async def _probe_all(registry: Registry) -> list[tuple[str, bool, str, str | Non
 
 
 async def _probe(registry: Registry, spec: ProviderSpec) -> tuple[str, bool, str, str | None]:
-    if spec.kind == "cli":
+    if spec.descriptor.probe == "command":
         found = bool(spec.command) and shutil.which(spec.command[0]) is not None
         shown = spec.command[0] if spec.command else "(no command)"
         return spec.name, found, f"runs {shown}", None if found else f"install {shown} or fix command = [...]"

@@ -27,6 +27,7 @@ from anyio.abc import ByteStream, SocketListener, TaskGroup
 
 from server import __version__
 from server.config import SwitchboardConfig
+from server.engine.recorder import Recorder
 from server.engine.runtime import Shared
 from server.service.instance import Instance, ServiceState
 from server.service.sessions import handle_connection
@@ -72,6 +73,8 @@ class Service:
         self._http_stop: list[Any] = []
         self._http_scope: anyio.CancelScope | None = None
         self._tools: MCPServer[Any] | None = None
+        self.recorder = Recorder(self.open_store, settings.spool_dir / "records")
+        """One writer for every session's rows (several sessions' batches share a transaction)."""
 
     def open_store(self) -> Engine:
         """The store every session writes to, opened (and migrated) once; safe from any thread."""
@@ -86,7 +89,7 @@ class Service:
         """One :class:`Shared` per distinct providers/resilience/cache config (same names may mean other hosts)."""
         key = hashlib.sha256(config.model_dump_json(include={"providers", "resilience", "cache"}).encode()).hexdigest()
         if key not in self._pool:
-            self._pool[key] = Shared.from_config(config)
+            self._pool[key] = Shared.from_config(config, recorder=self.recorder)
         return self._pool[key]
 
     def tools(self) -> MCPServer[Any]:
@@ -240,6 +243,7 @@ class Service:
                 group.cancel_scope.cancel()
         finally:
             self.instance.release()
+            await anyio.to_thread.run_sync(self.recorder.close)  # write (or spill) what sessions left queued
             if self._engine is not None:
                 self._engine.dispose()
         return 0

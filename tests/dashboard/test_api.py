@@ -259,6 +259,14 @@ def test_every_page_renders_on_an_empty_store(engine: Engine, settings: Settings
         assert 'class="empty"' in response.text
 
 
+def test_totals_with_unpriced_usage_read_at_least_on_the_pages(client: TestClient) -> None:
+    # The seeded store has an unpriced local delegation and a failed attempt with no cost.
+    for path in ("/", "/delegations"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert "at least $" in page.text and "unpriced</span>" in page.text, path
+
+
 def test_the_empty_overview_suggests_importing_past_sessions(engine: Engine, settings: Settings) -> None:
     with TestClient(build_app(engine, settings, ingest=False), base_url="http://127.0.0.1") as empty:
         page = empty.get("/").text

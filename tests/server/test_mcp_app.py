@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from pydantic import FileUrl
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from server.config import ProviderConfig, SwitchboardConfig
 from server.engine.runtime import Runtime
@@ -19,6 +19,7 @@ from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent, StoredOutput
 from tests.fakes.anthropic_messages import FakeMessages
 from tests.fakes.openai_api import FakeOpenAI, Reply
+from tests.server.recorded import recorded
 
 pytestmark = pytest.mark.anyio
 
@@ -53,7 +54,7 @@ def server_for(settings: Settings, engine: Engine, config: SwitchboardConfig, tm
 
 
 def rows(engine: Engine) -> list[Delegation]:
-    with Session(engine) as db:
+    with recorded(engine) as db:
         return list(db.exec(select(Delegation).order_by(col(Delegation.id))).all())
 
 
@@ -126,7 +127,7 @@ async def test_long_answer_is_cut_with_a_note_and_the_full_text_is_retrievable(
     assert resource.contents[0].text == long_text  # type: ignore[union-attr]
     assert chunk.structured_content is not None
     assert chunk.structured_content["content"] == long_text
-    with Session(engine) as db:
+    with recorded(engine) as db:
         stored = db.get(StoredOutput, data["output_id"])
     assert stored is not None and stored.content == long_text
 
@@ -167,7 +168,7 @@ async def test_open_breaker_is_recorded_as_provider_events(
             third = await client.call_tool("delegate", {"task": "hi", "model": "acme:model-a"})
     assert third.is_error and "circuit open" in str(third.content[0])
     assert fake.calls_for("model-a") == 2
-    with Session(engine) as db:
+    with recorded(engine) as db:
         events = [e.event for e in db.exec(select(ProviderEvent).order_by(col(ProviderEvent.id))).all()]
     assert "breaker_open" in events
 
@@ -183,7 +184,7 @@ async def test_a_key_echoed_by_the_provider_reaches_neither_the_store_nor_the_cl
             result = await client.call_tool("delegate", {"task": "hi"})
     assert result.is_error and "auth" in str(result.content[0])
     assert wrong_key not in str(result.content)
-    with Session(engine) as db:
+    with recorded(engine) as db:
         texts = [r.error or "" for r in db.exec(select(Delegation)).all()]
         texts += [e.detail or "" for e in db.exec(select(ProviderEvent)).all()]
     assert texts and all(wrong_key not in text for text in texts)
@@ -313,5 +314,5 @@ async def test_provider_events_still_pending_at_shutdown_are_written(
             await client.list_tools()
             # As a call cancelled mid-way would leave them: recorded, not yet written.
             runtimes[0].record_error("acme", "timeout", "model-a: cancelled")
-    with Session(engine) as db:
+    with recorded(engine) as db:
         assert [(e.provider, e.event) for e in db.exec(select(ProviderEvent)).all()] == [("acme", "error")]

@@ -120,11 +120,17 @@ def _two_sessions(service_home: Path, tmp_path: Path, fake_a: FakeOpenAI, fake_b
         answer_a = a.call("delegate", task="say a")
         answer_b = b.call("delegate", task="say b")
         pids = {service_pid(service_home)}
+        a.close()  # the service's one recorder outlives a session: b's next row still lands
+        again_b = b.call("delegate", task="say b again")
     assert listed_a["routing_config"] == str(config_a) and listed_b["routing_config"] == str(config_b)
-    assert not answer_a["isError"] and not answer_b["isError"], (answer_a, answer_b)
+    assert not answer_a["isError"] and not answer_b["isError"] and not again_b["isError"], (answer_a, answer_b)
     assert len(pids) == 1 and None not in pids  # one service served both
-    wait_until(lambda: len(_delegations(service_home)) == 2, 30, "both delegation rows")
-    assert _delegations(service_home) == [("session-a", "model-a", "ok"), ("session-b", "model-b", "ok")]
+    wait_until(lambda: len(_delegations(service_home)) == 3, 30, "the three delegation rows")
+    assert _delegations(service_home) == [
+        ("session-a", "model-a", "ok"),
+        ("session-b", "model-b", "ok"),
+        ("session-b", "model-b", "ok"),
+    ]
 
 
 def test_a_session_after_kill_9_of_the_service_clears_its_stale_socket_and_still_delegates(
