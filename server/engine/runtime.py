@@ -152,7 +152,7 @@ class Runtime:
         runtime = cls(
             settings=settings,
             config=config,
-            registry=Registry(config, environ=env, cwd=root[0]),
+            registry=Registry(config, environ=env, cwd=root[0] if root else Path.cwd()),
             breakers=common.breakers,
             latency=common.latency,
             limiter=common.limiter,

@@ -177,7 +177,7 @@ class Service:
         from server.engine.runtime import import_heavy_modules
 
         def load_mcp() -> None:
-            from server.mcp_app import build_server
+            from server.tools import build_server
 
             importlib.import_module("server.service.transport")
             self._tools = build_server(self.settings, SwitchboardConfig())

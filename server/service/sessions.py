@@ -149,7 +149,7 @@ async def _admit(
 
 
 def _build(host: SessionHost, admission: Admission) -> MCPServer[Any]:
-    from server.mcp_app import build_server
+    from server.tools import build_server
 
     return build_server(
         admission.settings,
