@@ -12,6 +12,7 @@ from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthReport, provider_health
 from server.analytics.patterns import Patterns, find_patterns
 from server.analytics.report import SECTIONS, Section, StatsReport, build_report
+from server.analytics.routing import RoutingLearning, routing_learning
 from server.analytics.savings import DEFAULT_CLAUDE_MODEL, Savings, savings
 from server.analytics.session_detail import SessionDetail, TimelineNode, session_detail
 from server.analytics.sessions import ModelTokens, SessionRow, SessionsSummary, recent_sessions, sessions_summary
@@ -29,6 +30,7 @@ __all__ = [
     "HealthReport",
     "ModelTokens",
     "Patterns",
+    "RoutingLearning",
     "Savings",
     "Section",
     "SessionDetail",
@@ -45,6 +47,7 @@ __all__ = [
     "find_patterns",
     "provider_health",
     "recent_sessions",
+    "routing_learning",
     "savings",
     "session_detail",
     "sessions_summary",

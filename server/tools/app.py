@@ -27,6 +27,7 @@ from server.engine.runtime import Runtime, Shared
 from server.settings import Settings
 from server.tools.consensus import register_consensus_tool
 from server.tools.delegate import delegate
+from server.tools.feedback import register_feedback_tool
 from server.tools.outputs import get_output, output_resource
 from server.tools.providers import providers
 from server.tools.stats import register_stats_tool
@@ -47,6 +48,7 @@ INSTRUCTIONS = (
     "opinion. "
     "`providers`: the configured models, their key status, health and prices. "
     "`get_output`: the rest of an answer that was cut to fit. "
+    "`feedback`: whether a delegated answer was good (by its request_id); routing learns from it. "
     "`stats`: usage, cost, savings from delegation, provider health, tool and subagent patterns and routing "
     "advice from the recorded sessions (`section` picks one part; `session_id='current'` is this session)."
 )
@@ -186,4 +188,5 @@ def build_server(
     )(output_resource)
     register_stats_tool(server)
     register_consensus_tool(server)
+    register_feedback_tool(server)
     return server

@@ -1,7 +1,7 @@
 """Claude Code's own telemetry: api_request (one row per API request) and tool_decision (joins tool_call)
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-29 05:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
