@@ -19,8 +19,8 @@ from mcp import Client
 from sqlalchemy import Engine
 
 from server.config import SwitchboardConfig
-from server.mcp_app import build_server
 from server.settings import Settings
+from server.tools.app import build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 __all__ = ["CHECK_SCRIPT", "Quality", "check_command", "refining", "solve_client", "solve_config"]

@@ -13,10 +13,10 @@ from mcp import Client
 from sqlalchemy import Engine
 
 from server.config import OutputConfig, SwitchboardConfig
-from server.engine.consensus_tool import choose_members
 from server.engine.runtime import Runtime
-from server.mcp_app import build_server
 from server.settings import Settings
+from server.tools.app import build_server
+from server.tools.consensus import choose_members
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.anyio

@@ -11,10 +11,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from server.engine.consensus_tool import choose_members
 from server.engine.runtime import Runtime
 from server.engine.solve_models import SolveResult
 from server.providers.registry import ModelInfo
+from server.tools.consensus import choose_members
 
 __all__ = ["CLIENT_MARGIN", "DEFAULT_MODELS", "register_solve_tool", "solve"]
 
