@@ -14,6 +14,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.settings import Settings
+from server.task_types import TaskType
 
 __all__ = [
     "BudgetConfig",
@@ -69,8 +70,12 @@ class ProviderConfig(_Section):
 
 
 class RoutingConfig(_Section):
+    """``default`` serves every task type without a list of its own; lists are tried in the order written."""
+
     default: list[str] = Field(default_factory=list)
-    task_types: dict[str, list[str]] = Field(default_factory=dict)
+    task_types: dict[TaskType, list[str]] = Field(default_factory=dict)
+    order: Literal["cost", "latency"] | None = None
+    """Reorder the configured lists by estimated cost or recent latency instead of trying them as written."""
 
 
 class ResilienceConfig(_Section):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import anyio
@@ -214,7 +214,7 @@ async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: Comp
             refusals.append(Skip(info.id, reason))
     if not kept and refusals:
         raise DelegateError("refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals))
-    return Plan(task_type=plan.task_type, candidates=kept, skipped=plan.skipped + refusals)
+    return replace(plan, candidates=kept, skipped=plan.skipped + refusals)
 
 
 def _decision(params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None) -> RoutingDecision:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from server.task_types import TASK_TYPES
+
 __all__ = ["TASK_TYPES", "classify"]
 
 # Checked in order; the first type with a matching word wins. Words, not phrases, so the rules stay predictable.
@@ -22,8 +24,6 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
-
-TASK_TYPES = ("code_fix", "ui", "ai_feature", "research", "cost_sensitive", "general")
 
 
 def classify(task: str) -> str:
