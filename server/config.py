@@ -153,7 +153,8 @@ def load_config(settings: Settings | None = None, cwd: Path | None = None) -> Sw
     if path is None:
         return SwitchboardConfig()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist: create it or unset SWITCHBOARD_CONFIG") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -161,6 +162,8 @@ def load_config(settings: Settings | None = None, cwd: Path | None = None) -> Sw
     try:
         config = SwitchboardConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"config file {path} is invalid:\n{exc}") from exc
+        from server.config_errors import describe_validation_error
+
+        raise ConfigError(describe_validation_error(exc, path, text, SwitchboardConfig)) from exc
     config.source = path
     return config

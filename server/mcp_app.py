@@ -23,17 +23,19 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from server import __version__
 from server.analytics.stats_tool import register_stats_tool
-from server.config import SwitchboardConfig, load_config
+from server.config import ConfigError, SwitchboardConfig, load_config
+from server.engine.compact import delegate_result, details
 from server.engine.consensus_tool import register_consensus_tool
-from server.engine.discovery import list_providers, list_routes
-from server.engine.results import DelegateResult, ProviderListing
+from server.engine.discovery import list_providers, list_routes, providers_text
+from server.engine.results import ProviderListing, RouteListing
 from server.engine.runtime import Runtime
 from server.settings import Settings
+from server.task_types import TASK_TYPE_MEANINGS, TaskType
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -57,6 +59,10 @@ INSTRUCTIONS = (
 
 AppContext = Context[Runtime, Any]
 
+TASK_TYPE_HELP = "Picks the route; default: classified from the task. " + "; ".join(
+    f"{name}: {meaning}" for name, meaning in TASK_TYPE_MEANINGS.items()
+)
+
 WARM_FALLBACK_S = 1.0
 """When the client says nothing after ``initialize``, the background warm-up starts this long after start."""
 
@@ -71,7 +77,7 @@ class OutputChunk(BaseModel):
 
 class ProvidersResult(BaseModel):
     providers: list[ProviderListing]
-    routes: dict[str, list[str]] = Field(description="Per task type, the models delegate tries, in list order.")
+    routes: dict[str, RouteListing]
     routing_config: str = Field(description="The config file in force.")
 
 
@@ -82,11 +88,10 @@ def _runtime(ctx: AppContext) -> Runtime:
 async def delegate(
     ctx: AppContext,
     task: Annotated[str, Field(min_length=1, description="What the other model should do; self-contained.")],
-    model: Annotated[str | None, Field(description="'provider:model' to try first, e.g. 'groq:llama-3.3-70b'.")] = None,
-    task_type: Annotated[
-        str | None,
-        Field(description="code_fix, ui, ai_feature, research, cost_sensitive or general; default: classified."),
+    model: Annotated[
+        str | None, Field(description="A model id from the providers tool to try first; default: routed.")
     ] = None,
+    task_type: Annotated[TaskType | None, Field(description=TASK_TYPE_HELP)] = None,
     files: Annotated[
         list[str] | None, Field(description="Paths inside the project to send along (the server reads them).")
     ] = None,
@@ -95,10 +100,12 @@ async def delegate(
     max_cost_usd: Annotated[float | None, Field(gt=0, description="Skip models estimated to cost more.")] = None,
     thread_id: Annotated[str | None, Field(description="Continue this thread (from an earlier result).")] = None,
     temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
-) -> DelegateResult:
-    """Hand a task to the best configured model for it, falling back to the next on failure.
+) -> CallToolResult:
+    """Give a self-contained task to another model and get its answer back.
 
-    The result has the answer, its cost and tokens, and the routing decision (candidates, chosen, skipped).
+    Use it for work that needs none of this conversation: drafting or fixing a piece of code, a summary, a
+    look-up, bulk or routine edits, or when another model is cheaper or faster. The route falls back to the
+    next model on failure. Returns the answer, then one line: model, tokens, cost, latency, any fallback.
     """
     runtime = _runtime(ctx)
     await runtime.warm()
@@ -119,7 +126,7 @@ async def delegate(
         roots=await client_roots(ctx) if files else None,
     )
     try:
-        return await run_delegate(runtime, params)
+        return delegate_result(await run_delegate(runtime, params))
     except DelegateError as exc:
         raise ToolError(str(exc)) from exc
 
@@ -176,12 +183,19 @@ async def output_resource(output_id: str, ctx: AppContext) -> str:
     return content
 
 
-async def providers(ctx: AppContext) -> ProvidersResult:
-    """List the configured providers and models with their key status, health (breaker) and prices."""
+async def providers(ctx: AppContext) -> CallToolResult:
+    """The valid model ids (for delegate's model and consensus's models), with key status, health and prices,
+    and per task type the order delegate tries them in and why."""
     runtime = _runtime(ctx)
+    if runtime.config_error is not None:
+        raise ToolError(runtime.config_error)
     await runtime.warm()  # prices come from genai-prices, a heavy import
-    return ProvidersResult(
+    result = ProvidersResult(
         providers=list_providers(runtime), routes=list_routes(runtime), routing_config=runtime.config_file
+    )
+    return CallToolResult(
+        content=[TextContent(type="text", text=providers_text(result.providers, result.routes, result.routing_config))],
+        structured_content=details(result),
     )
 
 
@@ -231,6 +245,15 @@ async def _flush_pending(runtime: Runtime) -> None:
             logger.exception("could not write %d provider events at shutdown", len(rows))
 
 
+def _load_config(settings: Settings) -> tuple[SwitchboardConfig, str | None]:
+    """The config in force, or the defaults and why it could not be loaded: a typo must not cost every tool."""
+    try:
+        return load_config(settings), None
+    except ConfigError as exc:
+        logger.warning("%s", exc)
+        return SwitchboardConfig(), str(exc)
+
+
 def _open_store(settings: Settings) -> Engine:
     from server.store.engine import open_store
 
@@ -246,6 +269,7 @@ def build_server(
     roots: list[Path] | None = None,
     ingest: bool = True,
     runtime_hook: Callable[[Runtime], None] | None = None,
+    config_error: str | None = None,
 ) -> MCPServer[Runtime]:
     """The switchboard MCP app.
 
@@ -258,14 +282,16 @@ def build_server(
         roots: Directories ``files`` may come from; default: the working directory.
         ingest: Whether to ingest the hook spool periodically while running.
         runtime_hook: Called with the runtime once built (tests inject provider clients through it).
+        config_error: Why the config in force could not be loaded (``config`` is then the defaults); the
+            server still runs: ``stats`` and ``get_output`` work, tools that need providers return this error.
     """
     handshake = _Handshake()
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
         resolved = settings or Settings()
-        cfg = config or load_config(resolved)
-        runtime = Runtime.create(resolved, cfg, engine, roots=roots, environ=environ)
+        cfg, problem = (config, config_error) if config is not None else _load_config(resolved)
+        runtime = Runtime.create(resolved, cfg, engine, roots=roots, environ=environ, config_error=problem)
         if engine is None:
             runtime.set_store_opener(partial(_open_store, resolved))
         if runtime_hook is not None:

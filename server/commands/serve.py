@@ -13,8 +13,7 @@ import os
 import sys
 from typing import Any
 
-from server.config import ConfigError, load_config
-from server.providers.registry import Registry
+from server.config import ConfigError, SwitchboardConfig, load_config
 from server.settings import Settings
 
 __all__ = ["HELP", "BearerTokenMiddleware", "add_arguments", "is_loopback", "run"]
@@ -64,12 +63,14 @@ class BearerTokenMiddleware:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings()
+    config_error = None
     try:
         config = load_config(settings)
-        Registry(config)  # unknown presets and kinds fail here, with the reason, not inside the MCP session
-    except (ConfigError, ValueError) as exc:
-        print(f"switchboard serve: {exc}", file=sys.stderr)
-        return 2
+    except ConfigError as exc:
+        # Serve anyway: exiting would cost the client every tool, stats included. Tools that need providers
+        # return this error; stats and get_output keep working.
+        print(f"switchboard serve: {exc}\n(serving without providers until it is fixed)", file=sys.stderr)
+        config, config_error = SwitchboardConfig(), str(exc)
     token = os.environ.get(args.token_env) if args.http else None
     if args.http and not is_loopback(args.host) and not token:
         print(
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from server.mcp_app import build_server
 
-    server = build_server(settings, config, ingest=not args.no_ingest)
+    server = build_server(settings, config, ingest=not args.no_ingest, config_error=config_error)
     if not args.http:
         from server.stdio import run_stdio
 

@@ -6,16 +6,18 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from server.engine.compact import consensus_result
 from server.engine.consensus_members import Member
-from server.engine.consensus_models import ConsensusResult, Strategy
+from server.engine.consensus_models import Strategy
 from server.engine.consensus_prompts import Stance
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
 from server.routing.classify import classify
+from server.routing.explicit import model_error
 from server.routing.rank import plan_route
 
 __all__ = ["DEFAULT_MEMBERS", "choose_members", "consensus", "register_consensus_tool"]
@@ -60,8 +62,17 @@ def choose_members(runtime: Runtime, question: str, n: int) -> tuple[list[str], 
 
 
 def _members(
-    runtime: Runtime, question: str, models: list[str] | None, n: int | None, stances: list[Stance] | None
+    runtime: Runtime,
+    question: str,
+    models: list[str] | None,
+    n: int | None,
+    stances: list[Stance] | None,
+    judge: str | None = None,
 ) -> tuple[list[Member], str | None]:
+    for named in [*(models or []), *([judge] if judge else [])]:
+        problem = model_error(runtime.registry, named)
+        if problem is not None:
+            raise ToolError(problem)
     if models:
         chosen = list(models)
         ranked = _ranked(runtime, question)
@@ -83,7 +94,8 @@ async def consensus(
     ctx: Context[Runtime, Any],
     question: Annotated[str, Field(description="The question every member answers; self-contained.")],
     models: Annotated[
-        list[str] | None, Field(description="Members as 'provider:model'; default: n models from different providers.")
+        list[str] | None,
+        Field(description="Member ids from the providers tool; default: n models from different providers."),
     ] = None,
     n: Annotated[int | None, Field(ge=1, le=10, description="How many members the router picks (default 3).")] = None,
     strategy: Annotated[
@@ -94,9 +106,7 @@ async def consensus(
             "answer."
         ),
     ] = "judge",
-    judge: Annotated[
-        str | None, Field(description="'provider:model' of the judge; default: the router's pick.")
-    ] = None,
+    judge: Annotated[str | None, Field(description="The judge's model id; default: the router's pick.")] = None,
     stances: Annotated[list[Stance] | None, Field(description="One per member: 'for', 'against' or 'neutral'.")] = None,
     max_cost_usd: Annotated[
         float | None,
@@ -105,17 +115,20 @@ async def consensus(
     timeout_s: Annotated[
         float | None, Field(gt=0, description="Deadline for the members' answers (the judge then has its own).")
     ] = None,
-) -> ConsensusResult:
-    """Ask several models the same question at once and return one answer, with how far they agreed.
+) -> CallToolResult:
+    """Ask several models the same question at once; returns one answer and how far they agreed.
 
-    Each member's answer, latency, tokens, cost and error are reported; long answers are cut and stored
-    (read them with get_output). Progress is reported as members finish.
+    Use it for a decision worth a second opinion (a design choice, a risky change, the cause of a hard bug),
+    not for routine work: it pays for several calls. Returns the final answer, then a line on agreement and
+    members; each member's answer, cost and error are in the structured result.
     """
     runtime = ctx.request_context.lifespan_context
+    if runtime.config_error is not None:
+        raise ToolError(runtime.config_error)
     await runtime.warm()
     from server.engine.consensus import ConsensusSpec, run_consensus
 
-    seats, default_judge = _members(runtime, question, models, n, stances)
+    seats, default_judge = _members(runtime, question, models, n, stances, judge)
     spec = ConsensusSpec(
         question=question,
         members=tuple(seats),
@@ -128,7 +141,7 @@ async def consensus(
     async def progress(done: float, total: float | None, message: str) -> None:
         await ctx.report_progress(done, total, message)
 
-    return await run_consensus(runtime, spec, progress=progress)
+    return consensus_result(await run_consensus(runtime, spec, progress=progress))
 
 
 def register_consensus_tool(server: MCPServer[Any]) -> None:

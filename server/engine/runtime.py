@@ -92,6 +92,8 @@ class Runtime:
     pending: list[SQLModel] = field(default_factory=lambda: [])
     client_timeout_s: float | None = None
     """The client's tool-call timeout, when it tells us (Claude Code passes ``MCP_TOOL_TIMEOUT`` in ms)."""
+    config_error: str | None = None
+    """Why the config in force could not be used; tools that need providers return it (``serve`` stays up)."""
     _engine: Engine | None = field(default=None, repr=False)
     _opener: Callable[[], Engine] | None = field(default=None, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -107,19 +109,27 @@ class Runtime:
         roots: list[Path] | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        config_error: str | None = None,
     ) -> Runtime:
         """Build the shared resources from the config; no provider SDK is imported here.
 
         Without ``engine`` the caller names how to open the store with :meth:`set_store_opener`; it is opened
-        on first need.
+        on first need. A config whose providers cannot be built (an unknown preset) leaves the runtime without
+        providers and with ``config_error`` set, like a config that did not load (``config_error`` given).
         """
         env = os.environ if environ is None else environ
         root = roots or _default_roots(env)
         resilience = config.resilience
+        try:
+            registry = Registry(config, environ=env, cwd=root[0])
+        except ValueError as exc:
+            config_error = config_error or f"config file {config.source or '(in force)'}: {exc}"
+            registry = Registry(SwitchboardConfig(), environ=env, cwd=root[0])
         runtime = cls(
             settings=settings,
             config=config,
-            registry=Registry(config, environ=env, cwd=root[0]),
+            registry=registry,
+            config_error=config_error,
             breakers=Breakers(
                 failures_to_open=resilience.breaker_failures, cooldown_s=resilience.breaker_cooldown_s, clock=clock
             ),

@@ -69,7 +69,16 @@ def test_inspector_lists_the_tools_with_their_annotations(home: Path, tmp_path: 
     assert {"delegate", "get_output", "providers", "stats"} <= set(tools)
     assert tools["delegate"]["annotations"]["openWorldHint"] is True
     assert "task" in tools["delegate"]["inputSchema"]["required"]
-    assert "decision" in tools["delegate"]["outputSchema"]["properties"]
+    # task_type is an enum a model can read; the result's details are not a schema the model must carry.
+    assert set(tools["delegate"]["inputSchema"]["properties"]["task_type"]["anyOf"][0]["enum"]) == {
+        "code_fix",
+        "ui",
+        "ai_feature",
+        "research",
+        "cost_sensitive",
+        "general",
+    }
+    assert "outputSchema" not in tools["delegate"]
 
 
 def test_inspector_delegate_call_falls_back_and_is_recorded(home: Path, tmp_path: Path, fake: FakeOpenAI) -> None:
@@ -80,6 +89,9 @@ def test_inspector_delegate_call_falls_back_and_is_recorded(home: Path, tmp_path
         *("--method", "tools/call", "--tool-name", "delegate", "--tool-arg", "task=say hi"),
     )
     assert result["isError"] is False
+    [text] = result["content"]
+    assert text["text"].startswith("echo: say hi\n\n[acme:model-b · ")
+    assert "fell back from acme:model-a: server_error" in text["text"]
     assert result["structuredContent"]["answer"] == "echo: say hi"
     assert result["structuredContent"]["model"] == "acme:model-b"
     engine = make_engine(f"sqlite:///{home / 'switchboard.db'}")

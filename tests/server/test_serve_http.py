@@ -79,19 +79,3 @@ def test_serving_beyond_loopback_without_a_token_is_refused(home: Path) -> None:
         [SWITCHBOARD, "serve", "--http", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and "SWITCHBOARD_MCP_TOKEN" in done.stderr
-
-
-def test_serve_with_an_invalid_config_says_where_and_exits(home: Path, tmp_path: Path) -> None:
-    config = tmp_path / "bad.toml"
-    config.write_text('[providers.acme]\nkind = "telepathy"\n')
-    env = {**os.environ, "SWITCHBOARD_CONFIG": str(config)}
-    done = subprocess.run([SWITCHBOARD, "serve"], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and str(config) in done.stderr
-
-
-def test_serve_with_an_unknown_preset_names_the_known_ones_and_exits(home: Path, tmp_path: Path) -> None:
-    config = tmp_path / "preset.toml"
-    config.write_text('[providers.x]\npreset = "nope"\n')
-    env = {**os.environ, "SWITCHBOARD_CONFIG": str(config)}
-    done = subprocess.run([SWITCHBOARD, "serve"], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and "unknown preset 'nope'" in done.stderr and "cerebras" in done.stderr
