@@ -126,9 +126,10 @@ async def consensus(
     if runtime.config_error is not None:
         raise ToolError(runtime.config_error)
     await runtime.warm()
-    from server.engine.consensus import ConsensusSpec, run_consensus
+    from server.engine.consensus import ConsensusRefused, ConsensusSpec, run_consensus
 
     seats, default_judge = _members(runtime, question, models, n, stances, judge)
+    asked = None if models else n or (len(stances) if stances else DEFAULT_MEMBERS)
     spec = ConsensusSpec(
         question=question,
         members=tuple(seats),
@@ -141,7 +142,17 @@ async def consensus(
     async def progress(done: float, total: float | None, message: str) -> None:
         await ctx.report_progress(done, total, message)
 
-    return consensus_result(await run_consensus(runtime, spec, progress=progress))
+    try:
+        result = await run_consensus(runtime, spec, progress=progress)
+    except ConsensusRefused as exc:
+        raise ToolError(str(exc)) from exc
+    if asked is not None and len(seats) < asked:
+        wanted = f"asked for {asked} members" if n else f"{asked} members by default"
+        result.notes.insert(0, f"{wanted}, only {len(seats)} configured model(s) could sit (see the providers tool)")
+    answered = sum(1 for member in result.members if member.status == "ok")
+    if answered < 2 and len(result.members) > 1:
+        result.notes.append(f"{answered} of {len(result.members)} members answered: no agreement to measure")
+    return consensus_result(result)
 
 
 def register_consensus_tool(server: MCPServer[Any]) -> None:

@@ -203,7 +203,8 @@ async def test_a_failing_member_is_reported_and_not_fatal(runtime: Runtime, engi
     fake.script("m2", Reply.error(500))
     fake.script("m3", ok("Final answer: 42", delay_s=0.3))
     result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="vote")
-    assert result.status == "ok" and result.agreement == 1.0
+    # The member that failed did not agree: two of the three that ran (it was reported as 1.0).
+    assert result.status == "ok" and result.agreement == pytest.approx(2 / 3)
     failed = result.members[1]
     assert failed.status == "server_error" and failed.error and failed.answer is None
     assert delegations(engine, result.run_id)["m2"].status == "server_error"
@@ -377,3 +378,11 @@ def test_only_a_positive_mcp_tool_timeout_bounds_the_run(
 ) -> None:
     runtime = Runtime.create(settings, config_for(fake), engine, environ={"MCP_TOOL_TIMEOUT": value})
     assert runtime.client_timeout_s == seconds
+
+
+async def test_one_answer_beside_a_failure_is_no_agreement_at_all(runtime: Runtime, fake: FakeOpenAI) -> None:
+    fake.script("m1", ok("Final answer: 42"))
+    fake.script("m2", Reply.error(500))
+    result = await consensus(runtime, seats("m1", "m2"), strategy="vote")
+    assert result.status == "ok" and result.final_answer == "Final answer: 42"
+    assert result.agreement is None
