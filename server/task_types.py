@@ -11,9 +11,9 @@ TaskType = Literal["code_fix", "ui", "ai_feature", "research", "cost_sensitive",
 TASK_TYPES: tuple[str, ...] = get_args(TaskType)
 
 TASK_TYPE_MEANINGS: dict[str, str] = {
-    "code_fix": "fix a bug, error or failing test; refactor",
+    "code_fix": "fix a bug, error or failing test; debug; refactor",
     "ui": "front-end, layout, styling, components",
-    "ai_feature": "prompts, RAG, agents, model integration",
+    "ai_feature": "prompts, RAG, agents, embeddings, model integration",
     "research": "look things up, compare options, cite sources",
     "cost_sensitive": "bulk or routine work where price matters most",
     "general": "anything else",
