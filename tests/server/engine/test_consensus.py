@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.config import SwitchboardConfig
+from server.engine.compact import consensus_result
 from server.engine.consensus import ConsensusSpec, run_consensus
 from server.engine.consensus_members import Member
 from server.engine.output import CHARS_PER_TOKEN
@@ -348,6 +349,10 @@ async def test_the_whole_result_fits_the_clients_output_limit_however_long_the_a
     assert all(m.answer_truncated for m in result.members) and result.final_truncated
     limit_chars = runtime.config.output.max_output_tokens * CHARS_PER_TOKEN
     assert len(result.model_dump_json()) <= limit_chars
+    # Everything the client receives: the text content and the structured copy together.
+    sent = consensus_result(result)
+    text = "".join(getattr(block, "text", "") for block in sent.content)
+    assert len(text) + len(json.dumps(sent.structured_content, ensure_ascii=False)) <= limit_chars
 
 
 async def test_a_run_ends_within_the_clients_tool_timeout_judge_included(
