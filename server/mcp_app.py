@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 from server import __version__
 from server.analytics.stats_tool import register_stats_tool
 from server.config import ConfigError, SwitchboardConfig, load_config
-from server.engine.compact import delegate_result, details
+from server.engine.compact import delegate_result, details, tool_description
 from server.engine.consensus_tool import register_consensus_tool
 from server.engine.discovery import list_providers, list_routes, providers_text
 from server.engine.results import ProviderListing, RouteListing
@@ -321,6 +321,7 @@ def build_server(
     server.add_tool(
         delegate,
         name="delegate",
+        description=tool_description(delegate),
         title="Delegate a task to another model",
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
@@ -329,12 +330,14 @@ def build_server(
     server.add_tool(
         get_output,
         name="get_output",
+        description=tool_description(get_output),
         title="Read a stored full answer",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
     server.add_tool(
         providers,
         name="providers",
+        description=tool_description(providers),
         title="Configured providers, models, health and prices",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )

@@ -15,6 +15,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from server.config import ContextConfig, SwitchboardConfig
+from server.engine.compact import tool_description
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -114,6 +115,7 @@ def register_stats_tool(server: MCPServer[Any]) -> None:
     server.add_tool(
         stats,
         name="stats",
+        description=tool_description(stats),
         title="Switchboard stats",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
         structured_output=False,

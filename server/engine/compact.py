@@ -7,6 +7,8 @@ answer reached the model as ~900 characters of pretty-printed JSON, and again as
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 from mcp_types import CallToolResult, TextContent
@@ -15,7 +17,25 @@ from pydantic import BaseModel
 from server.engine.consensus_models import ConsensusResult
 from server.engine.results import DelegateResult
 
-__all__ = ["consensus_line", "consensus_result", "delegate_line", "delegate_result", "details", "money"]
+__all__ = [
+    "consensus_line",
+    "consensus_result",
+    "delegate_line",
+    "delegate_result",
+    "details",
+    "money",
+    "tool_description",
+]
+
+
+def tool_description(fn: Callable[..., Any]) -> str:
+    """``fn``'s docstring as a tool description: paragraphs kept, each on one line, no source indentation.
+
+    The SDK sends a docstring as written, its indentation and line breaks included: characters every
+    tools/list carries into the model's context for nothing.
+    """
+    paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
+    return "\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
 
 def delegate_result(result: DelegateResult) -> CallToolResult:

@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from server.engine.compact import consensus_result
+from server.engine.compact import consensus_result, tool_description
 from server.engine.consensus_members import Member
 from server.engine.consensus_models import Strategy
 from server.engine.consensus_prompts import Stance
@@ -160,6 +160,7 @@ def register_consensus_tool(server: MCPServer[Any]) -> None:
     server.add_tool(
         consensus,
         name="consensus",
+        description=tool_description(consensus),
         title="Ask several models and return one judged answer",
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
