@@ -24,7 +24,7 @@ def describe_validation_error(exc: ValidationError, path: Path, text: str, model
     """One sentence per problem in ``exc``, each naming ``path`` and the line it is on where it can be found."""
     lines = text.splitlines()
     found = [_problem(error, path, lines, model) for error in exc.errors(include_url=False)]
-    problems = [text for _line, text in sorted(found, key=lambda pair: pair[0] or 0)]
+    problems = [problem for _line, problem in sorted(found, key=lambda pair: pair[0] or 0)]
     head = f"config file {path} is invalid:" if len(problems) > 1 else ""
     return "\n".join([head, *(f"- {p}" for p in problems)]) if head else problems[0]
 
@@ -50,16 +50,15 @@ def _problem(error: Any, path: Path, lines: list[str], model: type[BaseModel]) -
 def _unknown(loc: tuple[str, ...], lines: list[str], line: int | None, model: type[BaseModel]) -> str:
     allowed = _fields_at(model, loc[:-1])
     name = loc[-1]
-    is_header = line is not None and lines[line - 1].lstrip().startswith("[")
-    shown = f"[{'.'.join(loc)}" if is_header else ".".join(loc)
+    header = lines[line - 1].strip() if line is not None else ""
     close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-    if is_header:
-        header = lines[line - 1].strip() if line else shown
-        rest = header[1:].split("]", 1)[0].strip().split(".")[len(loc) :]  # e.g. "acme" in [provider.acme]
+    if header.startswith("["):
+        rest = header.strip("[]").split("]", 1)[0].strip().split(".")[len(loc) :]  # "acme" in [provider.acme]
         shown = "[" + ".".join([*loc, *rest]) + "]"
         fix = "[" + ".".join([*loc[:-1], close[0], *rest]) + "]" if close else None
         kind = "section"
     else:
+        shown = ".".join(loc)
         fix = ".".join([*loc[:-1], close[0]]) if close else None
         kind = "setting"
     hint = f" did you mean {fix}?" if fix else f" known ones here: {', '.join(allowed)}." if allowed else ""
