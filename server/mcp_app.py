@@ -24,7 +24,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from server import __version__
 from server.analytics.stats_tool import register_stats_tool
@@ -35,7 +35,7 @@ from server.engine.discovery import list_providers, list_routes, providers_text
 from server.engine.results import ProviderListing, RouteListing
 from server.engine.runtime import Runtime
 from server.settings import Settings
-from server.task_types import TASK_TYPE_MEANINGS, TaskType
+from server.task_types import TASK_TYPE_MEANINGS, TASK_TYPES
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -59,6 +59,9 @@ INSTRUCTIONS = (
 
 AppContext = Context[Runtime, Any]
 
+# The schema says enum; validation is the engine's, whose error is a sentence listing the valid types (the
+# SDK's for a Literal is a pydantic dump with a documentation link).
+TASK_TYPE_SCHEMA = WithJsonSchema({"anyOf": [{"enum": list(TASK_TYPES), "type": "string"}, {"type": "null"}]})
 TASK_TYPE_HELP = "Picks the route; default: classified from the task. " + "; ".join(
     f"{name}: {meaning}" for name, meaning in TASK_TYPE_MEANINGS.items()
 )
@@ -91,7 +94,7 @@ async def delegate(
     model: Annotated[
         str | None, Field(description="A model id from the providers tool to try first; default: routed.")
     ] = None,
-    task_type: Annotated[TaskType | None, Field(description=TASK_TYPE_HELP)] = None,
+    task_type: Annotated[str | None, TASK_TYPE_SCHEMA, Field(description=TASK_TYPE_HELP)] = None,
     files: Annotated[
         list[str] | None, Field(description="Paths inside the project to send along (the server reads them).")
     ] = None,

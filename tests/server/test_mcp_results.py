@@ -142,6 +142,8 @@ async def test_an_unknown_task_type_is_an_error_listing_the_valid_ones(
 ) -> None:
     result = await call(settings, engine, fake, tmp_path, "delegate", {"task": "hi", "task_type": "coding"})
     assert result.is_error
+    assert "unknown task_type 'coding': valid ones are" in text_of(result)
+    assert "pydantic" not in text_of(result)
     for name in ("code_fix", "ui", "ai_feature", "research", "cost_sensitive", "general"):
         assert name in text_of(result)
     assert fake.calls_for("model-a") == 0
