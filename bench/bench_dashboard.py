@@ -100,7 +100,7 @@ async def timed(runs: int, call: Callable[[], Awaitable[Any]]) -> list[float]:
 
 async def request_times(app: Any, path: str, runs: int) -> list[float]:
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
 
         async def get() -> None:
             response = await client.get(path)
@@ -126,7 +126,7 @@ async def after_change_times(app: Any, engine: Engine, path: str, runs: int) -> 
     rebuilt: list[float] = []
     async with (
         anyio.create_task_group() as tasks,
-        httpx.AsyncClient(transport=transport, base_url="http://b") as client,
+        httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client,
     ):
         cache.attach(tasks)
         (await client.get(path)).raise_for_status()  # built once, as at start-up

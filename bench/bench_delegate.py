@@ -2,7 +2,9 @@
 openai SDK, both against the same zero-latency fake on loopback, measured side by side (interleaved).
 
 Run: .venv/bin/python bench/bench_delegate.py [--calls 300]
-Target: p50 overhead <= 5 ms.
+Targets (issue 10): the engine's own share ("engine, no MCP") p50 <= 1 ms; delegate through MCP within 1.5x of a
+direct SDK call (p50 ratio). Rows are written behind the response by the recorder; the bench waits for it to be
+idle before the store is closed, so every row is still written.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ async def main(calls: int) -> None:
                     via_sdk.append((t2 - t1) * 1000)
                     via_engine.append((t3 - t2) * 1000)
                     via_noop.append((t4 - t3) * 1000)
-        await runtime.aclose()
+        await runtime.aclose()  # the recorder writes what it holds before the store goes
         await direct.close()
         engine.dispose()
     overhead = [m - s for m, s in zip(via_mcp, via_sdk, strict=True)]
@@ -87,8 +89,12 @@ async def main(calls: int) -> None:
         print(f"{name:28}{pct(values, 0.5):10.2f}{pct(values, 0.9):10.2f}{statistics.fmean(values):10.2f}")
     ratio = pct(via_mcp, 0.5) / pct(via_sdk, 0.5)
     p50_overhead = pct(overhead, 0.5)
-    verdict = "OK" if p50_overhead <= 5 else "OVER TARGET"
-    print(f"p50 overhead = {p50_overhead:.2f} ms (target <= 5 ms: {verdict}); p50 ratio MCP/direct = {ratio:.2f}x")
+    engine_share = pct([e - s for e, s in zip(via_engine, via_sdk, strict=True)], 0.5)
+    print(
+        f"p50 engine share = {engine_share:.2f} ms (target <= 1 ms: {'OK' if engine_share <= 1 else 'OVER TARGET'}); "
+        f"p50 ratio MCP/direct = {ratio:.2f}x (target <= 1.5x: {'OK' if ratio <= 1.5 else 'OVER TARGET'}); "
+        f"p50 overhead = {p50_overhead:.2f} ms"
+    )
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (a loaded machine inflates every figure)")
 
 

@@ -11,6 +11,7 @@ import anyio
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -20,6 +21,7 @@ from dashboard import api, pages
 from dashboard.cache import ViewCache
 from dashboard.live import StoreWatcher, events_endpoint
 from dashboard.loaders import topic_of, warm_up
+from dashboard.origin import OriginCheck, allowed_hosts
 from dashboard.security import SecurityHeaders, TokenGate
 from server import __version__
 from server.config import SwitchboardConfig
@@ -66,6 +68,7 @@ def build_app(
     settings: Settings | None = None,
     *,
     config: SwitchboardConfig | None = None,
+    host: str = "127.0.0.1",
     token: str | None = None,
     ingest: bool = True,
     ingest_interval_s: float | None = None,
@@ -79,6 +82,8 @@ def build_app(
         engine: The store (already migrated).
         settings: Where the spool is, for ingest; default: from the environment.
         config: The config file's contents (the ``[context]`` threshold); default: the defaults.
+        host: The address the page is served on: requests naming another ``Host`` (DNS rebinding) get 400, and
+            those from another ``Origin`` 403, on every route (see :mod:`dashboard.origin`).
         token: When set, every request but ``/health`` must present it (see :mod:`dashboard.security`).
         ingest: Ingest pending spool events in the background while the app runs.
         ingest_interval_s: How often to ingest; default: ``settings.ingest_interval_s``.
@@ -110,7 +115,12 @@ def build_app(
             cache.attach(None)
             tasks.cancel_scope.cancel()
 
-    middleware = [Middleware(SecurityHeaders)]
+    hosts = allowed_hosts(host)
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(TrustedHostMiddleware, allowed_hosts=hosts, www_redirect=False),
+        Middleware(OriginCheck, hosts=hosts),
+    ]
     if token:
         middleware.append(Middleware(TokenGate, token=token))
     app = Starlette(routes=_routes(), middleware=middleware, lifespan=lifespan)

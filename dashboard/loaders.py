@@ -42,7 +42,9 @@ async def _view(request: Request, key: Hashable, build: Callable[[Session], T]) 
 
 
 def _invalid(what: str, exc: ValidationError) -> HTTPException:
-    return HTTPException(400, f"invalid {what}: " + "; ".join(e["msg"] for e in exc.errors()))
+    # Each error names its field: "days: Input should be less than or equal to 36500".
+    reasons = ("{}: {}".format(".".join(str(part) for part in e["loc"]) or what, e["msg"]) for e in exc.errors())
+    return HTTPException(400, f"invalid {what}: " + "; ".join(reasons))
 
 
 def session_filters(request: Request) -> views.SessionFilters:

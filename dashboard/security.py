@@ -8,12 +8,13 @@ same URL without the token, so it does not linger in the address bar, history or
 from __future__ import annotations
 
 import hmac
-import ipaddress
-from http.cookies import SimpleCookie
 
 from starlette.datastructures import URL, Headers, MutableHeaders, QueryParams
+from starlette.requests import cookie_parser
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from server.hosts import is_loopback
 
 __all__ = ["COOKIE_NAME", "CSP", "SecurityHeaders", "TokenGate", "is_loopback"]
 
@@ -35,16 +36,6 @@ _HEADERS = {
 
 # Open without a token: a liveness probe must not need one, and it reveals nothing.
 _PUBLIC_PATHS = frozenset({"/health"})
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` binds only this machine (127.0.0.0/8, ::1 or ``localhost``)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class SecurityHeaders:
@@ -80,14 +71,11 @@ class TokenGate:
     def _matches(self, candidate: str | None) -> bool:
         return candidate is not None and hmac.compare_digest(candidate.encode(), self._token)
 
-    def _presented(self, headers: Headers) -> str | None:
+    def _presented(self, headers: Headers) -> list[str]:
         scheme, _, value = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and value:
-            return value.strip()
-        cookie = SimpleCookie()
-        cookie.load(headers.get("cookie", ""))
-        morsel = cookie.get(COOKIE_NAME)
-        return morsel.value if morsel is not None else None
+            return [value.strip()]
+        return _cookie_values(headers.get("cookie", ""), COOKIE_NAME)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in _PUBLIC_PATHS:
@@ -98,7 +86,7 @@ class TokenGate:
         if query_token is not None:
             await self._exchange(query_token, url)(scope, receive, send)
             return
-        if self._matches(self._presented(Headers(scope=scope))):
+        if any(self._matches(candidate) for candidate in self._presented(Headers(scope=scope))):
             await self.app(scope, receive, send)
             return
         await _unauthorized()(scope, receive, send)
@@ -110,6 +98,17 @@ class TokenGate:
         secure = url.scheme == "https"
         response.set_cookie(COOKIE_NAME, query_token, httponly=True, samesite="strict", secure=secure, path="/")
         return response
+
+
+def _cookie_values(header: str, name: str) -> list[str]:
+    """Every value the browser sent for cookie ``name``.
+
+    Starlette's parser reads each pair the way browsers write them: SimpleCookie dropped every cookie after one
+    it found malformed (another app's JSON value, a stray quote), the token's included. Pairs are parsed one by
+    one because cookies are not kept apart by port: another app on this host may set a cookie of the same name,
+    and the browser then sends both; one of them being right is enough.
+    """
+    return [value for pair in header.split(";") if (value := cookie_parser(pair).get(name)) is not None]
 
 
 def _unauthorized() -> Response:

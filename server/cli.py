@@ -20,12 +20,15 @@ __all__ = ["COMMANDS", "main"]
 
 COMMANDS: dict[str, str] = {
     "ingest": "move captured hook events from the spool into the store",
+    "init": "write a commented config file to start from",
     "install": "register the hooks and the MCP server with Claude Code",
+    "import": "import past Claude Code sessions from their transcripts (~/.claude/projects)",
     "uninstall": "remove exactly what install added",
     "doctor": "say what is installed where, and what is wrong with a fix for each",
     "serve": "run the MCP server (stdio, or streamable HTTP with --http)",
     "stats": "usage, cost, savings and provider health",
     "dashboard": "serve the analytics page on 127.0.0.1",
+    "capture": "run the capture hook (what shared project settings call)",
 }
 
 

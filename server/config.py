@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.settings import Settings
 from server.task_types import TaskType
@@ -34,8 +34,6 @@ __all__ = [
 
 PROJECT_FILE = ".switchboard.toml"
 
-ProviderKind = Literal["openai", "openai-compatible", "anthropic", "groq", "cli"]
-
 
 class ConfigError(ValueError):
     """The config file is missing, unreadable or invalid; the message says where and what to fix."""
@@ -56,8 +54,11 @@ class ModelPrice(_Section):
 class ProviderConfig(_Section):
     """One named provider. ``preset`` fills ``base_url`` and ``api_key_env`` for well-known endpoints."""
 
-    kind: ProviderKind = "openai-compatible"
+    kind: str = Field(default="openai-compatible", description="A kind of server.providers.kinds.KINDS.")
     preset: str | None = None
+    pricing_provider: str | None = Field(
+        default=None, description="genai-prices provider to price its models as (e.g. 'openai' for a proxy)."
+    )
     base_url: str | None = None
     api_key_env: str | None = None
     api_key_file: Path | None = None
@@ -65,8 +66,17 @@ class ProviderConfig(_Section):
     prices: dict[str, ModelPrice] = Field(default_factory=dict)
     context_windows: dict[str, int] = Field(default_factory=dict)
     timeout_s: float | None = None
-    command: list[str] = Field(default_factory=list, description="cli kind: argv; '{prompt}' is replaced.")
+    command: list[str] = Field(
+        default_factory=list, description="cli kind: argv; the prompt goes on stdin, '{model}' is replaced."
+    )
     enabled: bool = True
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        from server.providers.kinds import kind
+
+        return kind(value).name
 
 
 class RoutingConfig(_Section):
@@ -89,6 +99,9 @@ class ResilienceConfig(_Section):
 class BudgetConfig(_Section):
     daily_usd: float | None = None
     session_usd: float | None = None
+    unpriced: Literal["refuse", "allow"] = Field(
+        default="allow", description="Under a cap, whether a model with no known price may run (its cost is NULL)."
+    )
 
 
 class CacheConfig(_Section):

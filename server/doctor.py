@@ -78,9 +78,18 @@ def _our_hook_commands(settings: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _targets(ctx: DoctorContext) -> list[Target]:
-    project, user = Target.project(ctx.project), Target.user(ctx.user_home)
-    # In the home folder itself the project settings are the user settings.
-    return [user] if project.settings_file == user.settings_file.resolve() else [project, user]
+    local = Target.project(ctx.project, home=ctx.user_home)
+    shared = Target.project(ctx.project, home=ctx.user_home, shared=True)
+    user = Target.user(ctx.user_home)
+    # In the home folder itself the shared project settings are the user settings.
+    return [local, user] if shared.settings_file == user.settings_file.resolve() else [local, shared, user]
+
+
+def _registered(target: Target) -> bool:
+    node: Any = _read_json(target.mcp_file) or {}
+    for key in target.mcp_path:
+        node = node.get(key) if isinstance(node, dict) else None
+    return isinstance(node, dict) and "switchboard" in node
 
 
 def check_installation(ctx: DoctorContext) -> Iterable[Check]:
@@ -93,12 +102,12 @@ def check_installation(ctx: DoctorContext) -> Iterable[Check]:
         if events:
             missing = [e for e in CAPTURE_EVENTS if e not in events]
             detail = f"{target.scope} settings {target.settings_file}: hooks on {len(events)} events"
-            fix = f"run: switchboard install --{target.scope}{_dir_arg(target, ctx)} (missing: {', '.join(missing)})"
+            flag = "user" if target.scope == "user" else "project"
+            fix = f"run: switchboard install --{flag}{_dir_arg(target, ctx)} (missing: {', '.join(missing)})"
             yield Check(f"hooks ({target.scope})", not missing, detail, fix if missing else None)
             places.append(target.scope)
             commands.update(next(iter(events.values())))
-        servers = (_read_json(target.mcp_file) or {}).get("mcpServers")
-        if isinstance(servers, dict) and "switchboard" in servers:
+        if _registered(target):
             yield _mcp_check(target, settings)
     plugins = (_read_json(Target.user(ctx.user_home).settings_file) or {}).get("enabledPlugins")
     enabled = (
@@ -119,7 +128,7 @@ def check_installation(ctx: DoctorContext) -> Iterable[Check]:
 
 def _mcp_check(target: Target, settings: dict[str, Any]) -> Check:
     name = f"mcp server ({target.scope})"
-    if target.scope == "project":
+    if target.scope == "shared":
         local_file = target.settings_file.with_name("settings.local.json")
         for path, data in ((target.settings_file, settings), (local_file, _read_json(local_file) or {})):
             if "switchboard" in (data.get("disabledMcpjsonServers") or []):
@@ -130,12 +139,14 @@ def _mcp_check(target: Target, settings: dict[str, Any]) -> Check:
         )
         if not approved:
             detail = f"registered in {target.mcp_file} but not approved in {target.settings_file}: Claude Code will ask"
-            return Check(name, False, detail, f"run: switchboard install --project {target.mcp_file.parent}")
-    return Check(name, True, f"registered in {target.mcp_file}")
+            fix = f"run: switchboard install --project {target.mcp_file.parent} --shared"
+            return Check(name, False, detail, fix)
+    where = f" for {target.directory}" if target.scope == "project" else ""
+    return Check(name, True, f"registered in {target.mcp_file}{where}")
 
 
 def _dir_arg(target: Target, ctx: DoctorContext) -> str:
-    return f" {ctx.project}" if target.scope == "project" else ""
+    return {"project": f" {ctx.project}", "shared": f" {ctx.project} --shared"}.get(target.scope, "")
 
 
 def check_hook_scripts(ctx: DoctorContext) -> Iterable[Check]:
@@ -252,9 +263,29 @@ def check_database(ctx: DoctorContext) -> Iterable[Check]:
         engine.dispose()
     if current == head:
         yield Check("database", True, f"{shown} is at the latest migration ({head})")
+        yield from _sessions_check(url.render_as_string(hide_password=False))
     else:
         fix = "run: switchboard ingest (it migrates the store first)"
         yield Check("database", False, f"{shown} is at migration {current or 'none'}, the latest is {head}", fix)
+
+
+def _sessions_check(url: str) -> Iterable[Check]:
+    from sqlmodel import Session, func, select
+
+    from server.store.engine import make_engine
+    from server.store.models import AgentSession
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as db:
+            count = db.exec(select(func.count()).select_from(AgentSession)).one()
+    finally:
+        engine.dispose()
+    if count:
+        yield Check("sessions", True, f"{count} sessions in the store")
+    else:
+        fix = "run: switchboard import (reads the sessions Claude Code already ran, from ~/.claude/projects)"
+        yield Check("sessions", False, "the store has no sessions yet", fix)
 
 
 def check_config(ctx: DoctorContext) -> Iterable[Check]:

@@ -155,6 +155,7 @@ async def _load_output(runtime: Runtime, output_id: str) -> str | None:
     await runtime.warm()
     from server.engine.output import load_output
 
+    await runtime.recorder.settled()  # an answer just given may still be on its way to the store
     return await anyio.to_thread.run_sync(load_output, await runtime.ready_engine(), output_id)
 
 
@@ -234,20 +235,6 @@ async def _warm_and_open_store(runtime: Runtime, handshake: anyio.Event, ingest:
         await ingest_periodically(runtime.settings, store)
 
 
-async def _flush_pending(runtime: Runtime) -> None:
-    """Write provider events no call has taken along yet (a breaker that opened on the last call)."""
-    rows = runtime.take_pending()
-    if not rows or not runtime.has_engine:
-        return
-    from server.engine.records import save_rows
-
-    with anyio.CancelScope(shield=True):
-        try:
-            await anyio.to_thread.run_sync(save_rows, runtime.engine, rows)
-        except Exception:
-            logger.exception("could not write %d provider events at shutdown", len(rows))
-
-
 def _load_config(settings: Settings) -> tuple[SwitchboardConfig, str | None]:
     """The config in force, or the defaults and why it could not be loaded: a typo must not cost every tool."""
     try:
@@ -307,8 +294,7 @@ def build_server(
                 yield runtime
                 group.cancel_scope.cancel()
         finally:
-            await _flush_pending(runtime)
-            await runtime.aclose()
+            await runtime.aclose()  # the recorder writes what it holds, provider events included
             if engine is None and runtime.has_engine:
                 runtime.engine.dispose()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from pydantic import BaseModel, Field, computed_field
 from sqlmodel import Session
@@ -30,6 +30,7 @@ class SpendWindow(Spend):
     """Spend over one window: Claude Code sessions' cost of record, and delegations' cost."""
 
     label: str
+    zone: str | None = Field(default=None, description='For "Today": the zone its day is counted in.')
 
     @computed_field
     @property
@@ -54,19 +55,33 @@ class OverviewView(BaseModel):
     recent_sessions: list[SessionRow]
 
 
-def start_of_today(now: datetime) -> datetime:
-    """Midnight UTC of ``now``'s day."""
-    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+def start_of_today(now: datetime, zone: tzinfo | None = None) -> datetime:
+    """Midnight of ``now``'s day in ``zone`` (default: this machine's, the user's: the page is served locally)."""
+    local = now.astimezone(zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
-def overview(db: Session, now: datetime | None = None, context: ContextConfig | None = None) -> OverviewView:
-    """Everything the overview page shows, as of ``now`` (default: now); ``context``: config ``[context]``."""
+def zone_label(now: datetime, zone: tzinfo | None = None) -> str:
+    """The zone "Today" is counted in, e.g. ``CET, UTC+01:00``."""
+    local = now.astimezone(zone)
+    offset = local.strftime("%z")
+    shown = f"UTC{offset[:3]}:{offset[3:]}" if offset and offset != "+0000" else "UTC"
+    name = local.tzname()
+    return shown if not name or name == "UTC" or name.startswith(("+", "-")) else f"{name}, {shown}"
+
+
+def overview(
+    db: Session, now: datetime | None = None, context: ContextConfig | None = None, zone: tzinfo | None = None
+) -> OverviewView:
+    """Everything the overview page shows, as of ``now`` (default: now); ``context``: config ``[context]``;
+    ``zone``: where "Today" starts (default: the machine's local zone)."""
     now = now or utcnow()
-    starts = [start_of_today(now) if days is None else now - timedelta(days=days) for _, days in SPEND_WINDOWS]
+    starts = [start_of_today(now, zone) if days is None else now - timedelta(days=days) for _, days in SPEND_WINDOWS]
+    zones = [zone_label(now, zone) if days is None else None for _, days in SPEND_WINDOWS]
     # One conditional-sum pass for the three spend cards; the full summaries are built once, for their own card.
     spend = [
-        SpendWindow(label=label, **totals.model_dump())
-        for (label, _), totals in zip(SPEND_WINDOWS, spend_since(db, starts), strict=True)
+        SpendWindow(label=label, zone=shown, **totals.model_dump())
+        for (label, _), shown, totals in zip(SPEND_WINDOWS, zones, spend_since(db, starts), strict=True)
     ]
     week = Window(since=now - timedelta(days=7))
     month = Window(since=now - timedelta(days=30))

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from server.analytics.delegation_items import DelegationItem, delegation_items
 from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthReport, provider_health
+from server.analytics.limits import MAX_DAYS
 from server.analytics.patterns import Patterns, find_patterns
 from server.analytics.savings import Savings, savings
 from server.analytics.tools import tool_stats
@@ -38,7 +39,7 @@ RECENT_ROWS = 50
 class RangeFilter(BaseModel):
     """How far back a page looks."""
 
-    days: float = Field(default=7, gt=0, le=3650)
+    days: float = Field(default=7, gt=0, le=MAX_DAYS)
 
     def window(self, now: datetime | None = None) -> Window:
         return Window(since=(now or utcnow()) - timedelta(days=self.days))

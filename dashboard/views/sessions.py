@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
+from server.analytics.limits import MAX_DAYS
 from server.analytics.session_detail import SessionDetail, session_detail
 from server.analytics.sessions import SessionRow, session_rows
 from server.store.models import AgentSession, Prompt, utcnow
@@ -17,6 +18,8 @@ __all__ = ["SessionDetailView", "SessionFilters", "SessionsView", "session_view"
 SessionDetailView = SessionDetail
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000
+"""Far past any store's last page, and far below where ``(page - 1) * PAGE_SIZE`` overflows a 64-bit OFFSET."""
 
 
 class SessionFilters(BaseModel):
@@ -24,8 +27,8 @@ class SessionFilters(BaseModel):
 
     q: str | None = Field(default=None, description="Session id prefix, project, or text of a prompt.")
     project: str | None = None
-    days: float | None = Field(default=None, gt=0, description="Started within this many days.")
-    page: int = Field(default=1, ge=1)
+    days: float | None = Field(default=None, gt=0, le=MAX_DAYS, description="Started within this many days.")
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
 
 
 class SessionsView(BaseModel):

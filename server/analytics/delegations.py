@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import func
 from sqlmodel import Session, col
 
@@ -60,11 +60,19 @@ class DelegationStats(BaseModel):
     success_rate: float | None
     fallbacks: int
     cache_hits: int
-    cost_usd: float | None
+    cost_usd: float | None = Field(description="Sum of the priced attempts: a lower bound when unpriced_calls > 0.")
     unpriced_calls: int
     errors: dict[str, int] = Field(description="Failed attempts by error class (the status column).")
     by_route: list[DelegationStat]
     consensus: list[ConsensusStat]
+
+    @computed_field
+    @property
+    def cost_summary(self) -> str:
+        """The total as people should read it: ``at least $X, n unpriced`` when some cost is unknown."""
+        from server.analytics.text import at_least
+
+        return at_least(self.cost_usd, self.unpriced_calls)
 
 
 def _routes(db: Session, window: Window) -> list[DelegationStat]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from server.analytics.report import StatsReport
-from server.analytics.text import fmt_ms, fmt_pct, fmt_usd, table
+from server.analytics.text import at_least, fmt_ms, fmt_pct, fmt_usd, table
 
 __all__ = ["BRIEF_ROWS", "fmt_ms", "fmt_pct", "fmt_usd", "render_report", "table"]
 
@@ -35,8 +35,7 @@ def _sessions(r: StatsReport, limit: int) -> list[str]:
                 m.output_tokens,
                 m.cache_read_tokens,
                 m.cache_creation_tokens,
-                fmt_usd(m.cost_usd)
-                + (f" (+{m.unpriced_responses} unpriced)" if m.unpriced_responses and m.cost_usd is not None else ""),
+                at_least(m.cost_usd, m.unpriced_responses),
             ]
             for m in s.by_model
         ],
@@ -79,9 +78,7 @@ def _subagents(r: StatsReport, limit: int) -> list[str]:
     s = r.subagents
     if s is None:
         return []
-    head = f"Subagents: {s.runs} runs, cost {fmt_usd(s.cost_usd)}, max nesting {s.max_depth}"
-    if s.unpriced_runs:
-        head += f", {s.unpriced_runs} runs unpriced"
+    head = f"Subagents: {s.runs} runs, cost {at_least(s.cost_usd, s.unpriced_runs)}, max nesting {s.max_depth}"
     rows = [
         [
             x.agent_type,
@@ -105,8 +102,7 @@ def _delegations(r: StatsReport, limit: int) -> list[str]:
     lines = [
         # The JSON's words: "requests" are delegate calls, "calls" every attempt (fallbacks, consensus members).
         f"Delegations: {d.requests} requests, {d.calls} calls, {fmt_pct(d.success_rate)} ok, {d.fallbacks} fallbacks, "
-        f"{d.cache_hits} cache hits, cost {fmt_usd(d.cost_usd)}"
-        + (f" + {d.unpriced_calls} unpriced calls" if d.unpriced_calls else "")
+        f"{d.cache_hits} cache hits, cost {at_least(d.cost_usd, d.unpriced_calls)}"
     ]
     if d.errors:
         lines.append("Errors: " + ", ".join(f"{k} {v}" for k, v in sorted(d.errors.items(), key=lambda kv: -kv[1])))

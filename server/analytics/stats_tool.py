@@ -14,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
+from server.analytics.limits import MAX_DAYS
 from server.config import ContextConfig, SwitchboardConfig
 from server.engine.compact import tool_description
 
@@ -89,7 +90,8 @@ async def stats(
     ctx: Context[Any, Any],
     section: Annotated[ToolSection, Field(description="One part, or 'overview' for a summary of all.")] = "overview",
     days: Annotated[
-        float | None, Field(gt=0, description="Look back this many days; default 7, or all time with session_id.")
+        float | None,
+        Field(gt=0, le=MAX_DAYS, description="Look back this many days; default 7, or all time with session_id."),
     ] = None,
     project: Annotated[str | None, Field(description="Only sessions of this project.")] = None,
     session_id: Annotated[
@@ -103,6 +105,9 @@ async def stats(
     if session_id == CURRENT:
         session_id = _current_session(ctx)
     context = _context_config(ctx)
+    recorder = getattr(ctx.request_context.lifespan_context, "recorder", None)
+    if recorder is not None:
+        await recorder.settled()  # this session's last calls may still be on their way to the store
     # The queries are synchronous SQLAlchemy, the app may still be opening the store (``engine`` then blocks
     # until it is open), and the analytics may not be imported yet: all of it stays off the event loop.
     return await anyio.to_thread.run_sync(

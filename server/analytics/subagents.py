@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
@@ -39,6 +39,14 @@ class SubagentStats(BaseModel):
     unpriced_runs: int
     max_depth: int = Field(description="1: started by the main agent; 2: by such a subagent; and so on.")
     by_type: list[SubagentTypeStat]
+
+    @computed_field
+    @property
+    def cost_summary(self) -> str:
+        """The total as people should read it: ``at least $X, n unpriced`` when some cost is unknown."""
+        from server.analytics.text import at_least
+
+        return at_least(self.cost_usd, self.unpriced_runs)
 
 
 def nesting_depths(parents: dict[str, str | None]) -> dict[str, int]:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from server.analytics.session_detail import SessionDetail, TimelineNode
 
-__all__ = ["fmt_ms", "fmt_pct", "fmt_usd", "render_timeline", "table"]
+__all__ = ["at_least", "fmt_ms", "fmt_pct", "fmt_usd", "render_timeline", "table"]
 
 
 def fmt_usd(value: float | None, missing: str = "unpriced") -> str:
@@ -17,6 +17,13 @@ def fmt_usd(value: float | None, missing: str = "unpriced") -> str:
     if value is None:
         return missing
     return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
+
+
+def at_least(known_usd: float | None, unpriced: int) -> str:
+    """A total that leaves out unpriced usage says so: ``$X`` when all is priced, else ``at least $X, n unpriced``."""
+    if not unpriced:
+        return fmt_usd(known_usd)
+    return f"at least {fmt_usd(known_usd or 0.0)}, {unpriced} unpriced"
 
 
 def fmt_pct(value: float | None) -> str:

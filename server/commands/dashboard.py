@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"switchboard dashboard: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     engine = open_store(settings)
-    app = build_app(engine, settings, config=config, token=token, ingest=not args.no_ingest)
+    app = build_app(engine, settings, config=config, host=host, token=token, ingest=not args.no_ingest)
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     # The token is never printed: the user has it in their environment.

@@ -10,10 +10,20 @@ HELP = "register the hooks and the MCP server with Claude Code"
 
 
 def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--project DIR`` or ``--user``: which Claude Code settings to change (shared with uninstall)."""
+    """``--project DIR [--shared]`` or ``--user``: which Claude Code settings to change (shared with uninstall)."""
     scope = parser.add_mutually_exclusive_group(required=True)
-    scope.add_argument("--project", metavar="DIR", type=Path, help="DIR/.claude/settings.json and DIR/.mcp.json")
+    scope.add_argument(
+        "--project",
+        metavar="DIR",
+        type=Path,
+        help="hooks in DIR/.claude/settings.local.json, the server in ~/.claude.json for DIR only (local scope)",
+    )
     scope.add_argument("--user", action="store_true", help="~/.claude/settings.json and ~/.claude.json")
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="with --project: portable entries (switchboard on PATH) in DIR/.claude/settings.json and DIR/.mcp.json",
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from server.install import InstallError, Target, install
 
+    if args.shared and not args.project:
+        print("switchboard install: --shared goes with --project DIR", file=sys.stderr)
+        return 2
     if args.project and not args.project.is_dir():
         print(f"switchboard install: {args.project} is not a directory; give the project's folder", file=sys.stderr)
         return 1
-    target = Target.project(args.project) if args.project else Target.user()
+    target = Target.project(args.project, shared=args.shared) if args.project else Target.user()
     existed = {path: path.exists() for path in (target.settings_file, target.mcp_file)}
     try:
         changed = install(target, context_pressure=args.context_pressure)
@@ -39,9 +52,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"switchboard install: {exc}", file=sys.stderr)
         return 1
     for path in changed:
-        backup = f" (the previous version is saved beside it as {path.name}.switchboard-backup-*)"
-        print(f"{'updated' if existed[path] else 'created'} {path}{backup if existed[path] else ''}")
-    if not changed:
+        print(f"{'updated' if existed.get(path) else 'created'} {path}")
+    if changed:
+        print("(previous versions are kept under SWITCHBOARD_HOME/backups; switchboard uninstall takes this back out)")
+    else:
         print(f"already installed in {target.settings_file} and {target.mcp_file}; nothing changed")
+    if args.shared and args.context_pressure:
+        print("note: --context-pressure needs an absolute path; it is left out of shared settings", file=sys.stderr)
     print("Claude Code picks this up in new sessions. Check with: switchboard doctor")
     return 0

@@ -1,22 +1,29 @@
 """``switchboard serve``: run the MCP server over stdio (default) or streamable HTTP (``--http``).
 
 Over HTTP it binds 127.0.0.1 unless told otherwise; on any other address a bearer token is required (read
-from the environment variable named by ``--token-env``), and every request must carry it.
+from the environment variable named by ``--token-env``), and every request must carry it. On every loopback
+address (127.0.0.0/8, not only the SDK's literal ``127.0.0.1``/``localhost``/``::1``) the SDK's DNS-rebinding
+protection is switched on for that address: a request naming another Host gets 421, another Origin 403.
+``files`` reads only under the ``--root`` directories over HTTP (the server's cwd is no one's project).
 """
 
 from __future__ import annotations
 
 import argparse
 import hmac
-import ipaddress
 import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from server.config import ConfigError, SwitchboardConfig, load_config
+from server.hosts import allowed_hosts, is_loopback
 from server.settings import Settings
 
-__all__ = ["HELP", "BearerTokenMiddleware", "add_arguments", "is_loopback", "run"]
+if TYPE_CHECKING:
+    from mcp.server.transport_security import TransportSecuritySettings
+
+__all__ = ["HELP", "BearerTokenMiddleware", "add_arguments", "run", "transport_security"]
 
 HELP = "run the MCP server (stdio, or streamable HTTP with --http)"
 DEFAULT_PORT = 8766
@@ -31,15 +38,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--token-env", default=TOKEN_ENV, help=f"variable holding the bearer token for --http (default {TOKEN_ENV})"
     )
     parser.add_argument("--no-ingest", action="store_true", help="do not ingest the hook spool while serving")
+    parser.add_argument(
+        "--root",
+        action="append",
+        type=Path,
+        metavar="DIR",
+        help="with --http: a project directory `files` may read from (repeatable; none: `files` is refused)",
+    )
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def transport_security(host: str) -> TransportSecuritySettings:
+    """The MCP SDK's Host/Origin checks for a server bound to ``host``; off only for a wildcard bind (token-gated).
+
+    The SDK turns them on by itself only for the literal 127.0.0.1, localhost and ::1, so ``--host 127.0.0.2``
+    had neither a token nor a Host check.
+    """
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = allowed_hosts(host)
+    if hosts is None:
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[pattern for name in hosts for pattern in (name, f"{name}:*")],
+        allowed_origins=[
+            f"{scheme}://{name}{port}" for name in hosts for scheme in ("http", "https") for port in ("", ":*")
+        ],
+    )
 
 
 class BearerTokenMiddleware:
@@ -81,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from server.mcp_app import build_server
 
-    server = build_server(settings, config, ingest=not args.no_ingest, config_error=config_error)
+    roots = _roots(args)
+    server = build_server(settings, config, ingest=not args.no_ingest, roots=roots, config_error=config_error)
     if not args.http:
         from server.stdio import run_stdio
 
@@ -89,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     import anyio
     import uvicorn
 
-    app: Any = server.streamable_http_app(host=args.host)
+    app: Any = server.streamable_http_app(host=args.host, transport_security=transport_security(args.host))
     if token:
         app = BearerTokenMiddleware(app, token)
     # info, without access logs: says "Uvicorn running on ..." once listening (scripts and tests wait for it).
@@ -97,3 +123,10 @@ def run(args: argparse.Namespace) -> int:
     uvicorn_server = uvicorn.Server(uvicorn_config)
     anyio.run(uvicorn_server.serve)
     return 0
+
+
+def _roots(args: argparse.Namespace) -> list[Path] | None:
+    """Where ``files`` may read: over stdio the client's project (the cwd; None here); over HTTP only ``--root``."""
+    if not args.http:
+        return None
+    return [Path(root).resolve() for root in args.root or []]

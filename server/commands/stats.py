@@ -44,13 +44,17 @@ def when(text: str, now: datetime | None = None) -> datetime:
 
 
 def positive_days(text: str) -> float:
-    """A number of days above 0 (``--days 0`` was read as the default, 7 days)."""
+    """A number of days above 0 and at most MAX_DAYS (``--days 0`` was read as the default, 7 days)."""
+    from server.analytics.limits import MAX_DAYS
+
     try:
         days = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
-    if not days > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 days (got {text}); use --all for all time")
+    if not 0 < days <= MAX_DAYS:  # also false for nan
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 days and at most {MAX_DAYS} (got {text}); use --all for all time"
+        )
     return days
 
 

@@ -53,7 +53,7 @@ async def try_model(
     started = 0.0
     try:
         # Built (SDK imported) before the clock starts: the first call's latency is the provider's, not ours.
-        provider = _provider(runtime, info)
+        provider = await _provider(runtime, info)
         started = time.perf_counter()
         completion = await _call(runtime, provider, info, request, timeout_s)
     except anyio.get_cancelled_exc_class():
@@ -68,7 +68,7 @@ async def try_model(
         else:
             breaker.record_failure(f"{exc.error_class.value}: {error}")
         runtime.record_error(info.provider, exc.error_class.value, f"{info.model}: {error}")
-        cost = 0.0 if exc.error_class in _UNBILLED else None
+        cost = 0.0 if exc.error_class in _UNBILLED and not exc.maybe_billed else None
         return Attempt(
             info, exc.error_class.value, latency_ms, error=error, cost_usd=cost, retry_after_s=exc.retry_after_s
         )
@@ -80,9 +80,13 @@ async def try_model(
     return Attempt(info, "ok", latency_ms, completion=completion, cost_usd=cost, priced=cost is not None)
 
 
-def _provider(runtime: Runtime, info: ModelInfo) -> Provider:
+async def _provider(runtime: Runtime, info: ModelInfo) -> Provider:
+    built = runtime.registry.built(info.provider)
+    if built is not None:
+        return built
     try:
-        return runtime.registry.get(info.provider)
+        # The first use imports the SDK (~0.5-2 s) and may read a .env file: not on the event loop.
+        return await anyio.to_thread.run_sync(runtime.registry.get, info.provider)
     except ImportError as exc:
         raise ProviderError(ErrorClass.UNAVAILABLE, str(exc)) from exc
 

@@ -24,7 +24,6 @@ from server.engine.consensus_prompts import check_answer, member_system_prompt
 from server.engine.consensus_record import RunLedger
 from server.engine.consensus_result import RunFacts, assemble_result, run_row
 from server.engine.consensus_strategies import Decision, decide_first_good, decide_judged, decide_vote, stop_rule
-from server.engine.records import save_rows
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
@@ -125,7 +124,8 @@ class _ConsensusRun:
     async def execute(self) -> ConsensusResult:
         spec = self.spec
         timeout_s = self._members_deadline_s()
-        await self.calls.load_spend()
+        await self.calls.load_spend(self._worst_usd())
+        await self.runtime.build_providers([info.provider for info in self.infos if info is not None])
         outcomes = await run_members(
             self.members,
             self.call_member,
@@ -151,6 +151,16 @@ class _ConsensusRun:
             decision.notes.append(f"cost cap does not bound unpriced models: {unbounded}")
         decision.notes[:0] = self.notes
         return assemble_result(self.facts(outcomes), decision, self.ledger)
+
+    def _worst_usd(self) -> float:
+        """The run's worst case: each priced member's, and the judge's taken as the dearest member's."""
+        costs = [
+            self.calls.worst_case(info, self._member_request(i)) if info is not None else None
+            for i, info in enumerate(self.infos)
+        ]
+        known = [cost for cost in costs if cost is not None]
+        judge = max(known, default=0.0) if self.spec.strategy == "judge" else 0.0
+        return sum(known) + judge
 
     def _members_deadline_s(self) -> float:
         """The members' deadline: the one asked for, cut short to end within the client's own timeout."""
@@ -238,8 +248,7 @@ async def run_consensus(runtime: Runtime, spec: ConsensusSpec, *, progress: Prog
         ended = "cancelled"
         raise
     finally:
-        row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms())
-        rows = [*run.ledger.rows_with(row), *runtime.take_pending()]
-        # Written even when the client cancelled the call: the members' calls happened and may have cost money.
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(save_rows, await runtime.ready_engine(), rows)
+        row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms(), run.ledger)
+        # Recorded even when the client cancelled the call: the members' calls happened and may have cost money.
+        settle = [run.calls.reservation] if run.calls.reservation else []
+        runtime.record(run.ledger.rows_with(row), settle=settle)

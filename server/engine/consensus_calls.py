@@ -21,7 +21,7 @@ from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
 from server.routing.breaker import BreakerState
-from server.routing.budgets import Spend, budget_refusal, current_spend
+from server.routing.budgets import Spend, budget_refusal, reserve
 
 __all__ = ["ANSWER_TOKENS_UNDER_CAP", "RunCalls", "outcome_of"]
 
@@ -62,6 +62,8 @@ class RunCalls:
         self.cap = CostCap(max_cost_usd)
         self.members = members
         self.spend: Spend | None = None
+        self.reservation: str | None = None
+        """The run's budget reservation in the store, settled when its rows are recorded."""
 
     def model(self, model_id: str) -> ModelInfo | None:
         """The configured model ``provider:model``, or None (unknown provider or a malformed id)."""
@@ -79,13 +81,26 @@ class RunCalls:
         output_tokens = request.max_tokens or DEFAULT_OUTPUT_ESTIMATE
         return estimate_cost(info, request.approx_input_tokens(), output_tokens)
 
-    async def load_spend(self) -> None:
-        """Read today's and this session's spend, when a daily or session budget is set."""
+    async def load_spend(self, worst_usd: float) -> None:
+        """Read today's and this session's spend, when a daily or session budget is set, and reserve the run's
+        worst case (``worst_usd``, at most the room left) in the store, so other processes count it as spent."""
         budgets = self.runtime.config.budgets
         if budgets.daily_usd is None and budgets.session_usd is None:
             return
         store = await self.runtime.ready_engine()
-        self.spend = await anyio.to_thread.run_sync(current_spend, store, self.runtime.session_id)
+        await self.runtime.recorder.settled()  # our last calls' real costs, not just their reservations
+
+        def decide(spend: Spend) -> tuple[float | None, Spend]:
+            rooms = [budgets.daily_usd - spend.today_usd if budgets.daily_usd is not None else None]
+            rooms.append(budgets.session_usd - spend.session_usd if budgets.session_usd is not None else None)
+            room = min(r for r in rooms if r is not None)
+            amount = min(worst_usd, max(room, 0.0))
+            return (amount if amount > 0 else None), spend
+
+        ttl_s = self.runtime.config.resilience.timeout_s * 2 + 60
+        self.reservation, self.spend = await anyio.to_thread.run_sync(
+            lambda: reserve(store, self.runtime.session_id, decide, model="consensus", ttl_s=ttl_s)
+        )
 
     def admit(self, slot: int, info: ModelInfo, request: CompletionRequest) -> str | None:
         """Reserve the call's worst case under the run's cap, then check the daily and session budgets."""

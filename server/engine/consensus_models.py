@@ -50,7 +50,8 @@ class ConsensusResult(BaseModel):
     dissent: str = Field(default="", description="Who disagreed with the final answer, and how.")
     members: list[MemberResult]
     judge: MemberResult | None = None
-    total_cost_usd: float | None = Field(default=None, description="None when some call was unpriced.")
+    total_cost_usd: float | None = Field(default=None, description="None when some call's cost is unknown.")
+    cost_known_usd: float = Field(default=0.0, description="The cost of the calls whose cost is known.")
     unpriced_models: list[str] = Field(default_factory=list)
     latency_ms: float
     notes: list[str] = Field(default_factory=list, description="Fallbacks and stops, e.g. 'judge failed: ...'.")

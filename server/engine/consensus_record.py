@@ -12,20 +12,16 @@ from dataclasses import dataclass, field
 
 from sqlmodel import SQLModel
 
-from server.engine.consensus_members import MemberOutcome
 from server.engine.output import stored_output
 from server.store.models import ConsensusRun, Delegation
 
 __all__ = ["RunLedger", "sum_costs"]
 
 
-def sum_costs(outcomes: Sequence[MemberOutcome]) -> tuple[float | None, bool]:
-    """The total cost of the calls that ran, and whether all of them were priced (else the total is None)."""
-    ran = [outcome for outcome in outcomes if outcome.latency_ms is not None or outcome.cost_usd is not None]
-    priced = all(outcome.priced for outcome in ran)
-    if not priced:
-        return None, False
-    return sum(outcome.cost_usd or 0.0 for outcome in ran), True
+def sum_costs(costs: Sequence[float | None]) -> tuple[float | None, float]:
+    """The total of the calls made (None when any one's cost is unknown) and the known part of it."""
+    known = sum(cost for cost in costs if cost is not None)
+    return (None if any(cost is None for cost in costs) else known), known
 
 
 @dataclass
@@ -54,6 +50,10 @@ class RunLedger:
         if slot is not None and slot in self.delegations:
             self.delegations[slot].output_id = row.id
         return row.id
+
+    def costs(self) -> tuple[float | None, float]:
+        """:func:`sum_costs` of every call recorded so far, cancelled ones included (their cost is unknown)."""
+        return sum_costs([row.cost_usd for row in self.delegations.values()])
 
     def rows_with(self, run: ConsensusRun) -> list[SQLModel]:
         """Every row of the run, the ``consensus_run`` row first."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from server.engine.consensus_members import Member, MemberOutcome
 from server.engine.consensus_models import ConsensusResult, MemberResult, Strategy
-from server.engine.consensus_record import RunLedger, sum_costs
+from server.engine.consensus_record import RunLedger
 from server.engine.consensus_strategies import Decision
 from server.engine.output import cut_to_limit
 from server.store.models import ConsensusRun
@@ -96,10 +96,9 @@ def assemble_result(facts: RunFacts, decision: Decision, ledger: RunLedger) -> C
         final, final_truncated = cut_to_limit(decision.final, facts.max_output_tokens // 2, final_id, copies=2)
     share = facts.max_output_tokens // 2 // max(1, len(facts.members))
     members = [_member(facts, ledger, i, decision, share, final_id) for i in range(len(facts.members))]
-    calls = [*facts.outcomes, *([facts.judge_outcome] if facts.judge_outcome else [])]
-    total, _priced = sum_costs(calls)
-    unpriced = [m.model for m, o in zip(facts.members, facts.outcomes, strict=True) if not o.priced]
-    if facts.judge_outcome is not None and not facts.judge_outcome.priced and facts.judge_model:
+    total, known = ledger.costs()
+    unpriced = [m.model for m, o in zip(facts.members, facts.outcomes, strict=True) if _unknown(o)]
+    if facts.judge_outcome is not None and _unknown(facts.judge_outcome) and facts.judge_model:
         unpriced.append(facts.judge_model)
     chosen = facts.members[decision.chosen].model if decision.chosen is not None else None
     return ConsensusResult(
@@ -115,10 +114,16 @@ def assemble_result(facts: RunFacts, decision: Decision, ledger: RunLedger) -> C
         members=members,
         judge=_judge(facts),
         total_cost_usd=total,
+        cost_known_usd=known,
         unpriced_models=unpriced,
         latency_ms=facts.latency_ms,
         notes=decision.notes,
     )
+
+
+def _unknown(outcome: MemberOutcome) -> bool:
+    """A call that was made (it has a latency) and whose cost is not known."""
+    return not outcome.priced or (outcome.cost_usd is None and outcome.latency_ms is not None)
 
 
 def run_row(
@@ -128,8 +133,14 @@ def run_row(
     result: ConsensusResult | None,
     ended: str,
     latency_ms: float,
+    ledger: RunLedger,
 ) -> ConsensusRun:
-    """The ``consensus_run`` row; a run that ended without a result has status ``ended`` (cancelled, error)."""
+    """The ``consensus_run`` row; a run that ended without a result has status ``ended`` (cancelled, error).
+
+    Its costs come from the calls' rows, so a cancelled run still says what its calls cost (or that some is
+    unknown): ``total_cost_usd`` is None when any call's cost is, ``cost_known_usd`` the known part.
+    """
+    total, known = ledger.costs()
     return ConsensusRun(
         id=run_id,
         session_id=session_id,
@@ -138,6 +149,7 @@ def run_row(
         status=result.status if result else ended,
         agreement=result.agreement if result else None,
         final_output_id=result.final_output_id if result else None,
-        total_cost_usd=result.total_cost_usd if result else None,
+        total_cost_usd=total,
+        cost_known_usd=known,
         latency_ms=latency_ms,
     )

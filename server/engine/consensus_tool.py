@@ -20,9 +20,12 @@ from server.routing.classify import classify
 from server.routing.explicit import model_error
 from server.routing.rank import plan_route
 
-__all__ = ["DEFAULT_MEMBERS", "choose_members", "consensus", "register_consensus_tool"]
+__all__ = ["DEFAULT_MEMBERS", "MAX_MEMBERS", "choose_members", "consensus", "register_consensus_tool"]
 
 DEFAULT_MEMBERS = 3
+MAX_MEMBERS = 10
+"""The most members a run seats, however they are named (``n``, ``models`` or ``stances``): each is a paid call
+made at the same moment, and 40 listed models made 41 calls (the judge's included) while ``n`` stopped at 10."""
 
 
 def _ranked(runtime: Runtime, question: str) -> list[ModelInfo]:
@@ -61,6 +64,15 @@ def choose_members(runtime: Runtime, question: str, n: int) -> tuple[list[str], 
     return members, judge
 
 
+def _check_fan_out(models: list[str] | None, n: int | None, stances: list[Stance] | None) -> None:
+    asked = len(models) if models else n or (len(stances) if stances else DEFAULT_MEMBERS)
+    if asked > MAX_MEMBERS:
+        named = "models lists" if models else "n asks for" if n else "stances asks for"
+        raise ToolError(f"{named} {asked} members; a consensus run seats at most {MAX_MEMBERS}")
+    if models and n is not None and len(models) > n:
+        raise ToolError(f"models lists {len(models)} members but n is {n}: list at most n, or leave n out")
+
+
 def _members(
     runtime: Runtime,
     question: str,
@@ -69,6 +81,7 @@ def _members(
     stances: list[Stance] | None,
     judge: str | None = None,
 ) -> tuple[list[Member], str | None]:
+    _check_fan_out(models, n, stances)
     for named in [*(models or []), *([judge] if judge else [])]:
         problem = model_error(runtime.registry, named)
         if problem is not None:
@@ -95,9 +108,14 @@ async def consensus(
     question: Annotated[str, Field(description="The question every member answers; self-contained.")],
     models: Annotated[
         list[str] | None,
-        Field(description="Member ids from the providers tool; default: n models from different providers."),
+        Field(
+            max_length=MAX_MEMBERS,
+            description="Member ids from the providers tool; default: n models from different providers.",
+        ),
     ] = None,
-    n: Annotated[int | None, Field(ge=1, le=10, description="How many members the router picks (default 3).")] = None,
+    n: Annotated[
+        int | None, Field(ge=1, le=MAX_MEMBERS, description="How many members the router picks (default 3).")
+    ] = None,
     strategy: Annotated[
         Strategy,
         Field(
@@ -107,7 +125,10 @@ async def consensus(
         ),
     ] = "judge",
     judge: Annotated[str | None, Field(description="The judge's model id; default: the router's pick.")] = None,
-    stances: Annotated[list[Stance] | None, Field(description="One per member: 'for', 'against' or 'neutral'.")] = None,
+    stances: Annotated[
+        list[Stance] | None,
+        Field(max_length=MAX_MEMBERS, description="One per member: 'for', 'against' or 'neutral'."),
+    ] = None,
     max_cost_usd: Annotated[
         float | None,
         Field(gt=0, description="Cap on the whole run; members whose worst case does not fit are skipped."),

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 from sqlmodel import SQLModel
 
+from server.engine.budget_gate import BudgetRefused, apply_budgets
 from server.engine.fallback import FallbackLog, Progress, run_fallback
 from server.engine.files import FileRefused, attach_files
 from server.engine.output import cut_to_limit, stored_output
-from server.engine.records import Attempt, delegation_row, estimate_cost, save_rows
+from server.engine.records import Attempt, delegation_row, estimate_cost
 from server.engine.results import AttemptSummary, DelegateResult, RoutingDecision, SkippedModel
 from server.engine.runtime import Runtime
 from server.engine.threads import load_thread, new_thread_id, thread_rows
 from server.providers.base import ChatMessage, CompletionRequest
-from server.providers.registry import ModelInfo
-from server.routing.budgets import budget_refusal, current_spend
 from server.routing.classify import classify
 from server.routing.explicit import model_error, task_type_error
-from server.routing.rank import Plan, Skip, plan_route
+from server.routing.rank import Plan, plan_route
 
 __all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "Progress", "delegate"]
 
@@ -60,19 +59,23 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
             refused by a budget, or every candidate failed (the message lists each and why).
     """
     _check_arguments(runtime, params)
-    await runtime.ready_engine()
     request, thread_id = await _build_request(runtime, params)
     task_type = params.task_type or classify(params.task)
-    plan = await _apply_budgets(runtime, params, request, _plan(runtime, params, request, task_type))
+    plan = _plan(runtime, params, request, task_type)
+    output_estimate = params.max_tokens or DEFAULT_OUTPUT_ESTIMATE
+    try:
+        budgeted = await apply_budgets(runtime, request, plan, output_tokens=output_estimate, cap=params.max_cost_usd)
+    except BudgetRefused as exc:
+        raise DelegateError(str(exc)) from exc
+    plan, settle = budgeted.plan, [budgeted.reservation] if budgeted.reservation else []
     request_id = uuid.uuid4().hex
     log = FallbackLog()
     try:
         attempts = await run_fallback(runtime, plan, request, params.progress, log)
     except anyio.get_cancelled_exc_class():
         # The caller gave up (Esc in Claude Code): the tries made so far still cost money and are recorded.
-        with anyio.CancelScope(shield=True):
-            rows = _attempt_rows(runtime, log.with_cancelled(), request_id, task_type, params.thread_id)
-            await anyio.to_thread.run_sync(save_rows, runtime.engine, runtime.take_pending() + rows)
+        rows = _attempt_rows(runtime, log.with_cancelled(), request_id, task_type, params.thread_id)
+        runtime.record(rows, settle=settle)
         raise
     winner = next((a for a in attempts if a.ok and a.completion is not None), None)
     shown = None
@@ -82,9 +85,8 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     row_thread = thread_id if winner is not None else params.thread_id
     output_id = shown.output_id if shown else None
     rows = _attempt_rows(runtime, attempts, request_id, task_type, row_thread, winner, output_id)
-    rows = runtime.take_pending() + (shown.rows if shown else []) + rows
     thread = (thread_id, runtime.session_id) if winner is not None else None
-    await anyio.to_thread.run_sync(lambda: save_rows(runtime.engine, rows, thread=thread))
+    runtime.record((shown.rows if shown else []) + rows, thread=thread, settle=settle)
     if winner is None or winner.completion is None or shown is None:
         raise DelegateError(_all_failed(plan, attempts))
     return DelegateResult(
@@ -100,7 +102,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         cache_hit=winner.cache_hit,
         truncated=shown.output_id is not None,
         output_id=shown.output_id,
-        decision=_decision(params, plan, attempts, winner),
+        decision=_decision(params, plan, attempts, winner, budgeted.note),
     )
 
 
@@ -163,12 +165,14 @@ async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[Comp
     content = params.task
     if params.files:
         try:
-            content = f"{content}\n\n{attach_files(params.files, params.roots or runtime.roots)}"
+            attached = await anyio.to_thread.run_sync(attach_files, params.files, runtime.roots, params.roots)
+            content = f"{content}\n\n{attached}"
         except FileRefused as exc:
             raise DelegateError(f"file refused: {exc}") from exc
     history: list[ChatMessage] = []
     thread_id = params.thread_id
     if thread_id:
+        await runtime.recorder.settled()  # the thread's last answer may still be on its way to the store
         found = await anyio.to_thread.run_sync(load_thread, runtime.engine, thread_id)
         if found is None:
             raise DelegateError(f"unknown thread_id {thread_id!r}: omit it to start a new thread")
@@ -202,30 +206,11 @@ def _plan(runtime: Runtime, params: DelegateParams, request: CompletionRequest, 
     return plan
 
 
-async def _apply_budgets(runtime: Runtime, params: DelegateParams, request: CompletionRequest, plan: Plan) -> Plan:
-    budgets, cap = runtime.config.budgets, params.max_cost_usd
-    if budgets.daily_usd is None and budgets.session_usd is None and cap is None:
-        return plan
-    spend = await anyio.to_thread.run_sync(current_spend, runtime.engine, runtime.session_id)
-    kept: list[ModelInfo] = []
-    refusals: list[Skip] = []
-    for info in plan.candidates:
-        estimate = estimate_cost(info, request.approx_input_tokens(), params.max_tokens or DEFAULT_OUTPUT_ESTIMATE)
-        # An unpriced model cannot be estimated; it is allowed and recorded with cost NULL.
-        reason = None
-        if estimate is not None:
-            reason = budget_refusal(budgets, spend, estimate, config_file=runtime.config_file, max_cost_usd=cap)
-        if reason is None:
-            kept.append(info)
-        else:
-            refusals.append(Skip(info.id, reason))
-    if not kept and refusals:
-        raise DelegateError("refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals))
-    return replace(plan, candidates=kept, skipped=plan.skipped + refusals)
-
-
-def _decision(params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None) -> RoutingDecision:
+def _decision(
+    params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None, budget: str | None
+) -> RoutingDecision:
     return RoutingDecision(
+        budget=budget,
         task_type=plan.task_type,
         task_type_source="given" if params.task_type else "classified",
         candidates=[info.id for info in plan.candidates],

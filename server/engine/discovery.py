@@ -19,18 +19,22 @@ def _price(info: ModelInfo) -> tuple[float | None, float | None, str]:
 
     if info.price is not None:
         return info.price.input_per_mtok, info.price.output_per_mtok, "config"
-    per_input = cost_usd(info.model, provider=info.provider, input_tokens=_MTOK)
-    per_output = cost_usd(info.model, provider=info.provider, output_tokens=_MTOK)
+    if not info.reports_usage:
+        return None, None, "unpriced"  # no token counts come back: a price could not be applied
+    provider = info.pricing_provider or info.provider
+    per_input = cost_usd(info.model, provider=provider, input_tokens=_MTOK)
+    per_output = cost_usd(info.model, provider=provider, output_tokens=_MTOK)
     if per_input is None or per_output is None:
         return None, None, "unpriced"
     return round(per_input, 6), round(per_output, 6), "genai-prices"
 
 
 def _key_status(runtime: Runtime, spec: ProviderSpec) -> str:
-    if spec.kind == "cli":
+    needs = spec.descriptor.key
+    if needs == "none":
         return "no key (runs a local command)"
     if spec.api_key_env is None and spec.api_key_file is None:
-        return "no key needed" if spec.kind == "openai-compatible" else "no key variable configured"
+        return "no key needed" if needs == "optional" else "no key variable configured"
     found = find_key(spec.api_key_env, spec.api_key_file, environ=runtime.registry.environ, cwd=runtime.roots[0])
     where = spec.api_key_env or str(spec.api_key_file)
     return f"{where}: {'set' if found else 'MISSING'}"

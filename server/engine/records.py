@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import Engine
-from sqlmodel import Session, SQLModel
 
 from server.providers.base import Completion
 from server.providers.registry import ModelInfo
-from server.store.models import Delegation, Thread, utcnow
+from server.store.models import Delegation
 
-__all__ = ["Attempt", "attempt_cost", "delegation_row", "estimate_cost", "save_rows"]
+__all__ = ["Attempt", "attempt_cost", "delegation_row", "estimate_cost"]
 
 
 @dataclass
@@ -35,13 +31,16 @@ class Attempt:
 
 
 def attempt_cost(info: ModelInfo, completion: Completion) -> float | None:
-    """The USD cost of ``completion``, from the config's price for the model or genai-prices; None if unpriced."""
+    """The USD cost of ``completion``, from the config's price for the model or genai-prices; None if unpriced or
+    if the provider reports no usage (an agent CLI: its token counts are zero because unknown, not because free)."""
     from server.pricing import cost_usd  # genai-prices loads its data on import: not before the first answer
 
+    if not info.reports_usage:
+        return None
     cached = min(completion.cached_tokens, completion.input_tokens)
     return cost_usd(
         info.model,
-        provider=info.provider,
+        provider=info.pricing_provider or info.provider,
         input_tokens=completion.input_tokens - cached,
         output_tokens=completion.output_tokens,
         cache_read_tokens=cached,
@@ -53,8 +52,14 @@ def estimate_cost(info: ModelInfo, input_tokens: int, output_tokens: int) -> flo
     """What a call would cost at most, for budget checks and ranking; None if unpriced."""
     from server.pricing import cost_usd
 
+    if not info.reports_usage:
+        return None  # its calls will be recorded as unpriced: a budget cannot bound them
     return cost_usd(
-        info.model, provider=info.provider, input_tokens=input_tokens, output_tokens=output_tokens, override=info.price
+        info.model,
+        provider=info.pricing_provider or info.provider,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        override=info.price,
     )
 
 
@@ -91,18 +96,3 @@ def delegation_row(
         consensus_run_id=consensus_run_id,
         output_id=output_id,
     )
-
-
-def save_rows(engine: Engine, rows: Sequence[SQLModel], *, thread: tuple[str, str | None] | None = None) -> None:
-    """Add ``rows`` in one transaction; ``thread`` = (thread_id, session_id) is created or its ``updated_at`` bumped."""
-    with Session(engine) as db:
-        if thread is not None:
-            thread_id, session_id = thread
-            existing = db.get(Thread, thread_id)
-            if existing is None:
-                db.add(Thread(thread_id=thread_id, session_id=session_id))
-            else:
-                existing.updated_at = utcnow()
-                db.add(existing)
-        db.add_all(rows)
-        db.commit()

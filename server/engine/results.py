@@ -37,6 +37,7 @@ class RoutingDecision(BaseModel):
     chosen: str | None
     skipped: list[SkippedModel] = Field(default_factory=list[SkippedModel])
     attempts: list[AttemptSummary] = Field(default_factory=list[AttemptSummary])
+    budget: str | None = Field(default=None, description="What the budgets decided, when a cap is set.")
 
 
 class DelegateResult(BaseModel):

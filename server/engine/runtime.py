@@ -19,6 +19,7 @@ import anyio
 
 from server.config import SwitchboardConfig
 from server.engine.cache import ResponseCache
+from server.engine.recorder import Recorder
 from server.providers.registry import Registry
 from server.routing.breaker import Breakers, BreakerState
 from server.routing.rank import LatencyStats
@@ -90,6 +91,8 @@ class Runtime:
     roots: list[Path]
     session_id: str | None
     pending: list[SQLModel] = field(default_factory=lambda: [])
+    recorder: Recorder = field(init=False, repr=False)
+    """Writes every call's rows behind its response (:mod:`server.engine.recorder`)."""
     client_timeout_s: float | None = None
     """The client's tool-call timeout, when it tells us (Claude Code passes ``MCP_TOOL_TIMEOUT`` in ms)."""
     config_error: str | None = None
@@ -118,13 +121,14 @@ class Runtime:
         providers and with ``config_error`` set, like a config that did not load (``config_error`` given).
         """
         env = os.environ if environ is None else environ
-        root = roots or _default_roots(env)
+        root = _default_roots(env) if roots is None else roots
         resilience = config.resilience
+        cwd = root[0] if root else Path.cwd()
         try:
-            registry = Registry(config, environ=env, cwd=root[0])
+            registry = Registry(config, environ=env, cwd=cwd)
         except ValueError as exc:
             config_error = config_error or f"config file {config.source or '(in force)'}: {exc}"
-            registry = Registry(SwitchboardConfig(), environ=env, cwd=root[0])
+            registry = Registry(SwitchboardConfig(), environ=env, cwd=cwd)
         runtime = cls(
             settings=settings,
             config=config,
@@ -143,6 +147,9 @@ class Runtime:
         runtime.breakers.on_transition = runtime.record_transition
         runtime._engine = engine
         return runtime
+
+    def __post_init__(self) -> None:
+        self.recorder = Recorder(lambda: self.engine, self.settings.spool_dir / "records")
 
     @property
     def engine(self) -> Engine:
@@ -188,6 +195,23 @@ class Runtime:
             await anyio.to_thread.run_sync(import_heavy_modules, abandon_on_cancel=True)
             self._warmed = True
 
+    async def build_providers(self, names: list[str]) -> None:
+        """Build the clients of ``names`` not built yet, in one worker thread (SDK imports, key lookups).
+
+        Consensus does this before its members start, so they set off together; a provider that cannot be built
+        is left for its call to report.
+        """
+        missing = [name for name in dict.fromkeys(names) if self.registry.built(name) is None]
+        if missing:
+            await anyio.to_thread.run_sync(self._build_quietly, missing)
+
+    def _build_quietly(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.registry.get(name)
+            except Exception:  # a missing key or SDK: try_model classifies and records it
+                continue
+
     @property
     def config_file(self) -> str:
         """Where the config came from, for messages that say what to change."""
@@ -213,5 +237,22 @@ class Runtime:
         rows, self.pending = self.pending, []
         return rows
 
+    def record(
+        self, rows: list[SQLModel], *, thread: tuple[str, str | None] | None = None, settle: list[str] | None = None
+    ) -> None:
+        """Hand ``rows`` (and the provider events no call has taken yet) to the recorder; returns at once."""
+        self.recorder.record(
+            [*self.take_pending(), *rows], thread=thread, settle=settle or (), session_id=self.session_id
+        )
+
     async def aclose(self) -> None:
         await self.registry.aclose()
+        await self.close_recorder()
+
+    async def close_recorder(self) -> None:
+        """Write what the recorder holds (spilling what cannot land); shielded, as those calls cost money."""
+        with anyio.CancelScope(shield=True):
+            rows = self.take_pending()
+            if rows and self.has_engine:  # provider events alone are not worth opening a store at exit
+                self.recorder.record(rows, session_id=self.session_id)
+            await anyio.to_thread.run_sync(self.recorder.close)

@@ -39,12 +39,17 @@ class ProviderError(Exception):
         error_class: What kind of failure this is.
         message: What happened, for the error text (never contains a key).
         retry_after_s: The server's ``Retry-After``, when it sent one.
+        maybe_billed: The request reached the model before it failed (a stream cut halfway): its cost is unknown,
+            not zero, whatever the error class.
     """
 
-    def __init__(self, error_class: ErrorClass, message: str, *, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self, error_class: ErrorClass, message: str, *, retry_after_s: float | None = None, maybe_billed: bool = False
+    ) -> None:
         super().__init__(message)
         self.error_class = error_class
         self.retry_after_s = retry_after_s
+        self.maybe_billed = maybe_billed
 
 
 class MissingKeyError(ProviderError):

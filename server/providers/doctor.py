@@ -37,7 +37,8 @@ def check_providers(ctx: DoctorContext) -> Iterable[Check]:
         yield Check("providers", False, str(exc), "fix the provider's section in the config")
         return
     if not registry.specs:
-        yield Check("providers", True, "no providers configured: delegate has nothing to route to yet")
+        fix = "add a [providers.NAME] section (switchboard init writes a commented config with examples)"
+        yield Check("providers", False, "no provider configured: delegate and consensus have nothing to call", fix)
     yield from _routing_checks(config, registry)
     findings = anyio.run(_probe_all, registry)
     for name, ok, detail, fix in findings:
@@ -46,7 +47,12 @@ def check_providers(ctx: DoctorContext) -> Iterable[Check]:
 
 def _routing_checks(config: SwitchboardConfig, registry: Registry) -> Iterable[Check]:
     from server.doctor import Check
+    from server.routing.classify import TASK_TYPES
 
+    for task_type in config.routing.task_types:
+        if task_type not in TASK_TYPES:
+            fix = f"use one of: {', '.join(TASK_TYPES)}"
+            yield Check("routing", False, f"[routing.task_types] {task_type} is no task type", fix)
     lists = {"default": config.routing.default, **{f"task_types.{k}": v for k, v in config.routing.task_types.items()}}
     for where, ids in lists.items():
         for model_id in ids:
@@ -69,7 +75,7 @@ async def _probe_all(registry: Registry) -> list[tuple[str, bool, str, str | Non
 
 
 async def _probe(registry: Registry, spec: ProviderSpec) -> tuple[str, bool, str, str | None]:
-    if spec.kind == "cli":
+    if spec.descriptor.probe == "command":
         found = bool(spec.command) and shutil.which(spec.command[0]) is not None
         shown = spec.command[0] if spec.command else "(no command)"
         return spec.name, found, f"runs {shown}", None if found else f"install {shown} or fix command = [...]"

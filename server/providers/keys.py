@@ -24,22 +24,17 @@ def dotenv_files(cwd: Path | None = None) -> list[Path]:
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse ``NAME=value`` lines (optional ``export``, quotes and ``#`` comments); a missing file is empty."""
+    """The ``NAME=value`` pairs of a ``.env`` file, parsed by python-dotenv (``FOO=abc # note`` gives ``abc``);
+    a missing or unreadable file is empty. Blocking: async callers run it in a worker thread."""
+    from dotenv import dotenv_values  # only when a key is looked up, never at server start
+
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        if not path.is_file() and not path.is_fifo():
+            return {}
+        values = dotenv_values(path, encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return {}
-    values: dict[str, str] = {}
-    for raw in lines:
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[name.strip()] = value
-    return values
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def find_key(

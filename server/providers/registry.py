@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from server.config import ModelPrice, ProviderConfig, SwitchboardConfig
 from server.providers.base import Provider
 from server.providers.keys import require_key
+from server.providers.kinds import KindDescriptor, kind
 from server.providers.presets import PRESETS
 
 __all__ = ["ModelInfo", "ProviderSpec", "Registry", "split_model_id"]
@@ -35,6 +37,10 @@ class ModelInfo:
     model: str
     price: ModelPrice | None = None
     context_window: int | None = None
+    pricing_provider: str | None = None
+    """The genai-prices provider its tokens are priced as (a preset's, the kind's, or the configured one)."""
+    reports_usage: bool = True
+    """False: its calls return no token counts, so their cost is unknown (NULL)."""
 
 
 @dataclass
@@ -51,6 +57,11 @@ class ProviderSpec:
     context_windows: dict[str, int]
     timeout_s: float | None
     command: list[str] = field(default_factory=list[str])
+    pricing_provider: str | None = None
+
+    @property
+    def descriptor(self) -> KindDescriptor:
+        return kind(self.kind)
 
     @classmethod
     def from_config(cls, name: str, config: ProviderConfig) -> ProviderSpec:
@@ -59,9 +70,13 @@ class ProviderSpec:
             known = ", ".join(sorted(PRESETS))
             raise ValueError(f"provider {name!r}: unknown preset {config.preset!r} (known: {known})")
         kind_given = "kind" in config.model_fields_set
+        kind_name = config.kind if kind_given or preset is None else preset.kind
+        preset_pricing = (preset.pricing_provider or config.preset or name) if preset else None
+        pricing = config.pricing_provider or preset_pricing or kind(kind_name).pricing_provider or name
         return cls(
             name=name,
-            kind=config.kind if kind_given or preset is None else preset.kind,
+            kind=kind_name,
+            pricing_provider=pricing,
             base_url=config.base_url or (preset.base_url if preset else None),
             api_key_env=config.api_key_env or (preset.api_key_env if preset else None),
             api_key_file=config.api_key_file,
@@ -92,6 +107,7 @@ class Registry:
         self._cwd = cwd
         self._secrets: set[str] = set()
         self._clients: dict[str, Provider] = {}
+        self._build_lock = threading.Lock()
 
     def models(self) -> list[ModelInfo]:
         """Every configured model, in config order."""
@@ -116,8 +132,15 @@ class Registry:
         """
         client = self._clients.get(name)
         if client is None:
-            client = self._clients[name] = self._build(self.specs[name])
+            with self._build_lock:  # built from worker threads: two first calls must not build two clients
+                client = self._clients.get(name)
+                if client is None:
+                    client = self._clients[name] = self._build(self.specs[name])
         return client
+
+    def built(self, name: str) -> Provider | None:
+        """The client of ``name`` if it is built already (no SDK import, no key lookup), else None."""
+        return self._clients.get(name)
 
     def add(self, provider: Provider) -> None:
         """Use ``provider`` as the client of its name (tests and embedders inject clients here)."""
@@ -135,6 +158,8 @@ class Registry:
             model=model,
             price=spec.prices.get(model),
             context_window=spec.context_windows.get(model),
+            pricing_provider=spec.pricing_provider,
+            reports_usage=spec.descriptor.reports_usage,
         )
 
     def scrub(self, text: str) -> str:
@@ -153,22 +178,11 @@ class Registry:
         return key
 
     def _build(self, spec: ProviderSpec) -> Provider:
-        if spec.kind in ("openai", "openai-compatible"):
-            from server.providers.openai_compat import OpenAICompatProvider
-
-            keyless = spec.kind == "openai-compatible" and spec.api_key_env is None and spec.api_key_file is None
-            key = "not-needed" if keyless else self._key(spec)
-            return OpenAICompatProvider(spec.name, api_key=key, base_url=spec.base_url)
-        if spec.kind == "anthropic":
-            from server.providers.anthropic import AnthropicProvider
-
-            return AnthropicProvider(spec.name, api_key=self._key(spec), base_url=spec.base_url)
-        if spec.kind == "groq":
-            from server.providers.groq import GroqProvider
-
-            return GroqProvider(spec.name, api_key=self._key(spec), base_url=spec.base_url)
-        if spec.kind == "cli":
-            from server.providers.cli import CliProvider
-
-            return CliProvider(spec.name, command=spec.command)
-        raise ValueError(f"provider {spec.name!r}: unknown kind {spec.kind!r}")
+        descriptor = spec.descriptor
+        factory = descriptor.provider_class()
+        if descriptor.transport == "command":
+            return factory(spec.name, command=spec.command)
+        configured = spec.api_key_env is not None or spec.api_key_file is not None
+        needs_key = descriptor.key == "required" or (descriptor.key == "optional" and configured)
+        key = self._key(spec) if needs_key else "not-needed"  # local servers accept any placeholder
+        return factory(spec.name, api_key=key, base_url=spec.base_url)

@@ -71,9 +71,26 @@ def ingest_once(
     spool = Spool(settings.spool_dir)
     try:
         with ingest_lock(spool, lock_timeout_s):
-            return ingest_spool(engine, spool, cache=cache)
+            report = ingest_spool(engine, spool, cache=cache)
+            _land_records(settings, engine)
+            return report
     except IngestBusy as exc:
         return IngestReport(remaining=spool.count_pending(), error=str(exc), busy=True)
+
+
+def _land_records(settings: Settings, engine: Engine) -> None:
+    """Land the recorder's batches that waited in ``spool/records/`` (a store that was busy when they came)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server.store.record_batches import replay
+
+    try:
+        landed = replay(engine, settings.spool_dir / "records")
+    except SQLAlchemyError as exc:
+        logger.warning("recorded calls still wait in the spool: %s", exc)
+        return
+    if landed:
+        logger.info("landed %d recorded batch(es) from the spool", landed)
 
 
 async def ingest_periodically(

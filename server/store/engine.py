@@ -13,6 +13,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import create_engine
 
+from server.private import private_dirs, private_file, tighten
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,15 +36,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode and a busy timeout, and their folder is created."""
+    """An engine for ``url``; SQLite files get WAL mode and a busy timeout, and are created private (0700/0600)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.database and parsed.database != ":memory:" and not parsed.database.startswith("file:"):
+        _private_sqlite_files(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _private_sqlite_files(database: Path) -> None:
+    # Created 0600 before SQLite opens it: SQLite gives -wal, -shm and -journal the database file's mode.
+    private_dirs(database.parent)
+    private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        tighten(database.with_name(database.name + suffix))  # left 0644 by an earlier version
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -67,7 +76,7 @@ def _sqlite_migration_lock(engine: Engine) -> Generator[None]:
     if engine.dialect.name != "sqlite" or not database or database == ":memory:":
         yield
         return
-    lock_path = Path(database).with_name(f"{Path(database).name}.migrate-lock")
+    lock_path = private_file(Path(database).with_name(f"{Path(database).name}.migrate-lock"))
     with lock_path.open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, func, select
 from server.store.engine import BUSY_TIMEOUT_MS
 from server.store.hook_rows import HookEvent, apply_events
 from server.store.models import RawEvent, utcnow
-from server.store.redact import may_hold_secrets, redact, strip_nul
+from server.store.redact import may_hold_secrets, redact
 from server.store.spool import BadEvent, Spool, SpoolEntry
 from server.store.transcripts import TranscriptCache
 from server.store.usage_rows import refresh_recent_sessions, refresh_sessions
@@ -67,8 +67,6 @@ def _parse(spool: Spool, entry: SpoolEntry) -> HookEvent:
     payload, text = spool.read(entry)
     if may_hold_secrets(text):
         payload = redact(payload)
-    if "\\u0000" in text:
-        payload = strip_nul(payload)  # PostgreSQL text cannot hold NUL
     name = payload.get("hook_event_name")
     session_id = payload.get("session_id")
     return HookEvent(
@@ -113,7 +111,9 @@ def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache, lock
     return len(fresh)
 
 
-def _driver_message(exc: SQLAlchemyError) -> str:
+def _driver_message(exc: SQLAlchemyError | ValueError) -> str:
+    if isinstance(exc, ValueError):  # its message may quote the value: name the kind of error only
+        return exc.reason if isinstance(exc, UnicodeEncodeError) else "a value the store cannot hold"
     # The driver's own message: SQLAlchemy's str() would add the statement and its parameters (payloads).
     original = exc.orig if isinstance(exc, DBAPIError) else exc
     return (str(original).strip().splitlines() or [""])[0]
@@ -150,7 +150,8 @@ def _store_or_isolate(
         report.error = describe_store_error(exc)
         logger.warning("ingest stopped, events stay in the spool: %s", report.error)
         return False
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, ValueError) as exc:
+        # ValueError: a value the driver could not encode (UnicodeEncodeError is one) is the event's fault.
         if len(events) == 1:
             reason = f"the store rejected it ({type(exc).__name__}: {_driver_message(exc)})"
             logger.warning("quarantined %s: %s", entries[0].event_id, reason)
@@ -201,6 +202,9 @@ def ingest_spool(
                 parsed.append(entry)
             except BadEvent as exc:
                 spool.quarantine(entry.path, str(exc))
+                report.quarantined += 1
+            except (ValueError, RecursionError) as exc:  # what decode_payload did not foresee: blame the event
+                spool.quarantine(entry.path, f"cannot be read as an event: {type(exc).__name__}")
                 report.quarantined += 1
             except FileNotFoundError:
                 continue  # taken by a concurrent ingest

@@ -16,12 +16,14 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "AgentSession",
+    "BudgetReservation",
     "ConsensusRun",
     "Delegation",
     "ModelUsage",
     "Prompt",
     "ProviderEvent",
     "RawEvent",
+    "RecordBatch",
     "StoredOutput",
     "SubagentRun",
     "Thread",
@@ -199,7 +201,8 @@ class ConsensusRun(SQLModel, table=True):
     status: str = Field(default="ok", max_length=50)
     agreement: float | None = None
     final_output_id: str | None = Field(default=None, max_length=64)
-    total_cost_usd: float | None = None
+    total_cost_usd: float | None = Field(default=None, description="None when any call's cost is unknown.")
+    cost_known_usd: float | None = Field(default=None, description="The sum of the calls whose cost is known.")
     latency_ms: float | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
@@ -253,3 +256,26 @@ class ProviderEvent(SQLModel, table=True):
     error_class: str | None = Field(default=None, max_length=50)
     detail: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class RecordBatch(SQLModel, table=True):
+    """A batch of rows the recorder wrote; its id makes a batch that waited in the spool land exactly once."""
+
+    __tablename__ = "record_batch"  # pyright: ignore[reportAssignmentType]
+
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str | None = Field(default=None, max_length=200)
+    written_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class BudgetReservation(SQLModel, table=True):
+    """The worst-case cost of a call in flight, counted against budgets until its delegation row lands."""
+
+    __tablename__ = "budget_reservation"  # pyright: ignore[reportAssignmentType]
+
+    id: str = Field(primary_key=True, max_length=64)
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    model: str = Field(max_length=200)
+    amount_usd: float
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    expires_at: datetime = Field(index=True, description="Ignored after this (a process that died mid-call).")

@@ -6,12 +6,15 @@ its rows are committed. A file that cannot be parsed moves to ``quarantine/`` ne
 
 from __future__ import annotations
 
-import json
 import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from server.private import private_dirs, private_file
+from server.store.payload import BadEvent, decode_payload
 
 __all__ = ["MAX_EVENT_BYTES", "STALE_TMP_S", "BadEvent", "Spool", "SpoolEntry"]
 
@@ -20,10 +23,6 @@ MAX_EVENT_BYTES = 5 * 1024 * 1024
 
 STALE_TMP_S = 3600.0
 """A file this old still in ``tmp/`` belongs to a capture that died mid-write."""
-
-
-class BadEvent(ValueError):
-    """A spool file that is not one hook event; the message is the quarantine reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +55,7 @@ class Spool:
     def ensure(self) -> None:
         """Create the folders (private to the user: payloads hold prompts) if missing."""
         for folder in (self.tmp, self.new, self.quarantine_dir):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dirs(folder)
 
     def pending(self) -> list[SpoolEntry]:
         """The events in ``new/``, oldest first (receive time, then name)."""
@@ -87,34 +86,31 @@ class Spool:
             return 0
 
     def read(self, entry: SpoolEntry) -> tuple[dict[str, Any], str]:
-        """The decoded payload of ``entry``, and its JSON text.
+        """The decoded (and repaired, see :mod:`server.store.payload`) payload of ``entry``, and its JSON text.
 
         Raises:
-            BadEvent: the file is empty, too large, not UTF-8, not JSON, or not a JSON object.
+            BadEvent: the file is not a regular file, empty, too large, not UTF-8, not JSON, or not a JSON object.
         """
         if entry.size > self.max_event_bytes:
             raise BadEvent(f"too large: {entry.size} bytes (limit {self.max_event_bytes})")
-        data = entry.path.read_bytes()
-        if not data.strip():
-            raise BadEvent("empty payload")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadEvent(f"not UTF-8 (byte {exc.start})") from exc
-        try:
-            payload = json.loads(text)
-        except json.JSONDecodeError as exc:
-            # The message names a position only, never the content (which may hold secrets).
-            raise BadEvent(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
-        if not isinstance(payload, dict):
-            raise BadEvent(f"not a JSON object but {type(payload).__name__}")
-        return payload, text  # pyright: ignore[reportUnknownVariableType]
+        return decode_payload(self._read_bounded(entry.path))
+
+    def _read_bounded(self, path: Path) -> bytes:
+        # O_NONBLOCK and O_NOFOLLOW: a FIFO or symlink swapped in after the scan is refused, never waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise BadEvent("not a regular file")
+            data = handle.read(self.max_event_bytes + 1)
+        if len(data) > self.max_event_bytes:
+            raise BadEvent(f"too large: over {self.max_event_bytes} bytes (limit {self.max_event_bytes})")
+        return data
 
     def quarantine(self, path: Path, reason: str) -> None:
         """Move ``path`` to ``quarantine/`` with a sibling ``<name>.reason`` saying why."""
-        self.quarantine_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dirs(self.quarantine_dir)
         target = self.quarantine_dir / path.name
-        (self.quarantine_dir / f"{path.name}.reason").write_text(reason + "\n", encoding="utf-8")
+        private_file(self.quarantine_dir / f"{path.name}.reason").write_text(reason + "\n", encoding="utf-8")
         os.replace(path, target)
 
     def remove(self, entries: list[SpoolEntry]) -> None:

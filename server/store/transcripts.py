@@ -4,6 +4,10 @@ An assistant message is written once per content block, each line repeating the 
 is deduplicated on ``message.id`` + ``requestId`` (the last line wins: it carries the final counts).
 Claude Code's own ``cost-state`` record (``totalCostUSD``, last one wins) is the session's cost of record,
 unless it says ``hasUnknownModelCost`` (then its total leaves something out).
+
+The path comes from a hook payload, so reading it is bounded whatever it names: only regular files are
+read (opened with ``O_NONBLOCK``, then checked with ``fstat``, so a FIFO is refused, never waited on), line
+by line with a cap per line (:data:`MAX_LINE_BYTES`) and per call (:data:`MAX_READ_BYTES`).
 """
 
 from __future__ import annotations
@@ -11,12 +15,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-__all__ = ["COST_STATE", "Transcript", "TranscriptCache", "UsageLine", "parse_transcript"]
+__all__ = [
+    "COST_STATE",
+    "MAX_LINE_BYTES",
+    "MAX_READ_BYTES",
+    "NotRegularFile",
+    "Transcript",
+    "TranscriptCache",
+    "UsageLine",
+    "parse_transcript",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +38,21 @@ COST_STATE = "cost-state"
 _COST_STATE_BYTES = COST_STATE.encode()
 _SYNTHETIC_MODEL = "<synthetic>"
 _ID = 200  # the size of model_usage's id columns
+
+MAX_LINE_BYTES = 16 * 1024 * 1024
+"""A longer line is skipped unread: usage and cost records are a few KB; a pasted image is a few MB."""
+
+MAX_READ_BYTES = 128 * 1024 * 1024
+"""One call reads at most this much and says there is ``more``; the next call goes on from there.
+
+Measured: 128 MiB of a sparse file (no newline) took 1.2 s on a loaded 2-core machine; real transcripts
+of long sessions are tens of MB, read once and then only what was appended."""
+
+_SKIP_CHUNK = 1024 * 1024
+
+
+class NotRegularFile(OSError):
+    """The path names a FIFO, a device or a folder: nothing a transcript can be."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +83,8 @@ class Transcript:
     total_cost_usd: float | None = None
     cost_state_seen: bool = False
     last_main_usage: UsageLine | None = None
+    more: bool = False
+    """The read stopped at :data:`MAX_READ_BYTES`: the file goes on past the offset returned."""
 
 
 def _int(value: Any) -> int:
@@ -122,27 +153,56 @@ def _apply(result: Transcript, raw: bytes, agent_id: str | None) -> None:
             result.last_main_usage = line
 
 
-def parse_transcript(path: Path, agent_id: str | None = None, offset: int = 0) -> tuple[Transcript, int]:
-    """Read a transcript from byte ``offset``; lines that are not JSON objects are skipped.
+def parse_transcript(
+    path: Path, agent_id: str | None = None, offset: int = 0, *, max_read: int | None = None
+) -> tuple[Transcript, int]:
+    """Read a transcript from byte ``offset``; lines that are not JSON objects, or too long, are skipped.
 
     Args:
         path: The JSONL file.
         agent_id: The subagent this transcript belongs to, None for a session's main transcript.
         offset: Where to start: the offset a previous call returned, to read only what was appended.
+        max_read: Stop after reading about this many bytes (``Transcript.more`` then says so); None for
+            :data:`MAX_READ_BYTES`.
 
     Returns:
         What the complete lines say, and the offset just past the last complete line (a line still
-        being written, without its newline, is left for the next read).
+        being written, without its newline, is left for the next read; one over the cap is passed over).
+
+    Raises:
+        NotRegularFile: the path is not a regular file.
+        OSError: it cannot be opened or read.
     """
     result = Transcript()
-    with path.open("rb") as lines:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as lines:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(f"not a regular file: {path}")
         lines.seek(offset)
-        for raw in lines:
+        budget = offset + (MAX_READ_BYTES if max_read is None else max_read)
+        while offset < budget:
+            raw = lines.readline(MAX_LINE_BYTES + 1)
+            if len(raw) > MAX_LINE_BYTES:
+                tail = 0 if raw.endswith(b"\n") else _skip_line(lines, budget - offset - len(raw))
+                offset += len(raw) + tail
+                continue
             if not raw.endswith(b"\n"):
-                break
+                return result, offset
             offset += len(raw)
             _apply(result, raw, agent_id)
+        result.more = True
     return result, offset
+
+
+def _skip_line(lines: BinaryIO, budget: int) -> int:
+    """Read past the rest of an over-long line (or up to ``budget`` bytes); returns how many bytes."""
+    skipped = 0
+    while skipped < budget:
+        chunk = lines.readline(_SKIP_CHUNK)
+        skipped += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            break
+    return skipped
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,20 +230,24 @@ class TranscriptCache:
         A file replaced (another inode) or cut shorter is read again from its start.
         """
         try:
-            stat = os.stat(path)
+            info = os.stat(path)
+            if not stat.S_ISREG(info.st_mode):
+                raise NotRegularFile(f"not a regular file: {path}")
             mark = self._staged.get(path) or self._seen.get(path)
             if mark is not None and (mark.inode, mark.size, mark.mtime_ns) == (
-                stat.st_ino,
-                stat.st_size,
-                stat.st_mtime_ns,
+                info.st_ino,
+                info.st_size,
+                info.st_mtime_ns,
             ):
                 return None
-            same_file = mark is not None and mark.inode == stat.st_ino and stat.st_size >= mark.offset
+            same_file = mark is not None and mark.inode == info.st_ino and info.st_size >= mark.offset
             transcript, offset = parse_transcript(Path(path), agent_id, mark.offset if mark and same_file else 0)
         except OSError as exc:
             logger.debug("transcript %s unreadable: %s", path, exc)
             return None
-        self._staged[path] = _Mark(stat.st_ino, stat.st_size, stat.st_mtime_ns, offset)
+        # A read cut short by the budget must go on next time although the file did not change.
+        size = -1 if transcript.more else info.st_size
+        self._staged[path] = _Mark(info.st_ino, size, info.st_mtime_ns, offset)
         return transcript
 
     def commit(self) -> None:

@@ -19,7 +19,9 @@ from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, TASK_TEXT, X
 @pytest.fixture
 def client(seeded: Engine, settings: Settings) -> Iterator[TestClient]:
     # serve_stale_s=0: every answer reflects the store as it is (serving stale views is tested in test_cache).
-    with TestClient(build_app(seeded, settings, ingest=False, serve_stale_s=0)) as test_client:
+    with TestClient(
+        build_app(seeded, settings, ingest=False, serve_stale_s=0), base_url="http://127.0.0.1"
+    ) as test_client:
         yield test_client
 
 
@@ -250,8 +252,22 @@ def test_overview_counts_context_pressure_warnings_recorded_by_the_hook(client: 
     "path", ["/", "/sessions", "/delegations", "/providers", "/patterns", "/api/overview", "/api/patterns"]
 )
 def test_every_page_renders_on_an_empty_store(engine: Engine, settings: Settings, path: str) -> None:
-    with TestClient(build_app(engine, settings, ingest=False)) as empty:
+    with TestClient(build_app(engine, settings, ingest=False), base_url="http://127.0.0.1") as empty:
         response = empty.get(path)
     assert response.status_code == 200
     if not path.startswith("/api/"):
         assert 'class="empty"' in response.text
+
+
+def test_totals_with_unpriced_usage_read_at_least_on_the_pages(client: TestClient) -> None:
+    # The seeded store has an unpriced local delegation and a failed attempt with no cost.
+    for path in ("/", "/delegations"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert "at least $" in page.text and "unpriced</span>" in page.text, path
+
+
+def test_the_empty_overview_suggests_importing_past_sessions(engine: Engine, settings: Settings) -> None:
+    with TestClient(build_app(engine, settings, ingest=False), base_url="http://127.0.0.1") as empty:
+        page = empty.get("/").text
+    assert "<code>switchboard import</code>" in page

@@ -15,17 +15,20 @@ from server.settings import Settings
 from server.store.engine import make_engine
 
 TOKEN = "s3cret-token-value"
+BASE = "http://127.0.0.1:8765"
 
 
 @pytest.fixture
 def gated(seeded: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(build_app(seeded, settings, token=TOKEN, ingest=False), follow_redirects=False) as client:
+    with TestClient(
+        build_app(seeded, settings, token=TOKEN, ingest=False), base_url=BASE, follow_redirects=False
+    ) as client:
         yield client
 
 
 @pytest.fixture
 def open_client(seeded: Engine, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(build_app(seeded, settings, ingest=False)) as client:
+    with TestClient(build_app(seeded, settings, ingest=False), base_url=BASE) as client:
         yield client
 
 
@@ -109,7 +112,7 @@ def test_live_stream_and_static_files_are_behind_the_token_too(gated: TestClient
 def test_health_is_503_when_the_store_does_not_answer(tmp_path: Path, settings: Settings) -> None:
     broken = make_engine(f"sqlite:///{tmp_path / 'no-tables.db'}")  # never migrated
     try:
-        with TestClient(build_app(broken, settings, ingest=False)) as client:
+        with TestClient(build_app(broken, settings, ingest=False), base_url=BASE) as client:
             response = client.get("/health")
         assert response.status_code == 503
         assert response.json()["status"] == "error"

@@ -97,15 +97,18 @@ def api() -> Iterator[AnthropicFake]:
         yield fake
 
 
-def _install_project(folder: Path) -> Path:
+def _install_project(folder: Path, user: Path) -> Path:
+    """``install --project``: hooks in settings.local.json, the server in ``user``'s ~/.claude.json (local scope)."""
     folder.mkdir()
-    run_switchboard("install", "--project", str(folder))
+    user.mkdir(exist_ok=True)
+    state = user / ".local" / "share" / "switchboard"
+    run_switchboard("install", "--project", str(folder), env={"HOME": str(user), "SWITCHBOARD_HOME": str(state)})
     return folder
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    return _install_project(tmp_path / "proj")
+    return _install_project(tmp_path / "proj", tmp_path / "user")
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +119,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
     """
     root = tmp_path_factory.mktemp("e2e")
     settings = Settings(home=root / "state", database_url=f"sqlite:///{root / 'state' / 'switchboard.db'}")
-    project = _install_project(root / "proj")
-    (root / "user").mkdir()
+    project = _install_project(root / "proj", root / "user")
     store_env = {"SWITCHBOARD_HOME": str(settings.home), "SWITCHBOARD_DATABASE_URL": settings.resolved_database_url}
     with FakeOpenAI(models=["model-a"]) as openai_api, serve_anthropic(AnthropicFake([SUB, MAIN])) as fake:
         config = root / "switchboard.toml"
@@ -232,7 +234,7 @@ def test_a_malformed_payload_leaves_the_hook_silent_and_successful_and_is_quaran
     import json
     import shlex
 
-    hooks = json.loads((project / ".claude" / "settings.json").read_text())["hooks"]
+    hooks = json.loads((project / ".claude" / "settings.local.json").read_text())["hooks"]
     command = hooks["PreToolUse"][0]["hooks"][0]["command"]
     env = {"PATH": "/usr/bin:/bin", "HOME": str(settings.home), "SWITCHBOARD_HOME": str(settings.home)}
     done = subprocess.run(["sh", "-c", command], input=b"\x00{not json", env=env, capture_output=True, timeout=10)
@@ -249,7 +251,7 @@ def test_claude_code_works_unchanged_when_the_spool_cannot_be_written(
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     home = tmp_path / "user"
-    home.mkdir()
+    home.mkdir(exist_ok=True)  # the project fixture installed into it (local scope)
     env = claude_env(home, api, SWITCHBOARD_HOME=str(blocker / "home"))
     api.conversations = [Conversation("E2E-RO", [Turn(text="fine.")])]
     result = run_claude("E2E-RO hello", project, env, tmp_path / "run")

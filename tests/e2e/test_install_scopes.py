@@ -39,7 +39,7 @@ def test_a_user_install_captures_sessions_in_any_project_and_serves_mcp(api: Ant
     user, project, state = tmp_path / "user", tmp_path / "anywhere", tmp_path / "state"
     user.mkdir()
     project.mkdir()
-    run_switchboard("install", "--user", env={"HOME": str(user)})
+    run_switchboard("install", "--user", env={"HOME": str(user), "SWITCHBOARD_HOME": str(tmp_path / "records")})
     env = claude_env(user, api, SWITCHBOARD_HOME=str(state), MCP_CONNECTION_NONBLOCKING="false")
     result = run_claude("E2E-SCOPE go", project, env, tmp_path / "run", allowed_tools=("Bash",))
     assert result.returncode == 0 and result.output["result"] == "scoped."
@@ -72,7 +72,8 @@ def test_the_context_pressure_hook_from_install_warns_the_next_prompt_of_a_full_
     user, project, state = tmp_path / "user", tmp_path / "proj", tmp_path / "state"
     user.mkdir()
     project.mkdir()
-    run_switchboard("install", "--project", str(project), "--context-pressure")
+    records = {"HOME": str(user), "SWITCHBOARD_HOME": str(tmp_path / "records")}
+    run_switchboard("install", "--project", str(project), "--context-pressure", env=records)
     full = Conversation("E2E-FULL", [Turn(text="big.", usage=Usage(150_000, 10, 20_000, 0))])
     with serve_anthropic(AnthropicFake([full])) as fake:
         env = claude_env(user, fake, SWITCHBOARD_HOME=str(state))
@@ -93,8 +94,9 @@ def test_after_uninstall_claude_code_captures_nothing_and_starts_no_switchboard_
     user, project, state = tmp_path / "user", tmp_path / "proj", tmp_path / "state"
     user.mkdir()
     project.mkdir()
-    run_switchboard("install", "--project", str(project))
-    run_switchboard("uninstall", "--project", str(project))
+    records = {"HOME": str(user), "SWITCHBOARD_HOME": str(tmp_path / "records")}
+    run_switchboard("install", "--project", str(project), env=records)
+    run_switchboard("uninstall", "--project", str(project), env=records)
     env = claude_env(user, api, SWITCHBOARD_HOME=str(state), MCP_CONNECTION_NONBLOCKING="false")
     result = run_claude("E2E-SCOPE go", project, env, tmp_path / "run", allowed_tools=("Bash",))
     assert result.returncode == 0 and result.output["result"] == "scoped."

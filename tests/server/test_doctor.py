@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -52,10 +53,10 @@ def test_nothing_installed_is_a_problem_whose_fix_is_install(ctx: DoctorContext)
 
 
 def test_a_project_install_is_reported_with_its_settings_file_and_mcp_server(ctx: DoctorContext) -> None:
-    install(Target.project(ctx.project))
+    install(Target.project(ctx.project, home=ctx.user_home))
     checks = run_checks(ctx)
     [hooks] = _named(checks, "hooks (project)")
-    assert hooks.ok and str(ctx.project / ".claude" / "settings.json") in hooks.detail
+    assert hooks.ok and str(ctx.project / ".claude" / "settings.local.json") in hooks.detail
     [server] = _named(checks, "mcp server (project)")
     assert server.ok
     assert not _named(checks, "installed")
@@ -65,7 +66,7 @@ def test_a_project_install_is_reported_with_its_settings_file_and_mcp_server(ctx
 def test_the_same_hooks_in_user_and_project_settings_are_fine_as_claude_code_runs_them_once(
     ctx: DoctorContext,
 ) -> None:
-    install(Target.project(ctx.project))
+    install(Target.project(ctx.project, home=ctx.user_home))
     install(Target.user(ctx.user_home))
     checks = run_checks(ctx)
     assert [c.ok for c in _named(checks, "hooks (project)") + _named(checks, "hooks (user)")] == [True, True]
@@ -73,7 +74,7 @@ def test_the_same_hooks_in_user_and_project_settings_are_fine_as_claude_code_run
 
 
 def test_different_capture_hooks_in_two_places_warn_of_double_capture(ctx: DoctorContext) -> None:
-    install(Target.project(ctx.project))
+    install(Target.project(ctx.project, home=ctx.user_home))
     user = Target.user(ctx.user_home)
     user.settings_file.parent.mkdir(parents=True)
     other = hook_entries("/other/install/hooks/capture.sh", ["/other/bin/switchboard", "ingest"])
@@ -91,18 +92,18 @@ def test_in_the_home_folder_the_user_settings_are_not_counted_twice(ctx: DoctorC
     assert not _named(checks, "installed")
 
 
-def test_an_unapproved_project_mcp_server_is_a_problem(ctx: DoctorContext) -> None:
-    target = Target.project(ctx.project)
+def test_an_unapproved_shared_mcp_server_is_a_problem(ctx: DoctorContext) -> None:
+    target = Target.project(ctx.project, home=ctx.user_home, shared=True)
     install(target)
     settings = json.loads(target.settings_file.read_text())
     del settings["enabledMcpjsonServers"]
     target.settings_file.write_text(json.dumps(settings))
-    [server] = _named(run_checks(ctx), "mcp server (project)")
+    [server] = _named(run_checks(ctx), "mcp server (shared)")
     assert not server.ok and "will ask" in server.detail
 
 
 def test_a_missing_hook_script_is_named_with_a_fix(ctx: DoctorContext) -> None:
-    target = Target.project(ctx.project)
+    target = Target.project(ctx.project, home=ctx.user_home)
     target.settings_file.parent.mkdir(parents=True)
     command = f"/nowhere/hooks/capture.sh {MARK}"
     target.settings_file.write_text(
@@ -117,7 +118,7 @@ def test_a_hook_script_that_is_not_executable_gets_a_chmod_fix(ctx: DoctorContex
     script = tmp_path / "capture.sh"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o644)
-    target = Target.project(ctx.project)
+    target = Target.project(ctx.project, home=ctx.user_home)
     target.settings_file.parent.mkdir(parents=True)
     hook = {"type": "command", "command": f"{script} {MARK}"}
     target.settings_file.write_text(json.dumps({"hooks": {"Stop": [{"hooks": [hook]}]}}))
@@ -193,7 +194,8 @@ def test_the_command_exits_non_zero_on_a_problem_and_zero_when_all_is_well(ctx: 
     argv = [str(SWITCHBOARD), "doctor", "--project", str(ctx.project)]
     failing = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert failing.returncode == 1 and "fix: run: switchboard install" in failing.stdout
-    install(Target.project(ctx.project))
+    install(Target.project(ctx.project, home=ctx.user_home))
+    (ctx.project / ".switchboard.toml").write_text('[providers.echo]\nkind = "cli"\ncommand = ["true", "{prompt}"]\n')
     passing = subprocess.run([*argv, "--json"], env=env, capture_output=True, text=True, timeout=60)
     assert passing.returncode == 0, passing.stdout
     assert all(check["ok"] for check in json.loads(passing.stdout))
@@ -214,12 +216,12 @@ def test_a_failed_last_ingest_is_reported_and_a_later_success_clears_it(ctx: Doc
     assert last.ok
 
 
-def test_a_project_mcp_server_rejected_in_local_settings_is_a_problem(ctx: DoctorContext) -> None:
-    target = Target.project(ctx.project)
+def test_a_shared_mcp_server_rejected_in_local_settings_is_a_problem(ctx: DoctorContext) -> None:
+    target = Target.project(ctx.project, home=ctx.user_home, shared=True)
     install(target)
     local = target.settings_file.with_name("settings.local.json")
     local.write_text(json.dumps({"disabledMcpjsonServers": ["switchboard"]}))
-    [server] = _named(run_checks(ctx), "mcp server (project)")
+    [server] = _named(run_checks(ctx), "mcp server (shared)")
     assert not server.ok and str(local) in server.detail
     assert server.fix and "disabledMcpjsonServers" in server.fix
 
@@ -239,3 +241,57 @@ def test_a_capture_script_that_cannot_spool_is_a_problem(
     [capture] = _named(run_checks(ctx), "capture")
     assert not capture.ok and "spooled no event" in capture.detail
     assert capture.fix and "mktemp" in capture.fix
+
+
+def test_no_provider_configured_is_a_warning_whose_fix_is_init(ctx: DoctorContext) -> None:
+    [providers] = _named(run_checks(ctx), "providers")
+    assert not providers.ok and providers.fix and "switchboard init" in providers.fix
+
+
+def test_a_task_type_key_that_is_no_task_type_is_named(ctx: DoctorContext) -> None:
+    (ctx.project / ".switchboard.toml").write_text(
+        '[providers.echo]\nkind = "cli"\ncommand = ["true"]\n[routing.task_types]\ncoding = ["echo:x"]\n'
+    )
+    [routing] = [c for c in _named(run_checks(ctx), "routing") if "coding" in c.detail]
+    assert not routing.ok and routing.fix and "code_fix" in routing.fix
+
+
+def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> None:
+    [sessions] = _named(run_checks(ctx), "sessions")
+    assert not sessions.ok and sessions.fix and "switchboard import" in sessions.fix
+
+
+def test_the_config_init_writes_is_valid_and_lists_every_section_and_preset(tmp_path: Path) -> None:
+    from server.config import load_config
+    from server.config_template import config_template
+    from server.providers.presets import PRESETS
+
+    config_file = tmp_path / "c.toml"
+    config_file.write_text(config_template())
+    config = load_config(Settings(config=config_file))
+    assert config.providers["local"].base_url == "http://127.0.0.1:11434/v1" and not config.providers["local"].enabled
+    text = config_template()
+    sections = ("routing", "routing.task_types", "resilience", "budgets", "cache", "output", "context", "dashboard")
+    assert all(f"[{section}]" in text for section in sections)
+    assert all(name in text for name in PRESETS) and "switchboard[groq]" in text
+
+
+def test_init_never_overwrites_without_force(tmp_path: Path) -> None:
+    argv = [str(SWITCHBOARD), "init", "--project", str(tmp_path)]
+    assert subprocess.run(argv, capture_output=True, timeout=60).returncode == 0
+    written = tmp_path / ".switchboard.toml"
+    written.write_text("# mine\n")
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 1 and "already exists" in again.stderr and written.read_text() == "# mine\n"
+    assert subprocess.run([*argv, "--force"], capture_output=True, timeout=60).returncode == 0
+    assert written.read_text().startswith("# switchboard config")
+
+
+def test_a_preset_whose_sdk_is_missing_names_the_extra_to_install(
+    ctx: DoctorContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "groq", None)  # what `import groq` meets without the extra
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-doctor-test")
+    (ctx.project / ".switchboard.toml").write_text("[providers.groq]\n")
+    [groq] = _named(run_checks(ctx), "provider groq")
+    assert not groq.ok and groq.fix == "pip install 'switchboard[groq]'"

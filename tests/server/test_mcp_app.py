@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 from pydantic import FileUrl
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from server.config import ProviderConfig, SwitchboardConfig
 from server.engine.runtime import Runtime
@@ -19,6 +19,7 @@ from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent, StoredOutput
 from tests.fakes.anthropic_messages import FakeMessages
 from tests.fakes.openai_api import FakeOpenAI, Reply
+from tests.server.recorded import recorded
 
 pytestmark = pytest.mark.anyio
 
@@ -53,7 +54,7 @@ def server_for(settings: Settings, engine: Engine, config: SwitchboardConfig, tm
 
 
 def rows(engine: Engine) -> list[Delegation]:
-    with Session(engine) as db:
+    with recorded(engine) as db:
         return list(db.exec(select(Delegation).order_by(col(Delegation.id))).all())
 
 
@@ -126,7 +127,7 @@ async def test_long_answer_is_cut_with_a_note_and_the_full_text_is_retrievable(
     assert resource.contents[0].text == long_text  # type: ignore[union-attr]
     assert chunk.structured_content is not None
     assert chunk.structured_content["content"] == long_text
-    with Session(engine) as db:
+    with recorded(engine) as db:
         stored = db.get(StoredOutput, data["output_id"])
     assert stored is not None and stored.content == long_text
 
@@ -172,7 +173,7 @@ async def test_open_breaker_is_recorded_as_provider_events(
             third = await client.call_tool("delegate", {"task": "hi", "model": "acme:model-a"})
     assert third.is_error and "circuit open" in str(third.content[0])
     assert fake.calls_for("model-a") == 2
-    with Session(engine) as db:
+    with recorded(engine) as db:
         events = [e.event for e in db.exec(select(ProviderEvent).order_by(col(ProviderEvent.id))).all()]
     assert "breaker_open" in events
 
@@ -188,7 +189,7 @@ async def test_a_key_echoed_by_the_provider_reaches_neither_the_store_nor_the_cl
             result = await client.call_tool("delegate", {"task": "hi"})
     assert result.is_error and "auth" in str(result.content[0])
     assert wrong_key not in str(result.content)
-    with Session(engine) as db:
+    with recorded(engine) as db:
         texts = [r.error or "" for r in db.exec(select(Delegation)).all()]
         texts += [e.detail or "" for e in db.exec(select(ProviderEvent)).all()]
     assert texts and all(wrong_key not in text for text in texts)
@@ -272,7 +273,7 @@ async def test_files_must_lie_inside_the_roots_the_client_lists(
     (project / "a.txt").write_text("inside the client's root")
     (tmp_path / "b.txt").write_text("inside the server's root only")
 
-    async def list_roots(_context: Any) -> types.ListRootsResult:
+    async def list_roots(context: Any) -> types.ListRootsResult:
         return types.ListRootsResult(roots=[types.Root(uri=FileUrl(project.as_uri()), name="project")])
 
     server = server_for(settings, engine, acme_config(fake), tmp_path)
@@ -284,6 +285,26 @@ async def test_files_must_lie_inside_the_roots_the_client_lists(
     assert not inside.is_error, inside.content
     assert "inside the client's root" in fake.requests[-1]["messages"][-1]["content"]
     assert outside.is_error and "outside the project root" in str(outside.content[0])
+
+
+@pytest.mark.parametrize("secret", ["/etc/passwd", "/proc/self/environ", "~/.ssh/id_rsa", "../outside.txt"])
+async def test_a_client_declaring_the_whole_disk_as_its_root_reads_nothing_outside_the_project(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, secret: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (tmp_path / "outside.txt").write_text("not the project's")
+
+    async def list_roots(context: Any) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri=FileUrl("file:///"), name="everything")])
+
+    server = server_for(settings, engine, acme_config(fake), project)
+    with anyio.fail_after(20):
+        async with Client(server, list_roots_callback=list_roots, mode="legacy") as client:
+            result = await client.call_tool("delegate", {"task": "read", "files": [secret]})
+    assert result.is_error
+    assert "file refused" in str(result.content[0])
+    assert fake.requests == []
 
 
 async def test_provider_events_still_pending_at_shutdown_are_written(
@@ -298,5 +319,5 @@ async def test_provider_events_still_pending_at_shutdown_are_written(
             await client.list_tools()
             # As a call cancelled mid-way would leave them: recorded, not yet written.
             runtimes[0].record_error("acme", "timeout", "model-a: cancelled")
-    with Session(engine) as db:
+    with recorded(engine) as db:
         assert [(e.provider, e.event) for e in db.exec(select(ProviderEvent)).all()] == [("acme", "error")]

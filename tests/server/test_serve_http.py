@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
+from mcp.shared.exceptions import MCPError
 
 from tests.fakes.openai_api import FakeOpenAI, closed_port
 
@@ -79,3 +80,90 @@ def test_serving_beyond_loopback_without_a_token_is_refused(home: Path) -> None:
         [SWITCHBOARD, "serve", "--http", "--host", "0.0.0.0"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2 and "SWITCHBOARD_MCP_TOKEN" in done.stderr
+
+
+@pytest.fixture
+def served_on_127_0_0_2(home: Path, tmp_path: Path) -> Iterator[tuple[str, FakeOpenAI, Path]]:
+    """``serve --http --host 127.0.0.2`` (no token: loopback) with ``--root`` a project folder."""
+    project = tmp_path / "project"
+    project.mkdir()
+    with FakeOpenAI() as fake:
+        config = tmp_path / "switchboard.toml"
+        config.write_text(f'[providers.acme]\nbase_url = "{fake.base_url}"\nmodels = ["model-a"]\n')
+        port = closed_port()
+        env = {k: v for k, v in os.environ.items() if k not in ("SWITCHBOARD_MCP_TOKEN", "SWITCHBOARD_DATABASE_URL")}
+        env["SWITCHBOARD_CONFIG"] = str(config)
+        command = [SWITCHBOARD, "serve", "--http", "--host", "127.0.0.2", "--port", str(port), "--no-ingest"]
+        process = subprocess.Popen([*command, "--root", str(project)], env=env, stderr=subprocess.PIPE)
+        try:
+            wait_for_listening(process)
+            yield f"http://127.0.0.2:{port}/mcp", fake, project
+        finally:
+            process.terminate()
+            process.communicate(timeout=10)
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+}
+MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+
+
+def test_every_loopback_address_refuses_a_foreign_host(served_on_127_0_0_2: tuple[str, FakeOpenAI, Path]) -> None:
+    url, _fake, _project = served_on_127_0_0_2
+    port = url.split(":")[2].split("/")[0]
+    foreign = httpx2.post(url, json=INITIALIZE, headers={**MCP_HEADERS, "host": f"evil.example:{port}"}, timeout=10)
+    assert foreign.status_code == 421
+    from_elsewhere = httpx2.post(
+        url, json=INITIALIZE, headers={**MCP_HEADERS, "origin": "http://evil.example"}, timeout=10
+    )
+    assert from_elsewhere.status_code == 403
+
+
+@pytest.mark.anyio
+async def test_every_loopback_address_serves_the_real_client_with_files_under_its_root(
+    served_on_127_0_0_2: tuple[str, FakeOpenAI, Path],
+) -> None:
+    url, fake, project = served_on_127_0_0_2
+    (project / "notes.md").write_text("inside the root")
+    with anyio.fail_after(30):
+        async with Client(streamable_http_client(url)) as client:
+            inside = await client.call_tool("delegate", {"task": "read", "files": ["notes.md"]})
+            outside = await client.call_tool("delegate", {"task": "read", "files": ["/etc/passwd"]})
+    assert not inside.is_error, inside.content
+    assert "inside the root" in fake.requests[-1]["messages"][-1]["content"]
+    assert outside.is_error and "outside the project root" in str(outside.content[0])
+
+
+@pytest.mark.anyio
+async def test_over_http_without_a_root_no_file_is_sent(served: tuple[str, str], tmp_path: Path) -> None:
+    url, token = served
+    (tmp_path / "a.txt").write_text("a")
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    with anyio.fail_after(30):
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            result = await client.call_tool("delegate", {"task": "read", "files": [str(tmp_path / "a.txt")]})
+    assert result.is_error and "--root" in str(result.content[0])
+
+
+@pytest.mark.anyio
+async def test_the_real_client_naming_a_foreign_host_is_turned_away(
+    served_on_127_0_0_2: tuple[str, FakeOpenAI, Path],
+) -> None:
+    url, fake, _project = served_on_127_0_0_2
+    statuses: list[int] = []
+
+    async def note(response: httpx2.Response) -> None:
+        statuses.append(response.status_code)
+
+    http = create_mcp_http_client(headers={"Host": "evil.example"})
+    http.event_hooks["response"].append(note)
+    refused = pytest.RaisesGroup(pytest.RaisesExc(MCPError, match="error response"), flatten_subgroups=True)
+    with anyio.fail_after(30), refused:
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            await client.call_tool("delegate", {"task": "from a rebinding page"})
+    assert statuses and set(statuses) == {421}
+    assert fake.requests == []

@@ -96,7 +96,7 @@ def test_days_zero_is_an_error_naming_the_flag_not_seven_days(
     with pytest.raises(SystemExit) as exited:
         main(["stats", "--days", "0"])
     assert exited.value.code == 2
-    assert "argument --days: must be more than 0 days (got 0)" in capsys.readouterr().err
+    assert "argument --days: must be more than 0 days and at most 36500 (got 0)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flag", ["--since", "--until"])
@@ -160,3 +160,13 @@ def test_the_savings_method_paragraph_prints_only_for_the_savings_section(
     alone = capsys.readouterr().out
     assert "Per delegate call" not in everything and "the savings section alone explains it" in everything
     assert "Per delegate call that succeeded inside a Claude Code session" in alone
+
+
+@pytest.mark.parametrize("days", ["1e10", "inf", "nan", "0", "-3"])
+def test_stats_refuses_a_look_back_out_of_bounds_with_the_reason(
+    home: Path, capsys: pytest.CaptureFixture[str], days: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["stats", "--days", days, "--no-ingest"])
+    assert exited.value.code == 2
+    assert "--days" in capsys.readouterr().err

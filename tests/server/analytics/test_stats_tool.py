@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,7 +30,7 @@ class Lifespan:
 
 def _server(engine: Engine, current: str | None = None) -> MCPServer[Lifespan]:
     @asynccontextmanager
-    async def lifespan(_: MCPServer[Lifespan]) -> AsyncIterator[Lifespan]:
+    async def lifespan(_: MCPServer[Lifespan]) -> AsyncGenerator[Lifespan]:
         yield Lifespan(engine, current)
 
     server = MCPServer("stats-test", lifespan=lifespan)
@@ -125,3 +125,19 @@ async def test_stats_for_the_current_session_uses_the_callers_session_id(engine:
     assert "Sessions: 1 (1 ended)" in content.text
     assert "session-007" in content.text
     assert unknown.is_error
+
+
+@pytest.mark.parametrize("days", [1e10, 36_501])
+async def test_stats_refuses_a_look_back_beyond_a_century_with_the_reason(engine: Engine, days: float) -> None:
+    with anyio.fail_after(30):
+        async with Client(_server(engine)) as client:
+            result = await client.call_tool("stats", {"days": days})
+    assert result.is_error
+    (content,) = result.content
+    assert isinstance(content, TextContent)
+    assert "days" in content.text
+    assert "less than or equal to 36500" in content.text
+
+
+async def test_stats_answers_for_the_longest_look_back(engine: Engine) -> None:
+    assert "Sessions: 0" in await _call(engine, days=36_500)

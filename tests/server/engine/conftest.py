@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.config import SwitchboardConfig
+from server.engine.recorder import Recorder
 from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent
@@ -76,11 +77,13 @@ async def make_runtime(settings: Settings, engine: Engine, tmp_path: Path) -> As
 
 
 def delegations(engine: Engine) -> list[Delegation]:
+    assert Recorder.wait_all_idle(20), "the recorder did not finish writing"
     with Session(engine) as db:
         return list(db.exec(select(Delegation).order_by(col(Delegation.id))).all())
 
 
 def events(engine: Engine) -> list[tuple[str, str]]:
+    assert Recorder.wait_all_idle(20), "the recorder did not finish writing"
     with Session(engine) as db:
         rows = db.exec(select(ProviderEvent).order_by(col(ProviderEvent.id))).all()
         return [(row.provider, row.event) for row in rows]

@@ -10,7 +10,7 @@ from typing import Any
 import anyio
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from server.config import SwitchboardConfig
 from server.engine.compact import consensus_result
@@ -21,6 +21,7 @@ from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.store.models import ConsensusRun, Delegation, StoredOutput
 from tests.fakes.openai_api import FakeOpenAI, Reply
+from tests.server.recorded import recorded
 
 pytestmark = pytest.mark.anyio
 
@@ -64,13 +65,13 @@ def ok(text: str, delay_s: float = 0.0) -> Reply:
 
 
 def delegations(engine: Engine, run_id: str) -> dict[str, Delegation]:
-    with Session(engine) as db:
+    with recorded(engine) as db:
         rows = db.exec(select(Delegation).where(Delegation.consensus_run_id == run_id).order_by(col(Delegation.id)))
         return {row.model: row for row in rows}
 
 
 def run_row(engine: Engine, run_id: str) -> ConsensusRun:
-    with Session(engine) as db:
+    with recorded(engine) as db:
         row = db.get(ConsensusRun, run_id)
         assert row is not None
         return row
@@ -102,7 +103,7 @@ async def test_vote_returns_the_majority_answer_with_its_agreement_and_records_t
     assert (run.strategy, run.status, run.session_id) == ("vote", "ok", "sess-c")
     assert run.agreement == pytest.approx(2 / 3)
     assert run.total_cost_usd == pytest.approx(result.total_cost_usd)
-    with Session(engine) as db:
+    with recorded(engine) as db:
         final = db.get(StoredOutput, run.final_output_id)
         assert final is not None and final.content == result.final_answer
 
@@ -287,7 +288,7 @@ async def test_long_answers_are_cut_and_kept_whole_under_their_ids(
     assert result.final_truncated and result.final_answer is not None
     assert len(result.final_answer) < len(long_answer) and result.final_output_id in result.final_answer
     assert all(m.answer_truncated and m.output_id for m in result.members)
-    with Session(engine) as db:
+    with recorded(engine) as db:
         for stored_id in {result.final_output_id, *(m.output_id for m in result.members)}:
             stored = db.get(StoredOutput, stored_id)
             assert stored is not None and stored.content == long_answer
@@ -314,7 +315,7 @@ async def test_a_run_the_client_cancels_aborts_its_members_and_is_still_recorded
             await first_answered.wait()
             group.cancel_scope.cancel()
     assert fake.wait_hangups(2, timeout_s=5)
-    with Session(engine) as db:
+    with recorded(engine) as db:
         run = db.exec(select(ConsensusRun)).one()
         rows = db.exec(select(Delegation).where(Delegation.consensus_run_id == run.id)).all()
     assert run.status == "cancelled"
@@ -391,3 +392,30 @@ async def test_one_answer_beside_a_failure_is_no_agreement_at_all(runtime: Runti
     result = await consensus(runtime, seats("m1", "m2"), strategy="vote")
     assert result.status == "ok" and result.final_answer == "Final answer: 42"
     assert result.agreement is None
+
+
+async def test_a_member_whose_cost_is_unknown_makes_the_total_unknown_and_the_known_part_is_kept(
+    runtime: Runtime, engine: Engine, fake: FakeOpenAI
+) -> None:
+    fake.script("m1", ok("Final answer: 42"))
+    fake.script("m2", ok("Final answer: 41"))  # no quorum yet: the run waits for m3
+    fake.script("m3", HANG)  # times out: it may have run, so its cost is unknown, not $0
+    result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="vote", timeout_s=1.0)
+    assert [m.status for m in result.members] == ["ok", "ok", "timeout"]
+    known = (1 + 2) * 7 / 1e6
+    assert result.total_cost_usd is None and result.cost_known_usd == pytest.approx(known)
+    row = run_row(engine, result.run_id)
+    assert row.total_cost_usd is None and row.cost_known_usd == pytest.approx(known)
+    assert delegations(engine, result.run_id)["m3"].cost_usd is None
+
+
+async def test_cancelled_members_are_counted_as_unknown_cost_not_dropped(
+    runtime: Runtime, engine: Engine, fake: FakeOpenAI
+) -> None:
+    fake.script("m1", ok("Final answer: 42"))
+    fake.script("m2", HANG)
+    result = await consensus(runtime, seats("m1", "m2"), strategy="fastest")
+    assert [m.status for m in result.members] == ["ok", "cancelled"]
+    row = run_row(engine, result.run_id)
+    assert row.total_cost_usd is None and row.cost_known_usd == pytest.approx(7 / 1e6)
+    assert result.total_cost_usd is None

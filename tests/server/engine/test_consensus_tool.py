@@ -179,3 +179,21 @@ async def test_fewer_members_than_asked_comes_with_a_note(
     assert len(data["members"]) == 4
     assert data["notes"][0].startswith("asked for 6 members, only 4 configured model(s) could sit")
     assert "[note: asked for 6 members" in result.content[0].text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "reason"),
+    [
+        ({"models": ["pb:b1"] * 40}, "at most 10"),
+        ({"models": ["pb:b1", "pc:c1", "pa:a1"], "n": 2}, "n is 2"),
+        ({"stances": ["for"] * 11}, "at most 10"),
+        ({"n": 11}, "less than or equal to 10"),
+    ],
+)
+async def test_more_members_than_n_allows_are_refused_before_any_call(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, arguments: dict[str, Any], reason: str
+) -> None:
+    result = await call(settings, engine, fake, tmp_path, {"question": "q", **arguments}, None)
+    assert result.is_error
+    assert reason in json.dumps([c.model_dump() for c in result.content])
+    assert fake.requests == []

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import anyio
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from server.engine.delegate import DelegateError, DelegateParams, delegate
 from server.engine.files import MAX_FILE_BYTES
 from server.store.models import StoredOutput, Thread, ThreadMessage
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.engine.conftest import Clock, MakeRuntime, delegations, make_config
+from tests.server.recorded import recorded
 
 pytestmark = pytest.mark.anyio
 
@@ -58,7 +60,9 @@ async def test_thread_continues_across_models_and_a_restart(
 ) -> None:
     fake.script("model-a", Reply(text="Paris."))
     with anyio.fail_after(20):
-        first = await delegate(make_runtime(make_config(fake)), DelegateParams(task="Capital of France?"))
+        before = make_runtime(make_config(fake))
+        first = await delegate(before, DelegateParams(task="Capital of France?"))
+        await before.close_recorder()  # the server stops (writing what it holds)
         # A new runtime on the same store stands for a restarted server.
         restarted = make_runtime(make_config(fake))
         follow = DelegateParams(task="And its population?", thread_id=first.thread_id, model="acme:model-b")
@@ -70,7 +74,7 @@ async def test_thread_continues_across_models_and_a_restart(
         ("assistant", "Paris."),
         ("user", "And its population?"),
     ]
-    with Session(engine) as db:
+    with recorded(engine) as db:
         assert db.get(Thread, first.thread_id) is not None
         models = [m.model for m in db.exec(select(ThreadMessage).where(ThreadMessage.role == "assistant")).all()]
     assert models == ["acme:model-a", "acme:model-b"]
@@ -126,7 +130,7 @@ async def test_an_answer_over_the_output_limit_is_cut_and_stored_whole(
         result = await delegate(runtime, DelegateParams(task="long"))
     assert result.truncated and result.output_id is not None
     assert len(result.answer) <= 2_000 * 3 and "get_output" in result.answer
-    with Session(engine) as db:
+    with recorded(engine) as db:
         stored = db.get(StoredOutput, result.output_id)
     assert stored is not None and stored.content == full and stored.session_id == "sess-1"
     [row] = delegations(engine)
@@ -139,7 +143,7 @@ async def test_a_short_answer_is_returned_whole_and_nothing_is_stored(
     with anyio.fail_after(20):
         result = await delegate(make_runtime(make_config(fake)), DelegateParams(task="short"))
     assert not result.truncated and result.output_id is None
-    with Session(engine) as db:
+    with recorded(engine) as db:
         assert db.exec(select(StoredOutput)).all() == []
 
 
@@ -198,3 +202,42 @@ async def test_a_cli_provider_answers_through_delegate_and_is_recorded_unpriced(
     assert result.answer == "cli says: hello" and result.model == "local:agent"
     [row] = delegations(engine)
     assert row.status == "ok" and row.cost_usd is None and not row.priced
+
+
+async def test_the_first_call_builds_its_provider_and_reads_dotenv_off_the_event_loop(
+    make_runtime: MakeRuntime, tmp_path: Path
+) -> None:
+    # The project's .env is a FIFO: reading it blocks until someone writes. Only code on the event loop writes the
+    # right key; a rescue thread writes a wrong one after 10 s, so a read on the loop fails instead of hanging.
+    dotenv = tmp_path / ".env"
+    os.mkfifo(dotenv)
+
+    def rescue() -> None:
+        fd = os.open(dotenv, os.O_WRONLY)  # blocks until the reader opens it
+        os.write(fd, b"ACME_KEY=wrong-key-from-the-rescue\n")
+        os.close(fd)
+
+    timer = threading.Timer(10, rescue)
+    timer.daemon = True
+    with FakeOpenAI(models=["model-a"], api_key="sk-loop-key-1234") as fake:
+        runtime = make_runtime(make_config(fake), environ={"ACME_KEY": ""})
+        answers: list[str] = []
+
+        async def ask() -> None:
+            answers.append((await delegate(runtime, DelegateParams(task="q", model="acme:model-a"))).answer)
+
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as group:
+                group.start_soon(ask)
+                timer.start()
+                while True:  # the loop is free while the .env is read: it can be the writer
+                    try:
+                        fd = os.open(dotenv, os.O_WRONLY | os.O_NONBLOCK)
+                    except OSError:  # no reader yet
+                        await anyio.sleep(0.01)
+                        continue
+                    os.write(fd, b"ACME_KEY=sk-loop-key-1234\n")
+                    os.close(fd)
+                    break
+        timer.cancel()
+    assert answers == ["echo: q"]

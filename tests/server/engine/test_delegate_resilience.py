@@ -6,6 +6,7 @@ import anyio
 import pytest
 from sqlalchemy import Engine
 
+from server.config import SwitchboardConfig
 from server.engine.delegate import DelegateError, DelegateParams, delegate
 from tests.fakes.openai_api import FakeOpenAI, Reply, closed_port
 from tests.server.engine.conftest import Clock, MakeRuntime, delegations, events, make_config
@@ -119,6 +120,22 @@ async def test_the_session_cap_counts_earlier_calls_of_the_session(
     assert fake.calls_for("model-a") == 1
 
 
+async def test_an_unpriced_model_under_a_cap_runs_by_default_and_is_refused_when_the_config_says_so(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
+) -> None:
+    allowing = make_config(fake, budgets={"daily_usd": 1.0})
+    allowing.routing.default = ["acme:model-b"]  # unpriced in the config and in genai-prices
+    with anyio.fail_after(20):
+        allowed = await delegate(make_runtime(allowing), DelegateParams(task="hi"))
+    assert allowed.cost_usd is None
+    assert allowed.decision.budget is not None and 'unpriced = "allow"' in allowed.decision.budget
+    refusing = make_config(fake, budgets={"daily_usd": 1.0, "unpriced": "refuse"})
+    refusing.routing.default = ["acme:model-b"]
+    with anyio.fail_after(20), pytest.raises(DelegateError, match='unpriced = "refuse"'):
+        await delegate(make_runtime(refusing), DelegateParams(task="hi"))
+    assert fake.calls_for("model-b") == 1
+
+
 async def test_max_cost_usd_skips_dear_models_for_cheaper_ones(
     engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI
 ) -> None:
@@ -209,3 +226,48 @@ async def test_a_written_default_is_tried_in_its_order_even_when_its_last_model_
     assert result.model == "acme:ok-a"
     assert [a.model for a in result.decision.attempts] == ["acme:err500-x", "acme:garbage-z", "acme:ok-a"]
     assert [row.model for row in delegations(engine)] == ["err500-x", "garbage-z", "ok-a"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "status", "cost"),
+    [
+        (Reply.error(503), "server_error", 0.0),
+        (Reply.error(429), "rate_limited", 0.0),
+        (Reply(kind="cut"), "connection", None),
+        (Reply(kind="hang"), "timeout", None),
+    ],
+    ids=["5xx", "429", "cut-stream", "timeout"],
+)
+async def test_a_refused_call_costs_nothing_and_one_the_model_may_have_run_costs_an_unknown_amount(
+    engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI, reply: Reply, status: str, cost: float | None
+) -> None:
+    config = make_config(fake, resilience={"timeout_s": 0.5})
+    config.routing.default = ["acme:model-a"]
+    fake.script("model-a", reply)
+    with anyio.fail_after(20), pytest.raises(DelegateError):
+        await delegate(make_runtime(config), DelegateParams(task="hi"))
+    (row,) = delegations(engine)
+    assert (row.status, row.cost_usd) == (status, cost)
+
+
+async def test_a_refused_connection_costs_nothing(engine: Engine, make_runtime: MakeRuntime, fake: FakeOpenAI) -> None:
+    config = make_config(fake)
+    config.providers["acme"] = config.providers["acme"].model_copy(
+        update={"base_url": f"http://127.0.0.1:{closed_port()}/v1"}
+    )
+    config.routing.default = ["acme:model-a"]
+    with anyio.fail_after(20), pytest.raises(DelegateError):
+        await delegate(make_runtime(config), DelegateParams(task="hi"))
+    (row,) = delegations(engine)
+    assert (row.status, row.cost_usd) == ("connection", 0.0)
+
+
+async def test_an_agent_cli_answer_is_unpriced_not_free(engine: Engine, make_runtime: MakeRuntime) -> None:
+    config = SwitchboardConfig.model_validate(
+        {"providers": {"gemini-cli": {"models": ["gemini-2.5-pro"], "command": ["echo", "{prompt}"]}}}
+    )
+    with anyio.fail_after(20):
+        result = await delegate(make_runtime(config), DelegateParams(task="hi", model="gemini-cli:gemini-2.5-pro"))
+    assert result.answer == "hi" and result.cost_usd is None
+    (row,) = delegations(engine)
+    assert (row.cost_usd, row.priced) == (None, False)

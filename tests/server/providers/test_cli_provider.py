@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import anyio
 import pytest
 
 from server.providers.base import ChatMessage, CompletionRequest, ErrorClass, ProviderError
 from server.providers.cli import CliProvider
+from server.providers.presets import PRESETS
 
 pytestmark = pytest.mark.anyio
 
@@ -46,3 +49,40 @@ async def test_cli_provider_names_a_missing_command() -> None:
     provider = CliProvider("cli", command=["definitely-not-a-command-xyz"])
     with anyio.fail_after(20), pytest.raises(ProviderError, match="command not found"):
         await provider.complete("m", REQUEST, timeout_s=15)
+
+
+LONG_PROMPT = "review this: " + "x" * (200 * 1024)
+
+
+def fake_cli(tmp_path: Path, name: str) -> Path:
+    """An executable standing in for an agent CLI: it answers with its arguments and how many bytes stdin held."""
+    script = tmp_path / name
+    script.write_text(
+        f"#!{sys.executable}\nimport sys\ndata = sys.stdin.buffer.read()\nprint(' '.join(sys.argv[1:]), len(data))\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize(("preset", "name"), [("gemini-cli", "gemini"), ("codex", "codex")])
+async def test_a_preset_cli_gets_a_prompt_over_200_kib_on_stdin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str, name: str
+) -> None:
+    fake_cli(tmp_path, name)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    provider = CliProvider("agent", command=PRESETS[preset].command)
+    request = CompletionRequest(messages=(ChatMessage("user", LONG_PROMPT),))
+    with anyio.fail_after(20):
+        completion = await provider.complete("m1", request, timeout_s=15)
+    args, _, size = completion.text.rpartition(" ")
+    assert int(size) == len(LONG_PROMPT.encode())
+    assert "m1" in args and "x" * 100 not in args
+
+
+async def test_a_prompt_placeholder_too_long_for_argv_names_the_fix(tmp_path: Path) -> None:
+    script = fake_cli(tmp_path, "agent")
+    provider = CliProvider("agent", command=[str(script), "{prompt}"])
+    request = CompletionRequest(messages=(ChatMessage("user", LONG_PROMPT),))
+    with anyio.fail_after(20), pytest.raises(ProviderError, match="remove \\{prompt\\}") as raised:
+        await provider.complete("m1", request, timeout_s=15)
+    assert raised.value.error_class is ErrorClass.CLI_ERROR

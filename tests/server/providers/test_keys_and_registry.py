@@ -54,6 +54,12 @@ def test_dotenv_parser_ignores_comments_and_junk(tmp_path: Path) -> None:
     assert read_dotenv(tmp_path / "missing") == {}
 
 
+def test_dotenv_values_drop_a_trailing_comment_and_keep_quoted_hashes(tmp_path: Path) -> None:
+    path = tmp_path / ".env"
+    path.write_text('FOO=abc # note\nexport BAR="x # y"\nBAZ=p#q\n')
+    assert read_dotenv(path) == {"FOO": "abc", "BAR": "x # y", "BAZ": "p#q"}
+
+
 def test_model_ids_split_on_the_first_colon() -> None:
     assert split_model_id("ollama:qwen2.5-coder:7b") == ("ollama", "qwen2.5-coder:7b")
     with pytest.raises(ValueError, match="provider:model"):
@@ -143,5 +149,5 @@ def test_cli_presets_fill_the_command_line() -> None:
     registry = Registry(config(codex={}, gem={"preset": "gemini-cli", "models": ["gemini-2.5-flash"]}))
     assert registry.specs["codex"].kind == "cli"
     assert registry.specs["codex"].command[:2] == ["codex", "exec"]
-    assert registry.specs["gem"].command == ["gemini", "-m", "{model}", "-p", "{prompt}"]
+    assert registry.specs["gem"].command == ["gemini", "-m", "{model}"]
     assert [m.id for m in registry.models() if m.provider == "gem"] == ["gem:gemini-2.5-flash"]

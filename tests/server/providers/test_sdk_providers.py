@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 
+from server.providers._sdk_errors import retry_after_seconds
 from server.providers.anthropic import AnthropicProvider
 from server.providers.base import ChatMessage, CompletionRequest, ErrorClass, Provider, ProviderError
 from server.providers.groq import GroqProvider
@@ -143,3 +146,32 @@ async def test_a_json_answer_without_choices_is_malformed(make_provider: Callabl
             await harness.provider.complete("m", REQUEST, timeout_s=5)
         await harness.provider.aclose()
     assert caught.value.error_class is ErrorClass.MALFORMED
+
+
+@pytest.mark.parametrize(
+    ("headers", "seconds"),
+    [
+        ({"retry-after-ms": "1500"}, 1.5),
+        ({"retry-after-ms": "250", "retry-after": "9"}, 0.25),
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after": "Sun, 29 Nov 2026 05:00:30 GMT"}, 30.0),
+        ({"retry-after": "Sun, 29 Nov 2026 04:59:00 GMT"}, 0.0),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after_is_read_in_milliseconds_seconds_and_http_date_forms(
+    headers: dict[str, str], seconds: float | None
+) -> None:
+    now = datetime(2026, 11, 29, 5, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds(httpx.Headers(headers), now=now) == seconds
+
+
+@pytest.mark.parametrize(("reply", "billed"), [(Reply(kind="cut"), True), (Reply.error(503), False)])
+async def test_a_cut_response_may_have_been_billed_and_a_refusal_was_not(
+    harness: Harness, reply: Reply, billed: bool
+) -> None:
+    harness.script(reply)
+    with anyio.fail_after(10), pytest.raises(ProviderError) as caught:
+        await harness.provider.complete("m", REQUEST, timeout_s=5)
+    assert caught.value.maybe_billed is billed

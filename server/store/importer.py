@@ -1,0 +1,188 @@
+"""``switchboard import``: sessions Claude Code ran before switchboard was installed, from their transcripts.
+
+Claude Code keeps every session's transcript under ``projects/<folder>/<session id>.jsonl`` and each
+subagent's under ``<session id>/subagents/agent-<agent id>.jsonl``. Import makes the ``session`` and
+``subagent_run`` rows hooks would have made (only where they are missing), then hands the sessions to
+ingest's own :func:`~server.store.usage_rows.refresh_sessions`: usage, per-model rows and the cost of
+record come from the same code as for captured sessions. Usage is deduplicated on message and request
+id and totals are recomputed, so importing twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from server.store.models import AgentSession, SubagentRun
+from server.store.transcripts import TranscriptCache
+from server.store.usage_rows import refresh_sessions
+
+__all__ = ["ImportReport", "TranscriptFile", "find_transcripts", "import_transcripts", "projects_dir"]
+
+_HEAD_LINES = 50
+_TAIL_BYTES = 64 * 1024
+_LINE_CAP = 1 << 20
+"""Lines longer than this (a pasted file) are skipped when looking for the session's folder and times."""
+_BATCH = 50
+
+
+def projects_dir(explicit: Path | None = None) -> Path:
+    """Where Claude Code keeps transcripts: ``$CLAUDE_CONFIG_DIR/projects``, else ``~/.claude/projects``."""
+    if explicit is not None:
+        return explicit
+    config = os.environ.get("CLAUDE_CONFIG_DIR")
+    return (Path(config) if config else Path.home() / ".claude") / "projects"
+
+
+@dataclass(frozen=True)
+class TranscriptFile:
+    """One session's main transcript and its subagents' transcripts."""
+
+    session_id: str
+    path: Path
+    subagents: dict[str, Path] = field(default_factory=dict[str, Path])
+
+
+def find_transcripts(root: Path) -> Iterator[TranscriptFile]:
+    """Every session transcript under ``root``, in name order (regular files only: no FIFO can hang import)."""
+    for path in sorted(root.glob("*/*.jsonl")):
+        if not path.is_file():
+            continue
+        folder = path.with_suffix("") / "subagents"
+        agents = {p.stem.removeprefix("agent-"): p for p in sorted(folder.glob("agent-*.jsonl")) if p.is_file()}
+        yield TranscriptFile(path.stem, path, agents)
+
+
+def _record(raw: bytes) -> dict[str, Any] | None:
+    if len(raw) > _LINE_CAP:
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _time(record: dict[str, Any] | None) -> datetime | None:
+    value = record.get("timestamp") if record else None
+    try:
+        return datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Facts:
+    cwd: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+def _facts(path: Path) -> _Facts:
+    """The session's folder and first time from its first lines, its last time from its last lines."""
+    facts = _Facts()
+    with path.open("rb") as lines:
+        for _ in range(_HEAD_LINES):
+            raw = lines.readline(_LINE_CAP + 1)  # bounded: a pasted image can make one line megabytes long
+            if not raw:
+                break
+            record = _record(raw)
+            facts.cwd = facts.cwd or (record or {}).get("cwd")
+            facts.started_at = facts.started_at or _time(record)
+            if facts.cwd and facts.started_at:
+                break
+        size = lines.seek(0, os.SEEK_END)
+        lines.seek(max(0, size - _TAIL_BYTES))
+        for raw in reversed(lines.read().split(b"\n")):
+            facts.ended_at = _time(_record(raw))
+            if facts.ended_at is not None:
+                break
+    if not isinstance(facts.cwd, str):
+        facts.cwd = None
+    return facts
+
+
+def _session_row(db: Session, found: TranscriptFile) -> None:
+    facts = _facts(found.path)
+    row = db.get(AgentSession, found.session_id)
+    if row is None:
+        row = AgentSession(session_id=found.session_id, started_at=facts.started_at, ended_at=facts.ended_at)
+        row.last_event_at = facts.ended_at
+        if facts.cwd:
+            row.cwd, row.project = facts.cwd, (os.path.basename(facts.cwd.rstrip("/\\")) or facts.cwd)[:500]
+        db.add(row)
+    row.transcript_path = row.transcript_path or str(found.path)
+    for agent_id, path in found.subagents.items():
+        agent = _agent(db, agent_id)
+        if agent is None:
+            times = _facts(path)
+            agent = SubagentRun(session_id=found.session_id, agent_id=agent_id[:200], transcript_path=str(path))
+            agent.started_at, agent.stopped_at = times.started_at, times.ended_at
+            agent.agent_type = _agent_type(path)
+            db.add(agent)
+        agent.transcript_path = agent.transcript_path or str(path)
+
+
+def _agent_type(transcript: Path) -> str | None:
+    """``agentType`` from the ``agent-<id>.meta.json`` Claude Code 2.1 keeps beside a subagent's transcript."""
+    meta = transcript.with_name(transcript.name.removesuffix(".jsonl") + ".meta.json")
+    try:
+        if not meta.is_file() or meta.stat().st_size > _LINE_CAP:
+            return None
+        record = _record(meta.read_bytes())
+    except OSError:
+        return None
+    value = (record or {}).get("agentType")
+    return value[:200] if isinstance(value, str) and value else None
+
+
+def _agent(db: Session, agent_id: str) -> SubagentRun | None:
+    return db.exec(select(SubagentRun).where(SubagentRun.agent_id == agent_id[:200])).first()
+
+
+@dataclass
+class ImportReport:
+    """What one import did."""
+
+    sessions: int = 0
+    subagents: int = 0
+    new_sessions: int = 0
+    skipped: list[str] = field(default_factory=list[str])
+
+
+Progress = Callable[[int, int], None]
+
+
+def import_transcripts(engine: Engine, root: Path, progress: Progress | None = None) -> ImportReport:
+    """Import every transcript under ``root``, committing every few sessions; ``progress(done, total)``."""
+    found = list(find_transcripts(root))
+    report = ImportReport()
+    for start in range(0, len(found), _BATCH):
+        batch = found[start : start + _BATCH]
+        with Session(engine) as db:
+            ids: list[str] = []
+            for item in batch:
+                known = db.get(AgentSession, item.session_id) is not None
+                try:
+                    _session_row(db, item)
+                except OSError as exc:
+                    report.skipped.append(f"{item.path}: {exc.strerror or type(exc).__name__}")
+                    continue
+                ids.append(item.session_id)
+                report.new_sessions += not known
+                report.subagents += len(item.subagents)
+            db.flush()
+            refresh_sessions(db, ids, TranscriptCache())
+            db.commit()
+        report.sessions += len(ids)
+        if progress is not None:
+            progress(min(start + _BATCH, len(found)), len(found))
+    return report

@@ -1,0 +1,165 @@
+"""``switchboard import``: sessions from transcripts on disk, with the cost of record ingest would give them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from server.settings import Settings
+from server.store.importer import import_transcripts
+from server.store.models import AgentSession, ModelUsage, SubagentRun
+from tests.server.store.spool_support import hook
+from tests.server.store.test_transcripts import HAIKU, assistant, cost_state, ingest_session, write_jsonl
+
+REPO = Path(__file__).resolve().parents[3]
+SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
+
+
+def _user(text: str, at: str) -> dict[str, Any]:
+    return {"type": "user", "cwd": "/work/my-app", "sessionId": "s", "timestamp": at, "message": {"content": text}}
+
+
+def _session(root: Path, session_id: str, total: float, agent: str | None = None) -> Path:
+    folder = root / "-work-my-app"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines: list[dict[str, Any] | str] = [
+        _user("hello", "2026-11-20T10:00:00.000Z"),
+        assistant(f"{session_id}-m1", f"{session_id}-r1", HAIKU, (1000, 50, 0, 0)),
+        assistant(f"{session_id}-m1", f"{session_id}-r1", HAIKU, (1000, 80, 0, 0)),  # same message, final counts
+        "{not json",
+        cost_state(total),
+        {**_user("bye", "2026-11-20T10:05:00.000Z"), "type": "system"},
+    ]
+    if agent:
+        subagents = folder / session_id / "subagents"
+        subagents.mkdir(parents=True)
+        write_jsonl(subagents / f"agent-{agent}.jsonl", [assistant(f"{agent}-m", f"{agent}-r", HAIKU, (200, 20, 0, 0))])
+        (subagents / f"agent-{agent}.meta.json").write_text(json.dumps({"agentType": "Explore"}))
+    return write_jsonl(folder / f"{session_id}.jsonl", lines)
+
+
+def _rows(engine: Engine) -> tuple[list[Any], list[Any], list[Any]]:
+    with Session(engine) as db:
+        sessions = [s.model_dump() for s in db.exec(select(AgentSession).order_by(AgentSession.session_id))]
+        usage = [u.model_dump() for u in db.exec(select(ModelUsage).order_by(ModelUsage.message_id))]
+        agents = [a.model_dump() for a in db.exec(select(SubagentRun))]
+    return sessions, usage, agents
+
+
+def test_import_makes_sessions_with_their_cost_of_record_usage_and_subagents(engine: Engine, tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    _session(root, "s-one", 0.0123, agent="a1")
+    _session(root, "s-two", 0.5)
+    report = import_transcripts(engine, root)
+    assert (report.sessions, report.new_sessions, report.subagents) == (2, 2, 1)
+    sessions, usage, agents = _rows(engine)
+    assert [(s["session_id"], s["cost_usd"], s["cost_source"]) for s in sessions] == [
+        ("s-one", 0.0123, "claude_code"),
+        ("s-two", 0.5, "claude_code"),
+    ]
+    one = sessions[0]
+    assert (one["cwd"], one["project"], one["models"]) == ("/work/my-app", "my-app", [HAIKU])
+    assert one["started_at"].minute == 0 and one["ended_at"].minute == 5
+    assert [(u["message_id"], u["output_tokens"], u["agent_id"]) for u in usage] == [
+        ("a1-m", 20, "a1"),
+        ("s-one-m1", 80, None),
+        ("s-two-m1", 80, None),
+    ]
+    [agent] = agents
+    assert (agent["agent_id"], agent["session_id"], agent["agent_type"]) == ("a1", "s-one", "Explore")
+    assert (agent["input_tokens"], agent["output_tokens"]) == (200, 20)
+
+
+def test_importing_twice_adds_and_changes_nothing(engine: Engine, tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    _session(root, "s-one", 0.0123, agent="a1")
+    import_transcripts(engine, root)
+    first = _rows(engine)
+    report = import_transcripts(engine, root)
+    assert report.new_sessions == 0
+    assert _rows(engine) == first
+
+
+def test_import_gives_a_captured_session_the_same_row_ingest_gave_it(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    root = tmp_path / "projects"
+    transcript = _session(root, "sess-1", 0.25)
+    ingest_session(settings, engine, transcript, hook("UserPromptSubmit", prompt="hi"))
+    captured = _rows(engine)
+    report = import_transcripts(engine, root)
+    assert report.new_sessions == 0
+    assert _rows(engine) == captured
+
+
+def test_import_skips_what_is_not_a_regular_file(engine: Engine, tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    _session(root, "s-one", 0.1)
+    os.mkfifo(root / "-work-my-app" / "s-fifo.jsonl")
+    assert import_transcripts(engine, root).sessions == 1
+
+
+def test_the_import_command_reports_and_an_empty_projects_dir_is_fine(database_url: str, tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    _session(root, "s-one", 0.1)
+    done = subprocess.run(
+        [str(SWITCHBOARD), "import", "--projects-dir", str(root)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert "imported 1 sessions" in done.stdout and "1/1 transcripts" in done.stderr
+    missing = subprocess.run(
+        [str(SWITCHBOARD), "import", "--projects-dir", str(tmp_path / "nope")], capture_output=True, text=True
+    )
+    assert missing.returncode == 1 and "is not a folder" in missing.stderr
+
+
+def test_import_reads_claude_config_dir_when_set(database_url: str, tmp_path: Path) -> None:
+    _session(tmp_path / "cfg" / "projects", "s-one", 0.1)
+    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(tmp_path / "cfg"), "HOME": str(tmp_path / "nohome")}
+    done = subprocess.run([str(SWITCHBOARD), "import"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "imported 1 sessions" in done.stdout, done.stderr
+    assert json.dumps(str(tmp_path / "cfg" / "projects"))[1:-1] in done.stdout
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    junk=st.lists(st.binary(max_size=200) | st.text(max_size=200).map(str.encode), max_size=8),
+    total=st.floats(min_value=0, max_value=1000, allow_nan=False),
+)
+def test_any_bytes_around_the_real_lines_neither_stop_import_nor_change_its_numbers(
+    engine: Engine, tmp_path_factory: pytest.TempPathFactory, junk: list[bytes], total: float
+) -> None:
+    root = tmp_path_factory.mktemp("projects")
+    path = _session(root, f"s-{uuid.uuid4().hex}", total)
+    good = path.read_bytes()
+    path.write_bytes(b"\n".join(j.replace(b"\n", b" ") for j in junk) + b"\n" + good)
+    import_transcripts(engine, root)
+    with Session(engine) as db:
+        row = db.get(AgentSession, path.stem)
+    assert row is not None and row.cost_usd == total and row.cost_source == "claude_code"
+    before = _rows(engine)
+    import_transcripts(engine, root)
+    assert _rows(engine) == before
+
+
+def test_a_line_of_megabytes_before_the_first_user_line_still_gives_the_sessions_folder(
+    engine: Engine, tmp_path: Path
+) -> None:
+    root = tmp_path / "projects"
+    path = _session(root, "s-big", 0.1)
+    pasted = json.dumps({"type": "file-history-snapshot", "blob": "z" * 3_000_000}).encode()
+    path.write_bytes(pasted + b"\n" + path.read_bytes())
+    import_transcripts(engine, root)
+    with Session(engine) as db:
+        row = db.get(AgentSession, "s-big")
+    assert row is not None and (row.cwd, row.cost_usd) == ("/work/my-app", 0.1)
