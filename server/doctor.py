@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import tempfile
 import time
@@ -150,8 +151,9 @@ def _dir_arg(target: Target, ctx: DoctorContext) -> str:
 
 
 def check_hook_scripts(ctx: DoctorContext) -> Iterable[Check]:
-    """Every script a registered hook runs exists and is executable."""
+    """Every script a registered hook runs exists and is executable; portable hooks find ``switchboard``."""
     scripts: set[str] = set()
+    portable = False
     for target in _targets(ctx):
         for commands in _our_hook_commands(_read_json(target.settings_file) or {}).values():
             for command in commands:
@@ -159,6 +161,11 @@ def check_hook_scripts(ctx: DoctorContext) -> Iterable[Check]:
                     os.path.expandvars(command.replace("$CLAUDE_PROJECT_DIR", str(ctx.project))), comments=True
                 )
                 scripts.update(w for w in words[:2] if w.startswith("/"))
+                portable = portable or words[:1] == ["switchboard"]
+    if portable and shutil.which("switchboard") is None:
+        detail = "shared project settings run `switchboard` from PATH, and it is not on PATH"
+        fix = "install it with: pipx install switchboard (or: uv tool install switchboard)"
+        yield Check("switchboard on PATH", False, detail, fix)
     try:
         scripts.add(str(hooks_dir() / "capture.sh"))
     except FileNotFoundError as exc:

@@ -13,7 +13,7 @@ from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 
-from server.private import private_dirs, private_file
+from server.private import private_dirs, private_file, tighten
 from server.settings import Settings
 
 __all__ = ["HELP", "add_arguments", "run"]
@@ -36,7 +36,8 @@ def _log_to_file(log_dir: Path) -> Generator[None]:
     ours = logging.getLogger("server")
     saved = (ours.level, ours.propagate)
     try:
-        handler = logging.FileHandler(private_file(private_dirs(log_dir) / "ingest.log"), encoding="utf-8")
+        tighten(private_dirs(log_dir))  # logs/ was 0755 before this version
+        handler = logging.FileHandler(private_file(log_dir / "ingest.log"), encoding="utf-8")
     except OSError as exc:
         print(f"switchboard ingest: cannot write the log in {log_dir}: {exc}", file=sys.stderr)
         yield

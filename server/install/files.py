@@ -66,7 +66,7 @@ def load(path: Path) -> Loaded:
         raise InstallError(f"{path} is not valid JSON ({exc}); fix or move it, then run this again") from exc
     if not isinstance(parsed, dict):
         raise InstallError(f"{path} holds a JSON {type(parsed).__name__}, not an object; fix or move it")
-    return Loaded(path, real, text, JsonFormat.of(text), parsed, copy.deepcopy(parsed))
+    return Loaded(path, real, text, JsonFormat.detect(text, parsed), parsed, copy.deepcopy(parsed))
 
 
 def _make_dirs(folder: Path, made: list[Path]) -> None:

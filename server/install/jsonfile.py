@@ -9,6 +9,7 @@ with its formatting (json5 libraries change the dialect; ``json-five`` rewrites 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import uuid
@@ -59,6 +60,16 @@ class JsonFormat:
             ascii_only=text.isascii(),
             final_newline=text.endswith("\n"),
         )
+
+    @classmethod
+    def detect(cls, text: str, data: Any) -> JsonFormat:
+        """The layout that writes ``data`` back as exactly ``text`` where one does, else :meth:`of`'s guess
+        (a string holding ``": `` can mislead the guess about separators)."""
+        guess = cls.of(text)
+        for candidate in (guess, dataclasses.replace(guess, compact=not guess.compact)):
+            if dumps(data, candidate) == text:
+                return candidate
+        return guess
 
 
 def loads(text: str) -> Any:

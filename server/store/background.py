@@ -18,6 +18,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import Engine
 
+from server.private import tighten
 from server.settings import Settings
 from server.store.ingest import IngestReport, ingest_spool
 from server.store.spool import Spool
@@ -68,6 +69,7 @@ def ingest_once(
         The counts. When another ingest kept the lock past ``lock_timeout_s``, nothing is done and
         ``error`` says so; when the store was unavailable, ``error`` says why and the files stay.
     """
+    tighten(settings.home)  # a home an earlier version left 0755 becomes private on the next ingest
     spool = Spool(settings.spool_dir)
     try:
         with ingest_lock(spool, lock_timeout_s):

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from server.store.models import AgentSession, SubagentRun
-from server.store.transcripts import TranscriptCache
+from server.store.transcripts import TranscriptCache, open_regular
 from server.store.usage_rows import refresh_sessions
 
 __all__ = ["ImportReport", "TranscriptFile", "find_transcripts", "import_transcripts", "projects_dir"]
@@ -89,7 +89,7 @@ class _Facts:
 def _facts(path: Path) -> _Facts:
     """The session's folder and first time from its first lines, its last time from its last lines."""
     facts = _Facts()
-    with path.open("rb") as lines:
+    with open_regular(path) as lines:  # a FIFO swapped in after the scan is refused, never waited on
         for _ in range(_HEAD_LINES):
             raw = lines.readline(_LINE_CAP + 1)  # bounded: a pasted image can make one line megabytes long
             if not raw:
@@ -161,9 +161,14 @@ class ImportReport:
 Progress = Callable[[int, int], None]
 
 
-def import_transcripts(engine: Engine, root: Path, progress: Progress | None = None) -> ImportReport:
-    """Import every transcript under ``root``, committing every few sessions; ``progress(done, total)``."""
-    found = list(find_transcripts(root))
+def import_transcripts(
+    engine: Engine, root: Path, progress: Progress | None = None, found: list[TranscriptFile] | None = None
+) -> ImportReport:
+    """Import every transcript under ``root`` (or those ``found`` there earlier), committing every few sessions.
+
+    ``progress(done, total)`` is called after each batch.
+    """
+    found = list(find_transcripts(root)) if found is None else found
     report = ImportReport()
     for start in range(0, len(found), _BATCH):
         batch = found[start : start + _BATCH]

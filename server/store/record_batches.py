@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, Table, delete, insert, select, text, 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
+from server.private import private_dirs, private_file
 from server.store.models import BudgetReservation, RecordBatch, Thread, utcnow
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ def _from_json(data: str) -> Batch:
 def _dirs(records_dir: Path) -> tuple[Path, Path, Path]:
     folders = (records_dir / "tmp", records_dir / "new", records_dir / "quarantine")
     for folder in folders:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dirs(folder)  # the home above them too, if this is the first thing to make it
     return folders
 
 
@@ -206,5 +207,5 @@ def replay(engine: Engine, records_dir: Path, *, lock_timeout_s: float = 5.0) ->
 
 def _quarantine(records_dir: Path, path: Path, reason: str) -> None:
     _, _, quarantine = _dirs(records_dir)
-    (quarantine / f"{path.name}.reason").write_text(reason + "\n", encoding="utf-8")
+    private_file(quarantine / f"{path.name}.reason").write_text(reason + "\n", encoding="utf-8")
     os.replace(path, quarantine / path.name)

@@ -126,7 +126,7 @@ class Spool:
         except FileNotFoundError:
             return 0
         with scan:
-            stale = [Path(i.path) for i in scan if now_s - i.stat(follow_symlinks=False).st_mtime > stale_s]
+            stale = [Path(i.path) for i in scan if now_s - _mtime(i, now_s) > stale_s]
         for path in stale:
             try:
                 self.quarantine(path, f"abandoned in tmp/ for over {int(stale_s)} s: the capture hook died mid-write")
@@ -134,3 +134,10 @@ class Spool:
                 continue
             moved += 1
         return moved
+
+
+def _mtime(entry: os.DirEntry[str], default: float) -> float:
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime
+    except FileNotFoundError:  # capture renamed it into new/ between the listing and the stat
+        return default

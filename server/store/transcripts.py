@@ -29,6 +29,7 @@ __all__ = [
     "Transcript",
     "TranscriptCache",
     "UsageLine",
+    "open_regular",
     "parse_transcript",
 ]
 
@@ -174,10 +175,7 @@ def parse_transcript(
         OSError: it cannot be opened or read.
     """
     result = Transcript()
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as lines:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegularFile(f"not a regular file: {path}")
+    with open_regular(path) as lines:
         lines.seek(offset)
         budget = offset + (MAX_READ_BYTES if max_read is None else max_read)
         while offset < budget:
@@ -192,6 +190,24 @@ def parse_transcript(
             _apply(result, raw, agent_id)
         result.more = True
     return result, offset
+
+
+def open_regular(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file.
+
+    Opened with ``O_NONBLOCK`` and then checked with ``fstat``, so a FIFO (or a device) is refused, never waited
+    on, even when it is swapped in after the caller looked.
+
+    Raises:
+        NotRegularFile: the path is not a regular file.
+        OSError: it cannot be opened.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    lines = os.fdopen(fd, "rb")
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        lines.close()
+        raise NotRegularFile(f"not a regular file: {path}")
+    return lines
 
 
 def _skip_line(lines: BinaryIO, budget: int) -> int:

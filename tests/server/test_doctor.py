@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from server.doctor import CHECKS, Check, DoctorContext, run_checks
+from server.doctor import CHECKS, Check, DoctorContext, check_hook_scripts, run_checks
 from server.install import MARK, Target, hook_entries, install
 from server.settings import Settings
 
@@ -297,3 +297,16 @@ def test_a_preset_whose_sdk_is_missing_names_the_extra_to_install(
     (ctx.project / ".switchboard.toml").write_text("[providers.groq]\n")
     [groq] = _named(run_checks(ctx), "provider groq")
     assert not groq.ok and groq.fix == "pip install 'switchboard[groq]'"
+
+
+def test_shared_hooks_with_switchboard_missing_from_path_are_a_problem(
+    ctx: DoctorContext, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    install(Target.project(ctx.project, home=ctx.user_home, shared=True))
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    [missing] = _named(run_checks(ctx, [check_hook_scripts]), "switchboard on PATH")
+    assert not missing.ok and missing.fix and "pipx install switchboard" in missing.fix
+    monkeypatch.setenv("PATH", str(SWITCHBOARD.parent))
+    assert _named(run_checks(ctx, [check_hook_scripts]), "switchboard on PATH") == []

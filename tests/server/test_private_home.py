@@ -129,3 +129,23 @@ def test_install_first_keeps_its_records_and_backups_private(tmp_path: Path) -> 
     assert list((home / "backups").rglob("*settings.json"))
     assert stat.S_IMODE(settings.stat().st_mode) == 0o644  # the user's file keeps its mode
     assert loose_modes(home) == {}
+
+
+def test_a_home_an_earlier_version_left_open_is_private_after_the_next_ingest(tmp_path: Path) -> None:
+    home, env = fresh_env(tmp_path)
+    for folder in (home, home / "logs"):
+        folder.mkdir(parents=True)
+        folder.chmod(0o755)
+    (home / "logs" / "ingest.log").write_text("old\n")
+    (home / "logs" / "ingest.log").chmod(0o644)
+    subprocess.run([SH, "-c", LOOSE_UMASK, "sh", sys.executable, "-m", "server", "ingest", "-q"], env=env, timeout=120)
+    assert loose_modes(home) == {}
+
+
+def test_the_recorders_spill_folders_are_private_even_as_the_first_thing_made(tmp_path: Path) -> None:
+    from server.store.record_batches import spill  # imported here: the store package loads SQLAlchemy
+
+    home = tmp_path / "fresh" / "switchboard"
+    spill(home / "records", [])
+    assert (home / "records" / "new").is_dir()
+    assert loose_modes(home) == {}

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from server.settings import Settings
-from server.store.importer import import_transcripts
+from server.store.importer import find_transcripts, import_transcripts
 from server.store.models import AgentSession, ModelUsage, SubagentRun
 from tests.server.store.spool_support import hook
 from tests.server.store.test_transcripts import HAIKU, assistant, cost_state, ingest_session, write_jsonl
@@ -107,6 +107,18 @@ def test_import_skips_what_is_not_a_regular_file(engine: Engine, tmp_path: Path)
     _session(root, "s-one", 0.1)
     os.mkfifo(root / "-work-my-app" / "s-fifo.jsonl")
     assert import_transcripts(engine, root).sessions == 1
+
+
+def test_a_fifo_swapped_in_after_the_scan_is_skipped_not_waited_on(engine: Engine, tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    _session(root, "s-one", 0.1)
+    swapped = _session(root, "s-two", 0.2)
+    found = list(find_transcripts(root))
+    swapped.unlink()
+    os.mkfifo(swapped)  # no writer ever opens it: a blocking open would wait for ever
+    report = import_transcripts(engine, root, found=found)
+    assert report.sessions == 1
+    assert [line.split(":")[0] for line in report.skipped] == [str(swapped)]
 
 
 def test_the_import_command_reports_and_an_empty_projects_dir_is_fine(database_url: str, tmp_path: Path) -> None:
