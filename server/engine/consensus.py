@@ -123,9 +123,9 @@ class _ConsensusRun:
 
     async def execute(self) -> ConsensusResult:
         spec = self.spec
-        timeout_s = self._members_deadline_s()
         await self.calls.load_spend(self._worst_usd())
         await self.runtime.build_providers([info.provider for info in self.infos if info is not None])
+        timeout_s = self._members_deadline_s()  # after the set-up above, whose time counts against the client's
         outcomes = await run_members(
             self.members,
             self.call_member,
@@ -150,6 +150,7 @@ class _ConsensusRun:
             unbounded = ", ".join(self.calls.cap.unbounded)
             decision.notes.append(f"cost cap does not bound unpriced models: {unbounded}")
         decision.notes[:0] = self.notes
+        self.ledger.note_quality(decision.groups, decision.scores)
         return assemble_result(self.facts(outcomes), decision, self.ledger)
 
     def _worst_usd(self) -> float:
@@ -167,7 +168,7 @@ class _ConsensusRun:
         asked = self.spec.timeout_s or self.runtime.config.resilience.timeout_s
         if self.end_s is None:
             return asked
-        bound = self.end_s * (JUDGE_SHARE if self.spec.strategy == "judge" else 1.0)
+        bound = self.end_s * (JUDGE_SHARE if self.spec.strategy == "judge" else 1.0) - self.elapsed_ms() / 1000
         if bound < asked:
             self.notes.append(f"members' deadline cut to {bound:.1f} s to end within the client's tool timeout")
         return min(asked, bound)

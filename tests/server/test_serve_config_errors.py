@@ -43,7 +43,7 @@ async def test_a_mistyped_section_leaves_serve_up_and_provider_tools_name_the_fi
             consensus = await client.call_tool("consensus", {"question": "why?"})
             stats = await client.call_tool("stats", {})
             output = await client.call_tool("get_output", {"output_id": "nope"})
-    assert tools == {"delegate", "consensus", "providers", "stats", "get_output"}
+    assert {"delegate", "consensus", "providers", "stats", "get_output"} <= tools
     for result in (delegate, providers, consensus):
         assert result.is_error
         assert text_of(result).endswith(

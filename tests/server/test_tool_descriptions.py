@@ -21,8 +21,9 @@ from server.mcp_app import build_server
 from server.settings import Settings
 from server.task_types import TASK_TYPES
 
-# Measured 7,538 after this change; the bound leaves room for small additions, not for another schema.
-TOOLS_LIST_BUDGET = 8_500
+# Measured 7,538 for the five tools of issue 14 (14,851 before), 9,0xx with h12's feedback; the bound leaves
+# room for small additions and the coming solve tool, not for output schemas again.
+TOOLS_LIST_BUDGET = 11_000
 RST = re.compile(r"``|:(?:func|class|meth|data|mod|attr):`")
 
 
