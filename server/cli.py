@@ -34,12 +34,15 @@ COMMANDS: dict[str, str] = {
 }
 
 
+DESCRIPTION = "Switchboard: hand work to other LLM providers, and see what Claude Code sessions cost."
+
+
 def _load(name: str) -> ModuleType:
     return importlib.import_module(f"server.commands.{name}")
 
 
 def _parser(chosen: str | None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="switchboard", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(prog="switchboard", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"switchboard {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

@@ -14,6 +14,7 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from server.settings import Settings
+from server.task_types import TaskType
 
 __all__ = [
     "BudgetConfig",
@@ -102,8 +103,12 @@ class LearnConfig(_Section):
 
 
 class RoutingConfig(_Section):
+    """``default`` serves every task type without a list of its own; lists are tried in the order written."""
+
     default: list[str] = Field(default_factory=list)
-    task_types: dict[str, list[str]] = Field(default_factory=dict)
+    task_types: dict[TaskType, list[str]] = Field(default_factory=dict)
+    order: Literal["cost", "latency"] | None = None
+    """Reorder the configured lists by estimated cost or recent latency instead of trying them as written."""
     learn: LearnConfig = Field(default_factory=LearnConfig, description="'learn = false' keeps the written order.")
 
     @field_validator("learn", mode="before")
@@ -207,7 +212,8 @@ def load_config(settings: Settings | None = None, cwd: Path | None = None) -> Sw
     if path is None:
         return SwitchboardConfig()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {path} does not exist: create it or unset SWITCHBOARD_CONFIG") from exc
     except tomllib.TOMLDecodeError as exc:
@@ -215,6 +221,8 @@ def load_config(settings: Settings | None = None, cwd: Path | None = None) -> Sw
     try:
         config = SwitchboardConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"config file {path} is invalid:\n{exc}") from exc
+        from server.config_errors import describe_validation_error
+
+        raise ConfigError(describe_validation_error(exc, path, text, SwitchboardConfig)) from exc
     config.source = path
     return config

@@ -100,7 +100,8 @@ def _delegations(r: StatsReport, limit: int) -> list[str]:
     if d is None:
         return []
     lines = [
-        f"Delegations: {d.requests} calls, {d.calls} attempts, {fmt_pct(d.success_rate)} ok, {d.fallbacks} fallbacks, "
+        # The JSON's words: "requests" are delegate calls, "calls" every attempt (fallbacks, consensus members).
+        f"Delegations: {d.requests} requests, {d.calls} calls, {fmt_pct(d.success_rate)} ok, {d.fallbacks} fallbacks, "
         f"{d.cache_hits} cache hits, cost {at_least(d.cost_usd, d.unpriced_calls)}"
     ]
     if d.errors:
@@ -175,9 +176,20 @@ def _savings(r: StatsReport, limit: int) -> list[str]:
         ],
         limit,
     )
-    brief = "counterfactual cost on the session's Claude model minus actual cost; section=savings for the method"
-    lines.append(f"Method: {brief if limit <= BRIEF_ROWS else s.method}")
+    if _only_savings(r):
+        lines.append(f"Method: {s.method}")
+    else:
+        lines.append(
+            "Method: counterfactual cost on the session's Claude model minus actual cost (the savings "
+            "section alone explains it)"
+        )
     return lines
+
+
+def _only_savings(r: StatsReport) -> bool:
+    """Whether savings is the one section asked for: the method paragraph is for that reader only."""
+    others = (r.sessions, r.tools, r.subagents, r.delegations, r.health, r.patterns, r.context)
+    return all(section is None for section in others)
 
 
 def _patterns(r: StatsReport, limit: int) -> list[str]:

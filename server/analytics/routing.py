@@ -53,7 +53,9 @@ class RoutingLearning(BaseModel):
 
 def written_order(routing: RoutingConfig, task_type: str, models: list[str]) -> list[str]:
     """``models`` in the order the config writes them for ``task_type`` (built-in defaults by provider)."""
-    listed = routing.task_types.get(task_type) or []
+    # A type without its own list follows [routing] default, as delegate does (server/routing/rank.py).
+    lists = {str(name): ids for name, ids in routing.task_types.items()}
+    listed = lists.get(task_type) or routing.default
     providers = DEFAULT_MATRIX.get(task_type, [])
 
     def rank(model: str) -> tuple[int, int, str]:

@@ -20,7 +20,8 @@ __all__ = ["DEFAULT_CLAUDE_MODEL", "METHOD", "RouteSavings", "Savings", "savings
 DEFAULT_CLAUDE_MODEL = "claude-sonnet-4-5"
 
 METHOD = (
-    "Per delegate call that succeeded: counterfactual = the answering attempt's tokens (uncached input, "
+    "Per delegate call that succeeded inside a Claude Code session (calls from other clients replaced no Claude "
+    "work and are not counted): counterfactual = the answering attempt's tokens (uncached input, "
     "output, and cached input as cache reads) priced on the session's main Claude model (most output tokens "
     "in model_usage, else the session's first model, else {default}); actual = price table applied to the "
     "recorded tokens of every attempt of the call, failed fallbacks included; saved = counterfactual - actual. "
@@ -145,6 +146,8 @@ def savings(db: Session, window: Window, default_claude_model: str = DEFAULT_CLA
     """Counterfactual Claude cost minus actual cost of the delegate calls made in ``window``; method included."""
     where = [
         col(Delegation.consensus_run_id).is_(None),
+        # A call with no Claude Code session (the Inspector, a script) stood in for no Claude work: no saving.
+        col(Delegation.session_id).is_not(None),
         *window.time_clauses(Delegation.created_at),
         *window.session_clauses(Delegation.session_id),
     ]

@@ -9,13 +9,14 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from server.analytics.delegation_items import DelegationItem, delegation_items
+from server.analytics.notifications import is_task_notification, notification_label
 from server.analytics.sessions import ModelTokens, SessionRow, model_tokens, session_rows
 from server.analytics.telemetry import agent_costs, main_agent_requests
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
 __all__ = ["DelegationItem", "SessionDetail", "TimelineNode", "session_detail"]
 
-NodeKind = Literal["prompt", "tool_call", "subagent", "delegation"]
+NodeKind = Literal["prompt", "notification", "tool_call", "subagent", "delegation"]
 
 
 class TimelineNode(BaseModel):
@@ -76,21 +77,29 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
     """The session's detail, or None when there is no such session.
 
     Tree: prompts at the top (each owning what happened until the next prompt), subagent runs under their
-    prompt or parent subagent, tool calls under their subagent (``agent_id``) or prompt, delegations under
-    their prompt. A prompt's own cost is the main agent's priced ``model_usage`` until the next prompt, or, when the
-    session exported telemetry, the main agent's ``api_request`` costs (Claude Code's own figures) in that span.
+    prompt or parent subagent, tool calls under their subagent (``agent_id``) or prompt, delegations and
+    Claude Code's task notifications under their prompt. A prompt's own cost is the main agent's priced
+    ``model_usage`` until the next prompt, or, when the session exported telemetry, the main agent's
+    ``api_request`` costs (Claude Code's own figures) in that span.
     """
     session = db.get(AgentSession, session_id)
     if session is None:
         return None
+    submitted = db.exec(select(Prompt).where(Prompt.session_id == session_id).order_by(col(Prompt.created_at))).all()
     prompts = [
         TimelineNode(kind="prompt", id=str(p.id), at=p.created_at, label=p.text[:200])
-        for p in db.exec(select(Prompt).where(Prompt.session_id == session_id).order_by(col(Prompt.created_at))).all()
+        for p in submitted
+        if not is_task_notification(p.text)
     ]
     roots: list[TimelineNode] = []
 
     def attach(node: TimelineNode, parent: TimelineNode | None) -> None:
         (parent.children if parent is not None else roots).append(node)
+
+    for p in submitted:
+        if is_task_notification(p.text):
+            node = TimelineNode(kind="notification", id=str(p.id), at=p.created_at, label=notification_label(p.text))
+            attach(node, _prompt_of(p.created_at, prompts))
 
     usage = db.exec(
         select(ModelUsage).where(ModelUsage.session_id == session_id, col(ModelUsage.agent_id).is_(None))

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, case, func
 from sqlmodel import Session, col, select
 
 from server.analytics._sql import count_if, microseconds_between, select_columns
+from server.analytics.notifications import typed_prompts
 from server.analytics.window import Window
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
@@ -162,15 +163,15 @@ def sessions_summary(db: Session, window: Window, *, by_model: bool = True) -> S
     )
 
 
-def _counts(db: Session, column: Any, ids: list[str]) -> dict[str, int]:
-    statement = select_columns(column, func.count()).where(col(column).in_(ids)).group_by(column)
+def _counts(db: Session, column: Any, ids: list[str], *where: ColumnElement[bool]) -> dict[str, int]:
+    statement = select_columns(column, func.count()).where(col(column).in_(ids), *where).group_by(column)
     return {r[0]: r[1] for r in db.exec(statement).all()}
 
 
 def session_rows(db: Session, sessions: list[AgentSession]) -> list[SessionRow]:
     """``sessions`` as list rows, with their prompt, tool call, subagent and delegation counts."""
     ids = [s.session_id for s in sessions]
-    prompts = _counts(db, Prompt.session_id, ids)
+    prompts = _counts(db, Prompt.session_id, ids, typed_prompts())
     tools = _counts(db, ToolCall.session_id, ids)
     subagents = _counts(db, SubagentRun.session_id, ids)
     delegations = _counts(db, Delegation.session_id, ids)

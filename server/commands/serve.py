@@ -16,9 +16,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from server.config import ConfigError, load_config
+from server.config import ConfigError, SwitchboardConfig, load_config
 from server.hosts import allowed_hosts, is_loopback
-from server.providers.registry import Registry
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -89,12 +88,14 @@ class BearerTokenMiddleware:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings()
+    config_error = None
     try:
         config = load_config(settings)
-        Registry(config)  # unknown presets and kinds fail here, with the reason, not inside the MCP session
-    except (ConfigError, ValueError) as exc:
-        print(f"switchboard serve: {exc}", file=sys.stderr)
-        return 2
+    except ConfigError as exc:
+        # Serve anyway: exiting would cost the client every tool, stats included. Tools that need providers
+        # return this error; stats and get_output keep working.
+        print(f"switchboard serve: {exc}\n(serving without providers until it is fixed)", file=sys.stderr)
+        config, config_error = SwitchboardConfig(), str(exc)
     token = os.environ.get(args.token_env) if args.http else None
     if args.http and not is_loopback(args.host) and not token:
         print(
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from server.tools import build_server
 
     roots = _roots(args)
-    server = build_server(settings, config, ingest=not args.no_ingest, roots=roots)
+    server = build_server(settings, config, ingest=not args.no_ingest, roots=roots, config_error=config_error)
     if not args.http:
         from server.stdio import run_stdio
 

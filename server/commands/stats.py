@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from server.settings import Settings
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "positive_days", "run", "when"]
 
 HELP = "usage, cost, savings and provider health"
 
@@ -23,24 +23,48 @@ ALL_SESSIONS = 1_000_000_000
 _SECTIONS = ("sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context", "routing")
 
 
-def _when(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
+def when(text: str, now: datetime | None = None) -> datetime:
+    """``today``, ``yesterday`` (the start of that local day), or an ISO date or time (UTC unless it says).
+
+    Raises:
+        argparse.ArgumentTypeError: anything else; argparse names the flag before this message.
+    """
+    word = text.strip().lower()
+    if word in ("today", "yesterday"):
+        local = (now or datetime.now(UTC)).astimezone()
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        return midnight - timedelta(days=1) if word == "yesterday" else midnight
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: give an ISO date or time (2026-11-28, 2026-11-28T09:30), today or yesterday"
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _days(text: str) -> float:
+def positive_days(text: str) -> float:
+    """A number of days above 0 and at most MAX_DAYS (``--days 0`` was read as the default, 7 days)."""
     from server.limits import MAX_DAYS
 
-    days = float(text)  # argparse turns a ValueError into "invalid _days value"
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
     if not 0 < days <= MAX_DAYS:  # also false for nan
-        raise argparse.ArgumentTypeError(f"{text}: must be more than 0 and at most {MAX_DAYS}")
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 days and at most {MAX_DAYS} (got {text}); use --all for all time"
+        )
     return days
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--days", type=_days, help="look back this many days (default 7; all time with --session)")
-    parser.add_argument("--since", type=_when, help="start of the window (ISO date or time, UTC)")
-    parser.add_argument("--until", type=_when, help="end of the window, exclusive (ISO date or time, UTC)")
+    parser.add_argument(
+        "--days", type=positive_days, help="look back this many days (default 7; all time with --session)"
+    )
+    window = "ISO date or time (UTC), or today / yesterday (local)"
+    parser.add_argument("--since", type=when, help=f"start of the window: {window}")
+    parser.add_argument("--until", type=when, help=f"end of the window, exclusive: {window}")
     parser.add_argument("--all", action="store_true", help="all time")
     parser.add_argument("--project", help="only sessions of this project")
     parser.add_argument("--session", metavar="SESSION_ID", help="only this session; adds its timeline")
@@ -55,7 +79,7 @@ def _window(args: argparse.Namespace) -> Any:
 
     since = args.since
     if since is None and not args.all and not (args.session and args.days is None):
-        since = datetime.now(UTC) - timedelta(days=args.days or DEFAULT_DAYS)
+        since = datetime.now(UTC) - timedelta(days=DEFAULT_DAYS if args.days is None else args.days)
     return Window(since=since, until=args.until, project=args.project, session_id=args.session)
 
 

@@ -5,7 +5,7 @@ The reservation (:func:`server.routing.budgets.reserve`) is settled by the recor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import anyio
@@ -58,7 +58,8 @@ async def apply_budgets(
         raise BudgetRefused(f"refused before any spend: the budget could not be checked ({exc})") from exc
     if not kept and refusals:
         raise BudgetRefused("refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals))
-    return Budgeted(Plan(task_type=plan.task_type, candidates=kept, skipped=plan.skipped + refusals), reservation, note)
+    # replace keeps where the route came from and how it was ordered (the providers tool and decision say so).
+    return Budgeted(replace(plan, candidates=kept, skipped=plan.skipped + refusals), reservation, note)
 
 
 def _fit(

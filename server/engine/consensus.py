@@ -28,7 +28,7 @@ from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
 
-__all__ = ["ConsensusSpec", "Progress", "run_consensus"]
+__all__ = ["ConsensusRefused", "ConsensusSpec", "Progress", "run_consensus"]
 
 CLIENT_MARGIN = 0.9
 """A run the client bounds (``MCP_TOOL_TIMEOUT``) ends within this share of it, leaving room for the reply."""
@@ -49,6 +49,10 @@ class ConsensusSpec:
     judge: str | None = None
     max_cost_usd: float | None = None
     timeout_s: float | None = None
+
+
+class ConsensusRefused(Exception):
+    """Every member was refused by a budget or the run's cost cap before any spend; the message lists why."""
 
 
 def _label(member: Member) -> str:
@@ -72,6 +76,8 @@ class _ConsensusRun:
         self.judge_outcome: MemberOutcome | None = None
         self.judge_model: str | None = None
         self.notes: list[str] = []
+        self.refused: dict[int, str] = {}
+        """Members a budget or the run's cap refused before they started, and why."""
         self.started = time.perf_counter()
         self.end_s = None if runtime.client_timeout_s is None else runtime.client_timeout_s * CLIENT_MARGIN
         """When the whole run must be over (seconds from its start), if the client's timeout bounds it."""
@@ -93,7 +99,10 @@ class _ConsensusRun:
         info = self.infos[index]
         if info is None:
             return f"{self.members[index].model}: no such configured model (the providers tool lists them)"
-        return self.calls.admit(index, info, self._member_request(index))
+        reason = self.calls.admit(index, info, self._member_request(index))
+        if reason is not None:
+            self.refused[index] = reason
+        return reason
 
     async def call_member(self, index: int, member: Member, *, timeout_s: float, stop: StopSignal) -> MemberOutcome:
         del timeout_s  # the run's deadline cancels this call; try_model keeps the provider's own timeout
@@ -126,6 +135,9 @@ class _ConsensusRun:
             on_finish=self.on_finish,
             sequential=spec.strategy == "cheapest",
         )
+        if self.members and len(self.refused) == len(self.members):
+            reasons = "; ".join(f"{self.members[i].model}: {why}" for i, why in sorted(self.refused.items()))
+            raise ConsensusRefused(f"every member was refused by the budget before any spend: {reasons}")
         labels = [_label(member) for member in self.members]
         order = self.finish_order + [i for i in range(len(outcomes)) if i not in self.finish_order]
         if spec.strategy in ("fastest", "cheapest"):

@@ -1,6 +1,7 @@
 """Turning a run's outcomes and decision into the client's result, cut to fit its output limit.
 
-The final answer gets half of the client's output allowance and the members share the other half. Whatever
+The final answer gets half of the client's output allowance (for its two copies: the text content and
+structuredContent) and the members share the other half (they are in structuredContent only). Whatever
 is cut is kept whole in ``stored_output`` (linked from its delegation row) and named in the result, so the
 client can fetch it with ``get_output``. The final answer is always stored, so stats can show it.
 """
@@ -91,7 +92,8 @@ def assemble_result(facts: RunFacts, decision: Decision, ledger: RunLedger) -> C
     final, final_truncated = decision.final, False
     if decision.final is not None:
         final_id = ledger.store_full(decision.chosen, decision.final, "consensus")
-        final, final_truncated = cut_to_limit(decision.final, facts.max_output_tokens // 2, final_id)
+        # The final answer reaches the client twice (text content and structuredContent): both copies count.
+        final, final_truncated = cut_to_limit(decision.final, facts.max_output_tokens // 2, final_id, copies=2)
     share = facts.max_output_tokens // 2 // max(1, len(facts.members))
     members = [_member(facts, ledger, i, decision, share, final_id) for i in range(len(facts.members))]
     total, known = ledger.costs()

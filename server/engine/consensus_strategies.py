@@ -107,7 +107,22 @@ def decide_vote(outcomes: Sequence[MemberOutcome], labels: Sequence[str], finish
     # Map the grouping's positions (finishing order) back to member indexes.
     for group in grouping.groups:
         group.members = [finish_order[position] for position in group.members]
-    return _vote_from(grouping, answers, labels)
+    decision = _vote_from(grouping, answers, labels)
+    decision.agreement = measured_agreement(grouping, outcomes)
+    return decision
+
+
+def measured_agreement(grouping: Grouping, outcomes: Sequence[MemberOutcome]) -> float | None:
+    """The majority group's share of the members that ran: a member that failed did not agree.
+
+    None with fewer than two answers: one answer beside a failure agrees with nobody (it was reported as 1.0).
+    Members cancelled or skipped once the result was settled, or refused before they started, do not count.
+    """
+    majority = grouping.majority
+    if majority is None or grouping.answered < 2:
+        return None
+    failed = sum(1 for o in outcomes if not o.answered and o.status not in ("cancelled", "skipped"))
+    return len(majority.members) / (grouping.answered + failed)
 
 
 def decide_judged(
@@ -133,7 +148,7 @@ def decide_judged(
     return Decision(
         final=verdict.final_answer if synthesised else answers[winner],
         chosen=None if synthesised else winner,
-        agreement=grouping.agreement,
+        agreement=measured_agreement(grouping, outcomes),
         dissent=_bounded(verdict.dissent) if verdict.dissent else dissent_summary(grouping, labels),
         groups=groups,
         scores=scores,

@@ -20,8 +20,8 @@ from server.engine.results import AttemptSummary, DelegateResult, RoutingDecisio
 from server.engine.runtime import Runtime
 from server.engine.threads import load_thread, new_thread_id, thread_rows
 from server.providers.base import ChatMessage, CompletionRequest
-from server.providers.registry import split_model_id
 from server.routing.classify import classify
+from server.routing.explicit import model_error, task_type_error
 from server.routing.learn import Learned
 from server.routing.learn_store import learned_from, refresh
 from server.routing.rank import Plan, plan_route
@@ -65,6 +65,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         DelegateError: bad arguments (a file outside the project, an unknown thread or model), every candidate
             refused by a budget, or every candidate failed (the message lists each and why).
     """
+    _check_arguments(runtime, params)
     request, thread_id = await _build_request(runtime, params)
     task_type = params.task_type or classify(params.task)
     plan, learned = await _learn(runtime, params, _plan(runtime, params, request, task_type))
@@ -114,6 +115,15 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         output_id=shown.output_id,
         decision=_decision(params, plan, attempts, winner, budgeted.note, learned),
     )
+
+
+def _check_arguments(runtime: Runtime, params: DelegateParams) -> None:
+    if runtime.config_error is not None:
+        raise DelegateError(runtime.config_error)
+    problem = task_type_error(params.task_type) if params.task_type else None
+    problem = problem or (model_error(runtime.registry, params.model) if params.model else None)
+    if problem is not None:
+        raise DelegateError(problem)
 
 
 async def _learn(runtime: Runtime, params: DelegateParams, plan: Plan) -> tuple[Plan, Learned]:
@@ -174,7 +184,8 @@ class _Shown:
 
 def _present(runtime: Runtime, full: str, model_id: str, request: CompletionRequest, thread_id: str) -> _Shown:
     output_id = uuid.uuid4().hex
-    text, truncated = cut_to_limit(full, runtime.config.output.max_output_tokens, output_id)
+    # The answer reaches the client twice: as the text content and in structuredContent.
+    text, truncated = cut_to_limit(full, runtime.config.output.max_output_tokens, output_id, copies=2)
     rows: list[SQLModel] = []
     if truncated:
         stored = stored_output(full, runtime.session_id)
@@ -211,11 +222,6 @@ async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[Comp
 
 
 def _plan(runtime: Runtime, params: DelegateParams, request: CompletionRequest, task_type: str) -> Plan:
-    if params.model:
-        try:
-            split_model_id(params.model)
-        except ValueError as exc:
-            raise DelegateError(str(exc)) from exc
     output_estimate = params.max_tokens or DEFAULT_OUTPUT_ESTIMATE
     input_estimate = request.approx_input_tokens()
     plan = plan_route(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from server.engine.results import ModelListing, ProviderListing
+from server.engine.results import ModelListing, ProviderListing, RouteListing, SkippedModel
 from server.engine.runtime import Runtime
 from server.providers.keys import find_key
 from server.providers.registry import ModelInfo, ProviderSpec
-from server.routing.classify import TASK_TYPES
-from server.routing.rank import candidate_ids
+from server.routing.rank import plan_route
+from server.task_types import TASK_TYPES
 
-__all__ = ["list_providers", "list_routes"]
+__all__ = ["list_providers", "list_routes", "providers_text"]
 
 _MTOK = 1_000_000
 
@@ -74,9 +74,53 @@ def list_providers(runtime: Runtime) -> list[ProviderListing]:
     return listings
 
 
-def list_routes(runtime: Runtime) -> dict[str, list[str]]:
-    """For each task type (built-in and configured), its list of models before health and budget filtering."""
-    task_types = dict.fromkeys([*TASK_TYPES, *runtime.config.routing.task_types])
-    return {
-        task_type: candidate_ids(runtime.registry, runtime.config.routing, task_type)[0] for task_type in task_types
-    }
+_ORDER_WHY = {
+    "written": "tried as written",
+    "cost": "sorted by estimated cost ([routing] order)",
+    "latency": "sorted by recent latency ([routing] order)",
+    "fit": "by list position, then health, price and recent latency",
+}
+
+
+def list_routes(runtime: Runtime) -> dict[str, RouteListing]:
+    """For each task type, the order delegate would try now (breakers and context taken into account), and why."""
+    from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
+    from server.engine.records import estimate_cost
+
+    routes: dict[str, RouteListing] = {}
+    for task_type in TASK_TYPES:
+        plan = plan_route(
+            runtime.registry,
+            runtime.config.routing,
+            task_type=task_type,
+            explicit_model=None,
+            needed_tokens=0,
+            breakers=runtime.breakers,
+            latency=runtime.latency,
+            estimate_cost=lambda info: estimate_cost(info, 0, DEFAULT_OUTPUT_ESTIMATE),
+        )
+        routes[task_type] = RouteListing(
+            models=[info.id for info in plan.candidates],
+            why=f"{plan.source}, {_ORDER_WHY.get(plan.order, plan.order)}",
+            skipped=[SkippedModel(model=skip.model, reason=skip.reason) for skip in plan.skipped],
+        )
+    return routes
+
+
+def providers_text(providers: list[ProviderListing], routes: dict[str, RouteListing], config_file: str) -> str:
+    """The listing as a model reads it: one line per provider, then one per task type's route."""
+    lines = [f"config: {config_file}"]
+    for provider in providers:
+        models = ", ".join(f"{m.id} ({_price_text(m)})" for m in provider.models) or "no models"
+        lines.append(f"{provider.name} [{provider.kind}; key {provider.key}; breaker {provider.breaker}]: {models}")
+    lines.append("routes (task type: models in the order tried; why):")
+    for task_type, route in routes.items():
+        skipped = "".join(f"; skips {s.model}: {s.reason}" for s in route.skipped)
+        lines.append(f"{task_type}: {', '.join(route.models) or '(none)'}; {route.why}{skipped}")
+    return "\n".join(lines)
+
+
+def _price_text(model: ModelListing) -> str:
+    if model.input_per_mtok is None or model.output_per_mtok is None:
+        return "unpriced"
+    return f"${model.input_per_mtok:g}/${model.output_per_mtok:g} per Mtok in/out"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-__all__ = ["AttemptSummary", "DelegateResult", "ModelListing", "ProviderListing", "RoutingDecision", "SkippedModel"]
+__all__ = [
+    "AttemptSummary",
+    "DelegateResult",
+    "ModelListing",
+    "ProviderListing",
+    "RouteListing",
+    "RoutingDecision",
+    "SkippedModel",
+]
 
 
 class SkippedModel(BaseModel):
@@ -44,13 +52,21 @@ class DelegateResult(BaseModel):
     request_id: str
     input_tokens: int
     output_tokens: int
-    cached_tokens: int
-    cost_usd: float | None = Field(description="None when the model has no known price.")
+    cached_tokens: int = 0
+    cost_usd: float | None = Field(default=None, description="None when the model has no known price.")
     latency_ms: float
-    cache_hit: bool
+    cache_hit: bool = False
     truncated: bool = False
     output_id: str | None = Field(default=None, description="When truncated: get_output(output_id) returns all.")
     decision: RoutingDecision
+
+
+class RouteListing(BaseModel):
+    """A task type's route as delegate would try it now."""
+
+    models: list[str]
+    why: str
+    skipped: list[SkippedModel] = Field(default_factory=list[SkippedModel])
 
 
 class ModelListing(BaseModel):

@@ -127,6 +127,8 @@ class Runtime:
     """Writes every call's rows behind its response (:mod:`server.engine.recorder`)."""
     client_timeout_s: float | None = None
     """The client's tool-call timeout, when it tells us (Claude Code passes ``MCP_TOOL_TIMEOUT`` in ms)."""
+    config_error: str | None = None
+    """Why the config in force could not be used; tools that need providers return it (``serve`` stays up)."""
     _engine: Engine | None = field(default=None, repr=False)
     _opener: Callable[[], Engine] | None = field(default=None, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -144,20 +146,30 @@ class Runtime:
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         shared: Shared | None = None,
+        config_error: str | None = None,
     ) -> Runtime:
         """Build the shared resources from the config; no provider SDK is imported here.
 
         Without ``engine`` the caller names how to open the store with :meth:`set_store_opener`; it is opened
         on first need. ``shared`` (the service's, for sessions on the same providers) replaces this runtime's own
-        breakers, latency statistics, concurrency limit and cache.
+        breakers, latency statistics, concurrency limit and cache. A config whose providers cannot be built (an
+        unknown preset) leaves the runtime without providers and with ``config_error`` set, like a config that did
+        not load (``config_error`` given).
         """
         env = os.environ if environ is None else environ
         root = default_roots(env) if roots is None else roots
         common = shared or Shared.from_config(config, clock)
+        cwd = root[0] if root else Path.cwd()
+        try:
+            registry = Registry(config, environ=env, cwd=cwd)
+        except ValueError as exc:
+            config_error = config_error or f"config file {config.source or '(in force)'}: {exc}"
+            registry = Registry(SwitchboardConfig(), environ=env, cwd=cwd)
         runtime = cls(
             settings=settings,
             config=config,
-            registry=Registry(config, environ=env, cwd=root[0] if root else Path.cwd()),
+            registry=registry,
+            config_error=config_error,
             breakers=common.breakers,
             latency=common.latency,
             limiter=common.limiter,

@@ -116,7 +116,8 @@ def assemble(
     best = _best(nodes)
     answer, truncated = None, False
     if best is not None and best.answer is not None and best.output_id is not None:
-        answer, truncated = cut_to_limit(best.answer, max_output_tokens // 2, best.output_id)
+        # Sent twice: as the text and inside structuredContent (see server.engine.compact).
+        answer, truncated = cut_to_limit(best.answer, max_output_tokens // 2, best.output_id, copies=2)
     count, total, known, unpriced = _costs(calls)
     by_model: dict[str, int] = {}
     for node in nodes:

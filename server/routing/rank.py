@@ -10,7 +10,7 @@ from server.providers.registry import ModelInfo, Registry, split_model_id
 from server.routing.breaker import Breakers, BreakerState
 from server.routing.defaults import DEFAULT_MATRIX
 
-__all__ = ["EVERY_MODEL", "LatencyStats", "Plan", "Skip", "candidate_ids", "plan_route"]
+__all__ = ["EVERY_MODEL", "LatencyStats", "Plan", "Route", "Skip", "candidate_ids", "plan_route", "route_for"]
 
 EVERY_MODEL = "every configured model"
 
@@ -30,6 +30,10 @@ class Plan:
     task_type: str
     candidates: list[ModelInfo] = field(default_factory=list[ModelInfo])
     skipped: list[Skip] = field(default_factory=list[Skip])
+    source: str = ""
+    """Where the list came from (a config list, the built-in defaults, every configured model)."""
+    order: str = "written"
+    """How it was ordered: ``written``, ``cost``, ``latency``, or ``fit`` (built-in defaults)."""
 
 
 class LatencyStats:
@@ -47,19 +51,47 @@ class LatencyStats:
         return self._ms.get(model_id)
 
 
+@dataclass(frozen=True)
+class Route:
+    """A task type's list before filtering: the ids, where they came from, and how they are ordered.
+
+    ``order`` is ``written`` (tried as listed), ``cost`` or ``latency`` (the config asked for it), or ``fit``
+    (the built-in defaults: list position, then health, price and recent latency).
+    """
+
+    ids: list[str]
+    source: str
+    order: str
+
+
 def candidate_ids(registry: Registry, routing: RoutingConfig, task_type: str) -> tuple[list[str], str]:
-    """The ranked list for ``task_type`` before filtering, and where it came from."""
-    if routing.task_types.get(task_type):
-        return list(routing.task_types[task_type]), f"config [routing.task_types] {task_type}"
-    configured = {m.provider: [] for m in registry.models()}
+    """The list for ``task_type`` before filtering, and where it came from."""
+    route = route_for(registry, routing, task_type)
+    return route.ids, route.source
+
+
+def route_for(registry: Registry, routing: RoutingConfig, task_type: str) -> Route:
+    """The config's list for ``task_type``, else its ``default``; the built-in matrix only when it gives neither.
+
+    A config that routes anything owns the routing: a provider that happens to share a name with one in the
+    matrix (``openai``) must not put the matrix ahead of the user's ``default``.
+    """
+    written = "written" if routing.order is None else routing.order
+    listed = next((ids for name, ids in routing.task_types.items() if name == task_type), None)
+    if listed:
+        return Route(list(listed), f"config [routing.task_types] {task_type}", written)
+    if routing.default:
+        return Route(list(routing.default), "config [routing] default", written)
+    every = [m.id for m in registry.models()]
+    if routing.task_types:
+        return Route(every, f"{EVERY_MODEL} (the config routes other task types, and has no default)", written)
+    configured: dict[str, list[str]] = {m.provider: [] for m in registry.models()}
     for info in registry.models():
         configured[info.provider].append(info.id)
     preferred = [mid for provider in DEFAULT_MATRIX.get(task_type, []) for mid in configured.get(provider, [])]
     if preferred:
-        return preferred, f"built-in defaults for {task_type}"
-    if routing.default:
-        return list(routing.default), "config [routing] default"
-    return [m.id for m in registry.models()], EVERY_MODEL
+        return Route(preferred, f"built-in defaults for {task_type}", routing.order or "fit")
+    return Route(every, EVERY_MODEL, routing.order or "fit")
 
 
 def plan_route(
@@ -73,19 +105,22 @@ def plan_route(
     latency: LatencyStats,
     estimate_cost: Callable[[ModelInfo], float | None],
 ) -> Plan:
-    """Order the candidates: explicit model first, then the task type's list ranked by fit, health, price, latency.
+    """Order the candidates: the explicit model first, then the task type's list (see :func:`route_for`).
 
     A model is skipped when its provider is not configured, its breaker is open, or its context window is
-    smaller than ``needed_tokens``. Fit (the position in the list) dominates; health, then price, then recent
-    latency only reorder models that are equally fit (the same list position, e.g. expanded from one provider).
+    smaller than ``needed_tokens``; the plan says why. A list the config wrote is tried as written, unless
+    ``[routing] order`` asks for ``cost`` or ``latency``. Only the built-in defaults are ranked by fit (the
+    position in the list), then health, price and recent latency, among models equally fit (the same list
+    position, e.g. expanded from one provider).
     """
-    plan = Plan(task_type=task_type)
-    ids, source = candidate_ids(registry, routing, task_type)
+    route = route_for(registry, routing, task_type)
+    plan = Plan(task_type=task_type, source=route.source, order=route.order)
+    ids = route.ids
     if explicit_model:
         ids = [explicit_model, *[i for i in ids if i != explicit_model]]
     ranked: list[tuple[tuple[float, ...], ModelInfo]] = []
     seen: set[str] = set()
-    for fit, model_id in enumerate(ids):
+    for position, model_id in enumerate(ids):
         if model_id in seen:
             continue
         seen.add(model_id)
@@ -93,21 +128,37 @@ def plan_route(
         if info is None:
             plan.skipped.append(Skip(model_id, reason))
             continue
-        fit_rank = _fit_rank(ids, model_id, fit, explicit_model=explicit_model, source=source)
-        unhealthy = 1.0 if breakers[info.provider].consecutive_failures else 0.0
-        price = estimate_cost(info)
-        key = (float(fit_rank), unhealthy, price if price is not None else float("inf"), latency.get(info.id) or 0.0)
-        ranked.append((key, info))
+        first = -1.0 if model_id == explicit_model else 0.0
+        ranked.append(((first, *_sort_key(route, ids, position, info, breakers, latency, estimate_cost)), info))
     ranked.sort(key=lambda pair: pair[0])
     plan.candidates = [info for _key, info in ranked]
     return plan
 
 
-def _fit_rank(ids: list[str], model_id: str, position: int, *, explicit_model: str | None, source: str) -> int:
-    if model_id == explicit_model:
-        return -1
+def _sort_key(
+    route: Route,
+    ids: list[str],
+    position: int,
+    info: ModelInfo,
+    breakers: Breakers,
+    latency: LatencyStats,
+    estimate_cost: Callable[[ModelInfo], float | None],
+) -> tuple[float, ...]:
+    if route.order == "written":
+        return (float(position),)
+    price = estimate_cost(info)
+    dear = price if price is not None else float("inf")
+    # Unknown latency sorts after known: a model never measured has not shown it is fast.
+    slow = latency.get(info.id)
+    slow_key = slow if slow is not None else float("inf")
+    if route.order == "cost":
+        return (dear, slow_key, float(position))
+    if route.order == "latency":
+        return (slow_key, dear, float(position))
+    unhealthy = 1.0 if breakers[info.provider].consecutive_failures else 0.0
     # Config order says nothing about fit when the list is just every configured model.
-    return 0 if source == EVERY_MODEL else _fit_group(ids, model_id, position)
+    fit = 0 if route.source == EVERY_MODEL else _fit_group(ids, info.id, position)
+    return (float(fit), unhealthy, dear, latency.get(info.id) or 0.0)
 
 
 def _fit_group(ids: list[str], model_id: str, position: int) -> int:

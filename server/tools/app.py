@@ -22,7 +22,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
 
 from server import __version__
-from server.config import SwitchboardConfig, load_config
+from server.config import ConfigError, SwitchboardConfig, load_config
+from server.engine.compact import tool_description
 from server.engine.runtime import Runtime, Shared
 from server.settings import Settings
 from server.tools.consensus import register_consensus_tool
@@ -92,6 +93,15 @@ async def _warm_and_open_store(runtime: Runtime, handshake: anyio.Event, ingest:
         await ingest_periodically(runtime.settings, store)
 
 
+def _load_config(settings: Settings) -> tuple[SwitchboardConfig, str | None]:
+    """The config in force, or the defaults and why it could not be loaded: a typo must not cost every tool."""
+    try:
+        return load_config(settings), None
+    except ConfigError as exc:
+        logger.warning("%s", exc)
+        return SwitchboardConfig(), str(exc)
+
+
 def _open_store(settings: Settings) -> Engine:
     from server.store.engine import open_store
 
@@ -110,6 +120,7 @@ def build_server(
     open_store: Callable[[], Engine] | None = None,
     shared: Shared | None = None,
     tools_of: MCPServer[Runtime] | None = None,
+    config_error: str | None = None,
 ) -> MCPServer[Runtime]:
     """The switchboard MCP app.
 
@@ -126,14 +137,18 @@ def build_server(
         shared: Breakers, latency statistics, limiter and cache shared with other sessions (the service's).
         tools_of: Take the tools and resources of this server (they read everything from the lifespan's
             runtime) instead of building them: building them costs 40-100 ms, once per session in the service.
+        config_error: Why the config in force could not be loaded (``config`` is then the defaults); the
+            server still runs: ``stats`` and ``get_output`` work, tools that need providers return this error.
     """
     handshake = _Handshake()
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
         resolved = settings or Settings()
-        cfg = config or load_config(resolved)
-        runtime = Runtime.create(resolved, cfg, engine, roots=roots, environ=environ, shared=shared)
+        cfg, problem = (config, config_error) if config is not None else _load_config(resolved)
+        runtime = Runtime.create(
+            resolved, cfg, engine, roots=roots, environ=environ, shared=shared, config_error=problem
+        )
         if engine is None:
             runtime.set_store_opener(open_store or partial(_open_store, resolved))
         if runtime_hook is not None:
@@ -166,6 +181,7 @@ def build_server(
     server.add_tool(
         delegate,
         name="delegate",
+        description=tool_description(delegate),
         title="Delegate a task to another model",
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
@@ -174,12 +190,14 @@ def build_server(
     server.add_tool(
         get_output,
         name="get_output",
+        description=tool_description(get_output),
         title="Read a stored full answer",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )
     server.add_tool(
         providers,
         name="providers",
+        description=tool_description(providers),
         title="Configured providers, models, health and prices",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
     )

@@ -6,16 +6,18 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from server.engine.compact import consensus_result, tool_description
 from server.engine.consensus_members import Member
-from server.engine.consensus_models import ConsensusResult, Strategy
+from server.engine.consensus_models import Strategy
 from server.engine.consensus_prompts import Stance
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
 from server.routing.classify import classify
+from server.routing.explicit import model_error
 from server.routing.rank import plan_route
 
 __all__ = ["DEFAULT_MEMBERS", "MAX_MEMBERS", "choose_members", "consensus", "register_consensus_tool"]
@@ -72,9 +74,18 @@ def _check_fan_out(models: list[str] | None, n: int | None, stances: list[Stance
 
 
 def _members(
-    runtime: Runtime, question: str, models: list[str] | None, n: int | None, stances: list[Stance] | None
+    runtime: Runtime,
+    question: str,
+    models: list[str] | None,
+    n: int | None,
+    stances: list[Stance] | None,
+    judge: str | None = None,
 ) -> tuple[list[Member], str | None]:
     _check_fan_out(models, n, stances)
+    for named in [*(models or []), *([judge] if judge else [])]:
+        problem = model_error(runtime.registry, named)
+        if problem is not None:
+            raise ToolError(problem)
     if models:
         chosen = list(models)
         ranked = _ranked(runtime, question)
@@ -99,7 +110,7 @@ async def consensus(
         list[str] | None,
         Field(
             max_length=MAX_MEMBERS,
-            description="Members as 'provider:model'; default: n models from different providers.",
+            description="Member ids from the providers tool; default: n models from different providers.",
         ),
     ] = None,
     n: Annotated[
@@ -113,9 +124,7 @@ async def consensus(
             "answer."
         ),
     ] = "judge",
-    judge: Annotated[
-        str | None, Field(description="'provider:model' of the judge; default: the router's pick.")
-    ] = None,
+    judge: Annotated[str | None, Field(description="The judge's model id; default: the router's pick.")] = None,
     stances: Annotated[
         list[Stance] | None,
         Field(max_length=MAX_MEMBERS, description="One per member: 'for', 'against' or 'neutral'."),
@@ -127,17 +136,21 @@ async def consensus(
     timeout_s: Annotated[
         float | None, Field(gt=0, description="Deadline for the members' answers (the judge then has its own).")
     ] = None,
-) -> ConsensusResult:
-    """Ask several models the same question at once and return one answer, with how far they agreed.
+) -> CallToolResult:
+    """Ask several models the same question at once; returns one answer and how far they agreed.
 
-    Each member's answer, latency, tokens, cost and error are reported; long answers are cut and stored
-    (read them with get_output). Progress is reported as members finish.
+    Use it for a decision worth a second opinion (a design choice, a risky change, the cause of a hard bug),
+    not for routine work: it pays for several calls. Returns the final answer, then a line on agreement and
+    members; each member's answer, cost and error are in the structured result.
     """
     runtime = ctx.request_context.lifespan_context
+    if runtime.config_error is not None:
+        raise ToolError(runtime.config_error)
     await runtime.warm()
-    from server.engine.consensus import ConsensusSpec, run_consensus
+    from server.engine.consensus import ConsensusRefused, ConsensusSpec, run_consensus
 
-    seats, default_judge = _members(runtime, question, models, n, stances)
+    seats, default_judge = _members(runtime, question, models, n, stances, judge)
+    asked = None if models else n or (len(stances) if stances else DEFAULT_MEMBERS)
     spec = ConsensusSpec(
         question=question,
         members=tuple(seats),
@@ -150,7 +163,17 @@ async def consensus(
     async def progress(done: float, total: float | None, message: str) -> None:
         await ctx.report_progress(done, total, message)
 
-    return await run_consensus(runtime, spec, progress=progress)
+    try:
+        result = await run_consensus(runtime, spec, progress=progress)
+    except ConsensusRefused as exc:
+        raise ToolError(str(exc)) from exc
+    if asked is not None and len(seats) < asked:
+        wanted = f"asked for {asked} members" if n else f"{asked} members by default"
+        result.notes.insert(0, f"{wanted}, only {len(seats)} configured model(s) could sit (see the providers tool)")
+    answered = sum(1 for member in result.members if member.status == "ok")
+    if answered < 2 and len(result.members) > 1:
+        result.notes.append(f"{answered} of {len(result.members)} members answered: no agreement to measure")
+    return consensus_result(result)
 
 
 def register_consensus_tool(server: MCPServer[Any]) -> None:
@@ -158,6 +181,7 @@ def register_consensus_tool(server: MCPServer[Any]) -> None:
     server.add_tool(
         consensus,
         name="consensus",
+        description=tool_description(consensus),
         title="Ask several models and return one judged answer",
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True

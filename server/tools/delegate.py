@@ -10,24 +10,32 @@ from urllib.parse import unquote, urlparse
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import MCPDeprecationWarning
-from pydantic import Field
+from mcp_types import CallToolResult
+from pydantic import Field, WithJsonSchema
 
-from server.engine.results import DelegateResult
+from server.engine.compact import delegate_result
+from server.task_types import TASK_TYPE_MEANINGS, TASK_TYPES
 from server.tools._context import AppContext, runtime_of
 
-__all__ = ["client_roots", "delegate"]
+__all__ = ["TASK_TYPE_HELP", "TASK_TYPE_SCHEMA", "client_roots", "delegate"]
 
 logger = logging.getLogger(__name__)
+
+# The schema says enum; validation is the engine's, whose error is a sentence listing the valid types (the
+# SDK's for a Literal is a pydantic dump with a documentation link).
+TASK_TYPE_SCHEMA = WithJsonSchema({"anyOf": [{"enum": list(TASK_TYPES), "type": "string"}, {"type": "null"}]})
+TASK_TYPE_HELP = "Picks the route; default: classified from the task. " + "; ".join(
+    f"{name}: {meaning}" for name, meaning in TASK_TYPE_MEANINGS.items()
+)
 
 
 async def delegate(
     ctx: AppContext,
     task: Annotated[str, Field(min_length=1, description="What the other model should do; self-contained.")],
-    model: Annotated[str | None, Field(description="'provider:model' to try first, e.g. 'groq:llama-3.3-70b'.")] = None,
-    task_type: Annotated[
-        str | None,
-        Field(description="code_fix, ui, ai_feature, research, cost_sensitive or general; default: classified."),
+    model: Annotated[
+        str | None, Field(description="A model id from the providers tool to try first; default: routed.")
     ] = None,
+    task_type: Annotated[str | None, TASK_TYPE_SCHEMA, Field(description=TASK_TYPE_HELP)] = None,
     files: Annotated[
         list[str] | None, Field(description="Paths inside the project to send along (the server reads them).")
     ] = None,
@@ -36,10 +44,12 @@ async def delegate(
     max_cost_usd: Annotated[float | None, Field(gt=0, description="Skip models estimated to cost more.")] = None,
     thread_id: Annotated[str | None, Field(description="Continue this thread (from an earlier result).")] = None,
     temperature: Annotated[float | None, Field(ge=0, le=2)] = None,
-) -> DelegateResult:
-    """Hand a task to the best configured model for it, falling back to the next on failure.
+) -> CallToolResult:
+    """Give a self-contained task to another model and get its answer back.
 
-    The result has the answer, its cost and tokens, and the routing decision (candidates, chosen, skipped).
+    Use it for work that needs none of this conversation: drafting or fixing a piece of code, a summary, a
+    look-up, bulk or routine edits, or when another model is cheaper or faster. The route falls back to the
+    next model on failure. Returns the answer, then one line: model, tokens, cost, latency, any fallback.
     """
     runtime = runtime_of(ctx)
     await runtime.warm()
@@ -60,7 +70,7 @@ async def delegate(
         roots=await client_roots(ctx) if files else None,
     )
     try:
-        return await run_delegate(runtime, params)
+        return delegate_result(await run_delegate(runtime, params))
     except DelegateError as exc:
         raise ToolError(str(exc)) from exc
 

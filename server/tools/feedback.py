@@ -13,6 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import BaseModel, Field
 
+from server.engine.compact import tool_description
 from server.engine.runtime import Runtime
 
 __all__ = ["FeedbackResult", "feedback", "register_feedback_tool"]
@@ -67,6 +68,7 @@ def register_feedback_tool(server: MCPServer[Any]) -> None:
     server.add_tool(
         feedback,
         name="feedback",
+        description=tool_description(feedback),
         title="Say whether a delegated answer was good",
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False

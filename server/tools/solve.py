@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from server.engine.compact import tool_description
 from server.engine.runtime import Runtime
-from server.engine.solve_models import SolveResult
+from server.engine.solve_compact import solve_result
 from server.providers.registry import ModelInfo
 from server.tools.consensus import choose_members
 
@@ -104,7 +105,7 @@ async def solve(
     max_cost_usd: Annotated[float | None, Field(gt=0, description="Cost cap on the whole run.")] = None,
     timeout_s: Annotated[float | None, Field(gt=0, description="Deadline; the best answer so far returns.")] = None,
     target_score: Annotated[float, Field(ge=0, le=1, description="Stop once an answer scores this.")] = 1.0,
-) -> SolveResult:
+) -> CallToolResult:
     """Search for the best answer with AB-MCTS over several models: each call writes a fresh answer or refines a
     promising one, scored by a configured check and/or a judge model; calls go where they pay.
 
@@ -144,7 +145,7 @@ async def solve(
     async def progress(done: float, total: float | None, message: str) -> None:
         await ctx.report_progress(done, total, message)
 
-    return await run_solve(runtime, spec, progress=progress)
+    return solve_result(await run_solve(runtime, spec, progress=progress))
 
 
 def register_solve_tool(server: MCPServer[Any]) -> None:
@@ -152,6 +153,7 @@ def register_solve_tool(server: MCPServer[Any]) -> None:
     server.add_tool(
         solve,
         name="solve",
+        description=tool_description(solve),
         title="Search for the best answer over several models (AB-MCTS)",
         annotations=ToolAnnotations(
             read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True

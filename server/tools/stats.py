@@ -15,6 +15,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from server.config import ContextConfig, RoutingConfig, SwitchboardConfig
+from server.engine.compact import tool_description
 from server.limits import MAX_DAYS
 
 if TYPE_CHECKING:
@@ -125,6 +126,7 @@ def register_stats_tool(server: MCPServer[Any]) -> None:
     server.add_tool(
         stats,
         name="stats",
+        description=tool_description(stats),
         title="Switchboard stats",
         annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
         structured_output=False,

@@ -252,8 +252,10 @@ def test_a_task_type_key_that_is_no_task_type_is_named(ctx: DoctorContext) -> No
     (ctx.project / ".switchboard.toml").write_text(
         '[providers.echo]\nkind = "cli"\ncommand = ["true"]\n[routing.task_types]\ncoding = ["echo:x"]\n'
     )
-    [routing] = [c for c in _named(run_checks(ctx), "routing") if "coding" in c.detail]
-    assert not routing.ok and routing.fix and "code_fix" in routing.fix
+    # The config itself refuses the key now (server/config_errors.py), naming the line and the valid types.
+    [config] = _named(run_checks(ctx), "config")
+    assert not config.ok and "line 5: routing.task_types has the key 'coding'" in config.detail
+    assert "code_fix" in config.detail
 
 
 def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> None:

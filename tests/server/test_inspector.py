@@ -26,7 +26,8 @@ def fake() -> Iterator[FakeOpenAI]:
         yield server
 
 
-def inspect(home: Path, config: Path, *args: str) -> dict[str, Any]:
+def inspect(home: Path, config: Path, *args: str, tool_error: bool = False) -> dict[str, Any]:
+    """The Inspector CLI's JSON answer; with ``tool_error`` the call must fail (the CLI then exits non-zero)."""
     env_args = [
         "-e",
         f"SWITCHBOARD_HOME={home}",
@@ -39,8 +40,10 @@ def inspect(home: Path, config: Path, *args: str) -> dict[str, Any]:
     ]
     command = [str(INSPECTOR), "--cli", *env_args, str(SWITCHBOARD), "serve", "--no-ingest", *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=home)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(done.stdout)
+    assert (done.returncode != 0) == tool_error, done.stdout + done.stderr
+    # On a tool error the CLI prints the result, then a line of its own.
+    answer, _end = json.JSONDecoder().raw_decode(done.stdout.lstrip())
+    return answer
 
 
 def write_config(tmp_path: Path, fake: FakeOpenAI) -> Path:
@@ -69,7 +72,16 @@ def test_inspector_lists_the_tools_with_their_annotations(home: Path, tmp_path: 
     assert {"delegate", "get_output", "providers", "stats"} <= set(tools)
     assert tools["delegate"]["annotations"]["openWorldHint"] is True
     assert "task" in tools["delegate"]["inputSchema"]["required"]
-    assert "decision" in tools["delegate"]["outputSchema"]["properties"]
+    # task_type is an enum a model can read; the result's details are not a schema the model must carry.
+    assert set(tools["delegate"]["inputSchema"]["properties"]["task_type"]["anyOf"][0]["enum"]) == {
+        "code_fix",
+        "ui",
+        "ai_feature",
+        "research",
+        "cost_sensitive",
+        "general",
+    }
+    assert "outputSchema" not in tools["delegate"]
 
 
 def test_inspector_delegate_call_falls_back_and_is_recorded(home: Path, tmp_path: Path, fake: FakeOpenAI) -> None:
@@ -80,6 +92,9 @@ def test_inspector_delegate_call_falls_back_and_is_recorded(home: Path, tmp_path
         *("--method", "tools/call", "--tool-name", "delegate", "--tool-arg", "task=say hi"),
     )
     assert result["isError"] is False
+    [text] = result["content"]
+    assert text["text"].startswith("echo: say hi\n\n[acme:model-b · ")
+    assert "fell back from acme:model-a: server_error" in text["text"]
     assert result["structuredContent"]["answer"] == "echo: say hi"
     assert result["structuredContent"]["model"] == "acme:model-b"
     engine = make_engine(f"sqlite:///{home / 'switchboard.db'}")
@@ -88,3 +103,26 @@ def test_inspector_delegate_call_falls_back_and_is_recorded(home: Path, tmp_path
         statuses = [(r.model, r.status, r.session_id) for r in rows]
     engine.dispose()
     assert statuses == [("model-a", "server_error", "inspector-session"), ("model-b", "ok", "inspector-session")]
+
+
+def test_inspector_sees_an_unconfigured_model_refused_with_the_valid_ids(
+    home: Path, tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    args = ("--tool-arg", "task=say hi", "--tool-arg", "model=groq:llama-3.3-70b")
+    call = ("--method", "tools/call", "--tool-name", "delegate", *args)
+    result = inspect(home, write_config(tmp_path, fake), *call, tool_error=True)
+    assert result["isError"] is True
+    [text] = result["content"]
+    assert "no provider 'groq' is configured" in text["text"]
+    assert "valid ids are acme:model-a, acme:model-b" in text["text"]
+    assert fake.requests == []
+
+
+def test_inspector_reaches_stats_while_the_config_is_broken(home: Path, tmp_path: Path) -> None:
+    config = tmp_path / "broken.toml"
+    config.write_text('[provider.acme]\nbase_url = "http://127.0.0.1:9/v1"\n')
+    call = ("--method", "tools/call", "--tool-name", "delegate", "--tool-arg", "task=hi")
+    delegate = inspect(home, config, *call, tool_error=True)
+    stats = inspect(home, config, "--method", "tools/call", "--tool-name", "stats")
+    assert delegate["isError"] is True and "did you mean [providers.acme]?" in delegate["content"][0]["text"]
+    assert stats["isError"] is False

@@ -148,8 +148,13 @@ async def test_providers_tool_lists_models_health_and_prices_without_the_key(
     assert by_id["acme:model-a"]["price_source"] == "config"
     assert by_id["acme:model-b"]["price_source"] == "unpriced"
     assert "sk-test-acme" not in str(result.content)
-    # acme is in no built-in list, so every task type falls back to the config's default list.
-    assert result.structured_content["routes"]["code_fix"] == ["acme:model-a", "acme:model-b"]
+    # The config's default serves every task type, tried as written; the listing says so.
+    route = result.structured_content["routes"]["code_fix"]
+    assert route["models"] == ["acme:model-a", "acme:model-b"]
+    assert route["why"] == "config [routing] default, tried as written"
+    [text] = result.content
+    assert isinstance(text, types.TextContent)
+    assert "code_fix: acme:model-a, acme:model-b; config [routing] default, tried as written" in text.text
     assert tools["providers"].annotations is not None and tools["providers"].annotations.read_only_hint
     assert tools["delegate"].annotations is not None and tools["delegate"].annotations.open_world_hint
     assert {"delegate", "get_output", "providers", "stats"} <= set(tools)

@@ -82,22 +82,6 @@ def test_serving_beyond_loopback_without_a_token_is_refused(home: Path) -> None:
     assert done.returncode == 2 and "SWITCHBOARD_MCP_TOKEN" in done.stderr
 
 
-def test_serve_with_an_invalid_config_says_where_and_exits(home: Path, tmp_path: Path) -> None:
-    config = tmp_path / "bad.toml"
-    config.write_text('[providers.acme]\nkind = "telepathy"\n')
-    env = {**os.environ, "SWITCHBOARD_CONFIG": str(config)}
-    done = subprocess.run([SWITCHBOARD, "serve"], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and str(config) in done.stderr
-
-
-def test_serve_with_an_unknown_preset_names_the_known_ones_and_exits(home: Path, tmp_path: Path) -> None:
-    config = tmp_path / "preset.toml"
-    config.write_text('[providers.x]\npreset = "nope"\n')
-    env = {**os.environ, "SWITCHBOARD_CONFIG": str(config)}
-    done = subprocess.run([SWITCHBOARD, "serve"], env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and "unknown preset 'nope'" in done.stderr and "cerebras" in done.stderr
-
-
 @pytest.fixture
 def served_on_127_0_0_2(home: Path, tmp_path: Path) -> Iterator[tuple[str, FakeOpenAI, Path]]:
     """``serve --http --host 127.0.0.2`` (no token: loopback) with ``--root`` a project folder."""

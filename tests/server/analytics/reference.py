@@ -142,7 +142,8 @@ def savings(db: Session, window: Window, default: str = "claude-sonnet-4-5") -> 
     where = projects(db)
     calls: dict[str, list[Delegation]] = {}
     for d in db.exec(select(Delegation)).all():
-        if d.consensus_run_id is None and in_window(window, d.created_at, d.session_id, where):
+        in_session = d.session_id is not None
+        if d.consensus_run_id is None and in_session and in_window(window, d.created_at, d.session_id, where):
             calls.setdefault(d.request_id, []).append(d)
     claude = _main_models(db, default)
     routes: dict[tuple[str, str], list[float]] = {}

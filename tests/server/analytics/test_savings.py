@@ -59,11 +59,12 @@ def test_unpriced_delegations_and_unknown_claude_models_are_excluded_and_counted
     with Session(engine) as db:
         result = savings(db, Window(), default_claude_model="claude-haiku-4-5")
     assert result.unpriced_calls == 2
-    assert result.priced_calls == 2
-    # session "a" has no model at all and the call with no session: both fall back to the stated default
-    assert result.claude_models == {"claude-haiku-4-5": 2}
-    assert result.counterfactual_usd == pytest.approx(1000 * 1e-6 + 1000 * 5e-6)
-    assert result.actual_usd == pytest.approx(0.0015)
+    # the call with no session is no saving at all (it replaced no Claude work): neither priced nor unpriced
+    assert result.priced_calls == 1
+    # session "a" has no model at all: it falls back to the stated default
+    assert result.claude_models == {"claude-haiku-4-5": 1}
+    assert result.counterfactual_usd == pytest.approx(1000 * 1e-6)
+    assert result.actual_usd == pytest.approx(0.0005)
     assert "claude-haiku-4-5" in result.method
 
 
@@ -72,3 +73,11 @@ def test_consensus_members_do_not_count_as_savings(engine: Engine) -> None:
     with Session(engine) as db:
         result = savings(db, Window())
     assert (result.delegated_calls, result.saved_usd) == (0, 0)
+
+
+def test_a_delegate_call_outside_any_claude_code_session_saves_nothing(engine: Engine) -> None:
+    add(engine, session("a"), delegation(None, 1), delegation(None, 2))
+    with Session(engine) as db:
+        result = savings(db, Window())
+    assert (result.delegated_calls, result.priced_calls, result.saved_usd) == (0, 0, 0)
+    assert result.by_route == []

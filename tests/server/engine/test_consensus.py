@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from server.config import SwitchboardConfig
+from server.engine.compact import consensus_result
 from server.engine.consensus import ConsensusSpec, run_consensus
 from server.engine.consensus_members import Member
 from server.engine.output import CHARS_PER_TOKEN
@@ -204,7 +205,8 @@ async def test_a_failing_member_is_reported_and_not_fatal(runtime: Runtime, engi
     fake.script("m2", Reply.error(500))
     fake.script("m3", ok("Final answer: 42", delay_s=0.3))
     result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="vote")
-    assert result.status == "ok" and result.agreement == 1.0
+    # The member that failed did not agree: two of the three that ran (it was reported as 1.0).
+    assert result.status == "ok" and result.agreement == pytest.approx(2 / 3)
     failed = result.members[1]
     assert failed.status == "server_error" and failed.error and failed.answer is None
     assert delegations(engine, result.run_id)["m2"].status == "server_error"
@@ -348,6 +350,10 @@ async def test_the_whole_result_fits_the_clients_output_limit_however_long_the_a
     assert all(m.answer_truncated for m in result.members) and result.final_truncated
     limit_chars = runtime.config.output.max_output_tokens * CHARS_PER_TOKEN
     assert len(result.model_dump_json()) <= limit_chars
+    # Everything the client receives: the text content and the structured copy together.
+    sent = consensus_result(result)
+    text = "".join(getattr(block, "text", "") for block in sent.content)
+    assert len(text) + len(json.dumps(sent.structured_content, ensure_ascii=False)) <= limit_chars
 
 
 async def test_a_run_ends_within_the_clients_tool_timeout_judge_included(
@@ -378,6 +384,14 @@ def test_only_a_positive_mcp_tool_timeout_bounds_the_run(
 ) -> None:
     runtime = Runtime.create(settings, config_for(fake), engine, environ={"MCP_TOOL_TIMEOUT": value})
     assert runtime.client_timeout_s == seconds
+
+
+async def test_one_answer_beside_a_failure_is_no_agreement_at_all(runtime: Runtime, fake: FakeOpenAI) -> None:
+    fake.script("m1", ok("Final answer: 42"))
+    fake.script("m2", Reply.error(500))
+    result = await consensus(runtime, seats("m1", "m2"), strategy="vote")
+    assert result.status == "ok" and result.final_answer == "Final answer: 42"
+    assert result.agreement is None
 
 
 async def test_a_member_whose_cost_is_unknown_makes_the_total_unknown_and_the_known_part_is_kept(

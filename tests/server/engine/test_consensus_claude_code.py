@@ -33,7 +33,10 @@ class ClaudeRun:
     """One scripted Claude Code session that called the tool, and what went over the MCP pipe."""
 
     result: ClaudeResult
+    tool_text: str
+    """What Claude Code handed its model: the tool result's text content."""
     tool_result: dict[str, Any]
+    """The structuredContent the server sent (read from the teed MCP pipe)."""
     sent: list[dict[str, Any]]
     received: list[dict[str, Any]]
     home: Path
@@ -86,7 +89,10 @@ def run_session(root: Path, arguments: dict[str, Any], replies: dict[str, Reply]
     content = blocks[-1]["content"]
     text = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
     assert not blocks[-1].get("is_error"), text
-    return ClaudeRun(result, json.loads(text), _jsonl(root / "sent.jsonl"), _jsonl(root / "received.jsonl"), root)
+    sent, received = _jsonl(root / "sent.jsonl"), _jsonl(root / "received.jsonl")
+    [call_id] = [m["id"] for m in sent if m.get("method") == "tools/call"]
+    [structured] = [m["result"]["structuredContent"] for m in received if m.get("id") == call_id and "result" in m]
+    return ClaudeRun(result, text, structured, sent, received, root)
 
 
 @pytest.fixture(scope="module")
@@ -101,9 +107,14 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> ClaudeRun:
 
 
 def test_claude_code_gets_the_voted_answer_with_its_agreement_and_dissent(session: ClaudeRun) -> None:
-    assert session.tool_result["final_answer"] == "Final answer: 42"
-    assert session.tool_result["agreement"] == pytest.approx(2 / 3)
-    assert session.tool_result["dissent"] == "pb:b1: Final answer: 41"
+    # Measured: Claude Code 2.1.328 hands its model the structuredContent as JSON, not the text content, when a
+    # result has both; so the structured copy is kept compact too (no nulls, no defaults, rounded numbers).
+    seen = json.loads(session.tool_text)
+    assert seen == session.tool_result
+    assert seen["final_answer"] == "Final answer: 42"
+    assert seen["agreement"] == 0.667
+    assert seen["dissent"] == "pb:b1: Final answer: 41"
+    assert "null" not in session.tool_text and '"error"' not in session.tool_text
 
 
 def test_the_server_reports_progress_for_claude_codes_progress_token_as_members_finish(session: ClaudeRun) -> None:

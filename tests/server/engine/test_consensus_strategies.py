@@ -49,7 +49,7 @@ def test_vote_returns_the_majority_answer_its_share_and_who_dissented() -> None:
     decision = decide_vote(outcomes, LABELS, finish_order=[1, 0, 3, 4, 2])
     assert decision.final == "Final answer: 42"
     assert decision.chosen == 0
-    assert decision.agreement == 0.75
+    assert decision.agreement == 3 / 5  # the member that timed out ran and did not agree
     assert decision.groups == {0: 0, 3: 0, 4: 0, 1: 1}
     assert decision.dissent == "b:2: Final answer: 41"
 
@@ -72,7 +72,7 @@ def test_the_judges_winner_is_mapped_from_the_answers_it_saw_to_member_indexes()
     decision = decide_judged(outcomes, answered=[1, 2, 3], verdict=verdict, labels=LABELS)
     assert (decision.final, decision.chosen) == ("Paris", 1)
     assert decision.scores == {1: 9.0, 2: 3.0, 3: 8.5}
-    assert decision.agreement is not None and round(decision.agreement, 2) == 0.67
+    assert decision.agreement == 2 / 4  # the failed member counts as not agreeing
     assert decision.dissent == "c:3: Lyon"
 
 
@@ -87,3 +87,14 @@ def test_a_long_dissent_from_the_judge_is_kept_short() -> None:
     verdict = JudgeVerdict(scores={0: 7.0}, winner=0, final_answer=None, dissent="They differ. " * 500)
     decision = decide_judged([ok("x"), ok("y")], answered=[0, 1], verdict=verdict, labels=LABELS)
     assert len(decision.dissent) == 1_000 and decision.dissent.endswith("…")
+
+
+def test_one_answer_and_one_failure_is_not_full_agreement() -> None:
+    assert decide_vote([ok("42"), FAILED], LABELS, finish_order=[0, 1]).agreement is None
+    verdict = JudgeVerdict(scores={0: 9.0}, winner=0, final_answer=None, dissent=None)
+    assert decide_judged([ok("42"), FAILED], answered=[0], verdict=verdict, labels=LABELS).agreement is None
+
+
+def test_members_cancelled_or_skipped_after_the_result_was_settled_do_not_lower_agreement() -> None:
+    outcomes = [ok("42"), ok("42"), MemberOutcome(status="cancelled"), MemberOutcome(status="skipped")]
+    assert decide_vote(outcomes, LABELS, finish_order=[0, 1, 2, 3]).agreement == 1.0

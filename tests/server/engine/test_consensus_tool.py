@@ -144,6 +144,43 @@ async def test_a_cut_final_answer_is_read_back_whole_with_get_output(
     assert read.structured_content["content"] == long_answer
 
 
+def priced_config(fake: FakeOpenAI, **sections: Any) -> SwitchboardConfig:
+    data = config_for(fake).model_dump(exclude={"source"})
+    for name in ("pa", "pb", "pc"):
+        models = data["providers"][name]["models"]
+        data["providers"][name]["prices"] = {m: {"input_per_mtok": 100.0, "output_per_mtok": 100.0} for m in models}
+    data.update(sections)
+    return SwitchboardConfig.model_validate(data)
+
+
+async def test_a_run_whose_every_member_the_daily_budget_refuses_is_an_error_saying_so(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    config = priced_config(fake, budgets={"daily_usd": 0.0001})
+    server = build_server(settings, config, engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            result = await client.call_tool("consensus", {"question": "6 x 7?", "models": ["pb:b1", "pc:c1"]})
+    assert result.is_error
+    text = "".join(getattr(block, "text", "") for block in result.content)
+    assert "every member was refused by the budget before any spend" in text
+    assert "pb:b1:" in text and "pc:c1:" in text
+    assert fake.requests == []
+
+
+async def test_fewer_members_than_asked_comes_with_a_note(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    for model in ("a1", "b1", "c1", "a2"):
+        fake.script(model, Reply(text="Final answer: 42"))
+    result = await call(settings, engine, fake, tmp_path, {"question": "6 x 7?", "n": 6, "strategy": "vote"}, None)
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert len(data["members"]) == 4
+    assert data["notes"][0].startswith("asked for 6 members, only 4 configured model(s) could sit")
+    assert "[note: asked for 6 members" in result.content[0].text
+
+
 @pytest.mark.parametrize(
     ("arguments", "reason"),
     [

@@ -197,6 +197,37 @@ async def test_a_cancelled_call_still_records_its_attempts_and_frees_the_breaker
     assert len({r.request_id for r in delegations(engine)}) == 3
 
 
+async def test_a_written_default_is_tried_in_its_order_even_when_its_last_model_is_the_cheapest(
+    engine: Engine, make_runtime: MakeRuntime
+) -> None:
+    # Issue 10's case: models of one provider listed back to back were re-sorted by price, ok-a tried first.
+    with FakeOpenAI(models=["err500-x", "garbage-z", "ok-a"]) as acme:
+        acme.script("err500-x", Reply.error(500))
+        acme.script("garbage-z", Reply(kind="garbage"))
+        price = {"input_per_mtok": 9.0, "output_per_mtok": 9.0}
+        config = make_config(
+            acme,
+            providers={
+                "acme": {
+                    "base_url": acme.base_url,
+                    "models": ["err500-x", "garbage-z", "ok-a"],
+                    "prices": {
+                        "err500-x": price,
+                        "garbage-z": price,
+                        "ok-a": {"input_per_mtok": 0.1, "output_per_mtok": 0.1},
+                    },
+                }
+            },
+            routing={"default": ["acme:err500-x", "acme:garbage-z", "acme:ok-a"]},
+        )
+        runtime = make_runtime(config)
+        with anyio.fail_after(20):
+            result = await delegate(runtime, DelegateParams(task="hi"))
+    assert result.model == "acme:ok-a"
+    assert [a.model for a in result.decision.attempts] == ["acme:err500-x", "acme:garbage-z", "acme:ok-a"]
+    assert [row.model for row in delegations(engine)] == ["err500-x", "garbage-z", "ok-a"]
+
+
 @pytest.mark.parametrize(
     ("reply", "status", "cost"),
     [

@@ -131,3 +131,65 @@ def test_a_provider_with_recent_failures_ranks_after_a_healthy_equal() -> None:
     reg = registry(acme=["a"], other=["b"])
     result = plan(reg, breakers=breakers)
     assert ids(result) == ["other:b", "acme:a"]
+
+
+def priced(prices: dict[str, float]) -> object:
+    return lambda info: prices.get(info.id)  # type: ignore[attr-defined]
+
+
+def test_a_written_default_is_tried_in_the_order_written_even_when_a_later_model_is_cheaper() -> None:
+    reg = registry(acme=["err500-x", "garbage-z", "ok-a"])
+    routing = RoutingConfig(default=["acme:err500-x", "acme:garbage-z", "acme:ok-a"])
+    prices = {"acme:err500-x": 3.0, "acme:garbage-z": 2.0, "acme:ok-a": 0.1}
+    result = plan(reg, routing, estimate_cost=priced(prices))
+    assert ids(result) == ["acme:err500-x", "acme:garbage-z", "acme:ok-a"]
+    assert (result.source, result.order) == ("config [routing] default", "written")
+
+
+def test_a_written_list_is_not_reordered_by_recent_failures_or_latency() -> None:
+    breakers = Breakers(failures_to_open=5, cooldown_s=60)
+    breakers["acme"].record_failure("flaky")
+    latency = LatencyStats()
+    latency.observe("acme:a", 5_000)
+    reg = registry(acme=["a"], other=["b"])
+    routing = RoutingConfig(task_types={"general": ["acme:a", "other:b"]})
+    assert ids(plan(reg, routing, breakers=breakers, latency=latency)) == ["acme:a", "other:b"]
+
+
+def test_order_cost_sorts_a_written_list_by_estimated_price_unpriced_last() -> None:
+    reg = registry(acme=["dear", "free", "cheap"])
+    routing = RoutingConfig(default=["acme:dear", "acme:free", "acme:cheap"], order="cost")
+    result = plan(reg, routing, estimate_cost=priced({"acme:dear": 1.0, "acme:cheap": 0.1}))
+    assert ids(result) == ["acme:cheap", "acme:dear", "acme:free"]
+    assert result.order == "cost"
+
+
+def test_order_latency_sorts_by_recent_latency_unmeasured_last() -> None:
+    latency = LatencyStats()
+    latency.observe("acme:slow", 900)
+    latency.observe("acme:fast", 100)
+    reg = registry(acme=["never", "slow", "fast"])
+    routing = RoutingConfig(default=["acme:never", "acme:slow", "acme:fast"], order="latency")
+    assert ids(plan(reg, routing, latency=latency)) == ["acme:fast", "acme:slow", "acme:never"]
+
+
+@pytest.mark.parametrize("task_type", ["code_fix", "ui", "ai_feature", "research", "cost_sensitive", "general"])
+def test_the_config_default_serves_every_task_type_even_with_a_provider_named_like_the_matrix(task_type: str) -> None:
+    reg = registry(openai=["gpt-4o-mini"], local=["qwen"])
+    routing = RoutingConfig(default=["local:qwen", "openai:gpt-4o-mini"])
+    result = plan(reg, routing, task_type=task_type)
+    assert ids(result) == ["local:qwen", "openai:gpt-4o-mini"]
+    assert result.source == "config [routing] default"
+
+
+def test_a_config_routing_only_some_types_leaves_the_rest_to_every_model_as_written_not_the_matrix() -> None:
+    reg = registry(local=["qwen"], openai=["gpt-4o-mini"])
+    routing = RoutingConfig(task_types={"research": ["openai:gpt-4o-mini"]})
+    result = plan(reg, routing, task_type="code_fix")
+    assert ids(result) == ["local:qwen", "openai:gpt-4o-mini"]
+    assert result.order == "written" and "every configured model" in result.source
+
+
+def test_an_unknown_task_type_key_in_the_config_is_rejected() -> None:
+    with pytest.raises(ValueError, match="coding"):
+        RoutingConfig.model_validate({"task_types": {"coding": ["acme:a"]}})
