@@ -101,6 +101,7 @@ async def delegate(
     The result has the answer, its cost and tokens, and the routing decision (candidates, chosen, skipped).
     """
     runtime = _runtime(ctx)
+    deadline = runtime.call_deadline()  # before any wait (warm-up, the client's roots): its clock is running
     await runtime.warm()
     from server.engine.delegate import DelegateError, DelegateParams
     from server.engine.delegate import delegate as run_delegate
@@ -117,6 +118,7 @@ async def delegate(
         temperature=temperature,
         progress=ctx.report_progress,
         roots=await client_roots(ctx) if files else None,
+        deadline=deadline,
     )
     try:
         return await run_delegate(runtime, params)

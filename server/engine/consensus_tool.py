@@ -134,6 +134,7 @@ async def consensus(
     (read them with get_output). Progress is reported as members finish.
     """
     runtime = ctx.request_context.lifespan_context
+    deadline = runtime.call_deadline()  # before any wait: the client's clock is already running
     await runtime.warm()
     from server.engine.consensus import ConsensusSpec, run_consensus
 
@@ -150,7 +151,7 @@ async def consensus(
     async def progress(done: float, total: float | None, message: str) -> None:
         await ctx.report_progress(done, total, message)
 
-    return await run_consensus(runtime, spec, progress=progress)
+    return await run_consensus(runtime, spec, progress=progress, deadline=deadline)
 
 
 def register_consensus_tool(server: MCPServer[Any]) -> None:
