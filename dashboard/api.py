@@ -14,6 +14,7 @@ from dashboard.loaders import (
     load_overview,
     load_patterns,
     load_providers,
+    load_routing,
     load_session,
     load_sessions,
 )
@@ -58,6 +59,11 @@ async def patterns(request: Request) -> Response:
     return _json(await load_patterns(request))
 
 
+async def routing(request: Request) -> Response:
+    """``GET /api/routing?days=``: learned routing per task type, overrides, the written order's estimate."""
+    return _json(await load_routing(request))
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/overview", overview),
@@ -66,4 +72,5 @@ def routes() -> list[BaseRoute]:
         Route("/delegations", delegations),
         Route("/providers", providers),
         Route("/patterns", patterns),
+        Route("/routing", routing),
     ]

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from dashboard import api, pages
 from dashboard.cache import ViewCache
+from dashboard.feedback import new_secret
 from dashboard.live import StoreWatcher, events_endpoint
 from dashboard.loaders import topic_of, warm_up
 from dashboard.origin import OriginCheck, allowed_hosts
@@ -129,4 +130,5 @@ def build_app(
     app.state.config = config
     app.state.watcher = watcher
     app.state.views = cache
+    app.state.csrf_secret = new_secret()
     return app

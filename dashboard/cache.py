@@ -108,6 +108,12 @@ class ViewCache:
         if self.on_refreshed is not None:
             self.on_refreshed(key)
 
+    def forget(self, name: str) -> None:
+        """Drop the cached views named ``name`` (any parameters): the next request builds them afresh, so a page
+        reloaded after its own form was posted shows the change (a stale copy would wait for the live stream)."""
+        for key in [k for k in self._entries if isinstance(k, tuple) and k and k[0] == name]:
+            del self._entries[key]
+
     def _store(self, key: Hashable, entry: _Entry) -> None:
         if len(self._entries) >= self.max_views and key not in self._entries:
             oldest = min(self._entries, key=lambda k: self._entries[k].made_at)

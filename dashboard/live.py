@@ -22,6 +22,7 @@ from server.store.models import (
     AgentSession,
     ConsensusRun,
     Delegation,
+    Feedback,
     ModelUsage,
     Prompt,
     ProviderEvent,
@@ -47,7 +48,8 @@ TOPICS: Mapping[str, tuple[str, ...]] = {
     "tool_call": ("sessions", "overview", "patterns"),
     "subagent_run": ("sessions", "overview"),
     "model_usage": ("sessions", "overview"),
-    "delegation": ("delegations", "providers", "overview", "patterns", "sessions"),
+    "delegation": ("delegations", "providers", "overview", "patterns", "sessions", "routing"),
+    "feedback": ("routing",),
     "consensus_run": ("delegations", "overview"),
     "provider_event": ("providers", "overview"),
 }
@@ -66,6 +68,7 @@ def store_marks(engine: Engine) -> dict[str, str]:
         "delegation": func.max(Delegation.id),
         "consensus_run": func.max(ConsensusRun.created_at),
         "provider_event": func.max(ProviderEvent.id),
+        "feedback": func.max(Feedback.updated_at),
     }
     statement = select(*(select(c).scalar_subquery() for c in columns.values()))
     with engine.connect() as connection:

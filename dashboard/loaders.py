@@ -23,6 +23,7 @@ __all__ = [
     "load_overview",
     "load_patterns",
     "load_providers",
+    "load_routing",
     "load_session",
     "load_sessions",
     "range_filter",
@@ -119,3 +120,9 @@ async def load_providers(request: Request) -> views.ProvidersView:
 async def load_patterns(request: Request) -> views.PatternsView:
     selected = range_filter(request)
     return await _view(request, ("patterns", selected.days), lambda db: views.patterns_view(db, selected))
+
+
+async def load_routing(request: Request) -> views.RoutingView:
+    selected = range_filter(request)
+    config: SwitchboardConfig = request.app.state.config
+    return await _view(request, ("routing", selected.days), lambda db: views.routing_view(db, selected, config.routing))

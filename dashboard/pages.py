@@ -14,11 +14,13 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from dashboard import charts, views
+from dashboard.feedback import PAGE_HEADERS, csrf_token, post_feedback
 from dashboard.loaders import (
     load_delegations,
     load_overview,
     load_patterns,
     load_providers,
+    load_routing,
     load_session,
     load_sessions,
 )
@@ -34,6 +36,7 @@ NAV = (
     ("/delegations", "Delegations"),
     ("/providers", "Providers"),
     ("/patterns", "Patterns"),
+    ("/routing", "Routing"),
 )
 
 
@@ -66,6 +69,8 @@ def render(
     topics: str,
     view: BaseModel,
     chart_specs: dict[str, charts.ChartSpec] | None = None,
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Response:
     """A page: ``view`` is what it shows; ``topics`` are the live-update topics that refresh it."""
     context: dict[str, Any] = {
@@ -77,8 +82,11 @@ def render(
         "charts": chart_specs or {},
         # Static URLs carry the version, so a browser never runs an older script against a newer page.
         "version": __version__,
+        **(extra or {}),
     }
-    return templates.TemplateResponse(request, template, context, headers={"cache-control": "no-store"})
+    return templates.TemplateResponse(
+        request, template, context, headers={"cache-control": "no-store", **(headers or {})}
+    )
 
 
 async def overview_page(request: Request) -> Response:
@@ -182,6 +190,45 @@ async def patterns_page(request: Request) -> Response:
     return render(request, "patterns.html", title="Patterns", active="/patterns", topics="patterns", view=view)
 
 
+async def routing_page(request: Request) -> Response:
+    view = await load_routing(request)
+    return render(
+        request,
+        "routing.html",
+        title="Routing",
+        active="/routing",
+        topics="routing",
+        view=view,
+        chart_specs={"learning-chart": learning_chart(view), "success-chart": success_chart(view)},
+        extra={"csrf": csrf_token(request.app.state.csrf_secret)},
+        headers=PAGE_HEADERS,
+    )
+
+
+def learning_chart(view: views.RoutingView) -> charts.ChartSpec:
+    """Per task type: first attempts that failed, as they were and as the written order would have had them."""
+    types = view.learning.task_types
+    return charts.bar(
+        [t.task_type for t in types],
+        {
+            "failed first attempts (learned)": [t.failed_first for t in types],
+            "estimated in the written order": [t.written_failed_first for t in types],
+        },
+        "count",
+    )
+
+
+def success_chart(view: views.RoutingView) -> charts.ChartSpec:
+    """Success rate of each (task type, model) the learner knows."""
+    pairs = [(t.task_type, m) for t in view.learning.task_types for m in t.models]
+    return charts.bar(
+        [f"{m.model} · {task_type}" for task_type, m in pairs],
+        {"success rate": [m.success_rate for _task_type, m in pairs]},
+        "percent",
+        horizontal=True,
+    )
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/", overview_page, name="overview"),
@@ -190,4 +237,6 @@ def routes() -> list[BaseRoute]:
         Route("/delegations", delegations_page, name="delegations"),
         Route("/providers", providers_page, name="providers"),
         Route("/patterns", patterns_page, name="patterns"),
+        Route("/routing", routing_page, name="routing"),
+        Route("/routing/feedback", post_feedback, methods=["POST"], name="routing_feedback"),
     ]

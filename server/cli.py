@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "say what is installed where, and what is wrong with a fix for each",
     "serve": "run the MCP server (stdio, or streamable HTTP with --http)",
     "stats": "usage, cost, savings and provider health",
+    "relearn": "rebuild learned routing's totals from the recorded rows",
     "dashboard": "serve the analytics page on 127.0.0.1",
     "capture": "run the capture hook (what shared project settings call)",
 }

@@ -21,6 +21,7 @@ __all__ = [
     "ConfigError",
     "ContextConfig",
     "DashboardConfig",
+    "LearnConfig",
     "ModelPrice",
     "OutputConfig",
     "ProviderConfig",
@@ -78,9 +79,37 @@ class ProviderConfig(_Section):
         return kind(value).name
 
 
+class LearnConfig(_Section):
+    """``[routing.learn]``: how delegate reorders a task type's list from its own outcomes (see README "Learning").
+
+    The utility of a model is ``success * p + quality * q - cost * c - latency * l``: ``p`` (it answers without
+    error) and ``q`` (feedback, consensus agreement, judge scores; 0 to 1) are Thompson-sampled; ``c`` and ``l``
+    are its mean cost and latency divided by the dearest and slowest candidate's.
+    """
+
+    enabled: bool = True
+    success: float = Field(default=1.0, ge=0, le=10, description="Weight of answering without error.")
+    quality: float = Field(default=1.0, ge=0, le=10, description="Weight of the quality signal.")
+    cost: float = Field(default=0.2, ge=0, le=10, description="Weight of relative cost.")
+    latency: float = Field(default=0.1, ge=0, le=10, description="Weight of relative latency.")
+    half_life_h: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 365,
+        description="Evidence about a model halves when it has not been tried this long.",
+    )
+
+
 class RoutingConfig(_Section):
     default: list[str] = Field(default_factory=list)
     task_types: dict[str, list[str]] = Field(default_factory=dict)
+    learn: LearnConfig = Field(default_factory=LearnConfig, description="'learn = false' keeps the written order.")
+
+    @field_validator("learn", mode="before")
+    @classmethod
+    def _learn_switch(cls, value: object) -> object:
+        # `[routing] learn = false` and a `[routing.learn]` table are both accepted: the switch is the short form.
+        return {"enabled": value} if isinstance(value, bool) else value
 
 
 class ResilienceConfig(_Section):

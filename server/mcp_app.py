@@ -33,6 +33,7 @@ from server.engine.consensus_tool import register_consensus_tool
 from server.engine.discovery import list_providers, list_routes
 from server.engine.results import DelegateResult, ProviderListing
 from server.engine.runtime import Runtime
+from server.routing.feedback_tool import register_feedback_tool
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ INSTRUCTIONS = (
     "opinion. "
     "`providers`: the configured models, their key status, health and prices. "
     "`get_output`: the rest of an answer that was cut to fit. "
+    "`feedback`: whether a delegated answer was good (by its request_id); routing learns from it. "
     "`stats`: usage, cost, savings from delegation, provider health, tool and subagent patterns and routing "
     "advice from the recorded sessions (`section` picks one part; `session_id='current'` is this session)."
 )
@@ -308,4 +310,5 @@ def build_server(
     )(output_resource)
     register_stats_tool(server)
     register_consensus_tool(server)
+    register_feedback_tool(server)
     return server

@@ -6,6 +6,7 @@ recent delegations, consensus runs and breaker events); every aggregate comes fr
 """
 
 from dashboard.views._run import compute
+from dashboard.views.learning import AnswerRow, RoutingView, routing_view
 from dashboard.views.overview import OverviewView, SpendWindow, overview
 from dashboard.views.routing import (
     DelegationsView,
@@ -19,11 +20,13 @@ from dashboard.views.routing import (
 from dashboard.views.sessions import SessionDetailView, SessionFilters, SessionsView, session_view, sessions_list
 
 __all__ = [
+    "AnswerRow",
     "DelegationsView",
     "OverviewView",
     "PatternsView",
     "ProvidersView",
     "RangeFilter",
+    "RoutingView",
     "SessionDetailView",
     "SessionFilters",
     "SessionsView",
@@ -33,6 +36,7 @@ __all__ = [
     "overview",
     "patterns_view",
     "providers_view",
+    "routing_view",
     "session_view",
     "sessions_list",
 ]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from server.analytics.health import HealthReport, provider_health
     from server.analytics.patterns import Patterns, find_patterns
     from server.analytics.report import SECTIONS, Section, StatsReport, build_report
+    from server.analytics.routing import RoutingLearning, routing_learning
     from server.analytics.savings import DEFAULT_CLAUDE_MODEL, Savings, savings
     from server.analytics.session_detail import SessionDetail, TimelineNode, session_detail
     from server.analytics.sessions import ModelTokens, SessionRow, SessionsSummary, recent_sessions, sessions_summary
@@ -35,6 +36,7 @@ __all__ = [
     "HealthReport",
     "ModelTokens",
     "Patterns",
+    "RoutingLearning",
     "Savings",
     "Section",
     "SessionDetail",
@@ -51,6 +53,7 @@ __all__ = [
     "find_patterns",
     "provider_health",
     "recent_sessions",
+    "routing_learning",
     "savings",
     "session_detail",
     "sessions_summary",
@@ -70,6 +73,8 @@ _EXPORTS = {
     "provider_health": "health",
     "Patterns": "patterns",
     "find_patterns": "patterns",
+    "RoutingLearning": "routing",
+    "routing_learning": "routing",
     "SECTIONS": "report",
     "Section": "report",
     "StatsReport": "report",

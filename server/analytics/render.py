@@ -219,6 +219,41 @@ def _context(r: StatsReport, limit: int) -> list[str]:
     return lines
 
 
+def _routing(r: StatsReport, limit: int) -> list[str]:
+    g = r.routing
+    if g is None:
+        return []
+    lines = ["Learned routing" + ("" if g.enabled else " (off: [routing] learn = false; written order used)") + ":"]
+    if not g.task_types:
+        return [*lines, "- no evidence yet"]
+    for t in g.task_types[:limit]:
+        lines.append(
+            f"{t.task_type}: learned order {', '.join(t.learned_order)} (written {', '.join(t.written_order)}); "
+            f"learning overrode the written first {t.overrides} of {t.first_attempts} calls; first attempts failed "
+            f"{t.failed_first} (written order, estimated: {t.written_failed_first:g}); cost at least "
+            f"{fmt_usd(t.cost_usd)} (written, estimated: at least {fmt_usd(t.written_cost_usd)}"
+            + (f", {t.written_unpriced_calls} unpriced" if t.written_unpriced_calls else "")
+            + ")"
+        )
+        rows = [
+            [
+                m.model,
+                m.calls,
+                fmt_pct(m.success_rate),
+                "-" if m.quality is None else f"{m.quality:.2f} ({m.quality_signals})",
+                fmt_ms(m.latency_ms),
+                fmt_usd(m.cost_usd),
+            ]
+            for m in t.models
+        ]
+        lines += [
+            "  " + line for line in table(["model", "calls", "ok", "quality (n)", "latency", "$/answer"], rows, limit)
+        ]
+    if len(g.task_types) > limit:
+        lines.append(f"... {len(g.task_types) - limit} more task types")
+    return lines
+
+
 _RENDERERS: list[Callable[[StatsReport, int], list[str]]] = [
     _sessions,
     _tools,
@@ -228,6 +263,7 @@ _RENDERERS: list[Callable[[StatsReport, int], list[str]]] = [
     _savings,
     _patterns,
     _context,
+    _routing,
 ]
 
 

@@ -12,16 +12,19 @@ from server.analytics.context import ContextPressure, context_pressure
 from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthReport, provider_health
 from server.analytics.patterns import Patterns, find_patterns
+from server.analytics.routing import RoutingLearning, routing_learning
 from server.analytics.savings import DEFAULT_CLAUDE_MODEL, Savings, savings
 from server.analytics.sessions import SessionRow, SessionsSummary, recent_sessions, sessions_summary
 from server.analytics.subagents import SubagentStats, subagent_stats
 from server.analytics.tools import ToolStats, tool_stats
 from server.analytics.window import Window
-from server.config import ContextConfig
+from server.config import ContextConfig, RoutingConfig
 
 __all__ = ["SECTIONS", "Section", "StatsReport", "build_report"]
 
-Section = Literal["sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context"]
+Section = Literal[
+    "sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context", "routing"
+]
 SECTIONS: tuple[Section, ...] = (
     "sessions",
     "tools",
@@ -31,6 +34,7 @@ SECTIONS: tuple[Section, ...] = (
     "savings",
     "patterns",
     "context",
+    "routing",
 )
 
 
@@ -48,6 +52,7 @@ class StatsReport(BaseModel):
     savings: Savings | None = None
     patterns: Patterns | None = None
     context: ContextPressure | None = None
+    routing: RoutingLearning | None = None
 
 
 def build_report(
@@ -58,6 +63,7 @@ def build_report(
     session_limit: int = 20,
     context: ContextConfig | None = None,
     default_claude_model: str = DEFAULT_CLAUDE_MODEL,
+    routing: RoutingConfig | None = None,
 ) -> StatsReport:
     """Run the queries of the chosen ``sections`` over ``window`` (patterns reuse the tool and delegation stats)."""
     chosen = set(sections)
@@ -79,6 +85,8 @@ def build_report(
         report.patterns = find_patterns(report.delegations, report.tools)
     if "context" in chosen:
         report.context = context_pressure(db, window, context)
+    if "routing" in chosen:
+        report.routing = routing_learning(db, window, routing)
     if "tools" not in chosen:
         report.tools = None
     if "delegations" not in chosen:

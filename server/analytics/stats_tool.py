@@ -15,7 +15,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from server.analytics.limits import MAX_DAYS
-from server.config import ContextConfig, SwitchboardConfig
+from server.config import ContextConfig, RoutingConfig, SwitchboardConfig
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["MAX_CHARS", "ToolSection", "register_stats_tool", "stats", "stats_text"]
 
 ToolSection = Literal[
-    "overview", "sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context"
+    "overview", "sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context", "routing"
 ]
 
 # About 2,000 tokens at ~4 characters a token: the tool's output stays a small part of the caller's context.
@@ -48,6 +48,11 @@ def _current_session(ctx: Context[Any, Any]) -> str:
     return current
 
 
+def _routing_config(ctx: Context[Any, Any]) -> RoutingConfig:
+    config = getattr(ctx.request_context.lifespan_context, "config", None)
+    return config.routing if isinstance(config, SwitchboardConfig) else RoutingConfig()
+
+
 def _context_config(ctx: Context[Any, Any]) -> ContextConfig:
     config = getattr(ctx.request_context.lifespan_context, "config", None)
     return config.context if isinstance(config, SwitchboardConfig) else ContextConfig()
@@ -59,6 +64,7 @@ def stats_text(
     section: ToolSection = "overview",
     detail: bool = False,
     context: ContextConfig | None = None,
+    routing: RoutingConfig | None = None,
 ) -> str:
     """The tool's text: the chosen section (or all, for ``overview``) as tables, cut to :data:`MAX_CHARS`."""
     from sqlmodel import Session
@@ -69,7 +75,7 @@ def stats_text(
     sections: tuple[Section, ...] = SECTIONS if section == "overview" else (section,)
     rows = _ROWS["detail" if detail else "overview" if section == "overview" else "section"]
     with Session(engine) as db:
-        report = build_report(db, window, sections, session_limit=rows, context=context)
+        report = build_report(db, window, sections, session_limit=rows, context=context, routing=routing)
     text = render_report(report, limit=rows)
     if len(text) > MAX_CHARS:
         cut = text.rfind("\n", 0, MAX_CHARS - 80)
@@ -103,14 +109,14 @@ async def stats(
     """
     if session_id == CURRENT:
         session_id = _current_session(ctx)
-    context = _context_config(ctx)
+    context, routing = _context_config(ctx), _routing_config(ctx)
     recorder = getattr(ctx.request_context.lifespan_context, "recorder", None)
     if recorder is not None:
         await recorder.settled()  # this session's last calls may still be on their way to the store
     # The queries are synchronous SQLAlchemy, the app may still be opening the store (``engine`` then blocks
     # until it is open), and the analytics may not be imported yet: all of it stays off the event loop.
     return await anyio.to_thread.run_sync(
-        lambda: stats_text(_engine(ctx), _window(days, project, session_id), section, detail, context)
+        lambda: stats_text(_engine(ctx), _window(days, project, session_id), section, detail, context, routing)
     )
 
 

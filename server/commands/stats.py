@@ -20,7 +20,7 @@ HELP = "usage, cost, savings and provider health"
 TABLE_ROWS = 20
 ALL_SESSIONS = 1_000_000_000
 
-_SECTIONS = ("sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context")
+_SECTIONS = ("sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context", "routing")
 
 
 def _when(text: str) -> datetime:
@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
 
     settings = Settings()
     try:
-        context = load_config(settings).context
+        config = load_config(settings)
+        context, routing = config.context, config.routing
     except ConfigError as exc:
         print(f"switchboard stats: {exc}", file=sys.stderr)
         return 1
@@ -92,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
         sections = cast(tuple[Section, ...], tuple(args.section) if args.section else SECTIONS)
         with Session(engine) as db:
             session_limit = args.limit or (ALL_SESSIONS if args.json else TABLE_ROWS)
-            stats = build_report(db, _window(args), sections, session_limit=session_limit, context=context)
+            stats = build_report(
+                db, _window(args), sections, session_limit=session_limit, context=context, routing=routing
+            )
             detail = session_detail(db, args.session) if args.session else None
     finally:
         engine.dispose()

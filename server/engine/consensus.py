@@ -138,6 +138,7 @@ class _ConsensusRun:
             unbounded = ", ".join(self.calls.cap.unbounded)
             decision.notes.append(f"cost cap does not bound unpriced models: {unbounded}")
         decision.notes[:0] = self.notes
+        self.ledger.note_quality(decision.groups, decision.scores)
         return assemble_result(self.facts(outcomes), decision, self.ledger)
 
     def _worst_usd(self) -> float:

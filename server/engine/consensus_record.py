@@ -51,6 +51,17 @@ class RunLedger:
             self.delegations[slot].output_id = row.id
         return row.id
 
+    def note_quality(self, groups: dict[int, int], scores: dict[int, float]) -> None:
+        """Set each member's quality signal for learned routing: the judge's score / 10, else 1 for being in the
+        largest group of agreeing answers and 0 for not; nothing when fewer than two answers could be compared."""
+        if len(groups) < 2 and not scores:
+            return
+        for slot, row in self.delegations.items():
+            if slot in scores:
+                row.quality = min(max(scores[slot] / 10, 0.0), 1.0)
+            elif slot in groups:
+                row.quality = 1.0 if groups[slot] == 0 else 0.0
+
     def costs(self) -> tuple[float | None, float]:
         """:func:`sum_costs` of every call recorded so far, cancelled ones included (their cost is unknown)."""
         return sum_costs([row.cost_usd for row in self.delegations.values()])

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from server.engine.budget_gate import BudgetRefused, apply_budgets
@@ -20,9 +22,14 @@ from server.engine.threads import load_thread, new_thread_id, thread_rows
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import split_model_id
 from server.routing.classify import classify
+from server.routing.learn import Learned
+from server.routing.learn_store import learned_from, refresh
 from server.routing.rank import Plan, plan_route
+from server.store.models import Delegation
 
 __all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "Progress", "delegate"]
+
+logger = logging.getLogger(__name__)
 
 # Output tokens assumed for a budget estimate when the caller sets no max_tokens.
 DEFAULT_OUTPUT_ESTIMATE = 1_000
@@ -62,7 +69,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     """
     request, thread_id = await _build_request(runtime, params)
     task_type = params.task_type or classify(params.task)
-    plan = _plan(runtime, params, request, task_type)
+    plan, learned = await _learn(runtime, params, _plan(runtime, params, request, task_type))
     output_estimate = params.max_tokens or DEFAULT_OUTPUT_ESTIMATE
     try:
         budgeted = await apply_budgets(runtime, request, plan, output_tokens=output_estimate, cap=params.max_cost_usd)
@@ -86,6 +93,10 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     row_thread = thread_id if winner is not None else params.thread_id
     output_id = shown.output_id if shown else None
     rows = _attempt_rows(runtime, attempts, request_id, task_type, row_thread, winner, output_id)
+    _mark_override(rows, attempts, learned)
+    # What this call taught counts for the next one at once (the recorder writes it to routing_stat behind the
+    # response); other processes' writes arrive with the next reload.
+    runtime.learner.add(learned_from(rows))
     thread = (thread_id, runtime.session_id) if winner is not None else None
     runtime.record((shown.rows if shown else []) + rows, thread=thread, settle=settle)
     if winner is None or winner.completion is None or shown is None:
@@ -103,8 +114,32 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         cache_hit=winner.cache_hit,
         truncated=shown.output_id is not None,
         output_id=shown.output_id,
-        decision=_decision(params, plan, attempts, winner, budgeted.note),
+        decision=_decision(params, plan, attempts, winner, budgeted.note, learned),
     )
+
+
+async def _learn(runtime: Runtime, params: DelegateParams, plan: Plan) -> tuple[Plan, Learned]:
+    """The plan's candidates in the learned order (the explicit model stays first)."""
+    if runtime.learner.stale():
+        try:
+            engine = await runtime.ready_engine()
+            await anyio.to_thread.run_sync(refresh, runtime.learner, engine)
+        except (SQLAlchemyError, OSError) as exc:
+            # A store that cannot be read now must not cost the call its answer: decide from what is in memory.
+            logger.warning("learned routing: could not reload routing_stat (%s); using what is in memory", exc)
+            runtime.learner.keep()
+    learned = runtime.learner.order(plan.task_type, [info.id for info in plan.candidates], params.model)
+    by_id = {info.id: info for info in plan.candidates}
+    plan.candidates = [by_id[model] for model in learned.order]
+    return plan, learned
+
+
+def _mark_override(rows: list[SQLModel], attempts: list[Attempt], learned: Learned) -> None:
+    """Note on the first attempt's row whose first place learning took (for the routing page's counts)."""
+    if learned.overrode and attempts and attempts[0].info.id == learned.order[0] and rows:
+        first = rows[0]
+        if isinstance(first, Delegation):
+            first.learned_over = learned.overrode
 
 
 def _attempt_rows(
@@ -203,10 +238,16 @@ def _plan(runtime: Runtime, params: DelegateParams, request: CompletionRequest, 
 
 
 def _decision(
-    params: DelegateParams, plan: Plan, attempts: list[Attempt], winner: Attempt | None, budget: str | None
+    params: DelegateParams,
+    plan: Plan,
+    attempts: list[Attempt],
+    winner: Attempt | None,
+    budget: str | None,
+    learned: Learned,
 ) -> RoutingDecision:
     return RoutingDecision(
         budget=budget,
+        learning=learned.reason,
         task_type=plan.task_type,
         task_type_source="given" if params.task_type else "classified",
         candidates=[info.id for info in plan.candidates],

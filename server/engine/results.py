@@ -27,6 +27,9 @@ class RoutingDecision(BaseModel):
     task_type_source: str = Field(description="'given', or 'classified' from the task text.")
     candidates: list[str] = Field(description="Models in the order they were (or would have been) tried.")
     chosen: str | None
+    learning: str | None = Field(
+        default=None, description="What learned routing did to the configured order, with the numbers behind it."
+    )
     skipped: list[SkippedModel] = Field(default_factory=list[SkippedModel])
     attempts: list[AttemptSummary] = Field(default_factory=list[AttemptSummary])
     budget: str | None = Field(default=None, description="What the budgets decided, when a cap is set.")

@@ -22,6 +22,7 @@ from server.engine.cache import ResponseCache
 from server.engine.recorder import Recorder
 from server.providers.registry import Registry
 from server.routing.breaker import Breakers, BreakerState
+from server.routing.learn import Learner
 from server.routing.rank import LatencyStats
 from server.settings import Settings
 
@@ -46,6 +47,7 @@ HEAVY_MODULES = (
     "server.analytics.render",
     "server.pricing",  # genai-prices and its price data
     "server.store.background",
+    "server.routing.learn_store",
 )
 """What the tools import on first use; :meth:`Runtime.warm` loads them all ahead of the first call."""
 
@@ -93,6 +95,8 @@ class Runtime:
     cache: ResponseCache
     roots: list[Path]
     session_id: str | None
+    learner: Learner
+    """Learned routing: the store's per-(task type, model) totals in memory, refreshed as calls are recorded."""
     pending: list[SQLModel] = field(default_factory=lambda: [])
     recorder: Recorder = field(init=False, repr=False)
     """Writes every call's rows behind its response (:mod:`server.engine.recorder`)."""
@@ -134,6 +138,7 @@ class Runtime:
             cache=ResponseCache(enabled=config.cache.enabled, ttl_s=config.cache.ttl_s, clock=clock),
             roots=root,
             session_id=env.get("CLAUDE_CODE_SESSION_ID") or None,
+            learner=Learner(config.routing.learn),
             client_timeout_s=_client_timeout_s(env),
         )
         runtime.breakers.on_transition = runtime.record_transition

@@ -19,11 +19,13 @@ __all__ = [
     "BudgetReservation",
     "ConsensusRun",
     "Delegation",
+    "Feedback",
     "ModelUsage",
     "Prompt",
     "ProviderEvent",
     "RawEvent",
     "RecordBatch",
+    "RoutingStat",
     "StoredOutput",
     "SubagentRun",
     "Thread",
@@ -187,6 +189,57 @@ class Delegation(SQLModel, table=True):
     consensus_run_id: str | None = Field(default=None, index=True, max_length=64)
     output_id: str | None = Field(default=None, max_length=64, description="StoredOutput holding the full answer.")
     created_at: datetime = Field(default_factory=utcnow, index=True)
+    quality: float | None = Field(
+        default=None, description="0 to 1: a consensus member's judge score / 10, or 1/0 for agreeing with the vote."
+    )
+    learned_over: str | None = Field(
+        default=None,
+        max_length=400,
+        description="On a first attempt: the model the written order would have tried first, when learning put "
+        "another first.",
+    )
+
+
+class RoutingStat(SQLModel, table=True):
+    """Running totals per (task type, model) that learned routing reads; rebuildable from ``delegation`` and
+    ``feedback`` rows (``server.routing.learn_store.rebuild``)."""
+
+    __tablename__ = "routing_stat"  # pyright: ignore[reportAssignmentType]
+    __table_args__ = (UniqueConstraint("task_type", "model", name="uq_routing_stat_task_type_model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_type: str = Field(max_length=100)
+    model: str = Field(max_length=400, description="provider:model")
+    session_id: str | None = Field(default=None, max_length=200, description="The latest observation's session.")
+    calls: int = Field(
+        default=0,
+        description="Attempts that said something about the model (not cache hits, open circuits or cancellations).",
+    )
+    successes: int = 0
+    latency_ms_sum: float = Field(default=0.0, description="Over successful calls.")
+    latency_n: int = 0
+    cost_usd_sum: float = Field(default=0.0, description="Over priced successful calls.")
+    cost_n: int = 0
+    quality_sum: float = Field(default=0.0, description="Good feedback 1, bad 0, consensus quality 0 to 1.")
+    quality_n: int = 0
+    last_at: datetime | None = Field(default=None, description="The latest observation folded in.")
+
+
+class Feedback(SQLModel, table=True):
+    """Whether a delegated answer was good, from the calling agent (MCP ``feedback``) or the dashboard."""
+
+    __tablename__ = "feedback"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(unique=True, max_length=64, description="The delegate call judged.")
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    task_type: str = Field(max_length=100)
+    model: str = Field(max_length=400, description="provider:model that answered.")
+    good: bool
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    source: str = Field(default="mcp", max_length=20, description="'mcp' or 'dashboard'.")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class ConsensusRun(SQLModel, table=True):

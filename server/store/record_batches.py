@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from server.private import private_dirs, private_file
+from server.routing.learn_store import fold
 from server.store.models import BudgetReservation, RecordBatch, Thread, utcnow
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ def _write_one(conn: Connection, batch: Batch) -> None:
     for table, values in grouped.values():
         # executemany needs one shape: autoincrement keys are left out of every row alike.
         conn.execute(insert(table), values)
+    # Learned routing's totals move in the same transaction as the rows they count (a replayed batch too).
+    fold(conn, batch.rows)
     if batch.thread is not None:
         _touch_thread(conn, *batch.thread, now=now)
     if batch.settle:

@@ -249,7 +249,18 @@ def test_overview_counts_context_pressure_warnings_recorded_by_the_hook(client: 
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/sessions", "/delegations", "/providers", "/patterns", "/api/overview", "/api/patterns"]
+    "path",
+    [
+        "/",
+        "/sessions",
+        "/delegations",
+        "/providers",
+        "/patterns",
+        "/routing",
+        "/api/overview",
+        "/api/patterns",
+        "/api/routing",
+    ],
 )
 def test_every_page_renders_on_an_empty_store(engine: Engine, settings: Settings, path: str) -> None:
     with TestClient(build_app(engine, settings, ingest=False), base_url="http://127.0.0.1") as empty:

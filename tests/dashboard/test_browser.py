@@ -44,7 +44,7 @@ WAIT_MS = 10_000
 
 Scheme = Literal["light", "dark", "no-preference"]
 
-PAGES = ["/", "/sessions", f"/sessions/{SESSION_A}", "/delegations", "/providers", "/patterns"]
+PAGES = ["/", "/sessions", f"/sessions/{SESSION_A}", "/delegations", "/providers", "/patterns", "/routing"]
 
 
 @pytest.fixture(scope="module")
@@ -296,4 +296,25 @@ def test_a_tool_call_spooled_while_its_session_is_open_joins_the_timeline(
         hook("PreToolUse", SESSION_A, tool_name="NotebookEdit", tool_use_id="tu-live", tool_input={"cell": 1}),
     )
     expect(page.locator("ul.tree").first).to_contain_text("NotebookEdit", timeout=WAIT_MS)
+    assert console.problems == [], console.problems
+
+
+def test_the_bad_button_on_the_routing_page_records_feedback_from_a_real_browser(
+    open_page: Opener, live_server: LiveServer
+) -> None:
+    from sqlmodel import select
+
+    from server.store.models import Feedback
+    from tests.server.routing.recording import save_rows
+
+    row = Delegation(request_id="fb-1", provider="okp", model="b", task_type="code_fix", status="ok", latency_ms=9.0)
+    save_rows(live_server.engine, [row])
+    page, console = open_page("/routing")
+    form = page.locator("form.feedback").filter(has=page.locator('input[value="fb-1"]'))
+    form.locator('button[value="0"]').click()
+    # Chromium sends Origin and Sec-Fetch-Site on this POST: the CSRF checks must let the page's own form through.
+    expect(form.locator('button[value="0"]')).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+    with Session(live_server.engine) as db:
+        [stored] = db.exec(select(Feedback)).all()
+    assert (stored.request_id, stored.good, stored.source) == ("fb-1", False, "dashboard")
     assert console.problems == [], console.problems

@@ -42,7 +42,8 @@ def acme_config(fake: FakeOpenAI, **sections: Any) -> SwitchboardConfig:
                     "prices": {"model-a": {"input_per_mtok": 1.0, "output_per_mtok": 2.0}},
                 }
             },
-            "routing": {"default": ["acme:model-a", "acme:model-b"]},
+            # Written order: these tests are about the MCP surface; tests/server/routing covers learning.
+            "routing": {"default": ["acme:model-a", "acme:model-b"], "learn": False},
             **sections,
         }
     )

@@ -50,7 +50,8 @@ def make_config(fake: FakeOpenAI, second: FakeOpenAI | None = None, **sections: 
     if second is not None:
         providers["beta"] = {"base_url": second.base_url, "models": ["model-c"]}
         default.append("beta:model-c")
-    data: dict[str, Any] = {"providers": providers, "routing": {"default": default}}
+    # These tests pin fallback, breaker and cache behaviour to the written order; tests/server/routing covers learning.
+    data: dict[str, Any] = {"providers": providers, "routing": {"default": default, "learn": False}}
     data.update(sections)
     return SwitchboardConfig.model_validate(data)
 

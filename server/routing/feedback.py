@@ -1,0 +1,95 @@
+"""Feedback on a delegated answer: stored in ``feedback`` (one row per request, the last word kept) and counted
+as a quality signal for the model that answered, under the request's task type.
+
+Used by the MCP ``feedback`` tool and by the dashboard's good/bad control.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from server.routing.learn_store import fold_feedback
+from server.store.models import Delegation, Feedback, utcnow
+from server.store.redact import redact_text
+
+__all__ = ["MAX_NOTE_CHARS", "FeedbackError", "FeedbackSaved", "give_feedback"]
+
+MAX_NOTE_CHARS = 2_000
+
+
+class FeedbackError(ValueError):
+    """The feedback cannot be taken; the message says why and what to pass instead."""
+
+
+@dataclass(frozen=True)
+class FeedbackSaved:
+    """What was stored, and what it replaced."""
+
+    request_id: str
+    model: str
+    task_type: str
+    good: bool
+    previous: bool | None
+    """The earlier verdict on the same request, when this one replaced it."""
+
+    @property
+    def message(self) -> str:
+        verdict = "good" if self.good else "bad"
+        said = f"recorded: the answer of {self.model} ({self.task_type}) was {verdict}"
+        if self.previous is None:
+            return said
+        before = "good" if self.previous else "bad"
+        return f"{said}; this replaces the earlier feedback on this request ({before}): the last one counts"
+
+
+def _answer_of(db: Session, request_id: str) -> Delegation:
+    statement = select(Delegation).where(col(Delegation.request_id) == request_id).order_by(col(Delegation.attempt))
+    attempts = list(db.exec(statement).all())
+    if not attempts or attempts[0].consensus_run_id is not None:
+        raise FeedbackError(f"unknown request_id {request_id!r}: pass the request_id of a delegate result")
+    answer = next((row for row in attempts if row.status == "ok"), None)
+    if answer is None:
+        raise FeedbackError(f"request {request_id!r} failed on every model: there is no answer to judge")
+    return answer
+
+
+def give_feedback(
+    engine: Engine,
+    request_id: str,
+    good: bool,
+    note: str | None = None,
+    *,
+    session_id: str | None,
+    source: str = "mcp",
+    any_session: bool = False,
+) -> FeedbackSaved:
+    """Store feedback on ``request_id``'s answer and count it for the model that gave it.
+
+    Args:
+        session_id: The caller's Claude Code session; feedback on another session's request is refused unless
+            ``any_session`` (the dashboard's user sees every session).
+
+    Raises:
+        FeedbackError: unknown request, another session's request, or a request no model answered.
+    """
+    with Session(engine) as db:
+        answer = _answer_of(db, request_id)
+        if not any_session and answer.session_id != session_id:
+            raise FeedbackError(
+                f"request {request_id!r} was delegated in another session: feedback is taken from the session "
+                "that delegated (or the dashboard)"
+            )
+        model, task_type = f"{answer.provider}:{answer.model}", answer.task_type or "general"
+        kept = redact_text(note)[:MAX_NOTE_CHARS] if note else None
+        row = db.exec(select(Feedback).where(col(Feedback.request_id) == request_id)).first()
+        before = None if row is None else Feedback.model_validate(row.model_dump())
+        if row is None:
+            row = Feedback(request_id=request_id, task_type=task_type, model=model, good=good)
+        row.session_id, row.good, row.note, row.source, row.updated_at = answer.session_id, good, kept, source, utcnow()
+        db.add(row)
+        fold_feedback(db, before, row)
+        db.commit()
+    return FeedbackSaved(request_id, model, task_type, good, None if before is None else before.good)

@@ -1,0 +1,225 @@
+"""The learning router's totals in the store: folded in as rows are written, loaded whole, rebuilt from rows.
+
+``routing_stat`` holds one row per (task type, model). The recorder (:mod:`server.store.record_batches`) adds to
+it in the transaction that writes the ``delegation`` rows (``fold``), replayed batches included, with
+``UPDATE ... SET calls = calls + n``, so two processes writing at once both count (a read-modify-write would lose
+one). ``rebuild`` recomputes every row from ``delegation``, ``feedback``
+and ``consensus_run``; a test pins the folded totals to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, delete, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, SQLModel, col, select
+
+from server.routing.classify import classify
+from server.routing.learn import Evidence, Learner
+from server.store.models import ConsensusRun, Delegation, Feedback, RoutingStat
+
+__all__ = [
+    "IGNORED",
+    "Totals",
+    "fold",
+    "fold_feedback",
+    "learned_from",
+    "load",
+    "rebuild",
+    "refresh",
+    "totals_from_rows",
+]
+
+IGNORED = frozenset({"circuit_open", "cancelled", "skipped"})
+"""Outcomes that say nothing about a model: never sent, or cut off by the caller."""
+
+
+@dataclass
+class Totals:
+    """Increments for one (task type, model)."""
+
+    calls: int = 0
+    successes: int = 0
+    latency_ms_sum: float = 0.0
+    latency_n: int = 0
+    cost_usd_sum: float = 0.0
+    cost_n: int = 0
+    quality_sum: float = 0.0
+    quality_n: int = 0
+    last_at: datetime | None = None
+    session_id: str | None = None
+    touched: bool = field(default=False, repr=False)
+
+    def attempt(self, row: Delegation) -> None:
+        self.calls += 1
+        if row.status == "ok":
+            self.successes += 1
+            if row.latency_ms is not None:
+                self.latency_ms_sum += row.latency_ms
+                self.latency_n += 1
+            if row.cost_usd is not None:
+                self.cost_usd_sum += row.cost_usd
+                self.cost_n += 1
+        self.seen(row.created_at, row.session_id)
+
+    def signal(self, quality: float, at: datetime | None, session_id: str | None, count: int = 1) -> None:
+        self.quality_sum += quality
+        self.quality_n += count
+        self.seen(at, session_id)
+
+    def seen(self, at: datetime | None, session_id: str | None) -> None:
+        self.touched = True
+        if at is not None and (self.last_at is None or at >= self.last_at):
+            self.last_at, self.session_id = at, session_id
+
+
+Key = tuple[str, str]
+
+
+def _model_id(row: Delegation) -> str:
+    return f"{row.provider}:{row.model}"
+
+
+def _delegate_attempt(row: Delegation) -> bool:
+    """A delegate attempt the router learns success, latency and cost from (consensus calls run in parallel)."""
+    return (
+        row.task_type is not None and row.consensus_run_id is None and not row.cache_hit and row.status not in IGNORED
+    )
+
+
+def totals_from_rows(rows: Iterable[SQLModel], questions: dict[str, str] | None = None) -> dict[Key, Totals]:
+    """What ``rows`` add: delegate attempts' outcomes, and consensus members' quality under the question's type.
+
+    ``questions`` maps consensus run ids to their question (runs in ``rows`` are looked up there too).
+    """
+    rows = list(rows)
+    asked = dict(questions or {})
+    asked.update({run.id: run.question for run in rows if isinstance(run, ConsensusRun)})
+    out: dict[Key, Totals] = {}
+    for row in rows:
+        if not isinstance(row, Delegation):
+            continue
+        if _delegate_attempt(row):
+            out.setdefault((row.task_type or "", _model_id(row)), Totals()).attempt(row)
+        elif row.quality is not None and row.consensus_run_id in asked:
+            key = (classify(asked[row.consensus_run_id]), _model_id(row))
+            out.setdefault(key, Totals()).signal(row.quality, row.created_at, row.session_id)
+    return out
+
+
+def fold(conn: Connection, rows: Sequence[SQLModel]) -> None:
+    """Add what ``rows`` say to ``routing_stat``, in ``conn``'s transaction (the caller commits)."""
+    _apply(conn, totals_from_rows(rows))
+
+
+def fold_feedback(db: Session, before: Feedback | None, after: Feedback) -> None:
+    """Count ``after`` as a quality signal, taking back ``before`` (the same request's earlier feedback)."""
+    totals = Totals()
+    if before is not None:
+        totals.signal(-float(before.good), None, None, count=-1)
+    totals.signal(float(after.good), after.updated_at, after.session_id)
+    _apply(db.connection(), {(after.task_type, after.model): totals})
+
+
+def _apply(conn: Connection, increments: dict[Key, Totals]) -> None:
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    table = RoutingStat.__table__  # pyright: ignore[reportAttributeAccessIssue]
+    for (task_type, model), t in sorted(increments.items()):
+        conn.execute(insert(table).values(**_zero(task_type, model)).on_conflict_do_nothing())  # pyright: ignore[reportUnknownArgumentType]
+        values = {
+            "calls": col(RoutingStat.calls) + t.calls,
+            "successes": col(RoutingStat.successes) + t.successes,
+            "latency_ms_sum": col(RoutingStat.latency_ms_sum) + t.latency_ms_sum,
+            "latency_n": col(RoutingStat.latency_n) + t.latency_n,
+            "cost_usd_sum": col(RoutingStat.cost_usd_sum) + t.cost_usd_sum,
+            "cost_n": col(RoutingStat.cost_n) + t.cost_n,
+            "quality_sum": col(RoutingStat.quality_sum) + t.quality_sum,
+            "quality_n": col(RoutingStat.quality_n) + t.quality_n,
+        }
+        statement = update(RoutingStat).where(col(RoutingStat.task_type) == task_type, col(RoutingStat.model) == model)
+        conn.execute(statement.values(**values))
+        if t.last_at is not None:
+            # Only ever moves forward, whoever commits last.
+            newer = (col(RoutingStat.last_at).is_(None)) | (col(RoutingStat.last_at) < t.last_at)
+            conn.execute(
+                statement.where(newer).values(last_at=t.last_at, session_id=t.session_id)  # pyright: ignore[reportUnknownMemberType]
+            )
+
+
+def _zero(task_type: str, model: str) -> dict[str, object]:
+    return {
+        "task_type": task_type,
+        "model": model,
+        "calls": 0,
+        "successes": 0,
+        "latency_ms_sum": 0.0,
+        "latency_n": 0,
+        "cost_usd_sum": 0.0,
+        "cost_n": 0,
+        "quality_sum": 0.0,
+        "quality_n": 0,
+    }
+
+
+def load(engine: Engine) -> dict[Key, Evidence]:
+    """Every (task type, model)'s totals: one select of a table with a row per pair (dozens, not millions)."""
+    with Session(engine) as db:
+        return {(r.task_type, r.model): _evidence(r) for r in db.exec(select(RoutingStat)).all()}
+
+
+def learned_from(rows: Sequence[SQLModel]) -> dict[Key, Evidence]:
+    """What ``rows`` add, as evidence to hand :meth:`Learner.add` once they are written."""
+    return {key: _as_evidence(t) for key, t in totals_from_rows(rows).items()}
+
+
+def _as_evidence(t: Totals) -> Evidence:
+    return Evidence(
+        calls=t.calls,
+        successes=t.successes,
+        latency_ms_sum=t.latency_ms_sum,
+        latency_n=t.latency_n,
+        cost_usd_sum=t.cost_usd_sum,
+        cost_n=t.cost_n,
+        quality_sum=t.quality_sum,
+        quality_n=t.quality_n,
+        last_at=t.last_at,
+    )
+
+
+def refresh(learner: Learner, engine: Engine) -> None:
+    """Reload ``learner``'s in-memory totals from the store (blocking: call from a worker thread)."""
+    learner.replace(load(engine))
+
+
+def _evidence(r: RoutingStat) -> Evidence:
+    return Evidence(
+        calls=r.calls,
+        successes=r.successes,
+        latency_ms_sum=r.latency_ms_sum,
+        latency_n=r.latency_n,
+        cost_usd_sum=r.cost_usd_sum,
+        cost_n=r.cost_n,
+        quality_sum=r.quality_sum,
+        quality_n=r.quality_n,
+        last_at=r.last_at,
+    )
+
+
+def rebuild(engine: Engine) -> int:
+    """Recompute ``routing_stat`` from the rows (delegations, consensus runs, feedback); returns the pairs written.
+
+    Reads every delegation row: for repair after a bug or a manual edit, not for the decision path.
+    """
+    with Session(engine) as db:
+        questions = {run.id: run.question for run in db.exec(select(ConsensusRun)).all()}
+        totals = totals_from_rows(db.exec(select(Delegation)).all(), questions)
+        for fb in db.exec(select(Feedback)).all():
+            totals.setdefault((fb.task_type, fb.model), Totals()).signal(float(fb.good), fb.updated_at, fb.session_id)
+        db.connection().execute(delete(RoutingStat))
+        _apply(db.connection(), totals)
+        db.commit()
+    return len(totals)
