@@ -27,9 +27,9 @@ from openai import AsyncOpenAI
 from server.config import SwitchboardConfig
 from server.engine.delegate import DelegateParams, delegate
 from server.engine.runtime import Runtime
-from server.mcp_app import build_server
 from server.settings import Settings
 from server.store.engine import make_engine, migrate
+from server.tools import build_server
 from tests.fakes.openai_api import FakeOpenAI
 
 

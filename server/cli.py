@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "relearn": "rebuild learned routing's totals from the recorded rows",
     "dashboard": "serve the analytics page on 127.0.0.1",
     "capture": "run the capture hook (what shared project settings call)",
+    "service": "the warm service behind every session: start, stop, status, run",
 }
 
 

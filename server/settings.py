@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="Any SQLAlchemy URL; default: SQLite under home.")
     config: Path | None = Field(default=None, description="The TOML config file; default: project, then user file.")
     ingest_interval_s: float = Field(default=5.0, description="How often long-running processes ingest the spool.")
+    service_idle_s: float = Field(default=1800.0, description="The service exits after this long with no session.")
+    service_port: int | None = Field(
+        default=None, description="The service's dashboard and OTLP port; default: config [dashboard] port."
+    )
 
     @cached_property
     def spool_dir(self) -> Path:

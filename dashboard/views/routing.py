@@ -15,11 +15,11 @@ from sqlmodel import Session, col, select
 from server.analytics.delegation_items import DelegationItem, delegation_items
 from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthReport, provider_health
-from server.analytics.limits import MAX_DAYS
 from server.analytics.patterns import Patterns, find_patterns
 from server.analytics.savings import Savings, savings
 from server.analytics.tools import tool_stats
 from server.analytics.window import Window
+from server.limits import MAX_DAYS
 from server.store.models import ConsensusRun, Delegation, ProviderEvent, utcnow
 
 __all__ = [

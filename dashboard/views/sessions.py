@@ -8,9 +8,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
-from server.analytics.limits import MAX_DAYS
 from server.analytics.session_detail import SessionDetail, session_detail
 from server.analytics.sessions import SessionRow, session_rows
+from server.limits import MAX_DAYS
 from server.store.models import AgentSession, Prompt, utcnow
 
 __all__ = ["SessionDetailView", "SessionFilters", "SessionsView", "session_view", "sessions_list"]

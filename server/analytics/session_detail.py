@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from server.analytics.delegation_items import DelegationItem, delegation_items
 from server.analytics.sessions import ModelTokens, SessionRow, model_tokens, session_rows
+from server.analytics.telemetry import agent_costs, main_agent_requests
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
 __all__ = ["DelegationItem", "SessionDetail", "TimelineNode", "session_detail"]
@@ -76,7 +77,8 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
 
     Tree: prompts at the top (each owning what happened until the next prompt), subagent runs under their
     prompt or parent subagent, tool calls under their subagent (``agent_id``) or prompt, delegations under
-    their prompt. A prompt's own cost is the main agent's priced ``model_usage`` until the next prompt.
+    their prompt. A prompt's own cost is the main agent's priced ``model_usage`` until the next prompt, or, when the
+    session exported telemetry, the main agent's ``api_request`` costs (Claude Code's own figures) in that span.
     """
     session = db.get(AgentSession, session_id)
     if session is None:
@@ -93,16 +95,24 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
     usage = db.exec(
         select(ModelUsage).where(ModelUsage.session_id == session_id, col(ModelUsage.agent_id).is_(None))
     ).all()
+    requests = main_agent_requests(db, session_id)
+    for when, cost in requests:
+        owner = _prompt_of(when, prompts)
+        if owner is not None and cost is not None:
+            owner.own_cost_usd = (owner.own_cost_usd or 0.0) + cost
     for u in usage:
         owner = _prompt_of(u.created_at, prompts)
         if owner is None:
             continue
         owner.tokens += u.input_tokens + u.output_tokens + u.cache_read_tokens + u.cache_creation_tokens
+        if requests:
+            continue  # the cost came from telemetry
         if u.cost_usd is None:
             owner.unpriced = True
         else:
             owner.own_cost_usd = (owner.own_cost_usd or 0.0) + u.cost_usd
     runs = db.exec(select(SubagentRun).where(SubagentRun.session_id == session_id)).all()
+    reported = agent_costs(db, session_id)  # Claude Code's own costs, where the session exported telemetry
     agents = {
         r.agent_id: TimelineNode(
             kind="subagent",
@@ -111,8 +121,9 @@ def session_detail(db: Session, session_id: str) -> SessionDetail | None:
             label=r.agent_type or "subagent",
             status="done" if r.stopped_at else "running",
             duration_ms=r.duration_ms,
-            own_cost_usd=r.cost_usd,
-            unpriced=(r.cost_usd is None and (r.input_tokens + r.output_tokens) > 0) or bool(r.unpriced_models),
+            own_cost_usd=reported.get(r.agent_id, r.cost_usd),
+            unpriced=r.agent_id not in reported
+            and ((r.cost_usd is None and (r.input_tokens + r.output_tokens) > 0) or bool(r.unpriced_models)),
             tokens=r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_creation_tokens,
         )
         for r in runs

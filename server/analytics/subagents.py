@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from server.analytics._sql import count_if, group_key, percentiles, select_columns
+from server.analytics.telemetry import subagent_cost
 from server.analytics.window import Window
 from server.store.models import SubagentRun
 
@@ -90,6 +91,7 @@ def _max_depth(db: Session, where: list[ColumnElement[bool]], runs: int) -> int:
 def subagent_stats(db: Session, window: Window) -> SubagentStats:
     """Runs by type with tokens, cost, p50/p95 duration and nesting, for runs started in ``window``."""
     where = [*window.time_clauses(SubagentRun.started_at), *window.session_clauses(SubagentRun.session_id)]
+    cost = subagent_cost()  # Claude Code's own figure where the session exported telemetry
     statement = (
         select_columns(
             SubagentRun.agent_type,
@@ -99,8 +101,8 @@ def subagent_stats(db: Session, window: Window) -> SubagentStats:
             func.coalesce(func.sum(SubagentRun.output_tokens), 0),
             func.coalesce(func.sum(SubagentRun.cache_read_tokens), 0),
             func.coalesce(func.sum(SubagentRun.cache_creation_tokens), 0),
-            func.sum(SubagentRun.cost_usd),
-            count_if(col(SubagentRun.cost_usd).is_(None)),
+            func.sum(cost),
+            count_if(cost.is_(None)),
         )
         .where(*where)
         .group_by(group_key(SubagentRun.agent_type))

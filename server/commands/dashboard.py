@@ -6,6 +6,10 @@ import argparse
 import os
 import socket
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 HELP = "serve the analytics page on 127.0.0.1"
 
@@ -54,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         sock = listen(host, port)
     except OSError as exc:
         print(f"switchboard dashboard: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        _point_at_service(settings, port)
         return 1
     engine = open_store(settings)
     app = build_app(engine, settings, config=config, host=host, token=token, ingest=not args.no_ingest)
@@ -83,3 +88,12 @@ def listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def _point_at_service(settings: Settings, port: int) -> None:
+    """Say so when the switchboard service is what holds the port: it serves this same page."""
+    from server.commands.service import query_status
+
+    status = query_status(settings.home, timeout_s=1.0)
+    if status.get("running") and status.get("port") == port:
+        print(f"the switchboard service serves the dashboard there: http://127.0.0.1:{port}/", file=sys.stderr)

@@ -33,6 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also run hooks/context_pressure.py on each prompt (warns when the context window fills up)",
     )
+    parser.add_argument(
+        "--otel",
+        action="store_true",
+        help="with --user: make Claude Code export its own telemetry to the switchboard service (api_request rows)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,10 +49,16 @@ def run(args: argparse.Namespace) -> int:
     if args.project and not args.project.is_dir():
         print(f"switchboard install: {args.project} is not a directory; give the project's folder", file=sys.stderr)
         return 1
+    if args.otel and not args.user:
+        print(
+            "switchboard install: --otel needs --user (project settings do not make -p sessions export)",
+            file=sys.stderr,
+        )
+        return 1
     target = Target.project(args.project, shared=args.shared) if args.project else Target.user()
     existed = {path: path.exists() for path in (target.settings_file, target.mcp_file)}
     try:
-        changed = install(target, context_pressure=args.context_pressure)
+        changed = install(target, context_pressure=args.context_pressure, otel_port=_otel_port() if args.otel else None)
     except (InstallError, FileNotFoundError) as exc:
         print(f"switchboard install: {exc}", file=sys.stderr)
         return 1
@@ -61,3 +72,12 @@ def run(args: argparse.Namespace) -> int:
         print("note: --context-pressure needs an absolute path; it is left out of shared settings", file=sys.stderr)
     print("Claude Code picks this up in new sessions. Check with: switchboard doctor")
     return 0
+
+
+def _otel_port() -> int:
+    """The service's port: ``SWITCHBOARD_SERVICE_PORT``, else the config's ``[dashboard] port``."""
+    from server.config import load_config
+    from server.settings import Settings
+
+    settings = Settings()
+    return settings.service_port or load_config(settings).dashboard.port

@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from server.mcp_app import build_server
+    from server.tools import build_server
 
     roots = _roots(args)
     server = build_server(settings, config, ingest=not args.no_ingest, roots=roots)

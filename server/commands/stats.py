@@ -29,7 +29,7 @@ def _when(text: str) -> datetime:
 
 
 def _days(text: str) -> float:
-    from server.analytics.limits import MAX_DAYS
+    from server.limits import MAX_DAYS
 
     days = float(text)  # argparse turns a ValueError into "invalid _days value"
     if not 0 < days <= MAX_DAYS:  # also false for nan

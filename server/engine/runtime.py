@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlmodel import SQLModel
 
-__all__ = ["CLIENT_MARGIN", "HEAVY_MODULES", "Runtime", "import_heavy_modules"]
+__all__ = ["CLIENT_MARGIN", "HEAVY_MODULES", "Runtime", "Shared", "default_roots", "import_heavy_modules"]
 
 CLIENT_MARGIN = 0.9
 """A call the client bounds (``MCP_TOOL_TIMEOUT``) ends within this share of it, leaving room for the reply."""
@@ -58,9 +58,9 @@ def import_heavy_modules() -> None:
         importlib.import_module(name)
 
 
-def _default_roots(env: Mapping[str, str]) -> list[Path]:
+def default_roots(env: Mapping[str, str], cwd: Path | None = None) -> list[Path]:
     """The working directory (Claude Code starts MCP servers in the project), and ``CLAUDE_PROJECT_DIR`` if set."""
-    roots = [Path.cwd()]
+    roots = [cwd or Path.cwd()]
     project = env.get("CLAUDE_PROJECT_DIR")
     if project and Path(project).resolve() != roots[0].resolve():
         roots.append(Path(project))
@@ -74,6 +74,33 @@ def _client_timeout_s(env: Mapping[str, str]) -> float | None:
     except ValueError:
         return None
     return value / 1000 if value > 0 else None
+
+
+@dataclass(frozen=True)
+class Shared:
+    """The state one process keeps for every session on the same providers: the service shares one per config."""
+
+    breakers: Breakers
+    latency: LatencyStats
+    limiter: anyio.CapacityLimiter
+    cache: ResponseCache
+    recorder: Recorder | None = None
+    """The process's one writer, when it has one for all its sessions (the service's); None: each runtime its own."""
+
+    @classmethod
+    def from_config(
+        cls, config: SwitchboardConfig, clock: Callable[[], float] = time.monotonic, recorder: Recorder | None = None
+    ) -> Shared:
+        resilience = config.resilience
+        return cls(
+            breakers=Breakers(
+                failures_to_open=resilience.breaker_failures, cooldown_s=resilience.breaker_cooldown_s, clock=clock
+            ),
+            latency=LatencyStats(),
+            limiter=anyio.CapacityLimiter(resilience.max_concurrency),
+            cache=ResponseCache(enabled=config.cache.enabled, ttl_s=config.cache.ttl_s, clock=clock),
+            recorder=recorder,
+        )
 
 
 @dataclass
@@ -106,6 +133,7 @@ class Runtime:
     _opener: Callable[[], Engine] | None = field(default=None, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _warmed: bool = field(default=False, repr=False)
+    _owns_recorder: bool = field(default=True, init=False, repr=False)
 
     @classmethod
     def create(
@@ -117,25 +145,25 @@ class Runtime:
         roots: list[Path] | None = None,
         environ: Mapping[str, str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        shared: Shared | None = None,
     ) -> Runtime:
         """Build the shared resources from the config; no provider SDK is imported here.
 
         Without ``engine`` the caller names how to open the store with :meth:`set_store_opener`; it is opened
-        on first need.
+        on first need. ``shared`` (the service's, for sessions on the same providers) replaces this runtime's own
+        breakers, latency statistics, concurrency limit and cache.
         """
         env = os.environ if environ is None else environ
-        root = _default_roots(env) if roots is None else roots
-        resilience = config.resilience
+        root = default_roots(env) if roots is None else roots
+        common = shared or Shared.from_config(config, clock)
         runtime = cls(
             settings=settings,
             config=config,
             registry=Registry(config, environ=env, cwd=root[0] if root else Path.cwd()),
-            breakers=Breakers(
-                failures_to_open=resilience.breaker_failures, cooldown_s=resilience.breaker_cooldown_s, clock=clock
-            ),
-            latency=LatencyStats(),
-            limiter=anyio.CapacityLimiter(resilience.max_concurrency),
-            cache=ResponseCache(enabled=config.cache.enabled, ttl_s=config.cache.ttl_s, clock=clock),
+            breakers=common.breakers,
+            latency=common.latency,
+            limiter=common.limiter,
+            cache=common.cache,
             roots=root,
             session_id=env.get("CLAUDE_CODE_SESSION_ID") or None,
             learner=Learner(config.routing.learn),
@@ -143,6 +171,8 @@ class Runtime:
         )
         runtime.breakers.on_transition = runtime.record_transition
         runtime._engine = engine
+        if common.recorder is not None:
+            runtime.recorder, runtime._owns_recorder = common.recorder, False
         return runtime
 
     def call_deadline(self) -> float | None:
@@ -159,6 +189,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.recorder = Recorder(lambda: self.engine, self.settings.spool_dir / "records")
+        self._owns_recorder = True
 
     @property
     def engine(self) -> Engine:
@@ -271,4 +302,7 @@ class Runtime:
             rows = self.take_pending()
             if rows and self.has_engine:  # provider events alone are not worth opening a store at exit
                 self.recorder.record(rows, session_id=self.session_id)
-            await anyio.to_thread.run_sync(self.recorder.close)
+            if self._owns_recorder:
+                await anyio.to_thread.run_sync(self.recorder.close)
+            else:  # the service's, shared with other sessions: ours are written, the writer stays
+                await self.recorder.settled()

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from server.hooks_path import hooks_dir
 from server.install.edits import Append, Approve, Edit, Put
+from server.service.otel_settings import otel_env
 from server.store.hook_events import CAPTURE_EVENTS
 
 __all__ = [
@@ -140,12 +141,16 @@ def _hooks(portable: bool, context_pressure: bool) -> dict[str, Any]:
 
 
 def _server_entry(portable: bool) -> dict[str, Any]:
-    command = ["switchboard"] if portable else switchboard_command()
-    return {"type": "stdio", "command": command[0], "args": [*command[1:], "serve"], "env": {}}
+    if portable:
+        return {"type": "stdio", "command": "switchboard", "args": ["serve"], "env": {}}
+    # The launcher (standard library only, ~20 ms) relays to the warm service and falls back to `serve` itself.
+    # The real interpreter, not the venv's: with -I -S it needs nothing but the standard library.
+    launcher = [str(Path(sys.executable).resolve()), "-I", "-S", str(hooks_dir() / "launcher.py")]
+    return {"type": "stdio", "command": launcher[0], "args": [*launcher[1:], *switchboard_command()], "env": {}}
 
 
-def changes(target: Target, context_pressure: bool = False) -> list[Change]:
-    """Every edit install makes for ``target``, in order."""
+def changes(target: Target, context_pressure: bool = False, otel_port: int | None = None) -> list[Change]:
+    """Every edit install makes for ``target``, in order; ``otel_port``: also Claude Code's telemetry env."""
     shared = target.scope == "shared"
     found = [
         Change(target.settings_file, Append(("hooks", event), tuple(groups)))
@@ -156,4 +161,6 @@ def changes(target: Target, context_pressure: bool = False) -> list[Change]:
         # A server from .mcp.json runs only once approved; installing is consent, so a rejection is lifted.
         approve = Approve(("enabledMcpjsonServers",), ("disabledMcpjsonServers",), SERVER_NAME)
         found.append(Change(target.settings_file, approve))
+    if otel_port is not None:
+        found += [Change(target.settings_file, Put(("env", k), v)) for k, v in otel_env(otel_port).items()]
     return found

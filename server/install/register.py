@@ -66,11 +66,16 @@ def _load_all(paths: list[Path]) -> dict[str, Loaded]:
     return {str(path): load(path) for path in dict.fromkeys(paths)}
 
 
-def install(target: Target, context_pressure: bool = False, home: Path | None = None) -> list[Path]:
-    """Register the hooks and the MCP server for ``target``; returns the files that changed."""
+def install(
+    target: Target, context_pressure: bool = False, home: Path | None = None, otel_port: int | None = None
+) -> list[Path]:
+    """Register the hooks and the MCP server for ``target``; returns the files that changed.
+
+    ``otel_port``: also make Claude Code export its telemetry to the switchboard service on this port.
+    """
     home = _state_home(home)
     previous = Record.load(home, target.key) or Record(target.key)
-    planned: list[Change] = changes(target, context_pressure)
+    planned: list[Change] = changes(target, context_pressure, otel_port)
     files = _load_all([Path(p) for p in previous.files] + [c.file for c in planned])
     record = Record(target.key)
     for name, file in files.items():

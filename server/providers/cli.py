@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import subprocess
+from pathlib import Path
 
 import anyio
 
@@ -38,10 +39,12 @@ class CliProvider(Provider):
     Args:
         name: The provider's configured name.
         command: The argv, e.g. ``["gemini", "-m", "{model}"]``.
+        cwd: Where it runs: the session's project (the service runs elsewhere); default: this process's.
     """
 
-    def __init__(self, name: str, *, command: list[str]) -> None:
+    def __init__(self, name: str, *, command: list[str], cwd: Path | None = None) -> None:
         super().__init__(name)
+        self.cwd = cwd
         if not command:
             raise ValueError(f"provider {name!r} (kind 'cli') needs command = [...] in the config")
         self.command = command
@@ -59,7 +62,7 @@ class CliProvider(Provider):
         stdin = None if in_argv else prompt.encode()
         try:
             with anyio.fail_after(timeout_s):
-                result = await anyio.run_process(argv, input=stdin, check=False, stderr=subprocess.PIPE)
+                result = await anyio.run_process(argv, input=stdin, check=False, stderr=subprocess.PIPE, cwd=self.cwd)
         except TimeoutError as exc:
             raise ProviderError(ErrorClass.TIMEOUT, f"{argv[0]} did not finish within {timeout_s:g} s") from exc
         except FileNotFoundError as exc:

@@ -181,7 +181,7 @@ class Registry:
         descriptor = spec.descriptor
         factory = descriptor.provider_class()
         if descriptor.transport == "command":
-            return factory(spec.name, command=spec.command)
+            return factory(spec.name, command=spec.command, cwd=self._cwd)
         configured = spec.api_key_env is not None or spec.api_key_file is not None
         needs_key = descriptor.key == "required" or (descriptor.key == "optional" and configured)
         key = self._key(spec) if needs_key else "not-needed"  # local servers accept any placeholder

@@ -16,6 +16,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "AgentSession",
+    "ApiRequest",
     "BudgetReservation",
     "ConsensusRun",
     "Delegation",
@@ -31,6 +32,7 @@ __all__ = [
     "Thread",
     "ThreadMessage",
     "ToolCall",
+    "ToolDecision",
     "utcnow",
 ]
 
@@ -332,3 +334,43 @@ class BudgetReservation(SQLModel, table=True):
     amount_usd: float
     created_at: datetime = Field(default_factory=utcnow, index=True)
     expires_at: datetime = Field(index=True, description="Ignored after this (a process that died mid-call).")
+
+
+class ApiRequest(SQLModel, table=True):
+    """One Claude Code API request, from its own telemetry (OTLP ``claude_code.api_request``): its cost of record."""
+
+    __tablename__ = "api_request"  # pyright: ignore[reportAssignmentType]
+    __table_args__ = (UniqueConstraint("session_id", "event_sequence", name="uq_api_request_session_sequence"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, max_length=200)
+    prompt_id: str | None = Field(default=None, index=True, max_length=200)
+    request_id: str | None = Field(default=None, max_length=200, description="When Claude Code sends it.")
+    event_sequence: int | None = Field(default=None, description="The record's event.sequence (deduplicates).")
+    model: str | None = Field(default=None, max_length=200)
+    cost_usd: float | None = Field(default=None, description="Claude Code's own figure; None when not sent.")
+    duration_ms: float | None = None
+    ttft_ms: float | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+    query_source: str | None = Field(default=None, max_length=200, description="sdk, or agent:... for a subagent.")
+    agent_id: str | None = Field(default=None, index=True, max_length=200, description="Set for a subagent.")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ToolDecision(SQLModel, table=True):
+    """A tool call's permission decision and result from telemetry; joins ``tool_call`` on ``tool_use_id``."""
+
+    __tablename__ = "tool_decision"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True, max_length=200)
+    tool_use_id: str = Field(unique=True, max_length=200)
+    tool_name: str | None = Field(default=None, max_length=200)
+    decision: str | None = Field(default=None, max_length=20, description="accept or reject.")
+    source: str | None = Field(default=None, max_length=100, description="What decided (config, user, hook...).")
+    success: bool | None = Field(default=None, description="From tool_result.")
+    duration_ms: float | None = Field(default=None, description="From tool_result.")
+    created_at: datetime = Field(default_factory=utcnow, index=True)

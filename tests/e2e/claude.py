@@ -57,6 +57,8 @@ def claude_env(home: Path, fake: AnthropicFake, **extra: str) -> dict[str, str]:
         "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1",
         "ENABLE_TOOL_SEARCH": "false",
+        # The launcher starts the switchboard service detached: let it go soon after the test's sessions.
+        "SWITCHBOARD_SERVICE_IDLE_S": "20",
         **extra,
     }
 

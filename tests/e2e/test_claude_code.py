@@ -34,6 +34,7 @@ from tests.e2e.claude import (
 )
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, Usage, serve_anthropic
 from tests.fakes.openai_api import FakeOpenAI
+from tests.server.service.launch import stop_service
 
 pytestmark = pytest.mark.claude
 
@@ -154,6 +155,7 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
     engine = make_engine(settings.resolved_database_url)
     yield Captured(result, settings, fake, engine, delegated)
     engine.dispose()
+    stop_service(settings.home)
 
 
 def test_claude_code_binary_is_installed_for_the_tests() -> None:

@@ -124,6 +124,18 @@ def test_install_backs_up_changed_files_under_switchboard_home_not_beside_them(t
     assert [p.name for p in target.settings_file.parent.iterdir()] == ["settings.local.json"]
 
 
+def _runs_the_launcher(entry: dict[str, Any]) -> bool:
+    """The registered command is the stdlib launcher, isolated (-I -S), given the absolute switchboard command."""
+    command, args = entry["command"], entry["args"]
+    return (
+        Path(command).is_absolute()
+        and args[:2] == ["-I", "-S"]
+        and Path(args[2]).name == "launcher.py"
+        and Path(args[2]).is_file()
+        and Path(args[3]).is_absolute()
+    )
+
+
 def test_a_project_install_keeps_machine_paths_out_of_the_files_a_team_commits(tmp_path: Path) -> None:
     target = _project(tmp_path)
     committed = json.dumps(USER_SETTINGS)
@@ -134,7 +146,7 @@ def test_a_project_install_keeps_machine_paths_out_of_the_files_a_team_commits(t
     assert not (tmp_path / "proj" / ".mcp.json").exists()
     state = _load(tmp_path / "user" / ".claude.json")
     entry = state["projects"][str((tmp_path / "proj").resolve())]["mcpServers"][SERVER_NAME]
-    assert Path(entry["command"]).is_absolute() and entry["args"][-1] == "serve"
+    assert _runs_the_launcher(entry)
 
 
 def test_a_shared_install_writes_portable_entries_with_no_absolute_path(tmp_path: Path) -> None:
@@ -165,7 +177,7 @@ def test_user_scope_registers_the_server_in_claude_json_and_keeps_its_other_stat
     install(target)
     state = _load(tmp_path / ".claude.json")
     assert state["numStartups"] == 4 and state["projects"] == {"/x": {}}
-    assert state["mcpServers"][SERVER_NAME]["args"][-1] == "serve"
+    assert _runs_the_launcher(state["mcpServers"][SERVER_NAME])
     assert "enabledMcpjsonServers" not in _load(tmp_path / ".claude" / "settings.json")
 
 
@@ -411,6 +423,35 @@ def test_install_into_a_missing_project_folder_fails_without_creating_it(tmp_pat
     )
     assert done.returncode == 1 and "not a directory" in done.stderr
     assert not missing.exists()
+
+
+def test_install_otel_adds_the_telemetry_env_and_uninstall_removes_exactly_it(tmp_path: Path) -> None:
+    target = Target.user(tmp_path)
+    target.settings_file.parent.mkdir(parents=True)
+    target.settings_file.write_text(json.dumps({"env": {"MY_VAR": "kept"}, "model": "opus"}))
+    install(target, otel_port=8765)
+    env = _load(target.settings_file)["env"]
+    assert env == {
+        "MY_VAR": "kept",
+        "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
+        "OTEL_LOGS_EXPORTER": "otlp",
+        "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/json",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://127.0.0.1:8765/v1/logs",
+        "OTEL_LOGS_EXPORT_INTERVAL": "1000",
+    }
+    uninstall(target)
+    assert _load(target.settings_file) == {"env": {"MY_VAR": "kept"}, "model": "opus"}
+
+
+def test_uninstall_gives_back_the_telemetry_settings_install_otel_replaced(tmp_path: Path) -> None:
+    target = Target.user(tmp_path)
+    target.settings_file.parent.mkdir(parents=True)
+    theirs = {"OTEL_LOGS_EXPORTER": "console", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "https://collector.example/v1/logs"}
+    target.settings_file.write_text(json.dumps({"env": theirs}))
+    install(target, otel_port=8765)
+    assert _load(target.settings_file)["env"]["OTEL_LOGS_EXPORTER"] == "otlp"
+    uninstall(target)
+    assert _load(target.settings_file)["env"] == theirs
 
 
 def test_the_shared_hook_command_loads_neither_the_store_nor_sqlalchemy(tmp_path: Path) -> None:

@@ -16,9 +16,9 @@ from sqlmodel import col, select
 from server.config import ProviderConfig, SwitchboardConfig
 from server.engine import runtime as runtime_module
 from server.engine.runtime import Runtime
-from server.mcp_app import build_server
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent, StoredOutput
+from server.tools.app import build_server
 from tests.fakes.anthropic_messages import FakeMessages
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.recorded import recorded

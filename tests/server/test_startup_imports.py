@@ -19,12 +19,12 @@ import anyio
 import pytest
 from mcp import Client
 
-import server.mcp_app
+import server.tools.app
 from server.config import SwitchboardConfig
 from server.engine.runtime import HEAVY_MODULES, Runtime
-from server.mcp_app import build_server
 from server.settings import Settings
 from server.store.engine import open_store
+from server.tools.app import build_server
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "genai_prices", "openai", "anthropic", "groq", "server.store.models")
 
@@ -56,9 +56,9 @@ def run_fresh(code: str, home: Path) -> Any:
 
 def test_importing_the_app_and_building_the_server_loads_no_store_nor_provider_sdk(home: Path) -> None:
     code = """
-import server.mcp_app
+import server.tools.app
 after_import = loaded()
-server.mcp_app.build_server(config=CONFIG)
+server.tools.app.build_server(config=CONFIG)
 print(json.dumps([after_import, loaded()]))
 """
     assert run_fresh(code, home) == [[], []]
@@ -69,7 +69,7 @@ def test_initialize_is_answered_before_the_store_or_an_sdk_is_loaded(home: Path)
     code = """
 import anyio
 from mcp import Client
-from server.mcp_app import build_server
+from server.tools.app import build_server
 seen = {}
 async def spy(ctx, call_next):
     result = await call_next(ctx)
@@ -92,7 +92,7 @@ print(json.dumps(seen))
 async def test_the_store_opens_after_the_handshake_without_waiting_for_a_tool_call(
     mode: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(server.mcp_app, "WARM_FALLBACK_S", 3600.0)  # only the handshake can start it
+    monkeypatch.setattr(server.tools.app, "WARM_FALLBACK_S", 3600.0)  # only the handshake can start it
     opened = threading.Event()
     runtimes: list[Runtime] = []
 

@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from server.analytics.stats_tool import stats_text
 from server.analytics.text import at_least, fmt_usd
 from server.analytics.window import Window
+from server.tools.stats import stats_text
 from tests.server.analytics.seed import add, delegation
 
 

@@ -90,3 +90,29 @@ def test_delegations_carry_the_task_and_full_answer_of_their_thread_exchange(eng
     assert (failed.task, failed.answer) == ("write the parser", None)
     assert (answered.task, answered.answer) == ("write the parser", "def parse(): ...")
     assert (later.task, later.answer) == ("now add tests", "def test_parse(): ... (the whole of it)")
+
+
+def test_with_telemetry_a_prompts_own_cost_is_the_sum_of_the_main_agents_api_requests(engine: Engine) -> None:
+    from server.store.models import ApiRequest
+
+    def request(minute: float, cost: float, agent_id: str | None = None) -> ApiRequest:
+        return ApiRequest(session_id="s", created_at=at(minute), cost_usd=cost, agent_id=agent_id)
+
+    add(
+        engine,
+        session("s"),
+        prompt("s", 1, "first"),
+        prompt("s", 10, "second"),
+        usage("s", "claude-sonnet-4-5", 2, 0.001326),  # transcript-priced: replaced by Claude Code's figures
+        usage("s", "claude-sonnet-4-5", 11, 0.001326),
+        request(2, 0.001446),
+        request(3, 0.001446),
+        request(11, 0.002),
+        request(4, 9.0, agent_id="a-subagent"),  # a subagent's: not the prompt's own
+    )
+    with Session(engine) as db:
+        detail = session_detail(db, "s")
+    assert detail is not None
+    first, second = detail.timeline
+    assert first.own_cost_usd == pytest.approx(0.002892) and second.own_cost_usd == pytest.approx(0.002)
+    assert first.tokens > 0  # tokens still come from the transcript

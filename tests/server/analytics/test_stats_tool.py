@@ -13,10 +13,10 @@ from mcp_types import TextContent
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-from server.analytics.stats_tool import MAX_CHARS, register_stats_tool
 from server.config import ContextConfig, SwitchboardConfig
 from server.settings import Settings
 from server.store.models import utcnow
+from server.tools.stats import MAX_CHARS, register_stats_tool
 from tests.server.analytics.seed import add, delegation, session, tool, usage
 
 pytestmark = pytest.mark.anyio
@@ -92,7 +92,7 @@ async def test_stats_on_an_empty_store_says_zero_not_unpriced(engine: Engine) ->
 
 
 async def test_the_switchboard_app_serves_stats_with_its_config_threshold(engine: Engine, settings: Settings) -> None:
-    from server.mcp_app import build_server
+    from server.tools.app import build_server
 
     add(engine, session("s-1", started_at=utcnow() - timedelta(hours=1), context_tokens=60_000))
     config = SwitchboardConfig(context=ContextConfig(threshold=0.5, window_tokens=100_000))

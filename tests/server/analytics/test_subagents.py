@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -34,3 +36,34 @@ def test_runs_by_type_sum_tokens_and_priced_costs_and_count_unpriced_runs(engine
 def test_nesting_depth_follows_parents_and_survives_a_cycle() -> None:
     assert nesting_depths({"a": None, "b": "a", "c": "b", "x": "gone"}) == {"a": 1, "b": 2, "c": 3, "x": 1}
     assert set(nesting_depths({"p": "q", "q": "p"})) == {"p", "q"}
+
+
+def test_with_telemetry_a_subagents_cost_is_the_sum_of_its_api_requests(engine: Engine) -> None:
+    from server.analytics.session_detail import session_detail
+    from server.store.models import ApiRequest
+
+    def request(agent_id: str | None, cost: float, sequence: int) -> ApiRequest:
+        return ApiRequest(session_id="s", agent_id=agent_id, cost_usd=cost, event_sequence=sequence)
+
+    add(
+        engine,
+        session("s"),
+        subagent("s", "told", 1, 0.001326),  # priced from the transcript by genai-prices
+        subagent("s", "untold", 2, 0.5),  # no telemetry for this one: its priced cost stands
+        subagent("s", "unpriced", 3, None, unpriced_models=["mystery"]),
+        request("told", 0.001446, 1),
+        request("told", 0.001446, 2),
+        request(None, 9.0, 3),  # the main agent's: not a subagent's
+        request("unpriced", 0.25, 4),  # telemetry prices what genai-prices could not
+    )
+    with Session(engine) as db:
+        stats = subagent_stats(db, Window())
+        detail = session_detail(db, "s")
+    assert stats.cost_usd == pytest.approx(0.002892 + 0.5 + 0.25) and stats.unpriced_runs == 0
+    assert detail is not None
+    costs = {node.id: (node.own_cost_usd, node.unpriced) for node in _walk(detail.timeline) if node.kind == "subagent"}
+    assert costs == {"told": (pytest.approx(0.002892), False), "untold": (0.5, False), "unpriced": (0.25, False)}
+
+
+def _walk(nodes: list[Any]) -> list[Any]:
+    return [n for node in nodes for n in (node, *_walk(node.children))]

@@ -15,10 +15,10 @@ from sqlalchemy import Engine
 
 from server.config import OutputConfig, SwitchboardConfig
 from server.engine import runtime as runtime_module
-from server.engine.consensus_tool import choose_members
 from server.engine.runtime import Runtime
-from server.mcp_app import build_server
 from server.settings import Settings
+from server.tools.app import build_server
+from server.tools.consensus import choose_members
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.anyio

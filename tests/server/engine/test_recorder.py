@@ -21,11 +21,11 @@ from sqlmodel import Session, col, func, select
 from server.config import SwitchboardConfig
 from server.engine.recorder import Batch, Recorder
 from server.engine.runtime import Runtime
-from server.mcp_app import build_server
 from server.settings import Settings
 from server.store import record_batches
 from server.store.background import ingest_once
 from server.store.models import Delegation, RecordBatch, ThreadMessage
+from server.tools.app import build_server
 from tests.fakes.openai_api import FakeOpenAI
 
 pytestmark = pytest.mark.anyio

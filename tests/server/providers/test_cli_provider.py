@@ -51,6 +51,20 @@ async def test_cli_provider_names_a_missing_command() -> None:
         await provider.complete("m", REQUEST, timeout_s=15)
 
 
+async def test_a_cli_provider_of_a_registry_runs_in_that_sessions_project(tmp_path: Path) -> None:
+    from server.config import SwitchboardConfig
+    from server.providers.registry import Registry
+
+    project = tmp_path / "project"
+    project.mkdir()
+    command = [sys.executable, "-c", "import os; print(os.getcwd())"]
+    config = SwitchboardConfig.model_validate({"providers": {"agent": {"kind": "cli", "command": command}}})
+    provider = Registry(config, environ={}, cwd=project).get("agent")
+    with anyio.fail_after(20):
+        completion = await provider.complete("m", REQUEST, timeout_s=15)
+    assert completion.text == str(project)
+
+
 LONG_PROMPT = "review this: " + "x" * (200 * 1024)
 
 

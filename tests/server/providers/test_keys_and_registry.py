@@ -116,7 +116,7 @@ def test_building_the_server_imports_no_provider_sdk(tmp_path: Path) -> None:
     code = (
         "import sys\n"
         "from server.config import SwitchboardConfig\n"
-        "from server.mcp_app import build_server\n"
+        "from server.tools.app import build_server\n"
         "from server.providers.registry import Registry\n"
         "cfg = SwitchboardConfig.model_validate({'providers': {'anthropic': {}, 'groq': {}, 'openai': {}}})\n"
         "build_server(config=cfg); Registry(cfg).models()\n"

@@ -15,10 +15,10 @@ from sqlmodel import Session, col, select
 
 from server.config import SwitchboardConfig
 from server.engine.runtime import Runtime
-from server.mcp_app import build_server
 from server.routing.learn import Learner
 from server.settings import Settings
 from server.store.models import Delegation, Feedback, RoutingStat
+from server.tools.app import build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.anyio

@@ -1,4 +1,5 @@
-"""Bounds on what a caller may ask analytics for; light (no SQLAlchemy), so the ``stats`` tool's schema can use them."""
+"""Bounds on what a caller may ask analytics for; light (no SQLAlchemy, outside the analytics package), so the
+``stats`` tool's schema can use them before anything heavy is loaded."""
 
 from __future__ import annotations
 

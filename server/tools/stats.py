@@ -14,8 +14,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from server.analytics.limits import MAX_DAYS
 from server.config import ContextConfig, RoutingConfig, SwitchboardConfig
+from server.limits import MAX_DAYS
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""The MCP command Claude Code runs: relay the session's MCP stream to the warm switchboard service.
+
+Run as ``python3 -I -S launcher.py SWITCHBOARD...`` where ``SWITCHBOARD...`` is the argv that runs the
+``switchboard`` command (e.g. ``/venv/bin/python -P -m server``). Standard library only, importing nothing of the
+package: a ``switchboard serve`` spends 0.6-1.7 s importing the MCP SDK before it can answer, this ~20 ms.
+
+It connects to the service's Unix socket under ``SWITCHBOARD_HOME`` (starting the service detached when nothing
+listens), says who it is (build stamp, working directory, session id, config file), hands over the key variables
+the service asks for (those the session's config names), then copies bytes both ways until either side ends.
+When the service cannot be reached in time, or the home is unwritable, it becomes ``switchboard serve`` (exec)
+after one line on stderr: Claude Code never sees a dead server.
+
+The service imports this file for :func:`home`, :func:`socket_path`, :func:`build_stamp` and the wire format, so
+the two sides cannot disagree on them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import selectors
+import signal
+import socket
+import sys
+import time
+
+TYPE_CHECKING = False  # importing typing would cost ~5 ms on every session start
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
+PROTOCOL = 1
+TIMEOUT_ENV = "SWITCHBOARD_LAUNCHER_TIMEOUT_S"
+DEFAULT_TIMEOUT_S = 3.0
+"""Claude Code's first probe waits 3 s; past that a plain ``serve`` is the quicker way to a live server."""
+MAX_LINE = 1 << 20
+IDENTITY_ENV = (
+    "CLAUDE_CODE_SESSION_ID",
+    "CLAUDE_PROJECT_DIR",
+    "SWITCHBOARD_CONFIG",
+    "MCP_TOOL_TIMEOUT",
+    "SWITCHBOARD_DATABASE_URL",  # the service serves only sessions of its own store; others are served in-process
+)
+SERVICE_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "SWITCHBOARD_HOME",
+    "SWITCHBOARD_DATABASE_URL",
+    "SWITCHBOARD_SERVICE_IDLE_S",
+    "SWITCHBOARD_SERVICE_PORT",
+    "CLAUDE_PLUGIN_DATA",
+    "XDG_DATA_HOME",
+    "XDG_CONFIG_HOME",
+)
+"""What the detached service inherits: where things live, never a session's keys or identity."""
+_SOCKET_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
+_CHUNK = 65536
+
+
+def home() -> str:
+    """SWITCHBOARD_HOME, resolved as server.settings does (``CLAUDE_PLUGIN_DATA``, else the user data dir)."""
+    for name in ("SWITCHBOARD_HOME", "CLAUDE_PLUGIN_DATA"):
+        if os.environ.get(name):
+            return os.environ[name]
+    if sys.platform == "darwin":
+        return os.path.expanduser("~/Library/Application Support/switchboard")
+    data = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return os.path.join(data, "switchboard")
+
+
+def run_dir(home_dir: str) -> str:
+    """The service's private folder (0700): lock, state file, and the socket when its path is short enough."""
+    return os.path.join(home_dir, "service")
+
+
+def socket_path(home_dir: str) -> str:
+    """The service's socket; a home too deep for ``sun_path`` gets a per-user folder under /tmp instead."""
+    path = os.path.join(run_dir(home_dir), "mcp.sock")
+    if len(path.encode()) <= _SOCKET_MAX:
+        return path
+    digest = hashlib.sha256(os.path.abspath(home_dir).encode()).hexdigest()[:16]
+    return os.path.join(f"/tmp/switchboard-{os.getuid()}", f"{digest}.sock")
+
+
+def package_root() -> str:
+    """The folder holding the ``server`` and ``dashboard`` packages (this file is in hooks/ or server/_hooks/)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    parent = os.path.dirname(here)
+    return os.path.dirname(parent) if os.path.basename(here) == "_hooks" else parent
+
+
+def build_stamp(root: str | None = None) -> str:
+    """A digest of the installed code (names, sizes, mtimes): an upgrade or an edit changes it (~2 ms)."""
+    root = root or package_root()
+    digest = hashlib.sha256()
+    for package in ("server", "dashboard"):
+        for folder, dirs, files in os.walk(os.path.join(root, package)):
+            dirs[:] = sorted(d for d in dirs if d not in ("__pycache__", "node_modules", "static"))
+            for name in sorted(files):
+                if name.endswith((".py", ".html")):
+                    st = os.stat(os.path.join(folder, name))
+                    digest.update(f"{folder}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:24]
+
+
+class Unreachable(Exception):
+    """The service did not answer in time; the message says why, for the one stderr line."""
+
+
+def _read_line(sock: socket.socket, deadline: float, buffer: bytearray) -> dict[str, Any]:
+    while b"\n" not in buffer:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Unreachable("the service accepted but did not answer")
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(_CHUNK)
+        except TimeoutError:
+            continue
+        if not chunk:
+            raise Unreachable("the service closed the connection during the handshake")
+        buffer += chunk
+        if len(buffer) > MAX_LINE:
+            raise Unreachable("the service's handshake line is too long")
+    line, _, rest = bytes(buffer).partition(b"\n")
+    buffer[:] = rest
+    reply = json.loads(line)
+    if not isinstance(reply, dict):
+        raise Unreachable("the service's handshake is not a JSON object")
+    return reply  # pyright: ignore[reportUnknownVariableType]
+
+
+def _send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+def handshake(sock: socket.socket, deadline: float, stamp: str) -> tuple[str, bytes]:
+    """Introduce this session; returns ("ok" | "restart", bytes already read past the handshake)."""
+    buffer = bytearray()
+    identity = {name: os.environ[name] for name in IDENTITY_ENV if os.environ.get(name)}
+    _send(sock, {"protocol": PROTOCOL, "stamp": stamp, "cwd": os.getcwd(), "env": identity})
+    reply = _read_line(sock, deadline, buffer)
+    if reply.get("restart"):
+        return "restart", b""
+    if "need" in reply:
+        names = [str(name) for name in reply["need"]]
+        _send(sock, {"env": {name: os.environ[name] for name in names if os.environ.get(name)}})
+        reply = _read_line(sock, deadline, buffer)
+    if not reply.get("ok"):
+        raise Unreachable(f"the service refused the session: {reply.get('error', 'no reason given')}")
+    sock.settimeout(None)
+    return "ok", bytes(buffer)
+
+
+def _connect(path: str) -> socket.socket | None:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        return None
+    return sock
+
+
+def start_service(argv: list[str], home_dir: str) -> None:
+    """Start ``switchboard service run`` detached, with only the variables that say where things live."""
+    import subprocess
+
+    os.makedirs(run_dir(home_dir), mode=0o700, exist_ok=True)
+    env = {name: os.environ[name] for name in SERVICE_ENV if os.environ.get(name)}
+    env["SWITCHBOARD_HOME"] = home_dir
+    log = os.open(os.path.join(run_dir(home_dir), "service.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        subprocess.Popen(
+            [*argv, "service", "run"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            cwd=home_dir,
+            start_new_session=True,
+        )
+    finally:
+        os.close(log)
+
+
+def connect(argv: list[str], deadline: float) -> tuple[socket.socket, bytes]:
+    """A connection to the service that has accepted this session, starting the service when needed."""
+    home_dir = home()
+    path = socket_path(home_dir)
+    stamp = build_stamp()
+    started = False
+    while True:
+        sock = _connect(path)
+        if sock is None:
+            if not started:
+                start_service(argv, home_dir)
+                started = True
+            if time.monotonic() >= deadline:
+                raise Unreachable("the service did not start listening")
+            time.sleep(0.02)  # bounded by the deadline: polling the socket is the launcher's only way to know
+            continue
+        try:
+            answer, rest = handshake(sock, deadline, stamp)
+        except (ConnectionResetError, BrokenPipeError):
+            answer, rest = "restart", b""  # queued on a service that retired meanwhile: dial again
+        except BaseException:
+            sock.close()
+            raise
+        if answer == "ok":
+            return sock, rest
+        sock.close()  # an older service retired itself for this newer code: start the new one
+        started = False
+        if time.monotonic() >= deadline:
+            raise Unreachable("the service kept restarting")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def relay(sock: socket.socket, early: bytes) -> int:
+    """Copy stdin to the service and the service to stdout until the service ends the session."""
+    if early:
+        _write_all(1, early)
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ)
+    selector.register(sock, selectors.EVENT_READ)
+    while True:
+        for key, _ in selector.select():
+            if key.fileobj == 0:
+                data = os.read(0, _CHUNK)
+                if data:
+                    sock.sendall(data)
+                else:  # stdin EOF: let the service finish the session, and exit when it closes
+                    selector.unregister(0)
+                    sock.shutdown(socket.SHUT_WR)
+            else:
+                data = sock.recv(_CHUNK)
+                if not data:
+                    return 0
+                _write_all(1, data)
+
+
+def fall_back(argv: list[str], reason: str) -> NoReturn:
+    print(f"switchboard launcher: {reason}; serving this session in-process instead", file=sys.stderr, flush=True)
+    os.execv(argv[0], [*argv, "serve"])
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: launcher.py SWITCHBOARD_COMMAND...", file=sys.stderr)
+        return 2
+    # Claude Code ends its servers with SIGINT then SIGTERM: both end this relay at once (the kernel closes the
+    # socket, and the service ends the session on that EOF).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        timeout = float(os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT_S)
+    except ValueError:
+        timeout = DEFAULT_TIMEOUT_S
+    try:
+        sock, early = connect(argv, time.monotonic() + timeout)
+    except Unreachable as exc:
+        fall_back(argv, f"{exc} within {timeout:g} s")
+    except (OSError, ValueError) as exc:  # unwritable home, full disk, a garbled handshake
+        fall_back(argv, f"the service is unavailable ({type(exc).__name__}: {exc})")
+    try:
+        return relay(sock, early)
+    except (BrokenPipeError, ConnectionResetError):
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
