@@ -8,7 +8,6 @@ its rows. Each call is made and recorded by :mod:`server.engine.consensus_calls`
 
 from __future__ import annotations
 
-import math
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -30,10 +29,9 @@ from server.providers.registry import ModelInfo
 
 __all__ = ["ConsensusRefused", "ConsensusSpec", "Progress", "run_consensus"]
 
-CLIENT_MARGIN = 0.9
-"""A run the client bounds (``MCP_TOOL_TIMEOUT``) ends within this share of it, leaving room for the reply."""
 JUDGE_SHARE = 0.5
-"""Of that bounded time, the members of a ``judge`` run get this share; the judge gets the rest."""
+"""Of the time left before the client's timeout when the members start, a ``judge`` run gives them this share;
+the judge gets the rest."""
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 """``(done, total, message)``: told as each member (and the judge) ends."""
@@ -60,7 +58,9 @@ def _label(member: Member) -> str:
 
 
 class _ConsensusRun:
-    def __init__(self, runtime: Runtime, spec: ConsensusSpec, progress: Progress | None) -> None:
+    def __init__(
+        self, runtime: Runtime, spec: ConsensusSpec, progress: Progress | None, deadline: float | None
+    ) -> None:
         self.runtime = runtime
         self.spec = spec
         self.progress = progress
@@ -79,8 +79,8 @@ class _ConsensusRun:
         self.refused: dict[int, str] = {}
         """Members a budget or the run's cap refused before they started, and why."""
         self.started = time.perf_counter()
-        self.end_s = None if runtime.client_timeout_s is None else runtime.client_timeout_s * CLIENT_MARGIN
-        """When the whole run must be over (seconds from its start), if the client's timeout bounds it."""
+        self.deadline = deadline
+        """When the whole run must be over (``anyio.current_time()``), if the client's timeout bounds it."""
 
     def _cheapest_first(self) -> None:
         probe = self.calls.request(member_system_prompt(None), self.spec.question)
@@ -125,7 +125,7 @@ class _ConsensusRun:
         spec = self.spec
         await self.calls.load_spend(self._worst_usd())
         await self.runtime.build_providers([info.provider for info in self.infos if info is not None])
-        timeout_s = self._members_deadline_s()  # after the set-up above, whose time counts against the client's
+        timeout_s = self._members_deadline_s()  # taken now: the spend and the clients above took some of it
         outcomes = await run_members(
             self.members,
             self.call_member,
@@ -166,9 +166,10 @@ class _ConsensusRun:
     def _members_deadline_s(self) -> float:
         """The members' deadline: the one asked for, cut short to end within the client's own timeout."""
         asked = self.spec.timeout_s or self.runtime.config.resilience.timeout_s
-        if self.end_s is None:
+        left = self._left_s()
+        if left is None:
             return asked
-        bound = self.end_s * (JUDGE_SHARE if self.spec.strategy == "judge" else 1.0) - self.elapsed_ms() / 1000
+        bound = max(0.0, left * (JUDGE_SHARE if self.spec.strategy == "judge" else 1.0))
         if bound < asked:
             self.notes.append(f"members' deadline cut to {bound:.1f} s to end within the client's tool timeout")
         return min(asked, bound)
@@ -201,8 +202,8 @@ class _ConsensusRun:
         if reason is not None:
             self.judge_outcome = MemberOutcome(status="skipped", error=reason)
             return f"judge skipped: {reason}"
-        left = math.inf if self.end_s is None else self.end_s - self.elapsed_ms() / 1000
-        with anyio.move_on_after(left):
+        left = self._left_s()
+        with anyio.move_on_after(float("inf") if left is None else left):
             self.judge_outcome = await self.calls.call(slot, info, request, StopSignal(reason="timeout"))
         outcome = self.judge_outcome or MemberOutcome(status="timeout", error="the client's tool timeout came first")
         self.judge_outcome = outcome
@@ -229,17 +230,26 @@ class _ConsensusRun:
             latency_ms=self.elapsed_ms(),
         )
 
+    def _left_s(self) -> float | None:
+        """Seconds until the client's timeout (less its margin), or None when the client sets none."""
+        return None if self.deadline is None else self.deadline - anyio.current_time()
+
     def elapsed_ms(self) -> float:
         return (time.perf_counter() - self.started) * 1000
 
 
-async def run_consensus(runtime: Runtime, spec: ConsensusSpec, *, progress: Progress | None = None) -> ConsensusResult:
+async def run_consensus(
+    runtime: Runtime, spec: ConsensusSpec, *, progress: Progress | None = None, deadline: float | None = None
+) -> ConsensusResult:
     """Ask ``spec.members``, combine their answers by ``spec.strategy``, record the run and return its result.
+
+    ``deadline`` is :meth:`Runtime.call_deadline` taken when the tool call arrived (default: taken now), so the
+    time the call waited before the run counts against the client's timeout too.
 
     Members that fail, time out or fail the answer check are reported in the result and never fatal while
     another member answers; with no good answer the result's ``status`` is ``failed``.
     """
-    run = _ConsensusRun(runtime, spec, progress)
+    run = _ConsensusRun(runtime, spec, progress, runtime.call_deadline() if deadline is None else deadline)
     result: ConsensusResult | None = None
     ended = "error"
     try:

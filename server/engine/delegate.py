@@ -56,6 +56,8 @@ class DelegateParams:
     """Told ``(done, total, message)`` when the call falls back or waits, e.g. to report MCP progress."""
     roots: list[Path] | None = None
     """The client's project roots, when it told them; ``files`` must lie inside one (default: the server's)."""
+    deadline: float | None = None
+    """:meth:`Runtime.call_deadline` taken when the tool call arrived (default: when the fallback starts)."""
 
 
 async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
@@ -78,7 +80,7 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     request_id = uuid.uuid4().hex
     log = FallbackLog()
     try:
-        attempts = await run_fallback(runtime, plan, request, params.progress, log)
+        attempts = await run_fallback(runtime, plan, request, params.progress, log, params.deadline)
     except anyio.get_cancelled_exc_class():
         # The caller gave up (Esc in Claude Code): the tries made so far still cost money and are recorded.
         rows = _attempt_rows(runtime, log.with_cancelled(), request_id, task_type, params.thread_id)

@@ -51,15 +51,21 @@ class FallbackLog:
 
 
 async def run_fallback(
-    runtime: Runtime, plan: Plan, request: CompletionRequest, progress: Progress | None, log: FallbackLog
+    runtime: Runtime,
+    plan: Plan,
+    request: CompletionRequest,
+    progress: Progress | None,
+    log: FallbackLog,
+    deadline: float | None = None,
 ) -> list[Attempt]:
     """Try the plan's candidates in order until one answers; a short ``Retry-After`` is waited out once per model.
 
     When the client has a tool timeout, each try is cut to the time left before it, and models left untried
     are noted in ``plan.skipped``, so the caller gets an answer (or the list of failures), not a timeout.
     Every try is also appended to ``log``, for the caller to record even if this run is cancelled.
+    ``deadline`` is :meth:`Runtime.call_deadline` taken when the tool call arrived (default: taken now).
     """
-    deadline = None if runtime.client_timeout_s is None else anyio.current_time() + runtime.client_timeout_s * 0.9
+    deadline = runtime.call_deadline() if deadline is None else deadline
     for position, info in enumerate(plan.candidates):
         left = _time_left(deadline)
         if left is not None and left <= MIN_ATTEMPT_S:

@@ -30,7 +30,10 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlmodel import SQLModel
 
-__all__ = ["HEAVY_MODULES", "Runtime", "Shared", "default_roots", "import_heavy_modules"]
+__all__ = ["CLIENT_MARGIN", "HEAVY_MODULES", "Runtime", "Shared", "default_roots", "import_heavy_modules"]
+
+CLIENT_MARGIN = 0.9
+"""A call the client bounds (``MCP_TOOL_TIMEOUT``) ends within this share of it, leaving room for the reply."""
 
 HEAVY_MODULES = (
     "server.store.models",  # SQLAlchemy and SQLModel come with the tables
@@ -185,6 +188,18 @@ class Runtime:
             runtime.recorder, runtime._owns_recorder = common.recorder, False
         return runtime
 
+    def call_deadline(self) -> float | None:
+        """When a tool call that arrives now must be over (``anyio.current_time()`` clock), if the client bounds it.
+
+        A tool takes this first thing, before it waits for the warm-up, the store or the client's roots: the
+        client's clock started when it sent the call. Measured under load (2 cores, load average 6-9): a consensus
+        call waited 0.4-1.5 s for the warm-up before its run began, so a deadline taken at the run's start ended
+        the run after Claude Code's timeout had fired.
+        """
+        if self.client_timeout_s is None:
+            return None
+        return anyio.current_time() + self.client_timeout_s * CLIENT_MARGIN
+
     def __post_init__(self) -> None:
         self.recorder = Recorder(lambda: self.engine, self.settings.spool_dir / "records")
         self._owns_recorder = True
@@ -223,15 +238,22 @@ class Runtime:
         return await anyio.to_thread.run_sync(self.open_store_now)
 
     async def warm(self) -> None:
-        """Import what the tools need (the store, the engines, analytics) in a worker thread, once.
+        """Import what the tools need (the store, the engines, analytics, the providers' clients) in a worker
+        thread, once.
 
         A tool awaits this before its first deferred import, so that import never blocks the event loop; the
         server's lifespan calls it right after the handshake, so the first tool call seldom waits at all.
         """
         if not self._warmed:
             # Abandoned if cancelled: a shutdown need not wait for imports nobody will use.
-            await anyio.to_thread.run_sync(import_heavy_modules, abandon_on_cancel=True)
+            await anyio.to_thread.run_sync(self._import_all, abandon_on_cancel=True)
             self._warmed = True
+
+    def _import_all(self) -> None:
+        import_heavy_modules()
+        # The configured providers' clients too (their SDK imports, key lookups): under load (2 cores, load
+        # average 9) building the openai client took 1.5 s of a 6 s tool timeout when a first call paid for it.
+        self._build_quietly([name for name in self.registry.specs if self.registry.built(name) is None])
 
     async def build_providers(self, names: list[str]) -> None:
         """Build the clients of ``names`` not built yet, in one worker thread (SDK imports, key lookups).

@@ -144,6 +144,7 @@ async def consensus(
     members; each member's answer, cost and error are in the structured result.
     """
     runtime = ctx.request_context.lifespan_context
+    deadline = runtime.call_deadline()  # before any wait: the client's clock is already running
     if runtime.config_error is not None:
         raise ToolError(runtime.config_error)
     await runtime.warm()
@@ -164,7 +165,7 @@ async def consensus(
         await ctx.report_progress(done, total, message)
 
     try:
-        result = await run_consensus(runtime, spec, progress=progress)
+        result = await run_consensus(runtime, spec, progress=progress, deadline=deadline)
     except ConsensusRefused as exc:
         raise ToolError(str(exc)) from exc
     if asked is not None and len(seats) < asked:

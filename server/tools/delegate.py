@@ -52,6 +52,7 @@ async def delegate(
     next model on failure. Returns the answer, then one line: model, tokens, cost, latency, any fallback.
     """
     runtime = runtime_of(ctx)
+    deadline = runtime.call_deadline()  # before any wait (warm-up, the client's roots): its clock is running
     await runtime.warm()
     from server.engine.delegate import DelegateError, DelegateParams
     from server.engine.delegate import delegate as run_delegate
@@ -68,6 +69,7 @@ async def delegate(
         temperature=temperature,
         progress=ctx.report_progress,
         roots=await client_roots(ctx) if files else None,
+        deadline=deadline,
     )
     try:
         return delegate_result(await run_delegate(runtime, params))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from server.config import ProviderConfig, SwitchboardConfig
+from server.engine import runtime as runtime_module
 from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent, StoredOutput
@@ -322,3 +324,29 @@ async def test_provider_events_still_pending_at_shutdown_are_written(
             runtimes[0].record_error("acme", "timeout", "model-a: cancelled")
     with recorded(engine) as db:
         assert [(e.provider, e.event) for e in db.exec(select(ProviderEvent)).all()] == [("acme", "error")]
+
+
+async def test_the_wait_for_the_warm_up_counts_against_the_clients_tool_timeout(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow import stands in for a loaded machine: the first call waits for the warm-up, on the client's clock.
+    real_import = runtime_module.import_heavy_modules
+
+    def slow_import() -> None:
+        time.sleep(1.0)
+        real_import()
+
+    monkeypatch.setattr(runtime_module, "import_heavy_modules", slow_import)
+    fake.script("model-a", Reply(kind="hang"))
+    environ = {"ACME_KEY": "sk-test-acme", "MCP_TOOL_TIMEOUT": "4000"}
+    server = build_server(settings, acme_config(fake), engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    with anyio.fail_after(20):
+        async with Client(server) as client:
+            started = time.perf_counter()
+            result = await client.call_tool("delegate", {"task": "say hello"})
+            waited_s = time.perf_counter() - started
+    assert waited_s < 4.0
+    assert result.is_error
+    text = " ".join(block.text for block in result.content if isinstance(block, types.TextContent))
+    # model-a is tried with what is left after the wait (or skipped, on a machine slower still); never model-b
+    assert "acme:model-b: skipped: not tried: the client's tool timeout (MCP_TOOL_TIMEOUT)" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from mcp import Client
 from sqlalchemy import Engine
 
 from server.config import OutputConfig, SwitchboardConfig
+from server.engine import runtime as runtime_module
 from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.tools.app import build_server
@@ -197,3 +199,35 @@ async def test_more_members_than_n_allows_are_refused_before_any_call(
     assert result.is_error
     assert reason in json.dumps([c.model_dump() for c in result.content])
     assert fake.requests == []
+
+
+async def test_the_wait_for_the_warm_up_counts_against_the_clients_tool_timeout(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Under load the first call waited ~1 s for the warm-up imports, and the run's own 0.9 x MCP_TOOL_TIMEOUT
+    # started only after it: Claude Code's timeout fired first. A slow import stands in for that load here.
+    real_import = runtime_module.import_heavy_modules
+
+    def slow_import() -> None:
+        time.sleep(1.0)
+        real_import()
+
+    monkeypatch.setattr(runtime_module, "import_heavy_modules", slow_import)
+    fake.script("a1", Reply(text="Final answer: 42"))
+    fake.script("b1", Reply(text="Final answer: 42"))
+    fake.script("c1", Reply(kind="hang"))
+    fake.script("a2", Reply(kind="hang"))
+    environ = {"MCP_TOOL_TIMEOUT": "4000"}
+    app = build_server(settings, config_for(fake), engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    arguments = {"question": "6 x 7?", "models": ["pa:a1", "pb:b1", "pc:c1"], "judge": "pa:a2", "timeout_s": 60}
+    with anyio.fail_after(20):
+        async with Client(app) as client:
+            started = time.perf_counter()
+            result = await client.call_tool("consensus", arguments)
+            waited_s = time.perf_counter() - started
+    assert waited_s < 4.0
+    assert not result.is_error, result.content
+    data = result.structured_content
+    assert data is not None and data["final_answer"] == "Final answer: 42"
+    assert [m["status"] for m in data["members"]] == ["ok", "ok", "timeout"]
+    assert data["judge"]["status"] == "timeout"
