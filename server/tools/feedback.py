@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from server.engine.compact import tool_description
@@ -33,7 +33,7 @@ async def feedback(
     request_id: Annotated[str, Field(min_length=1, max_length=64, description="From a delegate result.")],
     good: Annotated[bool, Field(description="Whether the delegated answer was good (kept, correct, useful).")],
     note: Annotated[str | None, Field(max_length=2_000, description="Why, in a few words.")] = None,
-) -> FeedbackResult:
+) -> CallToolResult:
     """Tell switchboard whether a delegated answer was good: routing learns which models answer each task type
     well. Feedback again on the same request replaces the earlier one."""
     runtime = ctx.request_context.lifespan_context
@@ -53,13 +53,17 @@ async def feedback(
         saved = await anyio.to_thread.run_sync(save)
     except FeedbackError as exc:
         raise ToolError(str(exc)) from exc
-    return FeedbackResult(
+    result = FeedbackResult(
         request_id=saved.request_id,
         model=saved.model,
         task_type=saved.task_type,
         good=saved.good,
         replaced=saved.previous is not None,
         message=saved.message,
+    )
+    # No output schema in tools/list (558 characters every session pays for); the details stay structured.
+    return CallToolResult(
+        content=[TextContent(type="text", text=result.message)], structured_content=result.model_dump(mode="json")
     )
 
 

@@ -115,8 +115,8 @@ def _two_sessions(service_home: Path, tmp_path: Path, fake_a: FakeOpenAI, fake_b
     with session(env_a) as a, session(env_b) as b:
         a.initialize()
         b.initialize()
-        listed_a = json.loads(a.call("providers")["content"][0]["text"])
-        listed_b = json.loads(b.call("providers")["content"][0]["text"])
+        listed_a = a.call("providers")["structuredContent"]
+        listed_b = b.call("providers")["structuredContent"]
         answer_a = a.call("delegate", task="say a")
         answer_b = b.call("delegate", task="say b")
         pids = {service_pid(service_home)}
