@@ -34,9 +34,9 @@ sys.path.insert(0, str(REPO))
 
 from server.config import SwitchboardConfig  # noqa: E402
 from server.engine.attempt import try_model  # noqa: E402
-from server.engine.consensus import ConsensusSpec, run_consensus  # noqa: E402
-from server.engine.consensus_judge import build_judge_prompt  # noqa: E402
-from server.engine.consensus_members import Member  # noqa: E402
+from server.engine.consensus.judge import build_judge_prompt  # noqa: E402
+from server.engine.consensus.members import Member  # noqa: E402
+from server.engine.consensus.run import ConsensusSpec, run_consensus  # noqa: E402
 from server.engine.runtime import Runtime  # noqa: E402
 from server.providers.base import ChatMessage, CompletionRequest  # noqa: E402
 from server.settings import Settings  # noqa: E402

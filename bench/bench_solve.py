@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 
 from server.config import SwitchboardConfig  # noqa: E402
 from server.engine.attempt import try_model  # noqa: E402
-from server.engine.consensus import ConsensusSpec, run_consensus  # noqa: E402
-from server.engine.consensus_members import Member  # noqa: E402
+from server.engine.consensus.members import Member  # noqa: E402
+from server.engine.consensus.run import ConsensusSpec, run_consensus  # noqa: E402
 from server.engine.runtime import Runtime  # noqa: E402
 from server.engine.solve import SolveSpec, run_solve  # noqa: E402
 from server.engine.solve_check import run_check  # noqa: E402

@@ -14,7 +14,7 @@ from typing import Any
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from server.engine.consensus_models import ConsensusResult
+from server.engine.consensus.models import ConsensusResult
 from server.engine.results import DelegateResult
 
 __all__ = [

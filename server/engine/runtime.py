@@ -41,7 +41,7 @@ HEAVY_MODULES = (
     "alembic.command",  # opening the store migrates; importing alembic is most of that on an existing store
     "alembic.config",
     "server.engine.delegate",
-    "server.engine.consensus",
+    "server.engine.consensus.run",
     "server.engine.solve",  # not treequest (~1.1 s with numpy and scipy): a solve call loads it in a thread
     "server.engine.output",
     "server.analytics.report",

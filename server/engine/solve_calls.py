@@ -1,10 +1,10 @@
-"""The model calls of one ``solve`` run: consensus's :class:`~server.engine.consensus_calls.RunCalls` (cost cap,
+"""The model calls of one ``solve`` run: consensus's :class:`~server.engine.consensus.calls.RunCalls` (cost cap,
 budgets, ``try_model``, recording), with each call's ``delegation`` row linked to the node it served."""
 
 from __future__ import annotations
 
-from server.engine.consensus_calls import RunCalls
-from server.engine.consensus_record import RunLedger
+from server.engine.consensus.calls import RunCalls
+from server.engine.consensus.record import RunLedger
 from server.engine.records import Attempt, delegation_row
 from server.engine.runtime import Runtime
 from server.engine.solve_search import Refused

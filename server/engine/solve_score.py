@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.engine.consensus_judge import JudgeError
-from server.engine.consensus_members import StopSignal
+from server.engine.consensus.judge import JudgeError
+from server.engine.consensus.members import StopSignal
 from server.engine.solve_calls import SolveCalls
 from server.engine.solve_check import run_check
 from server.engine.solve_prompts import JUDGE_SYSTEM, judge_prompt, parse_judge_score

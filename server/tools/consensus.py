@@ -10,9 +10,9 @@ from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
 from server.engine.compact import consensus_result, tool_description
-from server.engine.consensus_members import Member
-from server.engine.consensus_models import Strategy
-from server.engine.consensus_prompts import Stance
+from server.engine.consensus.members import Member
+from server.engine.consensus.models import Strategy
+from server.engine.consensus.prompts import Stance
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
@@ -148,7 +148,7 @@ async def consensus(
     if runtime.config_error is not None:
         raise ToolError(runtime.config_error)
     await runtime.warm()
-    from server.engine.consensus import ConsensusRefused, ConsensusSpec, run_consensus
+    from server.engine.consensus.run import ConsensusRefused, ConsensusSpec, run_consensus
 
     seats, default_judge = _members(runtime, question, models, n, stances, judge)
     asked = None if models else n or (len(stances) if stances else DEFAULT_MEMBERS)

@@ -14,8 +14,8 @@ from sqlmodel import col, select
 
 from server.config import SwitchboardConfig
 from server.engine.compact import consensus_result
-from server.engine.consensus import ConsensusSpec, run_consensus
-from server.engine.consensus_members import Member
+from server.engine.consensus.members import Member
+from server.engine.consensus.run import ConsensusSpec, run_consensus
 from server.engine.output import CHARS_PER_TOKEN
 from server.engine.runtime import Runtime
 from server.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.engine.consensus_agreement import (
+from server.engine.consensus.agreement import (
     dissent_summary,
     group_answers,
     normalise_answer,

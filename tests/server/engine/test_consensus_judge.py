@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.engine.consensus_judge import RUBRIC, JudgeError, build_judge_prompt, parse_verdict
+from server.engine.consensus.judge import RUBRIC, JudgeError, build_judge_prompt, parse_verdict
 
 ANSWERS = ["Paris is the capital.", "Lyon, I believe.", "Paris."]
 

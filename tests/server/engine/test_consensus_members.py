@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import anyio
 import pytest
 
-from server.engine.consensus_members import Member, MemberOutcome, StopSignal, run_members
+from server.engine.consensus.members import Member, MemberOutcome, StopSignal, run_members
 
 pytestmark = pytest.mark.anyio
 

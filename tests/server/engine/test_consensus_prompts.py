@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.engine.consensus_prompts import STANCE_PROMPTS, check_answer, member_system_prompt
+from server.engine.consensus.prompts import STANCE_PROMPTS, check_answer, member_system_prompt
 
 
 def test_each_stance_argues_its_side_and_keeps_the_truthfulness_floor() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from server.engine.consensus_judge import JudgeVerdict
-from server.engine.consensus_members import MemberOutcome
-from server.engine.consensus_strategies import decide_first_good, decide_judged, decide_vote, stop_rule
+from server.engine.consensus.judge import JudgeVerdict
+from server.engine.consensus.members import MemberOutcome
+from server.engine.consensus.strategies import decide_first_good, decide_judged, decide_vote, stop_rule
 
 LABELS = ["a:1", "b:2", "c:3", "d:4", "e:5"]
 

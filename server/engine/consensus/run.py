@@ -1,9 +1,9 @@
 """The ``consensus`` engine: ask several models at once and return one judged answer.
 
 This module runs the flow: members, then the strategy's decision (and the judge's call), then the result and
-its rows. Each call is made and recorded by :mod:`server.engine.consensus_calls` (through the delegate engine's
-``try_model``); the strategies' rules are in :mod:`server.engine.consensus_strategies`, the scheduling in
-:mod:`server.engine.consensus_members`, the judge's prompt in :mod:`server.engine.consensus_judge`.
+its rows. Each call is made and recorded by :mod:`server.engine.consensus.calls` (through the delegate engine's
+``try_model``); the strategies' rules are in :mod:`server.engine.consensus.strategies`, the scheduling in
+:mod:`server.engine.consensus.members`, the judge's prompt in :mod:`server.engine.consensus.judge`.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from dataclasses import dataclass
 
 import anyio
 
-from server.engine.consensus_calls import RunCalls
-from server.engine.consensus_judge import JudgeError, JudgeVerdict, build_judge_prompt, parse_verdict
-from server.engine.consensus_members import Member, MemberOutcome, StopSignal, run_members
-from server.engine.consensus_models import ConsensusResult, Strategy
-from server.engine.consensus_prompts import check_answer, member_system_prompt
-from server.engine.consensus_record import RunLedger
-from server.engine.consensus_result import RunFacts, assemble_result, run_row
-from server.engine.consensus_strategies import Decision, decide_first_good, decide_judged, decide_vote, stop_rule
+from server.engine.consensus.calls import RunCalls
+from server.engine.consensus.judge import JudgeError, JudgeVerdict, build_judge_prompt, parse_verdict
+from server.engine.consensus.members import Member, MemberOutcome, StopSignal, run_members
+from server.engine.consensus.models import ConsensusResult, Strategy
+from server.engine.consensus.prompts import check_answer, member_system_prompt
+from server.engine.consensus.record import RunLedger
+from server.engine.consensus.result import RunFacts, assemble_result, run_row
+from server.engine.consensus.strategies import Decision, decide_first_good, decide_judged, decide_vote, stop_rule
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo

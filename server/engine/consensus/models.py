@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from server.engine.consensus_prompts import Stance
+from server.engine.consensus.prompts import Stance
 
 __all__ = ["ConsensusResult", "MemberResult", "MemberStatus", "Strategy"]
 

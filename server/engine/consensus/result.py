@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from server.engine.consensus_members import Member, MemberOutcome
-from server.engine.consensus_models import ConsensusResult, MemberResult, Strategy
-from server.engine.consensus_record import RunLedger
-from server.engine.consensus_strategies import Decision
+from server.engine.consensus.members import Member, MemberOutcome
+from server.engine.consensus.models import ConsensusResult, MemberResult, Strategy
+from server.engine.consensus.record import RunLedger
+from server.engine.consensus.strategies import Decision
 from server.engine.output import cut_to_limit
 from server.store.models import ConsensusRun
 
 if TYPE_CHECKING:
-    from server.engine.consensus import ConsensusSpec
+    from server.engine.consensus.run import ConsensusSpec
 
 __all__ = ["RunFacts", "assemble_result", "run_row"]
 

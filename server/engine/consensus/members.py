@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 import anyio
 
-from server.engine.consensus_prompts import Stance
+from server.engine.consensus.prompts import Stance
 
 __all__ = [
     "CallMember",

@@ -1,7 +1,7 @@
 """The strategies' rules: when a run is settled (stop rules) and what its answer is (decisions).
 
 Pure functions over member outcomes, so each rule is testable without a model. The judge's own call lives in
-:mod:`server.engine.consensus`; :func:`decide_judged` only turns its verdict into a decision.
+:mod:`server.engine.consensus.run`; :func:`decide_judged` only turns its verdict into a decision.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from server.engine.consensus_agreement import Grouping, dissent_summary, group_answers, quorum_size
-from server.engine.consensus_judge import JudgeVerdict
-from server.engine.consensus_members import MemberOutcome, ShouldStop
-from server.engine.consensus_models import Strategy
+from server.engine.consensus.agreement import Grouping, dissent_summary, group_answers, quorum_size
+from server.engine.consensus.judge import JudgeVerdict
+from server.engine.consensus.members import MemberOutcome, ShouldStop
+from server.engine.consensus.models import Strategy
 
 __all__ = [
     "Decision",
