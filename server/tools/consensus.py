@@ -7,12 +7,13 @@ from typing import Annotated, Any
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from server.engine.compact import consensus_result, tool_description
 from server.engine.consensus.members import Member
 from server.engine.consensus.models import Strategy
 from server.engine.consensus.prompts import Stance
+from server.engine.consensus.strategies import known_strategy, strategy_help, strategy_schema
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
@@ -118,11 +119,10 @@ async def consensus(
     ] = None,
     strategy: Annotated[
         Strategy,
-        Field(
-            description="fastest: first good answer wins; vote: majority of agreeing answers; judge: a judge model "
-            "scores the anonymised answers and picks or synthesises; cheapest: cheapest first, escalate on a bad "
-            "answer."
-        ),
+        # The registry's names and summaries, so a strategy added there is offered here with no edit.
+        AfterValidator(known_strategy),
+        WithJsonSchema(strategy_schema()),
+        Field(description=strategy_help()),
     ] = "judge",
     judge: Annotated[str | None, Field(description="The judge's model id; default: the router's pick.")] = None,
     stances: Annotated[

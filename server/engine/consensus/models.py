@@ -10,7 +10,9 @@ from server.engine.consensus.prompts import Stance
 
 __all__ = ["ConsensusResult", "MemberResult", "MemberStatus", "Strategy"]
 
-Strategy = Literal["fastest", "vote", "judge", "cheapest"]
+Strategy = str
+"""A registered strategy's name (:data:`server.engine.consensus.registry.STRATEGIES`): fastest, vote, judge,
+cheapest, or one added since (the tool checks it against the registry)."""
 
 MemberStatus = str
 """``ok``; ``cancelled`` (stopped once the result was settled); ``skipped`` (never started: the result was

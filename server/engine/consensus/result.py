@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from server.engine.consensus.members import Member, MemberOutcome
 from server.engine.consensus.models import ConsensusResult, MemberResult, Strategy
 from server.engine.consensus.record import RunLedger
-from server.engine.consensus.strategies import Decision
+from server.engine.consensus.registry import Decision
 from server.engine.output import cut_to_limit
 from server.store.models import ConsensusRun
 

@@ -2,7 +2,8 @@
 
 This module runs the flow: members, then the strategy's decision (and the judge's call), then the result and
 its rows. Each call is made and recorded by :mod:`server.engine.consensus.calls` (through the delegate engine's
-``try_model``); the strategies' rules are in :mod:`server.engine.consensus.strategies`, the scheduling in
+``try_model``); the strategy is looked up by name in :mod:`server.engine.consensus.strategies` (one class each,
+never branched on here), the scheduling in
 :mod:`server.engine.consensus.members`, the judge's prompt in :mod:`server.engine.consensus.judge`.
 """
 
@@ -22,10 +23,9 @@ from server.engine.consensus.models import ConsensusResult, Strategy
 from server.engine.consensus.prompts import check_answer, member_system_prompt
 from server.engine.consensus.record import RunLedger
 from server.engine.consensus.result import RunFacts, assemble_result, run_row
-from server.engine.consensus.strategies import Decision, decide_first_good, decide_judged, decide_vote, stop_rule
+from server.engine.consensus.strategies import STRATEGIES
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
-from server.providers.registry import ModelInfo
 
 __all__ = ["ConsensusRefused", "ConsensusSpec", "Progress", "run_consensus"]
 
@@ -69,10 +69,10 @@ class _ConsensusRun:
         self.calls = RunCalls(runtime, self.ledger, spec.max_cost_usd, len(spec.members))
         self.members = list(spec.members)
         self.infos = [self.calls.model(m.model) for m in self.members]
-        if spec.strategy == "cheapest":
-            self._cheapest_first()
+        self.strategy = STRATEGIES[spec.strategy]
+        self._seat_in_order()
         self.finish_order: list[int] = []
-        self.total_steps = len(self.members) + (1 if spec.strategy == "judge" else 0)
+        self.total_steps = len(self.members) + (1 if self.strategy.judged else 0)
         self.judge_outcome: MemberOutcome | None = None
         self.judge_model: str | None = None
         self.notes: list[str] = []
@@ -82,15 +82,11 @@ class _ConsensusRun:
         self.deadline = deadline
         """When the whole run must be over (``anyio.current_time()``), if the client's timeout bounds it."""
 
-    def _cheapest_first(self) -> None:
+    def _seat_in_order(self) -> None:
         probe = self.calls.request(member_system_prompt(None), self.spec.question)
-
-        def price(pair: tuple[Member, ModelInfo | None]) -> float:
-            cost = self.calls.worst_case(pair[1], probe) if pair[1] is not None else None
-            return float("inf") if cost is None else cost  # unknown prices go last, in the order given
-
-        pairs = sorted(zip(self.members, self.infos, strict=True), key=price)
-        self.members, self.infos = [m for m, _ in pairs], [i for _, i in pairs]
+        prices = [self.calls.worst_case(info, probe) if info is not None else None for info in self.infos]
+        order = self.strategy.order(prices)
+        self.members, self.infos = [self.members[i] for i in order], [self.infos[i] for i in order]
 
     def _member_request(self, index: int) -> CompletionRequest:
         return self.calls.request(member_system_prompt(self.members[index].stance), self.spec.question)
@@ -122,7 +118,6 @@ class _ConsensusRun:
             await self.progress(count, self.total_steps, message)
 
     async def execute(self) -> ConsensusResult:
-        spec = self.spec
         await self.calls.load_spend(self._worst_usd())
         await self.runtime.build_providers([info.provider for info in self.infos if info is not None])
         timeout_s = self._members_deadline_s()  # taken now: the spend and the clients above took some of it
@@ -130,22 +125,17 @@ class _ConsensusRun:
             self.members,
             self.call_member,
             timeout_s=timeout_s,
-            should_stop=stop_rule(spec.strategy, len(self.members)),
+            should_stop=self.strategy.stop_rule(len(self.members)),
             gate=self.gate,
             on_finish=self.on_finish,
-            sequential=spec.strategy == "cheapest",
+            sequential=self.strategy.sequential,
         )
         if self.members and len(self.refused) == len(self.members):
             reasons = "; ".join(f"{self.members[i].model}: {why}" for i, why in sorted(self.refused.items()))
             raise ConsensusRefused(f"every member was refused by the budget before any spend: {reasons}")
         labels = [_label(member) for member in self.members]
         order = self.finish_order + [i for i in range(len(outcomes)) if i not in self.finish_order]
-        if spec.strategy in ("fastest", "cheapest"):
-            decision = decide_first_good(outcomes, order)
-        elif spec.strategy == "vote":
-            decision = decide_vote(outcomes, labels, order)
-        else:
-            decision = await self._judged(outcomes, labels, order)
+        decision = await self.strategy.decide(outcomes, labels, order, self)
         if self.calls.cap.unbounded:
             unbounded = ", ".join(self.calls.cap.unbounded)
             decision.notes.append(f"cost cap does not bound unpriced models: {unbounded}")
@@ -160,7 +150,7 @@ class _ConsensusRun:
             for i, info in enumerate(self.infos)
         ]
         known = [cost for cost in costs if cost is not None]
-        judge = max(known, default=0.0) if self.spec.strategy == "judge" else 0.0
+        judge = max(known, default=0.0) if self.strategy.judged else 0.0
         return sum(known) + judge
 
     def _members_deadline_s(self) -> float:
@@ -169,26 +159,16 @@ class _ConsensusRun:
         left = self._left_s()
         if left is None:
             return asked
-        bound = max(0.0, left * (JUDGE_SHARE if self.spec.strategy == "judge" else 1.0))
+        bound = max(0.0, left * (JUDGE_SHARE if self.strategy.judged else 1.0))
         if bound < asked:
             self.notes.append(f"members' deadline cut to {bound:.1f} s to end within the client's tool timeout")
         return min(asked, bound)
 
-    async def _judged(self, outcomes: list[MemberOutcome], labels: list[str], order: list[int]) -> Decision:
-        answered = [index for index in order if outcomes[index].answered]
-        if len(answered) < 2:
-            decision = decide_vote(outcomes, labels, order)
-            decision.notes.append(f"judge skipped: {len(answered)} answer(s) to judge")
-            return decision
-        verdict = await self._ask_judge([outcomes[i].text or "" for i in answered])
-        if isinstance(verdict, str):
-            decision = decide_vote(outcomes, labels, order)
-            decision.notes.append(f"{verdict}; fell back to vote")
-            return decision
-        return decide_judged(outcomes, answered, verdict, labels)
+    async def ask_judge(self, answers: list[str]) -> JudgeVerdict | str:
+        """The judge's verdict on ``answers``, or why there is none (the judge strategy then falls back to voting).
 
-    async def _ask_judge(self, answers: list[str]) -> JudgeVerdict | str:
-        """The judge's verdict, or why there is none (the caller then falls back to voting)."""
+        This run is the :class:`~server.engine.consensus.registry.RunContext` its strategy decides with.
+        """
         judge_id = self.spec.judge or self.members[0].model
         self.judge_model = judge_id
         info = self.calls.model(judge_id)

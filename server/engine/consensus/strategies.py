@@ -1,40 +1,43 @@
-"""The strategies' rules: when a run is settled (stop rules) and what its answer is (decisions).
+"""The four strategies, one class each (:mod:`server.engine.consensus.registry`), and their pure rules.
 
-Pure functions over member outcomes, so each rule is testable without a model. The judge's own call lives in
-:mod:`server.engine.consensus.run`; :func:`decide_judged` only turns its verdict into a decision.
+The rules are functions over member outcomes, so each is testable without a model: when a run is settled (stop
+rules) and what its answer is (decisions). The judge's own call is the run's (:meth:`RunContext.ask_judge`);
+:func:`decide_judged` only turns its verdict into a decision. A new strategy is one more registered class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from server.engine.consensus.agreement import Grouping, dissent_summary, group_answers, quorum_size
 from server.engine.consensus.judge import JudgeVerdict
 from server.engine.consensus.members import MemberOutcome, ShouldStop
-from server.engine.consensus.models import Strategy
+from server.engine.consensus.registry import (
+    STRATEGIES,
+    ConsensusStrategy,
+    Decision,
+    RunContext,
+    known_strategy,
+    strategy,
+    strategy_help,
+    strategy_schema,
+)
 
 __all__ = [
+    "STRATEGIES",
+    "Cheapest",
     "Decision",
+    "Fastest",
+    "Judge",
+    "Vote",
     "decide_first_good",
     "decide_judged",
     "decide_vote",
+    "known_strategy",
     "stop_rule",
+    "strategy_help",
+    "strategy_schema",
 ]
-
-
-@dataclass
-class Decision:
-    """A strategy's answer: the final text, whose it is, and how far the others agreed."""
-
-    final: str | None
-    chosen: int | None = None
-    """The member index whose answer won; None for a judge's synthesis or no answer."""
-    agreement: float | None = None
-    dissent: str = ""
-    groups: dict[int, int] = field(default_factory=dict[int, int])
-    scores: dict[int, float] = field(default_factory=dict[int, float])
-    notes: list[str] = field(default_factory=list[str])
 
 
 _DISSENT_CHARS = 1_000
@@ -53,23 +56,13 @@ def _first_good(outcomes: Sequence[MemberOutcome | None]) -> bool:
     return any(outcome is not None and outcome.answered for outcome in outcomes)
 
 
-def stop_rule(strategy: Strategy, members: int) -> ShouldStop:
-    """When a run of ``members`` is settled under ``strategy``.
+def stop_rule(name: str, members: int) -> ShouldStop:
+    """When a run of ``members`` is settled under the strategy registered as ``name``."""
+    return STRATEGIES[name].stop_rule(members)
 
-    ``fastest`` and ``cheapest`` stop at the first good answer; ``vote`` once a strict majority of *all*
-    members agrees (no later answers can outvote it); ``judge`` hears everyone.
-    """
-    if strategy in ("fastest", "cheapest"):
-        return _first_good
-    if strategy == "vote":
-        quorum = quorum_size(members)
 
-        def quorum_reached(outcomes: Sequence[MemberOutcome | None]) -> bool:
-            majority = group_answers(_answers(outcomes)).majority
-            return majority is not None and len(majority.members) >= quorum
-
-        return quorum_reached
-    return lambda _outcomes: False
+def _never(_outcomes: Sequence[MemberOutcome | None]) -> bool:
+    return False
 
 
 def decide_first_good(outcomes: Sequence[MemberOutcome], finish_order: Sequence[int]) -> Decision:
@@ -153,3 +146,86 @@ def decide_judged(
         groups=groups,
         scores=scores,
     )
+
+
+@strategy
+class Fastest(ConsensusStrategy):
+    """The first member, in finishing order, whose answer passes the check; the rest are cancelled."""
+
+    name = "fastest"
+    summary = "fastest: first good answer wins"
+
+    def stop_rule(self, members: int) -> ShouldStop:
+        return _first_good
+
+    async def decide(
+        self, outcomes: Sequence[MemberOutcome], labels: Sequence[str], finish_order: Sequence[int], run: RunContext
+    ) -> Decision:
+        return decide_first_good(outcomes, finish_order)
+
+
+@strategy
+class Vote(ConsensusStrategy):
+    """The majority of agreeing answers; stops once a strict majority of *all* members agrees (no later answers
+    can outvote it)."""
+
+    name = "vote"
+    summary = "vote: majority of agreeing answers"
+
+    def stop_rule(self, members: int) -> ShouldStop:
+        quorum = quorum_size(members)
+
+        def quorum_reached(outcomes: Sequence[MemberOutcome | None]) -> bool:
+            majority = group_answers(_answers(outcomes)).majority
+            return majority is not None and len(majority.members) >= quorum
+
+        return quorum_reached
+
+    async def decide(
+        self, outcomes: Sequence[MemberOutcome], labels: Sequence[str], finish_order: Sequence[int], run: RunContext
+    ) -> Decision:
+        return decide_vote(outcomes, labels, finish_order)
+
+
+@strategy
+class Judge(ConsensusStrategy):
+    """Everyone is heard, then a judge scores the anonymised answers and picks or synthesises; voting is the
+    fallback when there are fewer than two answers or no usable verdict."""
+
+    name = "judge"
+    summary = "judge: a judge model scores the anonymised answers and picks or synthesises"
+    judged = True
+
+    def stop_rule(self, members: int) -> ShouldStop:
+        return _never
+
+    async def decide(
+        self, outcomes: Sequence[MemberOutcome], labels: Sequence[str], finish_order: Sequence[int], run: RunContext
+    ) -> Decision:
+        answered = [index for index in finish_order if outcomes[index].answered]
+        if len(answered) < 2:
+            decision = decide_vote(outcomes, labels, finish_order)
+            decision.notes.append(f"judge skipped: {len(answered)} answer(s) to judge")
+            return decision
+        verdict = await run.ask_judge([outcomes[i].text or "" for i in answered])
+        if isinstance(verdict, str):
+            decision = decide_vote(outcomes, labels, finish_order)
+            decision.notes.append(f"{verdict}; fell back to vote")
+            return decision
+        return decide_judged(outcomes, answered, verdict, labels)
+
+
+@strategy
+class Cheapest(Fastest):
+    """Members one at a time, cheapest worst case first (unknown prices last), escalating on a bad answer."""
+
+    name = "cheapest"
+    summary = "cheapest: cheapest first, escalate on a bad answer"
+    sequential = True
+
+    def order(self, prices: Sequence[float | None]) -> list[int]:
+        def price(index: int) -> float:
+            known = prices[index]
+            return float("inf") if known is None else known  # unknown prices go last, in the order given
+
+        return sorted(range(len(prices)), key=price)
