@@ -164,7 +164,7 @@ def check_hook_scripts(ctx: DoctorContext) -> Iterable[Check]:
                 portable = portable or words[:1] == ["switchboard"]
     if portable and shutil.which("switchboard") is None:
         detail = "shared project settings run `switchboard` from PATH, and it is not on PATH"
-        fix = "install it with: pipx install switchboard (or: uv tool install switchboard)"
+        fix = f"install it with: pipx install {_source()} (or: uv tool install {_source()})"
         yield Check("switchboard on PATH", False, detail, fix)
     try:
         scripts.add(str(hooks_dir() / "capture.sh"))
@@ -335,3 +335,9 @@ def run_checks(ctx: DoctorContext | None = None, checks: Iterable[CheckFunction]
                 Check(name, False, f"the check crashed: {type(exc).__name__}: {exc}", "report this as a bug")
             )
     return results
+
+
+def _source() -> str:
+    """What to hand pipx: this checkout when switchboard runs from one (the name on PyPI is another project's)."""
+    checkout = Path(__file__).resolve().parents[1]
+    return str(checkout) if (checkout / "pyproject.toml").is_file() else "switchboard"

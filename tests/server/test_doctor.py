@@ -307,6 +307,6 @@ def test_shared_hooks_with_switchboard_missing_from_path_are_a_problem(
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
     [missing] = _named(run_checks(ctx, [check_hook_scripts]), "switchboard on PATH")
-    assert not missing.ok and missing.fix and "pipx install switchboard" in missing.fix
+    assert not missing.ok and missing.fix and f"pipx install {REPO}" in missing.fix
     monkeypatch.setenv("PATH", str(SWITCHBOARD.parent))
     assert _named(run_checks(ctx, [check_hook_scripts]), "switchboard on PATH") == []
