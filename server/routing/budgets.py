@@ -10,12 +10,9 @@ died is ignored after ``expires_at``.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import time
 import uuid
 from collections.abc import Callable, Generator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +22,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, col, func, select
 
 from server.config import BudgetConfig
+from server.file_lock import held
 from server.store.models import BudgetReservation, Delegation, utcnow
 
 __all__ = ["Spend", "budget_refusal", "current_spend", "reserve"]
@@ -71,22 +69,11 @@ def current_spend(engine: Engine, session_id: str | None, now: datetime | None =
         return _spend(db, session_id, now or utcnow())
 
 
-@contextmanager
-def _file_lock(path: Path) -> Generator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + _LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise TimeoutError(f"another process held {path} for over {_LOCK_WAIT_S:g} s") from None
-                time.sleep(_POLL_S)  # flock has no timeout; holders keep it for one short transaction
-        yield
-    finally:
-        os.close(fd)
+def _file_lock(path: Path) -> AbstractContextManager[None]:
+    # Holders keep it for one short transaction.
+    return held(
+        path, _LOCK_WAIT_S, _POLL_S, lambda: TimeoutError(f"another process held {path} for over {_LOCK_WAIT_S:g} s")
+    )
 
 
 @contextmanager

@@ -6,10 +6,7 @@ dashboard and a hook-started ingest never work the same spool at once.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import time
 from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from functools import partial
@@ -18,6 +15,7 @@ import anyio
 import anyio.to_thread
 from sqlalchemy import Engine
 
+from server.file_lock import held
 from server.private import tighten
 from server.settings import Settings
 from server.store.ingest import IngestReport, ingest_spool
@@ -44,20 +42,9 @@ def ingest_lock(spool: Spool, timeout_s: float) -> Generator[None]:
         IngestBusy: the lock was still held after ``timeout_s``.
     """
     spool.ensure()
-    fd = os.open(spool.root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise IngestBusy(f"another ingest holds {spool.root / LOCK_NAME}") from None
-                time.sleep(_POLL_S)  # flock has no timeout of its own
+    path = spool.root / LOCK_NAME
+    with held(path, timeout_s, _POLL_S, lambda: IngestBusy(f"another ingest holds {path}")):
         yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 def ingest_once(
