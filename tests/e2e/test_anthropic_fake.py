@@ -20,8 +20,7 @@ def _client(fake: AnthropicFake) -> anthropic.Anthropic:
 
 
 def test_streamed_reply_carries_text_tool_input_stop_reason_and_usage() -> None:
-    with serve_anthropic(AnthropicFake([SCRIPT])) as fake:
-        client = _client(fake)
+    with serve_anthropic(AnthropicFake([SCRIPT])) as fake, _client(fake) as client:
         messages: list[anthropic.types.MessageParam] = [{"role": "user", "content": "MARKER go"}]
         with client.messages.stream(model="claude-x", max_tokens=100, messages=messages) as stream:
             final = stream.get_final_message()
@@ -41,8 +40,8 @@ def test_turn_is_chosen_by_the_number_of_tool_results_even_when_a_system_entry_e
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "x"}]},
         {"role": "user", "content": "a reminder appended by the client"},
     ]
-    with serve_anthropic(AnthropicFake([SCRIPT])) as fake:
-        reply = _client(fake).messages.create(model="claude-x", max_tokens=100, messages=conversation)
+    with serve_anthropic(AnthropicFake([SCRIPT])) as fake, _client(fake) as client:
+        reply = client.messages.create(model="claude-x", max_tokens=100, messages=conversation)
     assert reply.stop_reason == "end_turn"
     assert reply.content[0].type == "text" and reply.content[0].text == "done"
 
@@ -50,9 +49,9 @@ def test_turn_is_chosen_by_the_number_of_tool_results_even_when_a_system_entry_e
 def test_unclaimed_requests_get_the_default_reply_and_every_request_is_recorded(anthropic_api: AnthropicFake) -> None:
     fake = anthropic_api
     fake.conversations = [SCRIPT]
-    client = _client(fake)
-    reply = client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "title?"}])
-    count = client.messages.count_tokens(model="m", messages=[{"role": "user", "content": "hello there"}])
+    with _client(fake) as client:  # an unclosed client's socket surfaces later, in another test, as a ResourceWarning
+        reply = client.messages.create(model="m", max_tokens=5, messages=[{"role": "user", "content": "title?"}])
+        count = client.messages.count_tokens(model="m", messages=[{"role": "user", "content": "hello there"}])
     assert reply.content[0].type == "text" and reply.content[0].text == "ok"
     assert count.input_tokens > 0
     assert [r.path for r in fake.requests] == ["/v1/messages", "/v1/messages/count_tokens"]
