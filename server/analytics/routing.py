@@ -15,6 +15,7 @@ from server.analytics.window import Window
 from server.config import RoutingConfig
 from server.routing.defaults import DEFAULT_MATRIX
 from server.routing.learn import Evidence, Learner
+from server.routing.learn_store import evidence_of
 from server.store.models import Delegation, RoutingStat
 
 __all__ = ["ModelLearning", "RoutingLearning", "TaskTypeLearning", "routing_learning", "written_order"]
@@ -84,20 +85,6 @@ def _model(model: str, e: Evidence) -> ModelLearning:
     )
 
 
-def _evidence(row: RoutingStat) -> Evidence:
-    return Evidence(
-        calls=row.calls,
-        successes=row.successes,
-        latency_ms_sum=row.latency_ms_sum,
-        latency_n=row.latency_n,
-        cost_usd_sum=row.cost_usd_sum,
-        cost_n=row.cost_n,
-        quality_sum=row.quality_sum,
-        quality_n=row.quality_n,
-        last_at=row.last_at,
-    )
-
-
 def _window_calls(db: Session, window: Window, task_type: str) -> dict[str, list[Delegation]]:
     """The window's delegate attempts of ``task_type``, by request."""
     statement = select(Delegation).where(
@@ -156,7 +143,7 @@ def routing_learning(db: Session, window: Window, routing: RoutingConfig | None 
     routing = routing or RoutingConfig()
     by_type: dict[str, dict[str, Evidence]] = {}
     for row in db.exec(select(RoutingStat).order_by(col(RoutingStat.task_type), col(RoutingStat.model))).all():
-        by_type.setdefault(row.task_type, {})[row.model] = _evidence(row)
+        by_type.setdefault(row.task_type, {})[row.model] = evidence_of(row)
     learner = Learner(routing.learn)
     learner.replace({(t, m): e for t, models in by_type.items() for m, e in models.items()})
     return RoutingLearning(

@@ -25,6 +25,7 @@ from server.store.models import ConsensusRun, Delegation, Feedback, RoutingStat,
 __all__ = [
     "IGNORED",
     "Totals",
+    "evidence_of",
     "fold",
     "fold_feedback",
     "learned_from",
@@ -182,7 +183,7 @@ def _zero(task_type: str, model: str) -> dict[str, object]:
 def load(engine: Engine) -> dict[Key, Evidence]:
     """Every (task type, model)'s totals: one select of a table with a row per pair (dozens, not millions)."""
     with Session(engine) as db:
-        return {(r.task_type, r.model): _evidence(r) for r in db.exec(select(RoutingStat)).all()}
+        return {(r.task_type, r.model): evidence_of(r) for r in db.exec(select(RoutingStat)).all()}
 
 
 def learned_from(rows: Sequence[SQLModel]) -> dict[Key, Evidence]:
@@ -209,7 +210,8 @@ def refresh(learner: Learner, engine: Engine) -> None:
     learner.replace(load(engine))
 
 
-def _evidence(r: RoutingStat) -> Evidence:
+def evidence_of(r: RoutingStat) -> Evidence:
+    """One stored ``routing_stat`` row as the learner's :class:`Evidence`."""
     return Evidence(
         calls=r.calls,
         successes=r.successes,
