@@ -1,4 +1,4 @@
-"""The store's tables: a documented public schema (see README "Schema").
+"""The store's tables: a documented public schema (see docs/schema.md).
 
 Users query these tables with their own tools (psql, sqlite3, Datasette, Grafana), so table and column
 names are a public contract: add columns through migrations, never rename. All times are timezone-aware UTC
