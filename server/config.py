@@ -56,7 +56,7 @@ class ModelPrice(_Section):
 class ProviderConfig(_Section):
     """One named provider. ``preset`` fills ``base_url`` and ``api_key_env`` for well-known endpoints."""
 
-    kind: str = Field(default="openai-compatible", description="A kind of server.providers.kinds.KINDS.")
+    kind: str = Field(default="openai-compatible", description="A kind of server.catalog.kinds.KINDS.")
     preset: str | None = None
     pricing_provider: str | None = Field(
         default=None, description="genai-prices provider to price its models as (e.g. 'openai' for a proxy)."
@@ -76,7 +76,7 @@ class ProviderConfig(_Section):
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
-        from server.providers.kinds import kind
+        from server.catalog.kinds import kind
 
         return kind(value).name
 

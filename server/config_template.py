@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.providers.presets import PRESETS
-from server.routing.classify import TASK_TYPES
+from server.catalog.presets import PRESETS
+from server.task_types import TASK_TYPES
 
 __all__ = ["config_template"]
 

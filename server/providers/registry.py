@@ -10,8 +10,8 @@ from pathlib import Path
 from server.config import ModelPrice, ProviderConfig, SwitchboardConfig
 from server.providers.base import Provider
 from server.providers.keys import require_key
-from server.providers.kinds import KindDescriptor, kind
-from server.providers.presets import PRESETS
+from server.catalog.kinds import KindDescriptor, kind
+from server.catalog.presets import PRESETS
 
 __all__ = ["ModelInfo", "ProviderSpec", "Registry", "split_model_id"]
 

@@ -266,7 +266,7 @@ def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> N
 def test_the_config_init_writes_is_valid_and_lists_every_section_and_preset(tmp_path: Path) -> None:
     from server.config import load_config
     from server.config_template import config_template
-    from server.providers.presets import PRESETS
+    from server.catalog.presets import PRESETS
 
     config_file = tmp_path / "c.toml"
     config_file.write_text(config_template())

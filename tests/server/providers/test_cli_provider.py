@@ -9,7 +9,7 @@ import pytest
 
 from server.providers.base import ChatMessage, CompletionRequest, ErrorClass, ProviderError
 from server.providers.cli import CliProvider
-from server.providers.presets import PRESETS
+from server.catalog.presets import PRESETS
 
 pytestmark = pytest.mark.anyio
 

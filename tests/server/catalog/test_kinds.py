@@ -9,8 +9,8 @@ import pytest
 from server.config import ConfigError, SwitchboardConfig
 from server.engine.records import estimate_cost
 from server.pricing import cost_usd
-from server.providers.kinds import KINDS
-from server.providers.presets import PRESETS
+from server.catalog.kinds import KINDS
+from server.catalog.presets import PRESETS
 from server.providers.registry import Registry
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from server.providers.kinds import kind as kind_descriptor
+from server.catalog.kinds import kind as kind_descriptor
 
 __all__ = ["PRESETS", "Preset"]
 
