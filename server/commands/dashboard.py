@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import sys
 from typing import TYPE_CHECKING
 
@@ -33,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from dashboard.app import build_app
     from dashboard.security import is_loopback
     from server.config import ConfigError, load_config
+    from server.service.listen import listen
     from server.settings import Settings
     from server.store.engine import open_store
 
@@ -74,20 +74,6 @@ def run(args: argparse.Namespace) -> int:
         sock.close()
         engine.dispose()
     return 0
-
-
-def listen(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host``:``port`` (IPv6 when the host is an IPv6 address)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
 
 
 def _point_at_service(settings: Settings, port: int) -> None:

@@ -46,7 +46,7 @@ def service_config(settings: Settings) -> SwitchboardConfig:
 
 def bind(settings: Settings, port: int | None) -> socket.socket | None:
     """A listening socket on 127.0.0.1 (the service never exposes itself further); None when the port is taken."""
-    from server.commands.dashboard import listen
+    from server.service.listen import listen
 
     wanted = port if port is not None else service_config(settings).dashboard.port
     try:
