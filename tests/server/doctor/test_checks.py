@@ -17,7 +17,7 @@ from server.doctor import CHECKS, Check, DoctorContext, check_hook_scripts, run_
 from server.install import MARK, Target, hook_entries, install
 from server.settings import Settings
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
 
 
@@ -264,9 +264,9 @@ def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> N
 
 
 def test_the_config_init_writes_is_valid_and_lists_every_section_and_preset(tmp_path: Path) -> None:
+    from server.catalog.presets import PRESETS
     from server.config import load_config
     from server.config_template import config_template
-    from server.catalog.presets import PRESETS
 
     config_file = tmp_path / "c.toml"
     config_file.write_text(config_template())

@@ -1,8 +1,7 @@
-"""``switchboard doctor``: what is installed where, and what is wrong, each problem with a concrete fix.
+"""The checks ``switchboard doctor`` runs: installation, hook scripts, capture, spool, ingest, store, config.
 
-A check is a function taking a :class:`DoctorContext` and returning :class:`Check` results; :data:`CHECKS`
-lists them in the order they print. Another part of switchboard adds its checks by appending one function
-to that list (providers do).
+:data:`CHECKS` lists them in the order they print (the providers' check from :mod:`server.doctor.providers`
+among them); adding a check is one function here and one entry in the list.
 """
 
 from __future__ import annotations
@@ -15,47 +14,24 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from server.config import ConfigError, find_config_file, load_config
+from server.doctor.base import Check, CheckFunction, DoctorContext
+from server.doctor.providers import check_providers
 from server.install import Target, hooks_dir, is_ours
-from server.providers.doctor import check_providers
-from server.settings import Settings
 from server.store.hook_events import CAPTURE_EVENTS
 from server.store.spool import Spool
 
-__all__ = ["CHECKS", "Check", "CheckFunction", "DoctorContext", "run_checks"]
+__all__ = ["CHECKS", "check_hook_scripts", "run_checks"]
 
 _PROBE = b'{"hook_event_name": "DoctorProbe"}'
 _LOG_RECORD = re.compile(r"^\S+ \S+ \d+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) ")
 
 STUCK_AFTER_S = 3600.0
 """Events older than this still in ``spool/new`` mean nothing is ingesting."""
-
-
-@dataclass(frozen=True)
-class Check:
-    """One finding: ``ok`` says whether it is a problem; ``fix`` says what to do when it is."""
-
-    name: str
-    ok: bool
-    detail: str
-    fix: str | None = None
-
-
-@dataclass
-class DoctorContext:
-    """What the checks look at: the process settings, the project folder and the user's home."""
-
-    settings: Settings = field(default_factory=Settings)
-    project: Path = field(default_factory=Path.cwd)
-    user_home: Path = field(default_factory=Path.home)
-
-
-CheckFunction = Callable[[DoctorContext], Iterable[Check]]
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -339,5 +315,5 @@ def run_checks(ctx: DoctorContext | None = None, checks: Iterable[CheckFunction]
 
 def _source() -> str:
     """What to hand pipx: this checkout when switchboard runs from one (the name on PyPI is another project's)."""
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = Path(__file__).resolve().parents[2]
     return str(checkout) if (checkout / "pyproject.toml").is_file() else "switchboard"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from server.doctor import CHECKS, Check, DoctorContext
-from server.providers.doctor import check_providers
+from server.doctor.providers import check_providers
 from server.settings import Settings
 from tests.fakes.openai_api import FakeOpenAI, closed_port
 

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import anyio
 
 from server.config import ConfigError, SwitchboardConfig, load_config
+from server.doctor.base import Check, DoctorContext
 from server.providers.base import MissingKeyError, ProviderError
 from server.providers.registry import ProviderSpec, Registry, split_model_id
-
-if TYPE_CHECKING:
-    from server.doctor import Check, DoctorContext
+from server.routing.classify import TASK_TYPES
 
 __all__ = ["check_providers"]
 
@@ -25,8 +23,6 @@ LIST_TIMEOUT_S = 5.0
 
 def check_providers(ctx: DoctorContext) -> Iterable[Check]:
     """One finding per provider, plus one per routing entry that names no configured provider."""
-    from server.doctor import Check
-
     try:
         config = load_config(ctx.settings, ctx.project)
     except ConfigError:
@@ -46,8 +42,6 @@ def check_providers(ctx: DoctorContext) -> Iterable[Check]:
 
 
 def _routing_checks(config: SwitchboardConfig, registry: Registry) -> Iterable[Check]:
-    from server.doctor import Check
-    from server.routing.classify import TASK_TYPES
 
     for task_type in config.routing.task_types:
         if task_type not in TASK_TYPES:
