@@ -19,12 +19,12 @@ import anyio
 
 from server.config import SwitchboardConfig
 from server.engine.cache import ResponseCache
-from server.engine.recorder import Recorder
 from server.providers.registry import Registry
 from server.routing.breaker import Breakers, BreakerState
 from server.routing.learn import Learner
 from server.routing.rank import LatencyStats
 from server.settings import Settings
+from server.store.recorder import Recorder
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -127,7 +127,7 @@ class Runtime:
     """Learned routing: the store's per-(task type, model) totals in memory, refreshed as calls are recorded."""
     pending: list[SQLModel] = field(default_factory=lambda: [])
     recorder: Recorder = field(init=False, repr=False)
-    """Writes every call's rows behind its response (:mod:`server.engine.recorder`)."""
+    """Writes every call's rows behind its response (:mod:`server.store.recorder`)."""
     client_timeout_s: float | None = None
     """The client's tool-call timeout, when it tells us (Claude Code passes ``MCP_TOOL_TIMEOUT`` in ms)."""
     config_error: str | None = None

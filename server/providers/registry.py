@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.catalog.kinds import KindDescriptor, kind
+from server.catalog.presets import PRESETS
 from server.config import ModelPrice, ProviderConfig, SwitchboardConfig
 from server.providers.base import Provider
 from server.providers.keys import require_key
-from server.catalog.kinds import KindDescriptor, kind
-from server.catalog.presets import PRESETS
 
 __all__ = ["ModelInfo", "ProviderSpec", "Registry", "split_model_id"]
 

@@ -4,7 +4,7 @@ Before a call, its worst case (estimated input plus its whole output allowance a
 in the store (``budget_reservation``) under a lock every process takes: a file lock beside a SQLite file, an
 advisory transaction lock on PostgreSQL. Spend is what ``delegation`` rows record plus the reservations still
 open, so two servers (or a server and a consensus run) never both spend the same room. A reservation is settled
-by the recorder in the transaction that writes the call's rows (:mod:`server.engine.recorder`); one whose process
+by the recorder in the transaction that writes the call's rows (:mod:`server.store.recorder`); one whose process
 died is ignored after ``expires_at``.
 """
 

@@ -27,12 +27,12 @@ from anyio.abc import ByteStream, SocketListener, TaskGroup
 
 from server import __version__
 from server.config import SwitchboardConfig
-from server.engine.recorder import Recorder
 from server.engine.runtime import Shared
 from server.service.instance import Instance, ServiceState
 from server.service.sessions import handle_connection
 from server.service.wire import build_stamp
 from server.settings import Settings
+from server.store.recorder import Recorder
 
 if TYPE_CHECKING:
     import socket

@@ -27,7 +27,7 @@ from server.routing.learn_store import fold
 from server.store.models import BudgetReservation, RecordBatch, Thread, utcnow
 
 if TYPE_CHECKING:
-    from server.engine.recorder import Batch
+    from server.store.recorder import Batch
 
 __all__ = ["pending_files", "replay", "spill", "write"]
 
@@ -122,7 +122,7 @@ def _to_json(batch: Batch) -> str:
 
 
 def _from_json(data: str) -> Batch:
-    from server.engine.recorder import Batch
+    from server.store.recorder import Batch
 
     raw = json.loads(data)
     classes = {cast(Table, m.class_.__table__).name: m.class_ for m in SQLModel._sa_registry.mappers}  # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownVariableType]

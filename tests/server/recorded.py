@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from server.engine.recorder import Recorder
+from server.store.recorder import Recorder
 
 
 def recorded(engine: Engine) -> Session:

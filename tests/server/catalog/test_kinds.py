@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
+from server.catalog.kinds import KINDS
+from server.catalog.presets import PRESETS
 from server.config import ConfigError, SwitchboardConfig
 from server.engine.records import estimate_cost
 from server.pricing import cost_usd
-from server.catalog.kinds import KINDS
-from server.catalog.presets import PRESETS
 from server.providers.registry import Registry
 
 

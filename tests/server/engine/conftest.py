@@ -9,10 +9,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.config import SwitchboardConfig
-from server.engine.recorder import Recorder
 from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent
+from server.store.recorder import Recorder
 from tests.fakes.openai_api import FakeOpenAI
 
 

@@ -19,12 +19,12 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from server.config import SwitchboardConfig
-from server.engine.recorder import Batch, Recorder
 from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.store import record_batches
 from server.store.background import ingest_once
 from server.store.models import Delegation, RecordBatch, ThreadMessage
+from server.store.recorder import Batch, Recorder
 from server.tools.app import build_server
 from tests.fakes.openai_api import FakeOpenAI
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import anyio
 import pytest
 
+from server.catalog.presets import PRESETS
 from server.providers.base import ChatMessage, CompletionRequest, ErrorClass, ProviderError
 from server.providers.cli import CliProvider
-from server.catalog.presets import PRESETS
 
 pytestmark = pytest.mark.anyio
 

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
 
-from server.engine.recorder import Batch
 from server.store.record_batches import write
+from server.store.recorder import Batch
 
 __all__ = ["save_rows"]
 
