@@ -82,7 +82,7 @@ class ProviderConfig(_Section):
 
 
 class LearnConfig(_Section):
-    """``[routing.learn]``: how delegate reorders a task type's list from its own outcomes (see docs/tools.md "Learned routing").
+    """``[routing.learn]``: how delegate reorders a task type's list from its own outcomes (docs/tools.md).
 
     The utility of a model is ``success * p + quality * q - cost * c - latency * l``: ``p`` (it answers without
     error) and ``q`` (feedback, consensus agreement, judge scores; 0 to 1) are Thompson-sampled; ``c`` and ``l``
