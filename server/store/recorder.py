@@ -155,8 +155,8 @@ class Recorder:
                 return
 
     def _write(self, batches: list[Batch]) -> None:
-        from server.engine.stored_text import redact_rows
         from server.store import record_batches
+        from server.store.stored_text import redact_rows
 
         try:
             for batch in batches:  # here, in the worker: a long answer's redaction never holds up the event loop

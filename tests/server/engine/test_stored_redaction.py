@@ -14,9 +14,9 @@ from sqlalchemy import Engine
 from sqlmodel import Session, SQLModel, select
 
 from server.config import SwitchboardConfig
-from server.engine.stored_text import redact_rows
 from server.settings import Settings
 from server.store.models import ConsensusRun, Delegation, ProviderEvent, StoredOutput, ThreadMessage
+from server.store.stored_text import redact_rows
 from server.tools.app import build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
