@@ -21,7 +21,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from server.store.redact import redact, redact_text  # noqa: E402
+from server.redact import redact, redact_text  # noqa: E402
 
 PATHOLOGICAL = {
     "api key list: 1.1.1...": "api key list: " + "1." * 20000,

@@ -20,7 +20,7 @@ from dashboard.loaders import (
     load_solve_run,
     load_solve_runs,
 )
-from server.store.redact import redact
+from server.redact import redact
 
 __all__ = ["routes"]
 

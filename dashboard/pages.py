@@ -28,7 +28,7 @@ from dashboard.loaders import (
 )
 from server import __version__
 from server.analytics.health import HealthBucket
-from server.store.redact import redact_text
+from server.redact import redact_text
 
 __all__ = ["routes", "templates"]
 

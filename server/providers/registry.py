@@ -165,7 +165,7 @@ class Registry:
     def scrub(self, text: str) -> str:
         """``text`` without any key this registry handed to a client, nor anything shaped like a credential."""
         # Here, not at the top: importing server.store loads SQLAlchemy, which the MCP server defers past start-up.
-        from server.store.redact import REDACTED, redact_text
+        from server.redact import REDACTED, redact_text
 
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)

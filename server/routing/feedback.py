@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from server.redact import redact_text
 from server.routing.learn_store import fold_feedback
 from server.store.models import Delegation, Feedback, utcnow
-from server.store.redact import redact_text
 
 __all__ = ["MAX_NOTE_CHARS", "FeedbackError", "FeedbackSaved", "give_feedback"]
 

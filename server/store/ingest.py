@@ -20,10 +20,10 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlch
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, func, select
 
+from server.redact import may_hold_secrets, redact
 from server.store.engine import BUSY_TIMEOUT_MS
 from server.store.hook_rows import HookEvent, apply_events
 from server.store.models import RawEvent, utcnow
-from server.store.redact import may_hold_secrets, redact
 from server.store.spool import BadEvent, Spool, SpoolEntry
 from server.store.transcripts import TranscriptCache
 from server.store.usage_rows import refresh_recent_sessions, refresh_sessions

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Text
 from sqlmodel import SQLModel
 
-from server.store.redact import redact_text
+from server.redact import redact_text
 
 __all__ = ["redact_rows"]
 
@@ -30,7 +30,7 @@ def _text_columns(row: SQLModel) -> list[str]:
 
 
 def redact_rows(rows: _Rows) -> _Rows:
-    """``rows``, each free-text column redacted in place (see :func:`server.store.redact.redact_text`)."""
+    """``rows``, each free-text column redacted in place (see :func:`server.redact.redact_text`)."""
     for row in rows:
         for name in _text_columns(row):
             value = getattr(row, name)

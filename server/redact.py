@@ -2,7 +2,7 @@
 
 Claude Code hands hooks whatever went by: prompts, tool inputs, command output. Those carry API keys and
 tokens often enough that every string of a payload (dict keys included) is scrubbed of the well-known
-credential shapes (:mod:`server.store.secret_rules`) before ingest writes it anywhere.
+credential shapes (:mod:`server.secret_rules`) before ingest writes it anywhere.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from server.store.secret_rules import HINTS, RULES, SECRET_KEY, SecretRule
+from server.secret_rules import HINTS, RULES, SECRET_KEY, SecretRule
 
 __all__ = ["REDACTED", "may_hold_secrets", "redact", "redact_text", "strip_nul"]
 

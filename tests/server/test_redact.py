@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.store.redact import redact, redact_text
+from server.redact import redact, redact_text
 
 SECRETS = {
     "anthropic-key": "sk-ant-api03-" + "x9Y8z7W6" * 11,
