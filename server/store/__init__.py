@@ -1,5 +1,4 @@
-"""The store: SQLModel tables, the engine, migrations and ingest."""
+"""The store: SQLModel tables, the engine, migrations, ingest and the recorder.
 
-from server.store.engine import make_engine, migrate, open_store
-
-__all__ = ["make_engine", "migrate", "open_store"]
+Imports nothing itself: the recorder, in here, is loaded at start-up and must not bring SQLAlchemy with it.
+"""
