@@ -119,6 +119,8 @@ class Transcript:
     """The read stopped at :data:`MAX_READ_BYTES`: the file goes on past the offset returned."""
     skipped: dict[str, int] = field(default_factory=dict[str, int])
     """Usage lines refused, by reason."""
+    _seen: dict[tuple[str, str | None], Any] = field(default_factory=dict[tuple[str, str | None], Any], repr=False)
+    """The raw usage last read per (message id, request id): a streamed duplicate is recognised unbuilt."""
 
 
 class _BadCount(ValueError):
@@ -126,6 +128,8 @@ class _BadCount(ValueError):
 
 
 def _count(value: Any) -> int:
+    if type(value) is int and 0 <= value <= ABSURD_TOKENS:
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -204,6 +208,21 @@ def load_line(raw: bytes) -> dict[str, Any] | None:
     return record if isinstance(record, dict) else None
 
 
+def _repeated(result: Transcript, record: dict[str, Any]) -> bool:
+    """Whether the line repeats the usage its response's previous line had (Claude Code writes one per block)."""
+    message = record.get("message")
+    if not isinstance(message, dict):
+        return False
+    message_id, request_id, usage = message.get("id"), record.get("requestId"), message.get("usage")
+    if not isinstance(message_id, str) or not isinstance(request_id, str | None) or usage is None:
+        return False
+    key = (message_id, request_id)
+    if result._seen.get(key) == usage:
+        return True
+    result._seen[key] = usage
+    return False
+
+
 def _apply(result: Transcript, raw: bytes, agent_id: str | None) -> None:
     # Most lines are neither usage nor cost: skip them without decoding.
     if b'"usage"' not in raw and _COST_STATE_BYTES not in raw:
@@ -214,6 +233,8 @@ def _apply(result: Transcript, raw: bytes, agent_id: str | None) -> None:
     if record.get("type") == COST_STATE:
         result.cost_state_seen = True
         result.total_cost_usd = _cost_of_record(record)
+        return
+    if _repeated(result, record):
         return
     try:
         line = _usage_line(record, agent_id)
