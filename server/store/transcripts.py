@@ -65,14 +65,12 @@ _SKIP_CHUNK = 1024 * 1024
 ABSURD_TOKENS = 100_000_000
 """More tokens than this in one response is no real count (the largest context windows hold 1-2 million)."""
 
-_COUNTS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
-
 
 class NotRegularFile(OSError):
     """The path names a FIFO, a device or a folder: nothing a transcript can be."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a setattr call per field, per line
 class UsageLine:
     """The usage of one API response."""
 
@@ -166,7 +164,9 @@ def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLi
         return None
     if model == _SYNTHETIC_MODEL:
         return None
-    inp, out, read, write = (_count(usage.get(name)) for name in _COUNTS)
+    get = usage.get
+    inp, out = _count(get("input_tokens")), _count(get("output_tokens"))
+    read, write = _count(get("cache_read_input_tokens")), _count(get("cache_creation_input_tokens"))
     split = usage.get("cache_creation")
     write_1h = _count(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0
     if "cache_creation_input_tokens" not in usage and isinstance(split, dict):
