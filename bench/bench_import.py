@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,16 @@ SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
 CCUSAGE = Path(os.environ.get("CCUSAGE") or REPO / "tests" / "node_modules" / ".bin" / "ccusage")
 
 
-def _run_child(command: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mb: float
+    out: bytes = b""
+
+
+def _run_child(command: list[str], env: dict[str, str]) -> Run:
+    """Wall and CPU seconds (user + system, all threads) and peak RSS of one child process."""
     started = time.perf_counter()
     child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert child.stdout is not None
@@ -45,21 +55,40 @@ def _run_child(command: list[str], env: dict[str, str]) -> tuple[float, float, b
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"{command[0]} exited {child.returncode}")
-    return wall, usage.ru_maxrss / 1024, out
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
 
 
-def _switchboard(root: Path, state: Path) -> tuple[float, float]:
-    env = {**os.environ, "SWITCHBOARD_HOME": str(state), "SWITCHBOARD_DATABASE_URL": ""}
-    wall, rss, _ = _run_child([str(SWITCHBOARD), "import", "--quiet", "--projects-dir", str(root)], env)
-    return wall, rss
+def _env(state: Path) -> dict[str, str]:
+    return {**os.environ, "SWITCHBOARD_HOME": str(state), "SWITCHBOARD_DATABASE_URL": ""}
 
 
-def _ccusage(config: Path) -> tuple[float, float, dict[str, Any]] | None:
+def _switchboard(root: Path, state: Path) -> Run:
+    return _run_child([str(SWITCHBOARD), "import", "--quiet", "--projects-dir", str(root)], _env(state))
+
+
+_IN_PROCESS = """
+import sys, time
+from pathlib import Path
+from server.store.engine import open_store
+from server.store.importer import import_transcripts
+engine = open_store()
+started = time.perf_counter()
+import_transcripts(engine, Path(sys.argv[1]))
+print(time.perf_counter() - started)
+"""
+
+
+def _in_process(root: Path, state: Path) -> float:
+    """The import's own seconds, without the interpreter's start and the store's modules."""
+    python = SWITCHBOARD.with_name("python")
+    return float(_run_child([str(python), "-c", _IN_PROCESS, str(root)], _env(state)).out)
+
+
+def _ccusage(config: Path) -> tuple[Run, dict[str, Any]] | None:
     if not CCUSAGE.exists():
         return None
-    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(config)}
-    wall, rss, out = _run_child([str(CCUSAGE), "daily", "--json", "--offline"], env)
-    return wall, rss, orjson.loads(out)["totals"]
+    run = _run_child([str(CCUSAGE), "daily", "--json", "--offline"], {**os.environ, "CLAUDE_CONFIG_DIR": str(config)})
+    return run, orjson.loads(run.out)["totals"]
 
 
 def _stored(state: Path) -> dict[str, float]:
@@ -85,22 +114,29 @@ def main() -> None:
         responses = len(usage_lines(root))
         listed, tokens = list_price(root)
         ccusage = _ccusage(config)
-        first, rss_first = _switchboard(root, state)
-        second, rss_second = _switchboard(root, state)
+        first = _switchboard(root, state)
+        second = _switchboard(root, state)
+        own = _in_process(root, state)
+        (Path(tmp) / "empty").mkdir()
+        floor = _switchboard(Path(tmp) / "empty", state)  # the process's start-up: the floor of any run
         stored = _stored(state)
         shutil.rmtree(root)
     mb = size / 1e6
     print(f"folder: {sessions:,} sessions, {len(files):,} transcripts, {mb:,.0f} MB, {responses:,} responses")
-    print(f"{'':34}{'wall s':>9}{'peak RSS MB':>13}{'responses/s':>13}")
-    print(f"{'switchboard import, first':34}{first:9.2f}{rss_first:13.0f}{responses / first:13,.0f}")
-    print(f"{'switchboard import, nothing new':34}{second:9.2f}{rss_second:13.0f}", end="")
-    print(f"   ({second / first:.1%} of the first)")
+    print(f"{'':34}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}{'responses/s':>13}")
+    rows = [("switchboard import, first", first), ("switchboard import, nothing new", second)]
+    rows.append(("switchboard import, empty folder", floor))
     if ccusage is not None:
-        wall, rss, totals = ccusage
-        print(f"{'ccusage daily --json --offline':34}{wall:9.2f}{rss:13.0f}{responses / wall:13,.0f}")
-        print(f"first import / ccusage: {first / wall:.2f}x")
+        rows.append(("ccusage daily --json --offline", ccusage[0]))
+    for name, run in rows:
+        print(f"{name:34}{run.wall:9.2f}{run.cpu:9.2f}{run.rss_mb:13.0f}{responses / run.wall:13,.0f}")
+    print(f"second import / first: {second.wall / first.wall:.1%} wall, {second.cpu / first.cpu:.1%} CPU; ", end="")
+    print(f"its own work (in-process, after start-up) {own:.3f} s")
+    totals = None
+    if ccusage is not None:
+        run, totals = ccusage
+        print(f"first import / ccusage: {first.wall / run.wall:.2f}x wall, {first.cpu / run.cpu:.2f}x CPU")
     else:
-        totals = None
         print(f"ccusage: not installed at {CCUSAGE} (cd tests && npm ci)")
     print(f"\n{'tokens':16}{'switchboard':>16}{'ccusage':>16}{'from the files':>16}")
     pairs = [("input", "inputTokens"), ("output", "outputTokens"), ("cache_read", "cacheReadTokens")]
