@@ -1,86 +1,158 @@
-"""``switchboard import`` on a projects folder of realistic transcripts: first run, second run, peak memory.
+"""``switchboard import`` beside ``ccusage daily`` on one projects folder written the way Claude Code writes it.
 
-Usage: .venv/bin/python bench/bench_import.py [SESSIONS] [TURNS]   (default 100 sessions of 250 turns)
+Usage: .venv/bin/python bench/bench_import.py [SESSIONS] [TURNS]   (default 40 sessions of ~1,400 requests: ~240 MB)
 
-Each session is a transcript of TURNS user lines (2 KB) and assistant lines with usage (1.5 KB), a cost-state
-record and one subagent transcript. Prints MB/s and usage lines/s of the first import, the second import's
-time (it must add nothing) as a ratio of the first, and the peak RSS of each.
+The folder (tests/fakes/projects_folder.py): compact JSON, one line per content block with the usage repeated
+(streamed duplicates), 5-minute and 1-hour cache writes, Sonnet requests past 200k input tokens, subagents with
+their own agent ids, no cost-state record. Prints side by side, in one run: switchboard's first import and a
+second one with nothing new (wall time, peak RSS), ``ccusage daily --json --offline`` on the same folder
+(``cd tests && npm ci`` installs the pinned ccusage; ``CCUSAGE=path`` overrides), the token totals of each,
+and the cost totals: what switchboard stored per response (estimated at list prices), its sessions' cost of
+record (Claude Code's own figure where a transcript has one, else the same estimate), ccusage's, and a
+recomputation from the files at Anthropic's published rates.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import resource
+import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.fakes.projects_folder import list_price, usage_lines, write_projects  # noqa: E402
+
 SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
+CCUSAGE = Path(os.environ.get("CCUSAGE") or REPO / "tests" / "node_modules" / ".bin" / "ccusage")
 
 
-def _assistant(session: str, turn: int, agent: str | None = None) -> dict[str, Any]:
-    return {
-        "type": "assistant",
-        "isSidechain": agent is not None,
-        **({"agentId": agent} if agent else {}),
-        "requestId": f"{session}-{agent}-r{turn}",
-        "timestamp": "2026-11-20T10:00:01.000Z",
-        "message": {
-            "id": f"{session}-{agent}-m{turn}",
-            "model": "claude-sonnet-4-5-20250929",
-            "content": [{"type": "text", "text": "y" * 1500}],
-            "usage": {"input_tokens": 1000, "output_tokens": 200, "cache_read_input_tokens": 5000},
-        },
-    }
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_mb: float
+    out: bytes = b""
 
 
-def _write(root: Path, sessions: int, turns: int) -> tuple[int, int]:
-    folder = root / "-work-app"
-    folder.mkdir(parents=True)
-    user = {"type": "user", "cwd": "/work/app", "timestamp": "2026-11-20T10:00:00.000Z", "message": "x" * 2000}
-    lines = 0
-    for number in range(sessions):
-        session = f"bench-{number:05d}"
-        with (folder / f"{session}.jsonl").open("w") as out:
-            for turn in range(turns):
-                out.write(json.dumps(user) + "\n" + json.dumps(_assistant(session, turn)) + "\n")
-            out.write(json.dumps({"type": "cost-state", "totalCostUSD": 1.25}) + "\n")
-        subagents = folder / session / "subagents"
-        subagents.mkdir(parents=True)
-        with (subagents / "agent-a1.jsonl").open("w") as out:
-            out.writelines(json.dumps(_assistant(session, t, "a1")) + "\n" for t in range(turns // 10))
-        lines += turns + turns // 10
-    size = sum(p.stat().st_size for p in root.rglob("*.jsonl"))
-    return size, lines
-
-
-def _run(root: Path, state: Path) -> tuple[float, float]:
-    env = {**os.environ, "SWITCHBOARD_HOME": str(state), "SWITCHBOARD_DATABASE_URL": ""}
+def _run_child(command: list[str], env: dict[str, str]) -> Run:
+    """Wall and CPU seconds (user + system, all threads) and peak RSS of one child process."""
     started = time.perf_counter()
-    subprocess.run([str(SWITCHBOARD), "import", "--quiet", "--projects-dir", str(root)], env=env, check=True)
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert child.stdout is not None
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"{command[0]} exited {child.returncode}")
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, out)
+
+
+def _env(state: Path) -> dict[str, str]:
+    return {**os.environ, "SWITCHBOARD_HOME": str(state), "SWITCHBOARD_DATABASE_URL": ""}
+
+
+def _switchboard(root: Path, state: Path) -> Run:
+    return _run_child([str(SWITCHBOARD), "import", "--quiet", "--projects-dir", str(root)], _env(state))
+
+
+_IN_PROCESS = """
+import sys, time
+from pathlib import Path
+from server.store.engine import open_store
+from server.store.importer import import_transcripts
+engine = open_store()
+started = time.perf_counter()
+import_transcripts(engine, Path(sys.argv[1]))
+print(time.perf_counter() - started)
+"""
+
+
+def _in_process(root: Path, state: Path) -> float:
+    """The import's own seconds, without the interpreter's start and the store's modules."""
+    python = SWITCHBOARD.with_name("python")
+    return float(_run_child([str(python), "-c", _IN_PROCESS, str(root)], _env(state)).out)
+
+
+def _ccusage(config: Path) -> tuple[Run, dict[str, Any]] | None:
+    if not CCUSAGE.exists():
+        return None
+    run = _run_child([str(CCUSAGE), "daily", "--json", "--offline"], {**os.environ, "CLAUDE_CONFIG_DIR": str(config)})
+    return run, orjson.loads(run.out)["totals"]
+
+
+def _stored(state: Path) -> dict[str, float]:
+    with sqlite3.connect(state / "switchboard.db") as db:
+        usage = db.execute(
+            "select sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_creation_tokens),"
+            " sum(cache_creation_1h_tokens), sum(cost_usd), count(*), sum(cost_usd is null) from model_usage"
+        ).fetchone()
+        record = db.execute("select sum(cost_usd), sum(cost_source = 'claude_code') from session").fetchone()
+    keys = ["input", "output", "cache_read", "cache_write", "cache_write_1h", "cost", "rows", "unpriced"]
+    return {**dict(zip(keys, usage, strict=True)), "of_record": record[0], "reported": record[1]}
 
 
 def main() -> None:
-    sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    turns = int(sys.argv[2]) if len(sys.argv) > 2 else 250
+    sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 40
+    turns = int(sys.argv[2]) if len(sys.argv) > 2 else 1400
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
-        root, state = Path(tmp) / "projects", Path(tmp) / "state"
-        size, lines = _write(root, sessions, turns)
-        first, rss_first = _run(root, state)
-        second, rss_second = _run(root, state)
+        config, state = Path(tmp) / "claude", Path(tmp) / "state"
+        root = config / "projects"
+        write_projects(root, sessions, turns)
+        files = list(root.rglob("*.jsonl"))
+        size = sum(p.stat().st_size for p in files)
+        responses = len(usage_lines(root))
+        listed, tokens = list_price(root)
+        ccusage = _ccusage(config)
+        first = _switchboard(root, state)
+        second = _switchboard(root, state)
+        own = _in_process(root, state)
+        (Path(tmp) / "empty").mkdir()
+        floor = _switchboard(Path(tmp) / "empty", state)  # the process's start-up: the floor of any run
+        stored = _stored(state)
+        shutil.rmtree(root)
     mb = size / 1e6
-    print(f"transcripts: {sessions} sessions + {sessions} subagents, {mb:.0f} MB, {lines:,} usage lines")
-    print(f"first import:  {first:6.1f} s  {mb / first:6.1f} MB/s  {lines / first:8,.0f} usage lines/s  ", end="")
-    print(f"peak RSS {rss_first:.0f} MB")
-    print(f"second import: {second:6.1f} s  ({second / first:.2f}x the first; adds nothing)  ", end="")
-    print(f"peak RSS of either {rss_second:.0f} MB")
+    print(f"folder: {sessions:,} sessions, {len(files):,} transcripts, {mb:,.0f} MB, {responses:,} responses")
+    print(f"{'':34}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}{'responses/s':>13}")
+    rows = [("switchboard import, first", first), ("switchboard import, nothing new", second)]
+    rows.append(("switchboard import, empty folder", floor))
+    if ccusage is not None:
+        rows.append(("ccusage daily --json --offline", ccusage[0]))
+    for name, run in rows:
+        print(f"{name:34}{run.wall:9.2f}{run.cpu:9.2f}{run.rss_mb:13.0f}{responses / run.wall:13,.0f}")
+    print(f"second import / first: {second.wall / first.wall:.1%} wall, {second.cpu / first.cpu:.1%} CPU; ", end="")
+    print(f"its own work (in-process, after start-up) {own:.3f} s")
+    totals = None
+    if ccusage is not None:
+        run, totals = ccusage
+        print(f"first import / ccusage: {first.wall / run.wall:.2f}x wall, {first.cpu / run.cpu:.2f}x CPU")
+    else:
+        print(f"ccusage: not installed at {CCUSAGE} (cd tests && npm ci)")
+    print(f"\n{'tokens':16}{'switchboard':>16}{'ccusage':>16}{'from the files':>16}")
+    pairs = [("input", "inputTokens"), ("output", "outputTokens"), ("cache_read", "cacheReadTokens")]
+    pairs += [("cache_write", "cacheCreationTokens")]
+    for ours, theirs in pairs:
+        peer = f"{totals[theirs]:16,}" if totals else f"{'-':>16}"
+        print(f"{ours:16}{int(stored[ours]):16,}{peer}{tokens[ours]:16,}")
+    print(f"{'cache_write_1h':16}{int(stored['cache_write_1h']):16,}{'-':>16}{tokens['cache_write_1h']:16,}")
+    print("\ncost, USD")
+    print(f"  switchboard per response (estimated)  {stored['cost']:14,.2f}   unpriced lines: {stored['unpriced']}")
+    print(f"  switchboard sessions' cost of record  {stored['of_record']:14,.2f}   reported by Claude Code: ", end="")
+    print(f"{stored['reported']} sessions")
+    if totals:
+        print(f"  ccusage daily                         {totals['totalCost']:14,.2f}")
+    print(f"  list prices, recomputed from files    {listed:14,.2f}   switchboard vs list: ", end="")
+    print(f"{(stored['cost'] - listed) / listed:+.4%}")
 
 
 if __name__ == "__main__":

@@ -10,16 +10,18 @@ input tokens that were neither read from nor written to the prompt cache. A call
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from genai_prices import Usage, calc_price
 from genai_prices.data_snapshot import find_provider_by_id, get_snapshot
+from genai_prices.types import ModelInfo, ModelPrice, TieredPrices, TimeOfDateConstraint
 
-from server.config import ModelPrice
+from server.config import ModelPrice as ConfigPrice
 
-__all__ = ["cost_usd", "is_priced"]
+__all__ = ["Rates", "cost_usd", "is_priced", "rates"]
 
 _PER_MTOK = Decimal(1_000_000)
 
@@ -41,7 +43,7 @@ def _split_model(model: str, provider: str | None) -> tuple[str, str | None]:
 
 
 def _override_cost(
-    price: ModelPrice, input_tokens: int, output_tokens: int, cache_read_tokens: int, cache_write_tokens: int
+    price: ConfigPrice, input_tokens: int, output_tokens: int, cache_read_tokens: int, cache_write_tokens: int
 ) -> float:
     cached_rate = price.cached_input_per_mtok if price.cached_input_per_mtok is not None else price.input_per_mtok
     # The config has no cache-write rate: such tokens are charged as plain input.
@@ -53,6 +55,116 @@ def _override_cost(
     return float(total / _PER_MTOK)
 
 
+_TOKEN_KEYS = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", "cache_write_1h_mtok")
+_NEVER_COUNTED = ("audio", "image", "video", "web_search", "reasoning", "search")
+"""Price keys for units a transcript line never reports: their count is zero, so they add nothing."""
+
+_Price = tuple[float, tuple[tuple[int, float], ...]]
+"""USD per million tokens: the base rate and the long-context tiers (start, rate), highest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """One model's token prices on one day, resolved once and applied with plain arithmetic.
+
+    Anthropic bills a request whose input (uncached + cache reads + cache writes) is over a tier's start
+    wholly at that tier's rates; so does :meth:`cost`, as genai-prices does.
+    """
+
+    input: _Price
+    output: _Price
+    cache_read: _Price
+    cache_write: _Price
+    cache_write_1h: _Price
+    per_request: float = 0.0
+
+    def cost(
+        self, input_tokens: int, output_tokens: int, cache_read: int, cache_write: int, cache_write_1h: int
+    ) -> float:
+        """The USD cost of one response; ``cache_write_1h`` is the 1-hour part of ``cache_write``."""
+        whole = input_tokens + cache_read + cache_write
+        total = (
+            _rate(self.input, whole) * input_tokens
+            + _rate(self.output, whole) * output_tokens
+            + _rate(self.cache_read, whole) * cache_read
+            + _rate(self.cache_write, whole) * (cache_write - cache_write_1h)
+            + _rate(self.cache_write_1h, whole) * cache_write_1h
+        )
+        return total / 1_000_000 + self.per_request
+
+
+def _rate(price: _Price, whole: int) -> float:
+    for start, rate in price[1]:
+        if whole > start:
+            return rate
+    return price[0]
+
+
+def _as_price(value: object) -> _Price | None:
+    if value is None:
+        return None
+    if isinstance(value, TieredPrices):
+        tiers = sorted(((t.start, float(t.price)) for t in value.tiers), reverse=True)
+        return float(value.base), tuple(tiers)
+    return (float(value), ()) if isinstance(value, Decimal) else None
+
+
+def _local_rates(prices: ModelPrice) -> Rates | None:
+    """The prices as :class:`Rates`, or None when a priced unit is beyond plain token arithmetic."""
+    for key, value in prices.__dict__.items():
+        if key.startswith("_") or value is None or key in _TOKEN_KEYS or key == "requests_kcount":
+            continue
+        if not any(part in key for part in _NEVER_COUNTED):
+            return None
+    found = {key: _as_price(getattr(prices, key)) for key in _TOKEN_KEYS}
+    if any(found[key] is None and getattr(prices, key) is not None for key in _TOKEN_KEYS):
+        return None
+    input_price = found["input_mtok"] or (0.0, ())
+    cache_write = found["cache_write_mtok"] or input_price
+    per_request = prices.requests_kcount
+    return Rates(
+        input=input_price,
+        output=found["output_mtok"] or (0.0, ()),
+        cache_read=found["cache_read_mtok"] or input_price,
+        cache_write=cache_write,
+        cache_write_1h=found["cache_write_1h_mtok"] or cache_write,
+        per_request=float(per_request) / 1000 if isinstance(per_request, Decimal) else 0.0,
+    )
+
+
+def _day_bound(info: ModelInfo) -> bool:
+    """Whether the model's prices depend only on the date (not on the time of day, like off-peak rates)."""
+    if isinstance(info.prices, ModelPrice):
+        return all(not isinstance(v.constraint, TimeOfDateConstraint) for v in info.price_variants or ())
+    conditions = [c.constraint for c in info.prices] + [v.constraint for v in info.price_variants or ()]
+    return not any(isinstance(c, TimeOfDateConstraint) for c in conditions)
+
+
+@lru_cache(maxsize=4096)
+def rates(model: str, provider: str | None, day: date, context: tuple[tuple[str, str], ...] = ()) -> Rates | None:
+    """The model's token prices on ``day`` (UTC), for responses with this price ``context`` (service tier, speed).
+
+    Raises:
+        LookupError: genai-prices does not know the model.
+    """
+    model_ref, provider_id = _split_model(model, provider)
+    found, info = get_snapshot().find_provider_model(model_ref, None, provider_id, None)
+    if not _day_bound(info):
+        return None
+    when = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    in_provider = any(info is other for other in found.models)
+    return _local_rates(info.get_prices(when, dict(context) if context and in_provider else None))
+
+
+def _context(service_tier: str | None, speed: str | None) -> tuple[tuple[str, str], ...]:
+    context: list[tuple[str, str]] = []
+    if service_tier:
+        context.append(("service_tier", service_tier))
+    if speed:
+        context.append(("speed", speed))
+    return tuple(context)
+
+
 def cost_usd(
     model: str,
     *,
@@ -61,7 +173,10 @@ def cost_usd(
     output_tokens: int = 0,
     cache_read_tokens: int = 0,
     cache_write_tokens: int = 0,
-    override: ModelPrice | None = None,
+    cache_write_1h_tokens: int = 0,
+    service_tier: str | None = None,
+    speed: str | None = None,
+    override: ConfigPrice | None = None,
     when: datetime | None = None,
 ) -> float | None:
     """The USD cost of one model response, or None when the model has no known price.
@@ -73,7 +188,10 @@ def cost_usd(
         input_tokens: Input tokens not read from or written to the prompt cache (Anthropic semantics).
         output_tokens: Output tokens.
         cache_read_tokens: Input tokens read from the prompt cache.
-        cache_write_tokens: Input tokens written to the prompt cache.
+        cache_write_tokens: Input tokens written to the prompt cache (5-minute and 1-hour together).
+        cache_write_1h_tokens: The part of ``cache_write_tokens`` written for one hour.
+        service_tier: The response's service tier, where the provider prices tiers differently.
+        speed: The response's speed (``fast``), where the provider prices it differently.
         override: USD per million tokens from the config file; wins over genai-prices.
         when: When the request was made (prices change over time); default now.
 
@@ -82,16 +200,50 @@ def cost_usd(
     """
     if override is not None:
         return _override_cost(override, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
+    when = when or datetime.now(UTC)
+    day = (when.astimezone(UTC) if when.tzinfo else when).date()
+    context = _context(service_tier, speed)
+    try:
+        found = rates(model, provider, day, context)
+    except LookupError:
+        return None
+    if found is not None:
+        return found.cost(input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens)
+    return _genai_cost(
+        model,
+        provider,
+        when,
+        context,
+        input_tokens,
+        output_tokens,
+        cache_read_tokens,
+        cache_write_tokens,
+        cache_write_1h_tokens,
+    )
+
+
+def _genai_cost(
+    model: str,
+    provider: str | None,
+    when: datetime,
+    context: tuple[tuple[str, str], ...],
+    *counts: int,
+) -> float | None:
+    """genai-prices' own calculation, for prices plain token arithmetic cannot follow (time-of-day rates)."""
+    input_tokens, output_tokens, cache_read, cache_write, cache_write_1h = counts
     model_ref, provider_id = _split_model(model, provider)
     # genai-prices counts cached tokens inside input_tokens.
     usage = Usage(
-        input_tokens=input_tokens + cache_read_tokens + cache_write_tokens,
+        input_tokens=input_tokens + cache_read + cache_write,
         output_tokens=output_tokens,
-        cache_read_tokens=cache_read_tokens,
-        cache_write_tokens=cache_write_tokens,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        cache_write_1h_tokens=cache_write_1h,
     )
     try:
-        calculation = calc_price(usage, model_ref, provider_id=provider_id, genai_request_timestamp=when)
+        calculation = calc_price(
+            usage, model_ref, provider_id=provider_id, genai_request_timestamp=when, price_context=dict(context) or None
+        )
     except LookupError:
         return None
     return float(calculation.total_price)

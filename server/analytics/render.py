@@ -15,15 +15,25 @@ __all__ = ["BRIEF_ROWS", "fmt_ms", "fmt_pct", "fmt_usd", "render_report", "table
 BRIEF_ROWS = 3  # at this many rows per table or fewer (an overview), long explanations are shortened
 
 
+def _sources(reported: int, estimated: int) -> str:
+    """Which costs of record Claude Code reported and which are estimated from usage at list prices."""
+    if not reported and not estimated:
+        return ""
+    return f" ({reported} reported by Claude Code, {estimated} estimated at list prices)"
+
+
 def _sessions(r: StatsReport, limit: int) -> list[str]:
     s = r.sessions
     if s is None:
         return []
     hours = s.duration_s_total / 3600
     cost = fmt_usd(s.cost_usd)
+    unpriced = sum(m.unpriced_responses for m in s.by_model)
     lines = [
         f"Sessions: {s.sessions} ({s.ended} ended), {hours:.1f} h, cost of record {cost}"
         + (f" + {s.sessions_without_cost} with no cost recorded" if s.sessions_without_cost else "")
+        + _sources(s.sessions_reported, s.sessions_estimated)
+        + (f"; {unpriced} usage lines unpriced (unknown model, not $0)" if unpriced else "")
     ]
     lines += table(
         ["model", "responses", "input", "output", "cache read", "cache write", "cost"],

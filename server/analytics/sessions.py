@@ -47,6 +47,10 @@ class SessionsSummary(BaseModel):
     duration_s_total: float = Field(description="Sum of (end, else last event) minus start.")
     cost_usd: float = Field(description="Sum of the sessions' cost of record (Claude Code's totalCostUSD).")
     sessions_without_cost: int = Field(description="Sessions with no cost of record yet: not counted as $0.")
+    sessions_reported: int = Field(default=0, description="Cost of record reported by Claude Code (its totalCostUSD).")
+    sessions_estimated: int = Field(
+        default=0, description="Cost of record estimated: the transcript's usage at list prices (no figure reported)."
+    )
     by_model: list[ModelTokens]
 
 
@@ -151,14 +155,19 @@ def sessions_summary(db: Session, window: Window, *, by_model: bool = True) -> S
         func.coalesce(func.sum(duration), 0),
         func.sum(AgentSession.cost_usd),
         count_if(col(AgentSession.cost_usd).is_(None)),
+        count_if(col(AgentSession.cost_usd).is_not(None) & (col(AgentSession.cost_source) == "claude_code")),
+        count_if(col(AgentSession.cost_usd).is_not(None) & (col(AgentSession.cost_source) == "computed")),
     ).where(*_in_window(window))
-    sessions, ended, duration_us, cost, without_cost = db.connection().execute(statement).one()
+    row = db.connection().execute(statement).one()
+    sessions, ended, duration_us, cost, without_cost, reported, estimated = row
     return SessionsSummary(
         sessions=sessions,
         ended=ended,
         duration_s_total=int(duration_us) / 1_000_000,
         cost_usd=float(cost or 0),
         sessions_without_cost=int(without_cost),
+        sessions_reported=int(reported),
+        sessions_estimated=int(estimated),
         by_model=tokens_by_model(db, window) if by_model else [],
     )
 

@@ -256,14 +256,21 @@ def _sessions_check(url: str) -> Iterable[Check]:
     from sqlmodel import Session, func, select
 
     from server.store.engine import make_engine
-    from server.store.models import AgentSession
+    from server.store.models import AgentSession, TranscriptMark
 
     engine = make_engine(url)
     try:
         with Session(engine) as db:
             count = db.exec(select(func.count()).select_from(AgentSession)).one()
+            skipped: dict[str, int] = {}
+            for reasons in db.exec(select(TranscriptMark.skipped)):
+                for reason, n in reasons.items():
+                    skipped[reason] = skipped.get(reason, 0) + int(n)
     finally:
         engine.dispose()
+    if skipped:
+        detail = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
+        yield Check("transcript lines", True, f"{sum(skipped.values())} usage lines skipped as unusable: {detail}")
     if count:
         yield Check("sessions", True, f"{count} sessions in the store")
     else:

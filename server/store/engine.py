@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import re
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import create_engine
 
 from server.private import private_dirs, private_file, tighten
@@ -85,8 +87,40 @@ def _sqlite_migration_lock(engine: Engine) -> Generator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+_REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(None|"[^"]*")\s*$', re.MULTILINE)
+
+
+def _head() -> str | None:
+    """The newest revision, read from the migration files' own lines; None when that is not one clear head."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (_MIGRATIONS / "versions").glob("*.py"):
+        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found or "down_revision" not in found:
+            continue
+        revisions.add(found["revision"].strip('"'))
+        parents.add(found["down_revision"].strip('"'))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the store is at the newest revision already (checked without importing Alembic: ~1 s per command)."""
+    head = _head()
+    if head is None:
+        return False
+    try:
+        with engine.connect() as connection:
+            versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:
+        return False  # no such table yet: a new store
+    return versions == [head]
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic; safe to run from many processes."""
+    if revision == "head" and _at_head(engine):
+        return
     from alembic import command
 
     with _sqlite_migration_lock(engine):

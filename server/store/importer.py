@@ -10,7 +10,6 @@ id and totals are recomputed, so importing twice adds nothing.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.store.models import AgentSession, SubagentRun
-from server.store.transcripts import TranscriptCache, open_regular
-from server.store.usage_rows import refresh_sessions
+from server.store.transcripts import TranscriptCache, load_line, open_regular
+from server.store.usage_rows import load_marks, refresh_sessions
 
 __all__ = ["ImportReport", "TranscriptFile", "find_transcripts", "import_transcripts", "projects_dir"]
 
@@ -31,7 +30,7 @@ _HEAD_LINES = 50
 _TAIL_BYTES = 64 * 1024
 _LINE_CAP = 1 << 20
 """Lines longer than this (a pasted file) are skipped when looking for the session's folder and times."""
-_BATCH = 50
+_BATCH = 200
 
 
 def projects_dir(explicit: Path | None = None) -> Path:
@@ -62,13 +61,7 @@ def find_transcripts(root: Path) -> Iterator[TranscriptFile]:
 
 
 def _record(raw: bytes) -> dict[str, Any] | None:
-    if len(raw) > _LINE_CAP:
-        return None
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
+    return None if len(raw) > _LINE_CAP else load_line(raw)
 
 
 def _time(record: dict[str, Any] | None) -> datetime | None:
@@ -110,24 +103,28 @@ def _facts(path: Path) -> _Facts:
     return facts
 
 
-def _session_row(db: Session, found: TranscriptFile) -> None:
-    facts = _facts(found.path)
-    row = db.get(AgentSession, found.session_id)
+def _session_row(
+    db: Session, found: TranscriptFile, known: dict[str, AgentSession], agents: dict[str, SubagentRun]
+) -> None:
+    row = known.get(found.session_id)
     if row is None:
+        facts = _facts(found.path)
         row = AgentSession(session_id=found.session_id, started_at=facts.started_at, ended_at=facts.ended_at)
         row.last_event_at = facts.ended_at
         if facts.cwd:
             row.cwd, row.project = facts.cwd, (os.path.basename(facts.cwd.rstrip("/\\")) or facts.cwd)[:500]
         db.add(row)
+        known[found.session_id] = row
     row.transcript_path = row.transcript_path or str(found.path)
     for agent_id, path in found.subagents.items():
-        agent = _agent(db, agent_id)
+        agent = agents.get(agent_id[:200])
         if agent is None:
             times = _facts(path)
             agent = SubagentRun(session_id=found.session_id, agent_id=agent_id[:200], transcript_path=str(path))
             agent.started_at, agent.stopped_at = times.started_at, times.ended_at
             agent.agent_type = _agent_type(path)
             db.add(agent)
+            agents[agent.agent_id] = agent
         agent.transcript_path = agent.transcript_path or str(path)
 
 
@@ -144,10 +141,6 @@ def _agent_type(transcript: Path) -> str | None:
     return value[:200] if isinstance(value, str) and value else None
 
 
-def _agent(db: Session, agent_id: str) -> SubagentRun | None:
-    return db.exec(select(SubagentRun).where(SubagentRun.agent_id == agent_id[:200])).first()
-
-
 @dataclass
 class ImportReport:
     """What one import did."""
@@ -161,33 +154,63 @@ class ImportReport:
 Progress = Callable[[int, int], None]
 
 
+def _paths(item: TranscriptFile) -> list[str]:
+    return [str(item.path), *(str(path) for path in item.subagents.values())]
+
+
+def _unchanged(item: TranscriptFile, known: dict[str, AgentSession], cache: TranscriptCache) -> bool:
+    """Whether the session is imported and none of its transcripts changed since they were read."""
+    row = known.get(item.session_id)
+    if row is None or row.transcript_path != str(item.path):
+        return False
+    return all(cache.is_unchanged(path) for path in _paths(item))
+
+
+def _import_batch(db: Session, batch: list[TranscriptFile], report: ImportReport) -> int:
+    """Import one batch in the open transaction; returns how many sessions it holds."""
+    ids = [item.session_id for item in batch]
+    known = {row.session_id: row for row in db.exec(select(AgentSession).where(col(AgentSession.session_id).in_(ids)))}
+    agent_ids = [agent_id[:200] for item in batch for agent_id in item.subagents]
+    query = select(SubagentRun).where(col(SubagentRun.agent_id).in_(agent_ids))
+    agents = {row.agent_id: row for row in db.exec(query)} if agent_ids else {}
+    cache = TranscriptCache()
+    cache.know(load_marks(db.connection(), [path for item in batch for path in _paths(item)]))
+    changed: list[str] = []
+    done = 0
+    for item in batch:
+        if _unchanged(item, known, cache):
+            done += 1
+            continue
+        is_new = item.session_id not in known
+        try:
+            _session_row(db, item, known, agents)
+        except OSError as exc:
+            report.skipped.append(f"{item.path}: {exc.strerror or type(exc).__name__}")
+            continue
+        changed.append(item.session_id)
+        done += 1
+        report.new_sessions += is_new
+        report.subagents += len(item.subagents)
+    db.flush()
+    refresh_sessions(db, changed, cache)
+    return done
+
+
 def import_transcripts(
     engine: Engine, root: Path, progress: Progress | None = None, found: list[TranscriptFile] | None = None
 ) -> ImportReport:
     """Import every transcript under ``root`` (or those ``found`` there earlier), committing every few sessions.
 
-    ``progress(done, total)`` is called after each batch.
+    A session whose transcripts are unchanged since they were read (``transcript_mark``) costs a ``stat`` per
+    file; an appended transcript is read from where the last read stopped. ``progress(done, total)`` is called
+    after each batch.
     """
     found = list(find_transcripts(root)) if found is None else found
     report = ImportReport()
     for start in range(0, len(found), _BATCH):
-        batch = found[start : start + _BATCH]
         with Session(engine) as db:
-            ids: list[str] = []
-            for item in batch:
-                known = db.get(AgentSession, item.session_id) is not None
-                try:
-                    _session_row(db, item)
-                except OSError as exc:
-                    report.skipped.append(f"{item.path}: {exc.strerror or type(exc).__name__}")
-                    continue
-                ids.append(item.session_id)
-                report.new_sessions += not known
-                report.subagents += len(item.subagents)
-            db.flush()
-            refresh_sessions(db, ids, TranscriptCache())
+            report.sessions += _import_batch(db, found[start : start + _BATCH], report)
             db.commit()
-        report.sessions += len(ids)
         if progress is not None:
             progress(min(start + _BATCH, len(found)), len(found))
     return report

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "ThreadMessage",
     "ToolCall",
     "ToolDecision",
+    "TranscriptMark",
     "utcnow",
 ]
 
@@ -165,7 +166,36 @@ class ModelUsage(SQLModel, table=True):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
+    cache_creation_1h_tokens: int = Field(
+        default=0, description="The part of cache_creation_tokens written for one hour (priced at 2x input, not 1.25x)."
+    )
+    service_tier: str | None = Field(default=None, max_length=50, description="As the response said, e.g. standard.")
     cost_usd: float | None = Field(default=None, description="None: the model has no known price.")
+
+
+class TranscriptMark(SQLModel, table=True):
+    """How far a transcript was read, so the next import or ingest reads only what was appended.
+
+    A file is known by its identity (device, inode): another file at the same path, or one cut shorter than
+    ``offset``, is read again from its start (usage rows are keyed on message and request id, so nothing counts
+    twice).
+    """
+
+    __tablename__ = "transcript_mark"  # pyright: ignore[reportAssignmentType]
+
+    path: str = Field(primary_key=True, max_length=1000)
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    device: int = Field(sa_type=BigInteger)
+    inode: int = Field(sa_type=BigInteger)
+    size: int = Field(sa_type=BigInteger, description="-1: read only in part (a budget cut it), read on next time.")
+    mtime_ns: int = Field(sa_type=BigInteger)
+    offset: int = Field(sa_type=BigInteger, description="Bytes read so far: just past the last complete line.")
+    skipped: dict[str, int] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="Usage lines refused, by reason (negative, not a number, absurd).",
+    )
+    read_at: datetime = Field(default_factory=utcnow)
 
 
 class Delegation(SQLModel, table=True):

@@ -3,7 +3,13 @@
 An assistant message is written once per content block, each line repeating the message's usage: usage
 is deduplicated on ``message.id`` + ``requestId`` (the last line wins: it carries the final counts).
 Claude Code's own ``cost-state`` record (``totalCostUSD``, last one wins) is the session's cost of record,
-unless it says ``hasUnknownModelCost`` (then its total leaves something out).
+unless it says ``hasUnknownModelCost`` (then its total leaves something out), or is not a finite, non-negative
+number.
+
+Lines are parsed with orjson, which refuses nesting past 1,024 levels (``json`` raised ``RecursionError`` on a
+line 1,200 levels deep and stopped ingest); such a line is skipped like any other line that is not JSON. A usage
+line whose counts are negative, not whole numbers or absurd is skipped and counted with its reason
+(``Transcript.skipped``).
 
 The path comes from a hook payload, so reading it is bounded whatever it names: only regular files are
 read (opened with ``O_NONBLOCK``, then checked with ``fstat``, so a FIFO is refused, never waited on), line
@@ -12,8 +18,8 @@ by line with a cap per line (:data:`MAX_LINE_BYTES`) and per call (:data:`MAX_RE
 
 from __future__ import annotations
 
-import json
 import logging
+import math
 import os
 import stat
 from dataclasses import dataclass, field
@@ -21,14 +27,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
+
 __all__ = [
+    "ABSURD_TOKENS",
     "COST_STATE",
     "MAX_LINE_BYTES",
     "MAX_READ_BYTES",
+    "Mark",
     "NotRegularFile",
     "Transcript",
     "TranscriptCache",
     "UsageLine",
+    "load_line",
     "open_regular",
     "parse_transcript",
 ]
@@ -51,12 +62,15 @@ of long sessions are tens of MB, read once and then only what was appended."""
 
 _SKIP_CHUNK = 1024 * 1024
 
+ABSURD_TOKENS = 100_000_000
+"""More tokens than this in one response is no real count (the largest context windows hold 1-2 million)."""
+
 
 class NotRegularFile(OSError):
     """The path names a FIFO, a device or a folder: nothing a transcript can be."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a setattr call per field, per line
 class UsageLine:
     """The usage of one API response."""
 
@@ -69,6 +83,21 @@ class UsageLine:
     output_tokens: int
     cache_read_tokens: int
     cache_creation_tokens: int
+    cache_creation_1h_tokens: int = 0
+    """The part of ``cache_creation_tokens`` written for one hour (2x input rather than 1.25x)."""
+    service_tier: str | None = None
+    speed: str | None = None
+
+    @property
+    def counts(self) -> tuple[int, int, int, int, int]:
+        """The token counts, in the order of ``model_usage``'s columns."""
+        return (
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_creation_tokens,
+            self.cache_creation_1h_tokens,
+        )
 
     @property
     def context_tokens(self) -> int:
@@ -86,10 +115,34 @@ class Transcript:
     last_main_usage: UsageLine | None = None
     more: bool = False
     """The read stopped at :data:`MAX_READ_BYTES`: the file goes on past the offset returned."""
+    skipped: dict[str, int] = field(default_factory=dict[str, int])
+    """Usage lines refused, by reason."""
+    _seen: dict[tuple[str, str | None], Any] = field(default_factory=dict[tuple[str, str | None], Any], repr=False)
+    """The raw usage last read per (message id, request id): a streamed duplicate is recognised unbuilt."""
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+class _BadCount(ValueError):
+    """A usage count no response can have; the message is the reason counted."""
+
+
+def _count(value: Any) -> int:
+    if type(value) is int and 0 <= value <= ABSURD_TOKENS:
+        return value
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _BadCount("count not a number")
+    if isinstance(value, float) and not value.is_integer():
+        raise _BadCount("count not a whole number" if math.isfinite(value) else "count not a number")
+    if value < 0:
+        raise _BadCount("negative count")
+    if value > ABSURD_TOKENS:
+        raise _BadCount(f"absurd count (over {ABSURD_TOKENS:,})")
+    return int(value)
+
+
+def _short(value: Any) -> str | None:
+    return value[:50] if isinstance(value, str) and value else None
 
 
 def _time(value: Any) -> datetime | None:
@@ -102,6 +155,7 @@ def _time(value: Any) -> datetime | None:
 
 
 def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLine | None:
+    """The line's usage, or None when it has none; raises :class:`_BadCount` when a count is unusable."""
     message = record.get("message")
     if not isinstance(message, dict):
         return None
@@ -110,6 +164,15 @@ def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLi
         return None
     if model == _SYNTHETIC_MODEL:
         return None
+    get = usage.get
+    inp, out = _count(get("input_tokens")), _count(get("output_tokens"))
+    read, write = _count(get("cache_read_input_tokens")), _count(get("cache_creation_input_tokens"))
+    split = usage.get("cache_creation")
+    write_1h = _count(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0
+    if "cache_creation_input_tokens" not in usage and isinstance(split, dict):
+        write = write_1h + _count(split.get("ephemeral_5m_input_tokens"))
+    if write_1h > write:
+        raise _BadCount("1-hour cache writes over all cache writes")
     request_id = record.get("requestId")
     agent_id = record.get("agentId") if record.get("isSidechain") else None
     return UsageLine(
@@ -118,36 +181,67 @@ def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLi
         model=model[:_ID],
         agent_id=agent_id[:_ID] if isinstance(agent_id, str) else default_agent_id,
         created_at=_time(record.get("timestamp")),
-        input_tokens=_int(usage.get("input_tokens")),
-        output_tokens=_int(usage.get("output_tokens")),
-        cache_read_tokens=_int(usage.get("cache_read_input_tokens")),
-        cache_creation_tokens=_int(usage.get("cache_creation_input_tokens")),
+        input_tokens=inp,
+        output_tokens=out,
+        cache_read_tokens=read,
+        cache_creation_tokens=write,
+        cache_creation_1h_tokens=write_1h,
+        service_tier=_short(usage.get("service_tier")),
+        speed=_short(usage.get("speed")),
     )
 
 
 def _cost_of_record(record: dict[str, Any]) -> float | None:
     cost = record.get("totalCostUSD")
-    if not isinstance(cost, int | float) or isinstance(cost, bool):
+    if not isinstance(cost, int | float) or isinstance(cost, bool) or not math.isfinite(cost) or cost < 0:
         return None
     # Claude Code leaves out what it cannot price: its total is then no cost of record.
     return None if record.get("hasUnknownModelCost") is True else float(cost)
+
+
+def load_line(raw: bytes) -> dict[str, Any] | None:
+    """One JSONL line as a JSON object, or None: not JSON, not an object, or nested too deep to parse."""
+    try:
+        record = orjson.loads(raw)
+    except (ValueError, RecursionError):  # orjson refuses nesting past 1,024 levels with a ValueError
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _repeated(result: Transcript, record: dict[str, Any]) -> bool:
+    """Whether the line repeats the usage its response's previous line had (Claude Code writes one per block)."""
+    message = record.get("message")
+    if not isinstance(message, dict):
+        return False
+    message_id, request_id, usage = message.get("id"), record.get("requestId"), message.get("usage")
+    if not isinstance(message_id, str) or not isinstance(request_id, str | None) or usage is None:
+        return False
+    key = (message_id, request_id)
+    if result._seen.get(key) == usage:
+        return True
+    result._seen[key] = usage
+    return False
 
 
 def _apply(result: Transcript, raw: bytes, agent_id: str | None) -> None:
     # Most lines are neither usage nor cost: skip them without decoding.
     if b'"usage"' not in raw and _COST_STATE_BYTES not in raw:
         return
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return
-    if not isinstance(record, dict):
+    record = load_line(raw)
+    if record is None:
         return
     if record.get("type") == COST_STATE:
         result.cost_state_seen = True
         result.total_cost_usd = _cost_of_record(record)
         return
-    line = _usage_line(record, agent_id)
+    if _repeated(result, record):
+        return
+    try:
+        line = _usage_line(record, agent_id)
+    except _BadCount as exc:
+        reason = str(exc)
+        result.skipped[reason] = result.skipped.get(reason, 0) + 1
+        return
     if line is not None:
         result.usage[(line.message_id, line.request_id)] = line
         if line.agent_id is None:
@@ -222,48 +316,94 @@ def _skip_line(lines: BinaryIO, budget: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class _Mark:
+class Mark:
+    """How far one transcript was read: its identity, size and mtime then, and the offset reached."""
+
+    device: int
     inode: int
     size: int
+    """-1 when a read budget cut the read short: read on next time although the file did not change."""
     mtime_ns: int
     offset: int
+    skipped: tuple[tuple[str, int], ...] = ()
+    """Usage lines refused so far, by reason."""
+
+    def unchanged(self, info: os.stat_result) -> bool:
+        """Whether the file is the one marked, with nothing appended since."""
+        return (self.device, self.inode, self.size, self.mtime_ns) == (
+            info.st_dev,
+            info.st_ino,
+            info.st_size,
+            info.st_mtime_ns,
+        )
+
+    def resumes(self, info: os.stat_result) -> bool:
+        """Whether reading can go on from :attr:`offset`: the same file, not cut shorter than what was read."""
+        return (self.device, self.inode) == (info.st_dev, info.st_ino) and info.st_size >= self.offset
+
+
+def _merge(before: tuple[tuple[str, int], ...], new: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    merged = dict(before)
+    for reason, count in new.items():
+        merged[reason] = merged.get(reason, 0) + count
+    return tuple(sorted(merged.items()))
 
 
 class TranscriptCache:
     """Remembers how far each transcript was read, so only what Claude Code appended is read next time.
 
     Marks are staged while a transaction is open and kept only once it commits (:meth:`commit`); after a
-    rollback (:meth:`discard`) the same lines are read again next time.
+    rollback (:meth:`discard`) the same lines are read again next time. The store keeps them too
+    (``transcript_mark``, see :mod:`server.store.usage_rows`), so every process shares them: :meth:`know` takes
+    marks read from it, :meth:`staged` gives the ones to write in the same transaction as the rows.
     """
 
     def __init__(self) -> None:
-        self._seen: dict[str, _Mark] = {}
-        self._staged: dict[str, _Mark] = {}
+        self._seen: dict[str, Mark] = {}
+        self._staged: dict[str, Mark] = {}
+
+    def know(self, marks: dict[str, Mark]) -> None:
+        """Take marks the store holds (written by this or another process)."""
+        self._seen.update(marks)
+
+    def mark(self, path: str) -> Mark | None:
+        return self._staged.get(path) or self._seen.get(path)
+
+    def staged(self) -> dict[str, Mark]:
+        """The marks of reads not committed yet."""
+        return dict(self._staged)
+
+    def is_unchanged(self, path: str) -> bool:
+        """Whether ``path`` is the file last read, with nothing appended (False when unreadable or never read)."""
+        mark = self.mark(path)
+        if mark is None:
+            return False
+        try:
+            return mark.unchanged(os.stat(path))
+        except OSError:
+            return False
 
     def read_if_changed(self, path: str, agent_id: str | None = None) -> Transcript | None:
         """What was appended since the last read, or None when nothing was, or the file is missing or unreadable.
 
-        A file replaced (another inode) or cut shorter is read again from its start.
+        A file replaced (another device or inode) or cut shorter is read again from its start.
         """
         try:
             info = os.stat(path)
             if not stat.S_ISREG(info.st_mode):
                 raise NotRegularFile(f"not a regular file: {path}")
-            mark = self._staged.get(path) or self._seen.get(path)
-            if mark is not None and (mark.inode, mark.size, mark.mtime_ns) == (
-                info.st_ino,
-                info.st_size,
-                info.st_mtime_ns,
-            ):
+            mark = self.mark(path)
+            if mark is not None and mark.unchanged(info):
                 return None
-            same_file = mark is not None and mark.inode == info.st_ino and info.st_size >= mark.offset
-            transcript, offset = parse_transcript(Path(path), agent_id, mark.offset if mark and same_file else 0)
+            resume = mark is not None and mark.resumes(info)
+            transcript, offset = parse_transcript(Path(path), agent_id, mark.offset if mark and resume else 0)
         except OSError as exc:
             logger.debug("transcript %s unreadable: %s", path, exc)
             return None
         # A read cut short by the budget must go on next time although the file did not change.
         size = -1 if transcript.more else info.st_size
-        self._staged[path] = _Mark(info.st_ino, size, info.st_mtime_ns, offset)
+        skipped = _merge(mark.skipped if mark and resume else (), transcript.skipped)
+        self._staged[path] = Mark(info.st_dev, info.st_ino, size, info.st_mtime_ns, offset, skipped)
         return transcript
 
     def commit(self) -> None:

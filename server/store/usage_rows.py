@@ -1,20 +1,41 @@
 """Transcript usage into ``model_usage``, and the totals derived from it on ``session`` and ``subagent_run``.
 
 Totals are recomputed from the stored rows rather than added up incrementally, so reading a transcript
-twice (a rerun after a crash, a file that grew) never counts anything twice.
+twice (a rerun after a crash, a file that grew, a file rewritten) never counts anything twice. Rows are
+written through SQLAlchemy Core (an import writes tens of thousands; ORM objects cost ~30% of it) and the
+totals are one aggregate query per session, not a load of the rows just written.
+
+How far each transcript was read is kept in ``transcript_mark``, written in the same transaction as the
+rows: the next run, in this process or another, reads only what was appended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Connection, Table, bindparam, case, func, insert, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from server.store.models import AgentSession, ModelUsage, SubagentRun
-from server.store.transcripts import Transcript, TranscriptCache, UsageLine
+from server.store.models import AgentSession, ModelUsage, SubagentRun, TranscriptMark, utcnow
+from server.store.transcripts import Mark, Transcript, TranscriptCache, UsageLine
 
-__all__ = ["refresh_recent_sessions", "refresh_sessions"]
+__all__ = ["MARK_PATH_MAX", "load_marks", "refresh_recent_sessions", "refresh_sessions", "save_marks"]
+
+_USAGE: Table = ModelUsage.__table__  # pyright: ignore[reportAttributeAccessIssue]
+_MARKS: Table = TranscriptMark.__table__  # pyright: ignore[reportAttributeAccessIssue]
+_CHUNK = 500
+MARK_PATH_MAX = 1000
+"""A longer path has no stored mark: its file is read whole each time (rows dedupe, so nothing counts twice)."""
+_COUNT_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_creation_tokens",
+    "cache_creation_1h_tokens",
+)
 
 
 def _cost(line: UsageLine) -> float | None:
@@ -26,68 +47,102 @@ def _cost(line: UsageLine) -> float | None:
         output_tokens=line.output_tokens,
         cache_read_tokens=line.cache_read_tokens,
         cache_write_tokens=line.cache_creation_tokens,
+        cache_write_1h_tokens=line.cache_creation_1h_tokens,
+        service_tier=line.service_tier,
+        speed=line.speed,
         when=line.created_at,
     )
 
 
-def _store_usage(db: Session, session_id: str, transcript: Transcript) -> None:
-    """Insert new usage rows; update rows whose counts grew (the transcript was read mid-message)."""
+def _values(line: UsageLine) -> dict[str, Any]:
+    return {
+        "model": line.model,
+        "created_at": line.created_at,
+        **dict(zip(_COUNT_COLUMNS, line.counts, strict=True)),
+        "service_tier": line.service_tier,
+        "cost_usd": _cost(line),
+    }
+
+
+def _existing(conn: Connection, message_ids: Sequence[str]) -> dict[tuple[str, str], Any]:
+    found: dict[tuple[str, str], Any] = {}
+    columns = [_USAGE.c.id, _USAGE.c.message_id, _USAGE.c.request_id, _USAGE.c.agent_id]
+    columns += [_USAGE.c[name] for name in _COUNT_COLUMNS]
+    for start in range(0, len(message_ids), _CHUNK):
+        query = core_select(*columns).where(_USAGE.c.message_id.in_(message_ids[start : start + _CHUNK]))
+        found.update({(row.message_id, row.request_id): row for row in conn.execute(query)})
+    return found
+
+
+def _store_usage(conn: Connection, session_id: str, transcript: Transcript) -> None:
+    """Insert new usage rows; update rows whose counts changed (the transcript was read mid-message)."""
     if not transcript.usage:
         return
-    message_ids = sorted({message_id for message_id, _ in transcript.usage})
-    existing: dict[tuple[str, str], ModelUsage] = {}
-    for start in range(0, len(message_ids), 500):
-        query = select(ModelUsage).where(col(ModelUsage.message_id).in_(message_ids[start : start + 500]))
-        existing.update({(row.message_id, row.request_id): row for row in db.exec(query)})
+    existing = _existing(conn, sorted({message_id for message_id, _ in transcript.usage}))
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for key, line in transcript.usage.items():
         row = existing.get(key)
-        counts = (line.input_tokens, line.output_tokens, line.cache_read_tokens, line.cache_creation_tokens)
-        if row is not None:
-            if (row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_creation_tokens) == counts:
-                continue
-        else:
-            row = ModelUsage(session_id=session_id, message_id=line.message_id, request_id=line.request_id, model="")
-            db.add(row)
-        row.agent_id = row.agent_id or line.agent_id
-        row.model = line.model
-        row.created_at = line.created_at
-        row.input_tokens, row.output_tokens, row.cache_read_tokens, row.cache_creation_tokens = counts
-        row.cost_usd = _cost(line)
+        if row is None:
+            keys = {"session_id": session_id, "message_id": line.message_id, "request_id": line.request_id}
+            inserts.append({**keys, "agent_id": line.agent_id, **_values(line)})
+        elif tuple(row[4:]) != line.counts:
+            updates.append({"_id": row.id, "agent_id": row.agent_id or line.agent_id, **_values(line)})
+    if inserts:
+        conn.execute(insert(_USAGE), inserts)
+    if updates:
+        names = ["agent_id", "model", "created_at", *_COUNT_COLUMNS, "service_tier", "cost_usd"]
+        statement = update(_USAGE).where(_USAGE.c.id == bindparam("_id"))
+        conn.execute(statement.values({name: bindparam(name) for name in names}), updates)
 
 
-def _sum_cost(rows: list[ModelUsage]) -> float | None:
-    if any(row.cost_usd is None for row in rows):
-        return None
-    return sum(row.cost_usd or 0.0 for row in rows)
-
-
-def _totals(db: Session, session: AgentSession, agents: list[SubagentRun]) -> None:
-    db.flush()
-    rows = list(db.exec(select(ModelUsage).where(ModelUsage.session_id == session.session_id)))
-    rows.sort(key=lambda row: (row.created_at is None, row.created_at, row.id or 0))
-    session.models = list(dict.fromkeys(row.model for row in rows))
+def _totals(conn: Connection, session: AgentSession, agents: list[SubagentRun]) -> None:
+    unpriced = func.sum(case((_USAGE.c.cost_usd.is_(None), 1), else_=0))
+    query = (
+        core_select(
+            _USAGE.c.agent_id,
+            _USAGE.c.model,
+            func.min(_USAGE.c.created_at).label("first"),
+            func.min(_USAGE.c.id).label("first_id"),
+            *[func.coalesce(func.sum(_USAGE.c[name]), 0).label(name) for name in _COUNT_COLUMNS[:4]],
+            func.sum(_USAGE.c.cost_usd).label("cost"),
+            unpriced.label("unpriced"),
+        )
+        .where(_USAGE.c.session_id == session.session_id)
+        .group_by(_USAGE.c.agent_id, _USAGE.c.model)
+    )
+    groups = list(conn.execute(query))
+    groups.sort(key=lambda g: (g.first is None, g.first or datetime.min, g.first_id))
+    session.models = list(dict.fromkeys(g.model for g in groups))
     if session.cost_source != "claude_code":
-        session.cost_usd = _sum_cost(rows) if rows else None
-        session.cost_source = "computed" if rows else None
+        session.cost_usd = _sum_cost(groups) if groups else None
+        session.cost_source = "computed" if groups else None
     for agent in agents:
-        mine = [row for row in rows if row.agent_id == agent.agent_id]
-        agent.input_tokens = sum(row.input_tokens for row in mine)
-        agent.output_tokens = sum(row.output_tokens for row in mine)
-        agent.cache_read_tokens = sum(row.cache_read_tokens for row in mine)
-        agent.cache_creation_tokens = sum(row.cache_creation_tokens for row in mine)
+        mine = [g for g in groups if g.agent_id == agent.agent_id]
+        agent.input_tokens = sum(g.input_tokens for g in mine)
+        agent.output_tokens = sum(g.output_tokens for g in mine)
+        agent.cache_read_tokens = sum(g.cache_read_tokens for g in mine)
+        agent.cache_creation_tokens = sum(g.cache_creation_tokens for g in mine)
         agent.cost_usd = _sum_cost(mine) if mine else None
-        agent.unpriced_models = sorted({row.model for row in mine if row.cost_usd is None})
+        agent.unpriced_models = sorted({g.model for g in mine if g.unpriced})
+
+
+def _sum_cost(groups: Sequence[Any]) -> float | None:
+    if any(g.unpriced for g in groups):
+        return None
+    return sum(g.cost or 0.0 for g in groups)
 
 
 def _refresh(db: Session, session: AgentSession, agents: list[SubagentRun], cache: TranscriptCache) -> None:
+    conn = db.connection()
     changed = False
     # Subagent transcripts first: their lines may also appear, as sidechain, in the main one.
     for agent in agents:
         if agent.transcript_path and (sub := cache.read_if_changed(agent.transcript_path, agent.agent_id)):
-            _store_usage(db, session.session_id, sub)
+            _store_usage(conn, session.session_id, sub)
             changed = True
     if session.transcript_path and (main := cache.read_if_changed(session.transcript_path)):
-        _store_usage(db, session.session_id, main)
+        _store_usage(conn, session.session_id, main)
         if main.last_main_usage is not None:
             session.context_tokens = main.last_main_usage.context_tokens
         if main.total_cost_usd is not None:
@@ -96,20 +151,67 @@ def _refresh(db: Session, session: AgentSession, agents: list[SubagentRun], cach
             session.cost_source = None  # its total is no longer usable: compute one below
         changed = True
     if changed:
-        _totals(db, session, agents)
+        _totals(conn, session, agents)
+
+
+def load_marks(conn: Connection, paths: Sequence[str]) -> dict[str, Mark]:
+    """The stored read marks of these transcripts."""
+    marks: dict[str, Mark] = {}
+    wanted = sorted({path for path in paths if len(path) <= MARK_PATH_MAX})
+    for start in range(0, len(wanted), _CHUNK):
+        query = core_select(_MARKS).where(_MARKS.c.path.in_(wanted[start : start + _CHUNK]))
+        for row in conn.execute(query):
+            skipped = tuple(sorted((str(k), int(v)) for k, v in (row.skipped or {}).items()))
+            marks[row.path] = Mark(row.device, row.inode, row.size, row.mtime_ns, row.offset, skipped)
+    return marks
+
+
+def save_marks(conn: Connection, staged: dict[str, Mark], known: set[str], owners: dict[str, str]) -> None:
+    """Write the marks of this transaction's reads (``known``: the paths that already have a row)."""
+    now = utcnow()
+    rows = [
+        {
+            "path": path,
+            "session_id": owners.get(path),
+            "device": mark.device,
+            "inode": mark.inode,
+            "size": mark.size,
+            "mtime_ns": mark.mtime_ns,
+            "offset": mark.offset,
+            "skipped": dict(mark.skipped),
+            "read_at": now,
+        }
+        for path, mark in staged.items()
+        if len(path) <= MARK_PATH_MAX
+    ]
+    new = [row for row in rows if row["path"] not in known]
+    old = [{**row, "_path": row["path"]} for row in rows if row["path"] in known]
+    if new:
+        conn.execute(insert(_MARKS), new)
+    if old:
+        names = ["session_id", "device", "inode", "size", "mtime_ns", "offset", "skipped", "read_at"]
+        statement = update(_MARKS).where(_MARKS.c.path == bindparam("_path"))
+        conn.execute(statement.values({name: bindparam(name) for name in names}), old)
 
 
 def refresh_sessions(db: Session, session_ids: Iterable[str], cache: TranscriptCache) -> None:
     """Read the changed transcripts of these sessions and their subagents into the store (not committed)."""
     wanted = sorted(set(session_ids))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
         sessions = db.exec(select(AgentSession).where(col(AgentSession.session_id).in_(chunk))).all()
         agents: dict[str, list[SubagentRun]] = {}
         for agent in db.exec(select(SubagentRun).where(col(SubagentRun.session_id).in_(chunk))):
             agents.setdefault(agent.session_id, []).append(agent)
+        owners = {s.transcript_path: s.session_id for s in sessions if s.transcript_path}
+        owners |= {a.transcript_path: a.session_id for rows in agents.values() for a in rows if a.transcript_path}
+        conn = db.connection()
+        stored = load_marks(conn, list(owners))
+        cache.know(stored)
         for session in sessions:
             _refresh(db, session, agents.get(session.session_id, []), cache)
+        staged = {path: mark for path, mark in cache.staged().items() if path in owners and stored.get(path) != mark}
+        save_marks(conn, staged, set(stored), owners)
 
 
 def refresh_recent_sessions(db: Session, cache: TranscriptCache, since: datetime) -> None:
