@@ -309,6 +309,13 @@ def check_config(ctx: DoctorContext) -> Iterable[Check]:
         yield Check("config", True, f"{path} is valid ({len(config.providers)} providers)")
 
 
+def check_agent_logs(ctx: DoctorContext) -> Iterable[Check]:
+    """Lines of Codex / Gemini CLI logs that import did not understand, per CLI version."""
+    from server.store.agents.doctor import agent_log_checks
+
+    yield from agent_log_checks(ctx)
+
+
 CHECKS: list[CheckFunction] = [
     check_installation,
     check_hook_scripts,
@@ -318,6 +325,7 @@ CHECKS: list[CheckFunction] = [
     check_database,
     check_config,
     check_providers,
+    check_agent_logs,
 ]
 """The checks ``switchboard doctor`` runs, in order; append a function to add one."""
 
