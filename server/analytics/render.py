@@ -25,6 +25,20 @@ def _sessions(r: StatsReport, limit: int) -> list[str]:
         f"Sessions: {s.sessions} ({s.ended} ended), {hours:.1f} h, cost of record {cost}"
         + (f" + {s.sessions_without_cost} with no cost recorded" if s.sessions_without_cost else "")
     ]
+    if len(s.by_agent) > 1 or any(a.agent != "claude-code" for a in s.by_agent):
+        lines += table(
+            ["agent", "sessions", "cost", "models"],
+            [
+                [
+                    a.agent,
+                    a.sessions,
+                    fmt_usd(a.cost_usd) + (f" + {a.sessions_without_cost} unknown" if a.sessions_without_cost else ""),
+                    ", ".join(a.models[:4]) or "-",
+                ]
+                for a in s.by_agent
+            ],
+            limit,
+        )
     lines += table(
         ["model", "responses", "input", "output", "cache read", "cache write", "cost"],
         [
@@ -44,10 +58,11 @@ def _sessions(r: StatsReport, limit: int) -> list[str]:
     if r.recent_sessions:
         lines.append("Recent sessions:")
         lines += table(
-            ["session_id", "project", "started", "min", "cost_usd", "prompts", "tools", "delegations"],
+            ["session_id", "agent", "project", "started", "min", "cost_usd", "prompts", "tools", "delegations"],
             [
                 [
                     x.session_id,
+                    x.agent,
                     x.project or "-",
                     x.started_at.strftime("%m-%d %H:%M") if x.started_at else "-",
                     round((x.duration_s or 0) / 60, 1),
