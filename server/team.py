@@ -9,7 +9,7 @@ from functools import cache
 
 from server.config import TeamConfig
 
-__all__ = ["Identity", "identity"]
+__all__ = ["Identity", "current_identity", "identity"]
 
 
 @dataclass(frozen=True)
@@ -37,3 +37,14 @@ def identity(team: TeamConfig | None = None) -> Identity:
     """``[team] user`` / ``host`` when set, else the OS account and the hostname."""
     team = team or TeamConfig()
     return Identity(user=team.user or _os_user(), host=team.host or _hostname())
+
+
+@cache
+def current_identity() -> Identity:
+    """This process's identity from the config in force (defaults when it cannot be read: rows still land)."""
+    from server.config import ConfigError, load_config
+
+    try:
+        return identity(load_config().team)
+    except ConfigError:
+        return identity()

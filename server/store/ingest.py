@@ -103,6 +103,10 @@ def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache, lock
                 ]
                 db.connection().execute(insert(RawEvent.__table__), rows)  # pyright: ignore[reportAttributeAccessIssue]
                 refresh_sessions(db, apply_events(db.connection(), fresh), cache)
+                if any(e.agent != "claude-code" for e in fresh):
+                    from server.store.agents.hooked import read_named_logs
+
+                    read_named_logs(db, fresh)
             db.commit()
     except BaseException:
         cache.discard()

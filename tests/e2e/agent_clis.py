@@ -61,10 +61,22 @@ def codex_home(home: Path, fake: FakeResponses, model: str = "gpt-5.1-codex") ->
     return folder
 
 
-def run_codex(home: Path, cwd: Path, prompt: str, timeout_s: float = 120) -> CliRun:
-    """``codex exec`` once, headless; its rollout lands under ``home/.codex/sessions``."""
-    env = {**_base_env(home), "CODEX_HOME": str(home / ".codex"), "FAKE_OPENAI_KEY": "fake-key"}
-    command = [str(CODEX), "exec", "--skip-git-repo-check", "--sandbox", "danger-full-access", prompt]
+def run_codex(
+    home: Path,
+    cwd: Path,
+    prompt: str,
+    timeout_s: float = 120,
+    trust_hooks: bool = False,
+    extra_env: dict[str, str] | None = None,
+) -> CliRun:
+    """``codex exec`` once, headless; its rollout lands under ``home/.codex/sessions``.
+
+    ``trust_hooks``: run the hooks in ``hooks.json`` (Codex runs a hook only once the user has trusted it in its
+    ``/hooks`` screen; ``--dangerously-bypass-hook-trust`` stands for that step here).
+    """
+    env = {**_base_env(home), "CODEX_HOME": str(home / ".codex"), "FAKE_OPENAI_KEY": "fake-key", **(extra_env or {})}
+    command = [str(CODEX), "exec", "--skip-git-repo-check", "--sandbox", "danger-full-access"]
+    command += ["--dangerously-bypass-hook-trust", prompt] if trust_hooks else [prompt]
     done = subprocess.run(
         command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout_s, stdin=subprocess.DEVNULL
     )
@@ -79,14 +91,20 @@ def gemini_home(home: Path) -> Path:
         "security": {"auth": {"selectedType": "gemini-api-key"}},
         "telemetry": {"enabled": False},
         "privacy": {"usageStatisticsEnabled": False},
-        "general": {"disableAutoUpdate": True, "disableUpdateNag": True},
+        "general": {"enableAutoUpdate": False, "enableAutoUpdateNotification": False},
     }
     (folder / "settings.json").write_text(json.dumps(settings))
     return folder
 
 
 def run_gemini(
-    home: Path, cwd: Path, fake: FakeGemini, prompt: str, model: str = "gemini-2.5-flash", timeout_s: float = 180
+    home: Path,
+    cwd: Path,
+    fake: FakeGemini,
+    prompt: str,
+    model: str = "gemini-2.5-flash",
+    timeout_s: float = 180,
+    extra_env: dict[str, str] | None = None,
 ) -> CliRun:
     """``gemini -p`` once, headless (``--yolo`` runs tools); its chat lands under ``home/.gemini/tmp``."""
     env = {
@@ -97,6 +115,7 @@ def run_gemini(
         "GEMINI_CLI_NO_RELAUNCH": "true",
         "GEMINI_CLI_TRUST_WORKSPACE": "true",
         "NO_BROWSER": "1",
+        **(extra_env or {}),
     }
     command = [str(GEMINI), "-p", prompt, "-m", model, "--output-format", "json", "--yolo"]
     done = subprocess.run(

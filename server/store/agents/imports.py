@@ -19,7 +19,7 @@ from server.store.agents.log import AgentLogRead
 from server.store.models import AgentLog, AgentSession, ModelUsage, ToolCall
 from server.team import Identity
 
-__all__ = ["AgentImport", "AgentReader", "import_agent_logs"]
+__all__ = ["AgentImport", "AgentReader", "import_agent_logs", "import_file"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,9 @@ def _session(db: Session, log: AgentLogRead, session_id: str, who: Identity) -> 
         if log.cwd:
             row.cwd, row.project = log.cwd, (os.path.basename(log.cwd.rstrip("/\\")) or log.cwd)[:500]
         db.add(row)
+    row.user, row.host = row.user or who.user, row.host or who.host  # a row hooks made first has neither
+    if not row.cwd and log.cwd:
+        row.cwd, row.project = log.cwd, (os.path.basename(log.cwd.rstrip("/\\")) or log.cwd)[:500]
     row.started_at = min(filter(None, (row.started_at, log.started_at)), default=None)
     row.ended_at = max(filter(None, (row.ended_at, log.ended_at)), default=None)
     row.last_event_at = row.ended_at
@@ -119,7 +122,8 @@ def _unchanged(db: Session, path: Path, stat: os.stat_result) -> bool:
     return row is not None and (row.size, row.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
 
 
-def _import_file(db: Session, reader: AgentReader, path: Path, who: Identity, report: AgentImport) -> None:
+def import_file(db: Session, reader: AgentReader, path: Path, who: Identity, report: AgentImport) -> None:
+    """Read ``path`` into ``db`` (not committed) unless it has not changed since it was last read."""
     stat = path.stat()
     if _unchanged(db, path, stat):
         report.unchanged += 1
@@ -146,7 +150,7 @@ def import_agent_logs(engine: Engine, reader: AgentReader, root: Path, who: Iden
         report.files += 1
         with Session(engine) as db:
             try:
-                _import_file(db, reader, path, who, report)
+                import_file(db, reader, path, who, report)
             except OSError as exc:
                 report.errors.append(f"{path}: {exc.strerror or type(exc).__name__}")
                 continue

@@ -78,7 +78,10 @@ def count(value: Any) -> int | None:
 
 def summary(value: Any, limit: int = 500) -> str | None:
     """A short text of a tool's input or output for the ``tool_call`` row."""
+    from server.store.redact import redact_text, strip_nul
+
     if value is None:
         return None
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text[:limit]
+    # Secrets out (a command's output can hold a key), and NUL out (PostgreSQL refuses it in text).
+    return strip_nul(redact_text(text[: limit * 4]))[:limit]
