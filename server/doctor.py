@@ -268,12 +268,29 @@ def check_database(ctx: DoctorContext) -> Iterable[Check]:
         return
     finally:
         engine.dispose()
-    if current == head:
+    if current is not None and current != head and not _known_revision(engine, current):
+        fix = "upgrade switchboard on this machine (pip install -U switchboard): another one migrated the store"
+        yield Check("database", False, f"the store's schema is newer than this switchboard: upgrade ({current})", fix)
+    elif current == head:
         yield Check("database", True, f"{shown} is at the latest migration ({head})")
         yield from _sessions_check(url.render_as_string(hide_password=False))
     else:
         fix = "run: switchboard ingest (it migrates the store first)"
         yield Check("database", False, f"{shown} is at migration {current or 'none'}, the latest is {head}", fix)
+
+
+def _known_revision(engine: Any, revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
+    from server.store.engine import _alembic_config
+
+    try:
+        ScriptDirectory.from_config(_alembic_config(engine)).get_revision(revision)
+    except (ResolutionError, CommandError):
+        return False
+    return True
 
 
 def _sessions_check(url: str) -> Iterable[Check]:

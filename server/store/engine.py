@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import create_engine
 
 from server.private import private_dirs, private_file, tighten
@@ -19,7 +20,7 @@ from server.settings import Settings
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["BUSY_TIMEOUT_MS", "make_engine", "migrate", "open_store"]
+__all__ = ["BUSY_TIMEOUT_MS", "SchemaTooNew", "make_engine", "migrate", "open_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,12 +86,48 @@ def _sqlite_migration_lock(engine: Engine) -> Generator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class SchemaTooNew(SQLAlchemyError):
+    """The store was migrated by a newer switchboard (another machine on a shared PostgreSQL upgraded first)."""
+
+    def __init__(self, current: str, known: str | None) -> None:
+        super().__init__(
+            f"the store's schema is newer than this switchboard: upgrade (the store is at migration {current}, "
+            f"this switchboard knows up to {known})"
+        )
+
+
+def _refuse_newer_schema(engine: Engine, config: Config) -> None:
+    """Raise :class:`SchemaTooNew` when the store is at a revision this code has no migration for.
+
+    Alembic would fail with "Can't locate revision"; reading or writing a newer schema could give wrong numbers.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
+    script = ScriptDirectory.from_config(config)
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    for revision in current:
+        try:
+            script.get_revision(revision)
+        except (ResolutionError, CommandError):
+            raise SchemaTooNew(revision, script.get_current_head()) from None
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic; safe to run from many processes."""
+    """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic; safe to run from many processes.
+
+    Raises:
+        SchemaTooNew: a newer switchboard migrated this store; this one must be upgraded to use it.
+    """
     from alembic import command
 
+    config = _alembic_config(engine)
     with _sqlite_migration_lock(engine):
-        command.upgrade(_alembic_config(engine), revision)
+        _refuse_newer_schema(engine, config)
+        command.upgrade(config, revision)
 
 
 def open_store(settings: Settings | None = None) -> Engine:

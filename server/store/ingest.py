@@ -125,6 +125,10 @@ def _driver_message(exc: SQLAlchemyError | ValueError) -> str:
 
 def describe_store_error(exc: SQLAlchemyError) -> str:
     """A one-line, secret-free description of a database error."""
+    from server.store.engine import SchemaTooNew
+
+    if isinstance(exc, SchemaTooNew):
+        return str(exc)
     original = exc.orig if isinstance(exc, DBAPIError) else exc
     return f"store unavailable ({type(original).__name__}: {_driver_message(exc)})"
 
