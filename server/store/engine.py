@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import create_engine
 
 from server.private import private_dirs, private_file, tighten
@@ -26,6 +27,17 @@ logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _stamp_new_rows(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Every new row with ``user`` / ``host`` columns records who wrote it and where (a team on one store)."""
+    from server.team import stamp
+
+    for row in session.new:
+        stamp(row)
+
+
+event.listen(OrmSession, "before_flush", _stamp_new_rows)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlmodel import SQLModel
 
 from server.store.models import AgentSession, Prompt, SubagentRun, ToolCall
+from server.team import stamp_values
 
 __all__ = ["SUMMARY_CHARS", "HookEvent", "apply_events"]
 
@@ -134,6 +135,7 @@ def _session(batch: _Batch, event: HookEvent, session_id: str) -> None:
     row = batch.sessions.get(session_id)
     if row["started_at"] is None and row["last_event_at"] is None:
         row["agent"] = event.agent  # a new row: its first event says which agent runs it
+        stamp_values(row)
     row["started_at"] = _earliest(row["started_at"], event.received_at)
     row["last_event_at"] = _latest(row["last_event_at"], event.received_at)
     cwd = event.text("cwd")

@@ -27,6 +27,7 @@ from server.store.redact import may_hold_secrets, redact
 from server.store.spool import BadEvent, Spool, SpoolEntry
 from server.store.transcripts import TranscriptCache
 from server.store.usage_rows import refresh_recent_sessions, refresh_sessions
+from server.team import shares_prompts, withhold_prompt
 
 __all__ = ["BATCH_SIZE", "RECENT_S", "IngestReport", "describe_store_error", "ingest_spool"]
 
@@ -67,6 +68,8 @@ def _parse(spool: Spool, entry: SpoolEntry) -> HookEvent:
     payload, text = spool.read(entry)
     if may_hold_secrets(text):
         payload = redact(payload)
+    if not shares_prompts():
+        payload = withhold_prompt(payload)  # before anything is stored: the raw event too
     name = payload.get("hook_event_name")
     session_id = payload.get("session_id")
     return HookEvent(
