@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from server.store.agents.log import AgentLogRead
 from server.store.models import AgentLog, AgentSession, ModelUsage, ToolCall
@@ -117,15 +117,30 @@ def _log_row(db: Session, path: Path, log: AgentLogRead, stat: os.stat_result) -
     row.skipped, row.skip_reasons = sum(log.skipped.values()), dict(log.skipped)
 
 
-def _unchanged(db: Session, path: Path, stat: os.stat_result) -> bool:
-    row = db.exec(select(AgentLog).where(AgentLog.path == str(path))).first()
-    return row is not None and (row.size, row.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+def _read_before(db: Session, paths: list[Path]) -> dict[str, tuple[int, int]]:
+    """(size, mtime) of each of ``paths`` as the last import read it."""
+    names = [str(p) for p in paths]
+    seen: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(names), 500):
+        query = select(AgentLog.path, AgentLog.size, AgentLog.mtime_ns).where(
+            col(AgentLog.path).in_(names[start : start + 500])
+        )
+        seen.update({path: (size, mtime) for path, size, mtime in db.exec(query)})
+    return seen
 
 
-def import_file(db: Session, reader: AgentReader, path: Path, who: Identity, report: AgentImport) -> None:
+def import_file(
+    db: Session,
+    reader: AgentReader,
+    path: Path,
+    who: Identity,
+    report: AgentImport,
+    before: dict[str, tuple[int, int]] | None = None,
+) -> None:
     """Read ``path`` into ``db`` (not committed) unless it has not changed since it was last read."""
     stat = path.stat()
-    if _unchanged(db, path, stat):
+    before = _read_before(db, [path]) if before is None else before
+    if before.get(str(path)) == (stat.st_size, stat.st_mtime_ns):
         report.unchanged += 1
         return
     log = reader.read_log(path)
@@ -143,16 +158,23 @@ def import_file(db: Session, reader: AgentReader, path: Path, who: Identity, rep
     _log_row(db, path, log, stat)
 
 
+_BATCH = 50
+
+
 def import_agent_logs(engine: Engine, reader: AgentReader, root: Path, who: Identity) -> AgentImport:
-    """Import every log of ``reader``'s agent under ``root``, one transaction per file."""
+    """Import every log of ``reader``'s agent under ``root``, committing every few files."""
     report = AgentImport(reader.agent, root)
-    for path in reader.find_logs(root):
-        report.files += 1
+    found = list(reader.find_logs(root))
+    for start in range(0, len(found), _BATCH):
+        batch = found[start : start + _BATCH]
         with Session(engine) as db:
-            try:
-                import_file(db, reader, path, who, report)
-            except OSError as exc:
-                report.errors.append(f"{path}: {exc.strerror or type(exc).__name__}")
-                continue
+            before = _read_before(db, batch)
+            for path in batch:
+                report.files += 1
+                try:
+                    with db.begin_nested():  # a file that cannot be read leaves no half of itself
+                        import_file(db, reader, path, who, report, before)
+                except OSError as exc:
+                    report.errors.append(f"{path}: {exc.strerror or type(exc).__name__}")
             db.commit()
     return report
