@@ -33,6 +33,7 @@ class Window(BaseModel):
     project: str | None = Field(default=None, description="Only sessions whose ``project`` equals this.")
     session_id: str | None = Field(default=None, description="Only this Claude Code session.")
     agent: str | None = Field(default=None, description="Only sessions of this agent (claude-code, codex, gemini).")
+    user: str | None = Field(default=None, description="Only sessions of this person (a team on one store).")
 
     @classmethod
     def last_days(
@@ -53,6 +54,8 @@ class Window(BaseModel):
             parts.append(f"session={self.session_id}")
         if self.agent:
             parts.append(f"agent={self.agent}")
+        if self.user:
+            parts.append(f"user={self.user}")
         return ", ".join(parts)
 
     def time_clauses(self, column: Any) -> list[ColumnElement[bool]]:
@@ -76,6 +79,9 @@ class Window(BaseModel):
             # Delegations, tool calls and usage count with the session they came from, whichever agent ran it.
             of_agent = select(AgentSession.session_id).where(AgentSession.agent == self.agent)
             clauses.append(col(session_column).in_(of_agent))
+        if self.user is not None:
+            of_user = select(AgentSession.session_id).where(AgentSession.user == self.user)
+            clauses.append(col(session_column).in_(of_user))
         return clauses
 
     def apply(self, statement: _S, time_column: Any, session_column: Any) -> _S:

@@ -58,3 +58,16 @@ def test_stats_text_shows_the_agent_table_and_each_sessions_agent(engine: Engine
     with Session(engine) as db:
         text = render_report(build_report(db, Window(), ("sessions",)), limit=10)
     assert "agent" in text and "codex" in text and "gemini" in text and "gpt-5.1-codex" in text
+
+
+def test_the_user_filter_keeps_one_persons_sessions_and_their_delegations(engine: Engine) -> None:
+    add(
+        engine,
+        session("ann-1", 0, user="ann", cost_usd=1.0),
+        session("ben-1", 5, user="ben", cost_usd=4.0),
+        delegation("ben-1", 6),
+    )
+    with Session(engine) as db:
+        assert sessions_summary(db, Window(user="ann")).cost_usd == pytest.approx(1.0)
+        assert delegation_stats(db, Window(user="ben")).calls == 1
+        assert delegation_stats(db, Window(user="ann")).calls == 0
