@@ -90,6 +90,10 @@ class LearnConfig(_Section):
     """
 
     enabled: bool = True
+    scope: Literal["team", "user"] = Field(
+        default="team",
+        description="team: learn from every person's outcomes on a shared store (more evidence); user: your own.",
+    )
     success: float = Field(default=1.0, ge=0, le=10, description="Weight of answering without error.")
     quality: float = Field(default=1.0, ge=0, le=10, description="Weight of the quality signal.")
     cost: float = Field(default=0.2, ge=0, le=10, description="Weight of relative cost.")

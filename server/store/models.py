@@ -231,11 +231,17 @@ class RoutingStat(SQLModel, table=True):
     ``feedback`` rows (``server.routing.learn_store.rebuild``)."""
 
     __tablename__ = "routing_stat"  # pyright: ignore[reportAssignmentType]
-    __table_args__ = (UniqueConstraint("task_type", "model", name="uq_routing_stat_task_type_model"),)
+    __table_args__ = (UniqueConstraint("task_type", "model", "user", name="uq_routing_stat_task_type_model_user"),)
 
     id: int | None = Field(default=None, primary_key=True)
     task_type: str = Field(max_length=100)
     model: str = Field(max_length=400, description="provider:model")
+    user: str = Field(
+        default="",
+        max_length=200,
+        sa_column_kwargs={"server_default": ""},
+        description="'': the whole store's totals; a name: that person's own ([routing.learn] scope = \"user\").",
+    )
     session_id: str | None = Field(default=None, max_length=200, description="The latest observation's session.")
     calls: int = Field(
         default=0,

@@ -3,6 +3,7 @@
 - session.agent: claude-code (every existing row), codex or gemini.
 - user and host on session, delegation, solve_run, api_request and tool_decision: a team on one PostgreSQL.
 - agent_log: each Codex / Gemini CLI log file as import last read it, with the lines it did not understand.
+- routing_stat.user: '' for the whole store's totals (every existing row), a name for one person's.
 
 Revision ID: 0009
 Revises: 0007
@@ -33,6 +34,10 @@ def upgrade() -> None:
             batch_op.add_column(sa.Column("user", _STR(length=200), nullable=True))
             batch_op.add_column(sa.Column("host", _STR(length=200), nullable=True))
             batch_op.create_index(batch_op.f(f"ix_{table}_user"), ["user"], unique=False)
+    with op.batch_alter_table("routing_stat", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("user", _STR(length=200), server_default="", nullable=False))
+        batch_op.drop_constraint("uq_routing_stat_task_type_model", type_="unique")
+        batch_op.create_unique_constraint("uq_routing_stat_task_type_model_user", ["task_type", "model", "user"])
     op.create_table(
         "agent_log",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -56,6 +61,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("agent_log")
+    op.execute("DELETE FROM routing_stat WHERE \"user\" <> ''")
+    with op.batch_alter_table("routing_stat", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_routing_stat_task_type_model_user", type_="unique")
+        batch_op.create_unique_constraint("uq_routing_stat_task_type_model", ["task_type", "model"])
+        batch_op.drop_column("user")
     for table in reversed(_WHO):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_index(batch_op.f(f"ix_{table}_user"))
