@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from server.analytics._sql import count_if, select_columns
+from server.analytics.savings import savings
 from server.analytics.window import Window
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt
 
@@ -26,6 +27,7 @@ class PersonTotals(BaseModel):
     sessions_without_cost: int
     delegations: int
     delegation_cost_usd: float | None = Field(description="Priced delegations' cost; None when none is priced.")
+    saved_usd: float = Field(description="What their delegate calls saved against Claude (analytics.savings).")
     models: list[str]
     prompts_withheld: bool = Field(description="Their prompts are stored as length and hash (share_prompts = false).")
 
@@ -108,6 +110,7 @@ def team_report(db: Session, window: Window) -> TeamReport:
                 sessions_without_cost=sum(int(r[4]) for r in mine),
                 delegations=sum(n for (u, _p), (n, _c) in calls.items() if u == user),
                 delegation_cost_usd=float(sum(spent)) if spent else None,
+                saved_usd=savings(db, window.model_copy(update={"user": user})).saved_usd,
                 models=_models(db, user, window),
                 prompts_withheld=_withheld(db, user),
             )
