@@ -19,6 +19,7 @@ from dashboard.loaders import (
     load_sessions,
     load_solve_run,
     load_solve_runs,
+    load_team,
 )
 from server.redact import redact
 
@@ -76,8 +77,14 @@ async def solve_run(request: Request) -> Response:
     return _json(await load_solve_run(request))
 
 
+async def team(request: Request) -> Response:
+    """``GET /api/team?days=``: spend, sessions, delegations and models per person and per person and project."""
+    return _json(await load_team(request))
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route("/team", team),
         Route("/overview", overview),
         Route("/sessions", sessions),
         Route("/sessions/{session_id}", session),

@@ -40,8 +40,8 @@ HEARTBEAT_S = 15.0
 
 # Which parts of the page each high-water mark feeds.
 TOPICS: Mapping[str, tuple[str, ...]] = {
-    "session": ("sessions", "overview"),
-    "session_started": ("sessions", "overview"),
+    "session": ("sessions", "overview", "team"),
+    "session_started": ("sessions", "overview", "team"),
     # Ingest updates rows in place (a PostToolUse finishes its tool call, a Stop sets the session's cost);
     # every such update comes with a new raw event.
     "raw_event": ("sessions", "overview", "patterns"),
@@ -49,7 +49,7 @@ TOPICS: Mapping[str, tuple[str, ...]] = {
     "tool_call": ("sessions", "overview", "patterns"),
     "subagent_run": ("sessions", "overview"),
     "model_usage": ("sessions", "overview"),
-    "delegation": ("delegations", "providers", "overview", "patterns", "sessions", "routing"),
+    "delegation": ("delegations", "providers", "overview", "patterns", "sessions", "routing", "team"),
     "feedback": ("routing",),
     "consensus_run": ("delegations", "overview"),
     "solve_run": ("solve",),

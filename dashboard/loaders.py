@@ -28,6 +28,8 @@ __all__ = [
     "load_sessions",
     "load_solve_run",
     "load_solve_runs",
+    "load_team",
+    "note_team",
     "range_filter",
     "session_filters",
     "topic_of",
@@ -141,3 +143,17 @@ async def load_solve_run(request: Request) -> views.SolveRunView:
     if view is None:
         raise HTTPException(404, "no such solve run")
     return view
+
+
+async def load_team(request: Request) -> views.TeamView:
+    selected = range_filter(request)
+    view = await _view(request, ("team", selected.days), lambda db: views.team_view(db, selected))
+    request.app.state.multi_user = view.users > 1
+    return view
+
+
+async def note_team(request: Request) -> None:
+    """Remember whether the store holds several people's sessions: the navigation then shows the Team page."""
+    from server.analytics.team import count_users
+
+    request.app.state.multi_user = await _view(request, ("team", "users"), count_users) > 1

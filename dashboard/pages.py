@@ -25,6 +25,8 @@ from dashboard.loaders import (
     load_sessions,
     load_solve_run,
     load_solve_runs,
+    load_team,
+    note_team,
 )
 from server import __version__
 from server.analytics.health import HealthBucket
@@ -78,7 +80,7 @@ def render(
     """A page: ``view`` is what it shows; ``topics`` are the live-update topics that refresh it."""
     context: dict[str, Any] = {
         "title": title,
-        "nav": NAV,
+        "nav": (*NAV, ("/team", "Team")) if getattr(request.app.state, "multi_user", False) else NAV,
         "active": active,
         "topics": topics,
         "view": view,
@@ -94,6 +96,7 @@ def render(
 
 async def overview_page(request: Request) -> Response:
     view = await load_overview(request)
+    await note_team(request)
     spend = charts.bar(
         [w.label for w in view.spend],
         {
@@ -133,6 +136,7 @@ def calls_chart(timeline: list[HealthBucket]) -> charts.ChartSpec:
 
 async def sessions_page(request: Request) -> Response:
     view = await load_sessions(request)
+    await note_team(request)
     return render(request, "sessions.html", title="Sessions", active="/sessions", topics="sessions", view=view)
 
 
@@ -243,8 +247,14 @@ async def solve_run_page(request: Request) -> Response:
     return render(request, "solve_run.html", title=title, active="/solve", topics="solve", view=view)
 
 
+async def team_page(request: Request) -> Response:
+    view = await load_team(request)
+    return render(request, "team.html", title="Team", active="/team", topics="team", view=view)
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route("/team", team_page, name="team"),
         Route("/", overview_page, name="overview"),
         Route("/sessions", sessions_page, name="sessions"),
         Route("/sessions/{session_id}", session_page, name="session"),

@@ -90,6 +90,10 @@ class LearnConfig(_Section):
     """
 
     enabled: bool = True
+    scope: Literal["team", "user"] = Field(
+        default="team",
+        description="team: learn from every person's outcomes on a shared store (more evidence); user: your own.",
+    )
     success: float = Field(default=1.0, ge=0, le=10, description="Weight of answering without error.")
     quality: float = Field(default=1.0, ge=0, le=10, description="Weight of the quality signal.")
     cost: float = Field(default=0.2, ge=0, le=10, description="Weight of relative cost.")
@@ -169,6 +173,16 @@ class SolveConfig(_Section):
     timeout_s: float = Field(default=300.0, gt=0, description="A run's deadline when the client gives none.")
 
 
+class TeamConfig(_Section):
+    """Who this machine's rows belong to on a store shared by a team."""
+
+    user: str | None = Field(default=None, max_length=200, description="Default: the OS account.")
+    host: str | None = Field(default=None, max_length=200, description="Default: the hostname.")
+    share_prompts: bool = Field(
+        default=True, description="false: this user's prompts are stored as their length and a hash, not their text."
+    )
+
+
 class SwitchboardConfig(_Section):
     """The whole config file."""
 
@@ -181,6 +195,7 @@ class SwitchboardConfig(_Section):
     context: ContextConfig = Field(default_factory=ContextConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     solve: SolveConfig = Field(default_factory=SolveConfig)
+    team: TeamConfig = Field(default_factory=TeamConfig)
     source: Path | None = Field(default=None, exclude=True, description="The file this was read from.")
 
 

@@ -19,6 +19,7 @@ from dashboard.views.routing import (
 )
 from dashboard.views.sessions import SessionDetailView, SessionFilters, SessionsView, session_view, sessions_list
 from dashboard.views.solve import SolveRunsView, SolveRunView, solve_run_view, solve_runs_view
+from dashboard.views.team import TeamView, team_view
 
 __all__ = [
     "AnswerRow",
@@ -34,6 +35,7 @@ __all__ = [
     "SolveRunView",
     "SolveRunsView",
     "SpendWindow",
+    "TeamView",
     "compute",
     "delegations_view",
     "overview",
@@ -44,4 +46,5 @@ __all__ = [
     "sessions_list",
     "solve_run_view",
     "solve_runs_view",
+    "team_view",
 ]

@@ -11,7 +11,14 @@ from server.analytics.context import ContextPressure, context_pressure
 from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthBucket, ProviderHealth, provider_health
 from server.analytics.savings import Savings, savings
-from server.analytics.sessions import ModelTokens, SessionRow, recent_sessions, tokens_by_model
+from server.analytics.sessions import (
+    AgentTotals,
+    ModelTokens,
+    SessionRow,
+    recent_sessions,
+    sessions_by_agent,
+    tokens_by_model,
+)
 from server.analytics.spend import Spend, spend_since
 from server.analytics.subagents import SubagentStats, subagent_stats
 from server.analytics.tools import ToolStat, tool_stats
@@ -49,6 +56,7 @@ class OverviewView(BaseModel):
     providers: list[ProviderHealth] = Field(description="Provider health, last 7 days.")
     provider_timeline: list[HealthBucket] = Field(description="Calls and failures per provider per day, 7 days.")
     by_model: list[ModelTokens] = Field(description="Tokens by model, last 30 days.")
+    by_agent: list[AgentTotals] = Field(default_factory=list[AgentTotals], description="Per agent, last 30 days.")
     top_tools: list[ToolStat] = Field(description="Busiest tools, last 7 days.")
     subagents: SubagentStats = Field(description="Subagent runs, last 7 days.")
     context: ContextPressure = Field(description="Context-window pressure, last 7 days.")
@@ -94,6 +102,7 @@ def overview(
         providers=health.providers,
         provider_timeline=health.timeline,
         by_model=tokens_by_model(db, month),
+        by_agent=sessions_by_agent(db, month),
         top_tools=tool_stats(db, week).tools[:TOP_TOOLS],
         subagents=subagent_stats(db, week),
         context=context_pressure(db, week, context, limit=5),

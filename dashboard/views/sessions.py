@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, or_
@@ -27,6 +28,8 @@ class SessionFilters(BaseModel):
 
     q: str | None = Field(default=None, description="Session id prefix, project, or text of a prompt.")
     project: str | None = None
+    agent: Literal["claude-code", "codex", "gemini"] | None = None
+    who: Literal["all", "me"] = Field(default="all", description="me: only this machine's user's sessions.")
     days: float | None = Field(default=None, gt=0, le=MAX_DAYS, description="Started within this many days.")
     page: int = Field(default=1, ge=1, le=MAX_PAGE)
 
@@ -46,6 +49,12 @@ def sessions_list(db: Session, filters: SessionFilters, now: datetime | None = N
         statement = statement.where(col(AgentSession.started_at) >= (now or utcnow()) - timedelta(days=filters.days))
     if filters.project:
         statement = statement.where(AgentSession.project == filters.project)
+    if filters.agent:
+        statement = statement.where(AgentSession.agent == filters.agent)
+    if filters.who == "me":
+        from server.team import current_identity
+
+        statement = statement.where(AgentSession.user == current_identity().user)
     if filters.q:
         statement = statement.where(_matches(filters.q.strip()))
     offset = (filters.page - 1) * PAGE_SIZE

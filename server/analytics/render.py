@@ -35,6 +35,20 @@ def _sessions(r: StatsReport, limit: int) -> list[str]:
         + _sources(s.sessions_reported, s.sessions_estimated)
         + (f"; {unpriced} usage lines unpriced (unknown model, not $0)" if unpriced else "")
     ]
+    if len(s.by_agent) > 1 or any(a.agent != "claude-code" for a in s.by_agent):
+        lines += table(
+            ["agent", "sessions", "cost", "models"],
+            [
+                [
+                    a.agent,
+                    a.sessions,
+                    fmt_usd(a.cost_usd) + (f" + {a.sessions_without_cost} unknown" if a.sessions_without_cost else ""),
+                    ", ".join(a.models[:4]) or "-",
+                ]
+                for a in s.by_agent
+            ],
+            limit,
+        )
     lines += table(
         ["model", "responses", "input", "output", "cache read", "cache write", "cost"],
         [
@@ -54,10 +68,11 @@ def _sessions(r: StatsReport, limit: int) -> list[str]:
     if r.recent_sessions:
         lines.append("Recent sessions:")
         lines += table(
-            ["session_id", "project", "started", "min", "cost_usd", "prompts", "tools", "delegations"],
+            ["session_id", "agent", "project", "started", "min", "cost_usd", "prompts", "tools", "delegations"],
             [
                 [
                     x.session_id,
+                    x.agent,
                     x.project or "-",
                     x.started_at.strftime("%m-%d %H:%M") if x.started_at else "-",
                     round((x.duration_s or 0) / 60, 1),

@@ -142,7 +142,8 @@ def routing_learning(db: Session, window: Window, routing: RoutingConfig | None 
     """Per task type the learned order, each model's totals, overrides and the written order's estimate."""
     routing = routing or RoutingConfig()
     by_type: dict[str, dict[str, Evidence]] = {}
-    for row in db.exec(select(RoutingStat).order_by(col(RoutingStat.task_type), col(RoutingStat.model))).all():
+    team = select(RoutingStat).where(col(RoutingStat.user) == "")  # the whole store's: per-person rows are parts of it
+    for row in db.exec(team.order_by(col(RoutingStat.task_type), col(RoutingStat.model))).all():
         by_type.setdefault(row.task_type, {})[row.model] = evidence_of(row)
     learner = Learner(routing.learn)
     learner.replace({(t, m): e for t, models in by_type.items() for m, e in models.items()})

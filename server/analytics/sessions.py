@@ -15,12 +15,14 @@ from server.analytics.window import Window
 from server.store.models import AgentSession, Delegation, ModelUsage, Prompt, SubagentRun, ToolCall
 
 __all__ = [
+    "AgentTotals",
     "ModelTokens",
     "SessionRow",
     "SessionsSummary",
     "model_tokens",
     "recent_sessions",
     "session_rows",
+    "sessions_by_agent",
     "sessions_summary",
     "tokens_by_model",
 ]
@@ -39,6 +41,16 @@ class ModelTokens(BaseModel):
     unpriced_responses: int = Field(description="Responses of a model with no known price: not counted as $0.")
 
 
+class AgentTotals(BaseModel):
+    """One agent's sessions started in the window."""
+
+    agent: str = Field(description="claude-code, codex or gemini.")
+    sessions: int
+    cost_usd: float = Field(description="Sum of their costs (Claude Code's own, or estimated for other agents).")
+    sessions_without_cost: int = Field(description="Sessions with no cost yet: not counted as $0.")
+    models: list[str] = Field(description="Models their usage names, most output first.")
+
+
 class SessionsSummary(BaseModel):
     """Sessions started in the window."""
 
@@ -52,12 +64,14 @@ class SessionsSummary(BaseModel):
         default=0, description="Cost of record estimated: the transcript's usage at list prices (no figure reported)."
     )
     by_model: list[ModelTokens]
+    by_agent: list[AgentTotals] = Field(default_factory=list[AgentTotals])
 
 
 class SessionRow(BaseModel):
     """One session in a list."""
 
     session_id: str
+    agent: str = "claude-code"
     project: str | None
     started_at: datetime | None
     ended_at: datetime | None
@@ -169,7 +183,35 @@ def sessions_summary(db: Session, window: Window, *, by_model: bool = True) -> S
         sessions_reported=int(reported),
         sessions_estimated=int(estimated),
         by_model=tokens_by_model(db, window) if by_model else [],
+        by_agent=sessions_by_agent(db, window),
     )
+
+
+def sessions_by_agent(db: Session, window: Window) -> list[AgentTotals]:
+    """Sessions, spend and models per agent, over the sessions started in ``window``; most sessions first."""
+    statement = (
+        select_columns(
+            AgentSession.agent,
+            func.count(),
+            func.sum(AgentSession.cost_usd),
+            count_if(col(AgentSession.cost_usd).is_(None)),
+        )
+        .where(*_in_window(window))
+        .group_by(AgentSession.agent)
+    )
+    rows = db.connection().execute(statement).all()
+    result: list[AgentTotals] = []
+    for agent, sessions, cost, without_cost in rows:
+        models = tokens_by_model(db, window.model_copy(update={"agent": agent}))
+        totals = AgentTotals(
+            agent=agent,
+            sessions=int(sessions),
+            cost_usd=float(cost or 0),
+            sessions_without_cost=int(without_cost),
+            models=[m.model for m in models],
+        )
+        result.append(totals)
+    return sorted(result, key=lambda a: (-a.sessions, a.agent))
 
 
 def _counts(db: Session, column: Any, ids: list[str], *where: ColumnElement[bool]) -> dict[str, int]:
@@ -187,6 +229,7 @@ def session_rows(db: Session, sessions: list[AgentSession]) -> list[SessionRow]:
     return [
         SessionRow(
             session_id=s.session_id,
+            agent=s.agent,
             project=s.project,
             started_at=s.started_at,
             ended_at=s.ended_at,

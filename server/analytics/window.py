@@ -32,6 +32,8 @@ class Window(BaseModel):
     until: datetime | None = None
     project: str | None = Field(default=None, description="Only sessions whose ``project`` equals this.")
     session_id: str | None = Field(default=None, description="Only this Claude Code session.")
+    agent: str | None = Field(default=None, description="Only sessions of this agent (claude-code, codex, gemini).")
+    user: str | None = Field(default=None, description="Only sessions of this person (a team on one store).")
 
     @classmethod
     def last_days(
@@ -50,6 +52,10 @@ class Window(BaseModel):
             parts.append(f"project={self.project}")
         if self.session_id:
             parts.append(f"session={self.session_id}")
+        if self.agent:
+            parts.append(f"agent={self.agent}")
+        if self.user:
+            parts.append(f"user={self.user}")
         return ", ".join(parts)
 
     def time_clauses(self, column: Any) -> list[ColumnElement[bool]]:
@@ -69,6 +75,13 @@ class Window(BaseModel):
         if self.project is not None:
             in_project = select(AgentSession.session_id).where(AgentSession.project == self.project)
             clauses.append(col(session_column).in_(in_project))
+        if self.agent is not None:
+            # Delegations, tool calls and usage count with the session they came from, whichever agent ran it.
+            of_agent = select(AgentSession.session_id).where(AgentSession.agent == self.agent)
+            clauses.append(col(session_column).in_(of_agent))
+        if self.user is not None:
+            of_user = select(AgentSession.session_id).where(AgentSession.user == self.user)
+            clauses.append(col(session_column).in_(of_user))
         return clauses
 
     def apply(self, statement: _S, time_column: Any, session_column: Any) -> _S:

@@ -1,4 +1,4 @@
-"""``switchboard import``: past Claude Code sessions from the transcripts already on disk."""
+"""``switchboard import``: past agent sessions from the logs already on disk (Claude Code, Codex CLI, Gemini CLI)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-HELP = "import past Claude Code sessions from their transcripts (~/.claude/projects)"
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+HELP = "import past sessions from Claude Code's transcripts and Codex / Gemini CLI's logs"
 
 _PROGRESS_EVERY_S = 1.0
 
@@ -19,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where the transcripts are (default: $CLAUDE_CONFIG_DIR/projects, else ~/.claude/projects)",
     )
+    parser.add_argument(
+        "--codex-home", type=Path, metavar="DIR", help="Codex CLI's folder (default: $CODEX_HOME, else ~/.codex)"
+    )
+    parser.add_argument("--gemini-home", type=Path, metavar="DIR", help="Gemini CLI's folder (default: ~/.gemini)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing unless something failed")
 
 
@@ -27,32 +35,67 @@ def run(args: argparse.Namespace) -> int:
 
     from server.settings import Settings
     from server.store.engine import open_store
-    from server.store.importer import import_transcripts, projects_dir
+    from server.store.importer import projects_dir
     from server.store.ingest import describe_store_error
 
     root = projects_dir(args.projects_dir)
-    if not root.is_dir():
+    if args.projects_dir is not None and not root.is_dir():
         print(f"switchboard import: {root} is not a folder; give --projects-dir DIR", file=sys.stderr)
         return 1
+    try:
+        engine = open_store(Settings())
+        if root.is_dir():
+            _import_claude_code(engine, root, args.quiet)
+        _import_other_agents(engine, args)
+    except SQLAlchemyError as exc:
+        print(f"switchboard import: {describe_store_error(exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _import_claude_code(engine: Engine, root: Path, quiet: bool) -> None:
+    from server.store.importer import import_transcripts
+
     last = [time.monotonic()]
 
     def progress(done: int, total: int) -> None:
         # At most once a second: a long import shows it is moving without flooding a log.
-        if not args.quiet and (done == total or time.monotonic() - last[0] >= _PROGRESS_EVERY_S):
+        if not quiet and (done == total or time.monotonic() - last[0] >= _PROGRESS_EVERY_S):
             last[0] = time.monotonic()
             print(f"  {done}/{total} transcripts", file=sys.stderr, flush=True)
 
-    try:
-        engine = open_store(Settings())
-        report = import_transcripts(engine, root, progress)
-    except SQLAlchemyError as exc:
-        print(f"switchboard import: {describe_store_error(exc)}", file=sys.stderr)
-        return 1
+    report = import_transcripts(engine, root, progress)
     for reason in report.skipped:
         print(f"switchboard import: skipped {reason}", file=sys.stderr)
-    if not args.quiet:
+    if not quiet:
         print(
             f"imported {report.sessions} sessions from {root} ({report.new_sessions} new, "
             f"{report.subagents} subagent transcripts); running it again adds nothing"
         )
-    return 0
+
+
+def _import_other_agents(engine: Engine, args: argparse.Namespace) -> None:
+    from server.config import load_config
+    from server.store.agents import READERS, import_agent_logs
+    from server.team import identity
+
+    who = identity(load_config().team)
+    explicit = {"codex": args.codex_home, "gemini": args.gemini_home}
+    for name, reader in READERS.items():
+        root = explicit.get(name) or reader.home()
+        if not root.is_dir():
+            continue
+        report = import_agent_logs(engine, reader, root, who)
+        for error in report.errors:
+            print(f"switchboard import: skipped {error}", file=sys.stderr)
+        if report.skipped_lines:
+            print(
+                f"switchboard import: {report.skipped_lines} lines of {name} logs not understood (skipped; "
+                "`switchboard doctor` says why)",
+                file=sys.stderr,
+            )
+        if not args.quiet and report.files:
+            print(
+                f"imported {report.sessions} {name} sessions from {root} ({report.new_sessions} new, "
+                f"{report.unchanged} files unchanged)"
+            )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 HELP = "register the hooks and the MCP server with Claude Code"
 
@@ -19,6 +20,10 @@ def add_scope_arguments(parser: argparse.ArgumentParser) -> None:
         help="hooks in DIR/.claude/settings.local.json, the server in ~/.claude.json for DIR only (local scope)",
     )
     scope.add_argument("--user", action="store_true", help="~/.claude/settings.json and ~/.claude.json")
+    scope.add_argument(
+        "--codex", action="store_true", help="Codex CLI: capture hooks in $CODEX_HOME/hooks.json (else ~/.codex)"
+    )
+    scope.add_argument("--gemini", action="store_true", help="Gemini CLI: capture hooks in ~/.gemini/settings.json")
     parser.add_argument(
         "--shared",
         action="store_true",
@@ -40,8 +45,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def agent_target(args: argparse.Namespace) -> Any:
+    """The :class:`~server.install.Target` of ``--codex`` / ``--gemini``, else None."""
+    from server.install import Target
+
+    if getattr(args, "codex", False):
+        from server.store.agents.codex import home
+
+        return Target.agent("codex", home())
+    if getattr(args, "gemini", False):
+        from server.store.agents.gemini import home
+
+        return Target.agent("gemini", home())
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     from server.install import InstallError, Target, install
+
+    agent = agent_target(args)
+    if agent is not None:
+        return _install_agent(agent, args)
 
     if args.shared and not args.project:
         print("switchboard install: --shared goes with --project DIR", file=sys.stderr)
@@ -71,6 +95,28 @@ def run(args: argparse.Namespace) -> int:
     if args.shared and args.context_pressure:
         print("note: --context-pressure needs an absolute path; it is left out of shared settings", file=sys.stderr)
     print("Claude Code picks this up in new sessions. Check with: switchboard doctor")
+    return 0
+
+
+def _install_agent(target: Any, args: argparse.Namespace) -> int:
+    from server.install import InstallError, install
+
+    if args.shared or args.otel or args.context_pressure:
+        print("switchboard install: --codex / --gemini take no other option", file=sys.stderr)
+        return 2
+    existed = target.settings_file.exists()
+    try:
+        changed = install(target)
+    except (InstallError, FileNotFoundError) as exc:
+        print(f"switchboard install: {exc}", file=sys.stderr)
+        return 1
+    if changed:
+        print(f"{'updated' if existed else 'created'} {target.settings_file}")
+        print("(switchboard uninstall --" + target.scope + " takes this back out)")
+    else:
+        print(f"already installed in {target.settings_file}; nothing changed")
+    if target.scope == "codex":
+        print("Codex runs a new hook once you trust it: open codex and review it in /hooks")
     return 0
 
 

@@ -67,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", type=when, help=f"end of the window, exclusive: {window}")
     parser.add_argument("--all", action="store_true", help="all time")
     parser.add_argument("--project", help="only sessions of this project")
+    parser.add_argument("--agent", choices=("claude-code", "codex", "gemini"), help="only sessions of this agent")
+    parser.add_argument("--mine", action="store_true", help="only my sessions ([team] user, else the OS account)")
     parser.add_argument("--session", metavar="SESSION_ID", help="only this session; adds its timeline")
     parser.add_argument("--section", action="append", choices=_SECTIONS, help="show only this part (repeatable)")
     parser.add_argument("--limit", type=int, help="rows per table (default 20; with --json, every session)")
@@ -80,7 +82,14 @@ def _window(args: argparse.Namespace) -> Any:
     since = args.since
     if since is None and not args.all and not (args.session and args.days is None):
         since = datetime.now(UTC) - timedelta(days=DEFAULT_DAYS if args.days is None else args.days)
-    return Window(since=since, until=args.until, project=args.project, session_id=args.session)
+    user = None
+    if args.mine:
+        from server.team import current_identity
+
+        user = current_identity().user
+    return Window(
+        since=since, until=args.until, project=args.project, session_id=args.session, agent=args.agent, user=user
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from server.commands.install import add_scope_arguments
+from server.commands.install import add_scope_arguments, agent_target
 
 HELP = "remove exactly what install added"
 
@@ -18,7 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from server.install import InstallError, Target, has_machine_hooks, uninstall
 
-    if args.project:
+    agent = agent_target(args)
+    if agent is not None:
+        targets = [(agent, True)]
+    elif args.project:
         shared = Target.project(args.project, shared=True)
         # Shared entries this machine did not install may be the team's: --project alone takes them out only
         # when they are an older install's (absolute paths); --shared takes them out regardless.

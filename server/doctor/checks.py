@@ -244,12 +244,29 @@ def check_database(ctx: DoctorContext) -> Iterable[Check]:
         return
     finally:
         engine.dispose()
-    if current == head:
+    if current is not None and current != head and not _known_revision(engine, current):
+        fix = "upgrade switchboard on this machine (pip install -U switchboard): another one migrated the store"
+        yield Check("database", False, f"the store's schema is newer than this switchboard: upgrade ({current})", fix)
+    elif current == head:
         yield Check("database", True, f"{shown} is at the latest migration ({head})")
         yield from _sessions_check(url.render_as_string(hide_password=False))
     else:
         fix = "run: switchboard ingest (it migrates the store first)"
         yield Check("database", False, f"{shown} is at migration {current or 'none'}, the latest is {head}", fix)
+
+
+def _known_revision(engine: Any, revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
+    from server.store.engine import _alembic_config
+
+    try:
+        ScriptDirectory.from_config(_alembic_config(engine)).get_revision(revision)
+    except (ResolutionError, CommandError):
+        return False
+    return True
 
 
 def _sessions_check(url: str) -> Iterable[Check]:
@@ -292,6 +309,13 @@ def check_config(ctx: DoctorContext) -> Iterable[Check]:
         yield Check("config", True, f"{path} is valid ({len(config.providers)} providers)")
 
 
+def check_agent_logs(ctx: DoctorContext) -> Iterable[Check]:
+    """Lines of Codex / Gemini CLI logs that import did not understand, per CLI version."""
+    from server.store.agents.doctor import agent_log_checks
+
+    yield from agent_log_checks(ctx)
+
+
 CHECKS: list[CheckFunction] = [
     check_installation,
     check_hook_scripts,
@@ -301,6 +325,7 @@ CHECKS: list[CheckFunction] = [
     check_database,
     check_config,
     check_providers,
+    check_agent_logs,
 ]
 """The checks ``switchboard doctor`` runs, in order; append a function to add one."""
 

@@ -5,6 +5,8 @@
 | ``--user`` | ``~/.claude/settings.json`` | ``~/.claude.json`` ``mcpServers`` |
 | ``--project DIR`` | ``DIR/.claude/settings.local.json`` | ``~/.claude.json`` ``projects[DIR].mcpServers`` |
 | ``--project DIR --shared`` | ``DIR/.claude/settings.json`` (portable) | ``DIR/.mcp.json``, approved in settings.json |
+| ``--codex`` | ``$CODEX_HOME/hooks.json`` (else ``~/.codex``) | (none) |
+| ``--gemini`` | ``~/.gemini/settings.json`` ``hooks`` | (none) |
 
 Local and user entries carry absolute paths (hooks run whatever ``PATH`` Claude Code has); shared entries
 are portable (``switchboard`` on ``PATH``), since a team commits those files. Another registration (OTLP
@@ -45,7 +47,25 @@ SERVER_NAME = "switchboard"
 HOOK_TIMEOUT_S = 10
 """Seconds Claude Code waits for a capture hook; it takes ~5 ms, so this only bounds a wedged disk."""
 
-Scope = Literal["user", "project", "shared"]
+Scope = Literal["user", "project", "shared", "codex", "gemini"]
+
+AGENT_HOOK_EVENTS: dict[str, tuple[str, ...]] = {
+    # Codex CLI 0.171 (hooks on by default; it runs a hook the user has trusted in its /hooks screen).
+    "codex": ("SessionStart", "UserPromptSubmit", "PreToolUse", "PostToolUse", "Stop", "SessionEnd"),
+    # Gemini CLI 0.61. Left out: BeforeModel, AfterModel and BeforeToolSelection carry the whole request each
+    # time; the chat file the other events name gives the tokens.
+    "gemini": (
+        "SessionStart",
+        "BeforeAgent",
+        "BeforeTool",
+        "AfterTool",
+        "AfterAgent",
+        "PreCompress",
+        "Notification",
+        "SessionEnd",
+    ),
+}
+"""The events ``install --codex`` / ``--gemini`` register the capture hook for; SessionEnd also starts ingest."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,12 @@ class Target:
     def user(cls, home: Path | None = None) -> Target:
         base = home or Path.home()
         return cls("user", base / ".claude" / "settings.json", base / ".claude.json", ("mcpServers",))
+
+    @classmethod
+    def agent(cls, agent: Literal["codex", "gemini"], folder: Path) -> Target:
+        """Another agent CLI's hooks file in its ``folder`` (``~/.codex``, ``~/.gemini``); no MCP entry."""
+        settings = folder / ("hooks.json" if agent == "codex" else "settings.json")
+        return cls(agent, settings, settings, (), folder)
 
     @property
     def key(self) -> str:
@@ -149,8 +175,27 @@ def _server_entry(portable: bool) -> dict[str, Any]:
     return {"type": "stdio", "command": launcher[0], "args": [*launcher[1:], *switchboard_command()], "env": {}}
 
 
+def _agent_hooks(agent: str) -> dict[str, Any]:
+    capture = f"{shlex.quote(str(hooks_dir() / 'capture.sh'))} --agent {agent}"
+    ingest = " ".join(shlex.quote(word) for word in [*switchboard_command(), "ingest"])
+    hooks: dict[str, Any] = {}
+    for event in AGENT_HOOK_EVENTS[agent]:
+        command = f"{capture} {ingest}" if event == "SessionEnd" else capture
+        # Codex counts the timeout in seconds, Gemini CLI in milliseconds.
+        timeout = HOOK_TIMEOUT_S if agent == "codex" else HOOK_TIMEOUT_S * 1000
+        handler = {"type": "command", "command": f"{command} {MARK}", "timeout": timeout}
+        # Codex reads the matcher as a regex ("" matches every tool); Gemini CLI takes "*".
+        hooks[event] = [{"matcher": "" if agent == "codex" else "*", "hooks": [handler]}]
+    return hooks
+
+
 def changes(target: Target, context_pressure: bool = False, otel_port: int | None = None) -> list[Change]:
     """Every edit install makes for ``target``, in order; ``otel_port``: also Claude Code's telemetry env."""
+    if target.scope in AGENT_HOOK_EVENTS:
+        return [
+            Change(target.settings_file, Append(("hooks", event), tuple(groups)))
+            for event, groups in _agent_hooks(target.scope).items()
+        ]
     shared = target.scope == "shared"
     found = [
         Change(target.settings_file, Append(("hooks", event), tuple(groups)))

@@ -102,6 +102,9 @@ def install(
 def _legacy(target: Target) -> Record:
     """What an install that kept no record added, as well as it can be told: marked hooks, our server."""
     record = Record(target.key)
+    if target.scope in ("codex", "gemini"):  # hooks only: the marked ones come out below
+        record.files[str(target.settings_file)] = FileRecord(created_file=False)
+        return record
     # Files in the project that an older install wrote are deleted once empty, as that install did.
     project = target.scope != "user"
     record.files[str(target.settings_file)] = FileRecord(created_file=project)

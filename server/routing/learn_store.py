@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from server.routing.classify import classify
 from server.routing.learn import Evidence, Learner
-from server.store.models import ConsensusRun, Delegation, Feedback, RoutingStat, SolveRun
+from server.store.models import AgentSession, ConsensusRun, Delegation, Feedback, RoutingStat, SolveRun
 
 __all__ = [
     "IGNORED",
@@ -127,8 +127,16 @@ def totals_from_rows(
 
 
 def fold(conn: Connection, rows: Sequence[SQLModel]) -> None:
-    """Add what ``rows`` say to ``routing_stat``, in ``conn``'s transaction (the caller commits)."""
+    """Add what ``rows`` say to ``routing_stat``, in ``conn``'s transaction (the caller commits): to the whole
+    store's totals and to the totals of the person each delegation names."""
     _apply(conn, totals_from_rows(rows))
+    runs = [row for row in rows if not isinstance(row, Delegation)]
+    people: dict[str, list[SQLModel]] = {}
+    for row in rows:
+        if isinstance(row, Delegation) and row.user:
+            people.setdefault(row.user, []).append(row)
+    for user, theirs in sorted(people.items()):
+        _apply(conn, totals_from_rows([*runs, *theirs]), user)
 
 
 def fold_feedback(db: Session, before: Feedback | None, after: Feedback) -> None:
@@ -138,13 +146,22 @@ def fold_feedback(db: Session, before: Feedback | None, after: Feedback) -> None
         totals.signal(-float(before.good), None, None, count=-1)
     totals.signal(float(after.good), after.updated_at, after.session_id)
     _apply(db.connection(), {(after.task_type, after.model): totals})
+    user = _user_of(db, after.session_id)
+    if user:
+        _apply(db.connection(), {(after.task_type, after.model): totals}, user)
 
 
-def _apply(conn: Connection, increments: dict[Key, Totals]) -> None:
+def _user_of(db: Session, session_id: str | None) -> str | None:
+    """Whose session the judged call came from (``rebuild`` reads it the same way)."""
+    found = db.get(AgentSession, session_id) if session_id else None
+    return found.user if found is not None else None
+
+
+def _apply(conn: Connection, increments: dict[Key, Totals], user: str = "") -> None:
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     table = RoutingStat.__table__  # pyright: ignore[reportAttributeAccessIssue]
     for (task_type, model), t in sorted(increments.items()):
-        conn.execute(insert(table).values(**_zero(task_type, model)).on_conflict_do_nothing())  # pyright: ignore[reportUnknownArgumentType]
+        conn.execute(insert(table).values(**_zero(task_type, model), user=user).on_conflict_do_nothing())  # pyright: ignore[reportUnknownArgumentType]
         values = {
             "calls": col(RoutingStat.calls) + t.calls,
             "successes": col(RoutingStat.successes) + t.successes,
@@ -155,7 +172,9 @@ def _apply(conn: Connection, increments: dict[Key, Totals]) -> None:
             "quality_sum": col(RoutingStat.quality_sum) + t.quality_sum,
             "quality_n": col(RoutingStat.quality_n) + t.quality_n,
         }
-        statement = update(RoutingStat).where(col(RoutingStat.task_type) == task_type, col(RoutingStat.model) == model)
+        statement = update(RoutingStat).where(
+            col(RoutingStat.task_type) == task_type, col(RoutingStat.model) == model, col(RoutingStat.user) == user
+        )
         conn.execute(statement.values(**values))
         if t.last_at is not None:
             # Only ever moves forward, whoever commits last.
@@ -180,10 +199,12 @@ def _zero(task_type: str, model: str) -> dict[str, object]:
     }
 
 
-def load(engine: Engine) -> dict[Key, Evidence]:
-    """Every (task type, model)'s totals: one select of a table with a row per pair (dozens, not millions)."""
+def load(engine: Engine, user: str = "") -> dict[Key, Evidence]:
+    """Every (task type, model)'s totals, the whole store's or ``user``'s: one select of a table with a row per
+    pair and person (dozens, not millions)."""
     with Session(engine) as db:
-        return {(r.task_type, r.model): evidence_of(r) for r in db.exec(select(RoutingStat)).all()}
+        rows = db.exec(select(RoutingStat).where(col(RoutingStat.user) == user)).all()
+        return {(r.task_type, r.model): evidence_of(r) for r in rows}
 
 
 def learned_from(rows: Sequence[SQLModel]) -> dict[Key, Evidence]:
@@ -206,8 +227,11 @@ def _as_evidence(t: Totals) -> Evidence:
 
 
 def refresh(learner: Learner, engine: Engine) -> None:
-    """Reload ``learner``'s in-memory totals from the store (blocking: call from a worker thread)."""
-    learner.replace(load(engine))
+    """Reload ``learner``'s in-memory totals from the store (blocking: call from a worker thread): the whole store's,
+    or with ``[routing.learn] scope = "user"`` this person's own."""
+    from server.team import current_identity
+
+    learner.replace(load(engine, current_identity().user if learner.config.scope == "user" else ""))
 
 
 def evidence_of(r: RoutingStat) -> Evidence:
@@ -234,10 +258,21 @@ def rebuild(engine: Engine) -> int:
     with Session(engine) as db:
         questions = {run.id: run.question for run in db.exec(select(ConsensusRun)).all()}
         tasks = {run.id: run.task for run in db.exec(select(SolveRun)).all()}
-        totals = totals_from_rows(db.exec(select(Delegation)).all(), questions, tasks)
+        delegations = db.exec(select(Delegation)).all()
+        owners = {s: u for s, u in db.exec(select(AgentSession.session_id, AgentSession.user)) if u}
+        people: dict[str, dict[Key, Totals]] = {"": totals_from_rows(delegations, questions, tasks)}
+        for user in sorted({row.user for row in delegations if row.user}):
+            theirs = [row for row in delegations if row.user == user]
+            people[user] = totals_from_rows(theirs, questions, tasks)
         for fb in db.exec(select(Feedback)).all():
-            totals.setdefault((fb.task_type, fb.model), Totals()).signal(float(fb.good), fb.updated_at, fb.session_id)
+            for user in ("", owners.get(fb.session_id or "")):
+                if user is not None:
+                    totals = people.setdefault(user, {})
+                    totals.setdefault((fb.task_type, fb.model), Totals()).signal(
+                        float(fb.good), fb.updated_at, fb.session_id
+                    )
         db.connection().execute(delete(RoutingStat))
-        _apply(db.connection(), totals)
+        for user, totals in people.items():
+            _apply(db.connection(), totals, user)
         db.commit()
-    return len(totals)
+    return len(people[""])

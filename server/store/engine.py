@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import create_engine
 
 from server.private import private_dirs, private_file, tighten
@@ -21,12 +22,23 @@ from server.settings import Settings
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["BUSY_TIMEOUT_MS", "make_engine", "migrate", "open_store"]
+__all__ = ["BUSY_TIMEOUT_MS", "SchemaTooNew", "make_engine", "migrate", "open_store"]
 
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
 _MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _stamp_new_rows(session: OrmSession, _context: Any, _instances: Any) -> None:
+    """Every new row with ``user`` / ``host`` columns records who wrote it and where (a team on one store)."""
+    from server.team import stamp
+
+    for row in session.new:
+        stamp(row)
+
+
+event.listen(OrmSession, "before_flush", _stamp_new_rows)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -87,6 +99,36 @@ def _sqlite_migration_lock(engine: Engine) -> Generator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class SchemaTooNew(SQLAlchemyError):
+    """The store was migrated by a newer switchboard (another machine on a shared PostgreSQL upgraded first)."""
+
+    def __init__(self, current: str, known: str | None) -> None:
+        super().__init__(
+            f"the store's schema is newer than this switchboard: upgrade (the store is at migration {current}, "
+            f"this switchboard knows up to {known})"
+        )
+
+
+def _refuse_newer_schema(engine: Engine, config: Config) -> None:
+    """Raise :class:`SchemaTooNew` when the store is at a revision this code has no migration for.
+
+    Alembic would fail with "Can't locate revision"; reading or writing a newer schema could give wrong numbers.
+    """
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.script.revision import ResolutionError
+    from alembic.util import CommandError
+
+    script = ScriptDirectory.from_config(config)
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_heads()
+    for revision in current:
+        try:
+            script.get_revision(revision)
+        except (ResolutionError, CommandError):
+            raise SchemaTooNew(revision, script.get_current_head()) from None
+
+
 _REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(None|"[^"]*")\s*$', re.MULTILINE)
 
 
@@ -118,13 +160,19 @@ def _at_head(engine: Engine) -> bool:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic; safe to run from many processes."""
+    """Upgrade the schema of ``engine``'s database to ``revision`` with Alembic; safe to run from many processes.
+
+    Raises:
+        SchemaTooNew: a newer switchboard migrated this store; this one must be upgraded to use it.
+    """
     if revision == "head" and _at_head(engine):
         return
     from alembic import command
 
+    config = _alembic_config(engine)
     with _sqlite_migration_lock(engine):
-        command.upgrade(_alembic_config(engine), revision)
+        _refuse_newer_schema(engine, config)
+        command.upgrade(config, revision)
 
 
 def open_store(settings: Settings | None = None) -> Engine:

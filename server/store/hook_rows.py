@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlmodel import SQLModel
 
 from server.store.models import AgentSession, Prompt, SubagentRun, ToolCall
+from server.team import stamp_values
 
 __all__ = ["SUMMARY_CHARS", "HookEvent", "apply_events"]
 
@@ -37,6 +38,12 @@ class HookEvent:
     session_id: str | None
     received_at: datetime
     payload: dict[str, Any]
+
+    @property
+    def agent(self) -> str:
+        """``codex`` / ``gemini`` for an event their hooks captured (``capture.sh --agent``), else ``claude-code``."""
+        suffix = self.event_id.rpartition(".")[2]
+        return suffix if suffix in ("codex", "gemini") else "claude-code"
 
     def text(self, key: str, limit: int | None = None) -> str | None:
         """``payload[key]`` if it is a non-empty string, cut to ``limit`` characters (a column's size)."""
@@ -126,13 +133,16 @@ def _latest(a: datetime | None, b: datetime) -> datetime:
 
 def _session(batch: _Batch, event: HookEvent, session_id: str) -> None:
     row = batch.sessions.get(session_id)
+    if row["started_at"] is None and row["last_event_at"] is None:
+        row["agent"] = event.agent  # a new row: its first event says which agent runs it
+        stamp_values(row)
     row["started_at"] = _earliest(row["started_at"], event.received_at)
     row["last_event_at"] = _latest(row["last_event_at"], event.received_at)
     cwd = event.text("cwd")
     if cwd and (row["cwd"] is None or event.name == "SessionStart"):
         row["cwd"] = cwd
         row["project"] = (os.path.basename(cwd.rstrip("/\\")) or cwd)[:500]
-    transcript = event.text("transcript_path")
+    transcript = event.text("transcript_path") if event.agent == "claude-code" else None  # others: their log
     if transcript and (row["transcript_path"] is None or event.name in ("SessionStart", "SessionEnd", "Stop")):
         row["transcript_path"] = transcript
     if event.name == "SessionStart":
@@ -223,6 +233,12 @@ _HANDLERS: dict[str, Callable[[_Batch, HookEvent, str], None]] = {
 }
 
 
+_AGENT_HANDLERS: dict[str, Callable[[_Batch, HookEvent, str], None]] = {
+    "UserPromptSubmit": _prompt,  # Codex
+    "BeforeAgent": _prompt,  # Gemini CLI
+}
+
+
 def apply_events(conn: Connection, events: Iterable[HookEvent]) -> set[str]:
     """Merge ``events`` into the typed tables on ``conn`` (not committed); returns the session ids touched.
 
@@ -236,7 +252,9 @@ def apply_events(conn: Connection, events: Iterable[HookEvent]) -> set[str]:
     for event in events:
         assert event.session_id is not None
         _session(batch, event, event.session_id)
-        handler = _HANDLERS.get(event.name)
+        # Codex and Gemini CLI's tool calls and usage come from their own log (server.store.agents), read on
+        # ingest from the path their events name; their hooks give the prompts.
+        handler = _HANDLERS.get(event.name) if event.agent == "claude-code" else _AGENT_HANDLERS.get(event.name)
         if handler is not None:
             handler(batch, event, event.session_id)
     for rows in (batch.sessions, batch.tools, batch.agents):

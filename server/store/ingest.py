@@ -27,6 +27,7 @@ from server.store.models import RawEvent, utcnow
 from server.store.spool import BadEvent, Spool, SpoolEntry
 from server.store.transcripts import TranscriptCache
 from server.store.usage_rows import refresh_recent_sessions, refresh_sessions
+from server.team import shares_prompts, withhold_prompt
 
 __all__ = ["BATCH_SIZE", "RECENT_S", "IngestReport", "describe_store_error", "ingest_spool"]
 
@@ -67,6 +68,8 @@ def _parse(spool: Spool, entry: SpoolEntry) -> HookEvent:
     payload, text = spool.read(entry)
     if may_hold_secrets(text):
         payload = redact(payload)
+    if not shares_prompts():
+        payload = withhold_prompt(payload)  # before anything is stored: the raw event too
     name = payload.get("hook_event_name")
     session_id = payload.get("session_id")
     return HookEvent(
@@ -103,6 +106,10 @@ def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache, lock
                 ]
                 db.connection().execute(insert(RawEvent.__table__), rows)  # pyright: ignore[reportAttributeAccessIssue]
                 refresh_sessions(db, apply_events(db.connection(), fresh), cache)
+                if any(e.agent != "claude-code" for e in fresh):
+                    from server.store.agents.hooked import read_named_logs
+
+                    read_named_logs(db, fresh)
             db.commit()
     except BaseException:
         cache.discard()
@@ -121,6 +128,10 @@ def _driver_message(exc: SQLAlchemyError | ValueError) -> str:
 
 def describe_store_error(exc: SQLAlchemyError) -> str:
     """A one-line, secret-free description of a database error."""
+    from server.store.engine import SchemaTooNew
+
+    if isinstance(exc, SchemaTooNew):
+        return str(exc)
     original = exc.orig if isinstance(exc, DBAPIError) else exc
     return f"store unavailable ({type(original).__name__}: {_driver_message(exc)})"
 

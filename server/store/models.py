@@ -15,6 +15,7 @@ from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "AgentLog",
     "AgentSession",
     "ApiRequest",
     "BudgetReservation",
@@ -59,12 +60,25 @@ class RawEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+_USER = "Who ran it: [team] user, else the OS account."
+_HOST = "Where it ran: [team] host, else the hostname."
+
+
 class AgentSession(SQLModel, table=True):
-    """One Claude Code session."""
+    """One agent session: Claude Code's (hooks, transcripts), or Codex CLI's or Gemini CLI's (their logs)."""
 
     __tablename__ = "session"  # pyright: ignore[reportAssignmentType]
 
     session_id: str = Field(primary_key=True, max_length=200)
+    agent: str = Field(
+        default="claude-code",
+        index=True,
+        max_length=50,
+        sa_column_kwargs={"server_default": "claude-code"},
+        description="claude-code, codex or gemini.",
+    )
+    user: str | None = Field(default=None, index=True, max_length=200, description=_USER)
+    host: str | None = Field(default=None, max_length=200, description=_HOST)
     started_at: datetime | None = Field(default=None, index=True)
     ended_at: datetime | None = None
     last_event_at: datetime | None = None
@@ -75,7 +89,12 @@ class AgentSession(SQLModel, table=True):
     end_reason: str | None = Field(default=None, max_length=100)
     transcript_path: str | None = None
     cost_usd: float | None = Field(default=None, description="Cost of record: Claude Code's own totalCostUSD.")
-    cost_source: str | None = Field(default=None, max_length=50, description="'claude_code' or 'computed'.")
+    cost_source: str | None = Field(
+        default=None,
+        max_length=50,
+        description="'claude_code' (its own total), 'computed' (transcript usage priced), or 'estimated' "
+        "(another agent's logged usage priced by genai-prices).",
+    )
     context_tokens: int | None = Field(default=None, description="Latest context-window fill, from the transcript.")
 
 
@@ -205,6 +224,8 @@ class Delegation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str | None = Field(default=None, index=True, max_length=200)
+    user: str | None = Field(default=None, index=True, max_length=200, description=_USER)
+    host: str | None = Field(default=None, max_length=200, description=_HOST)
     request_id: str = Field(index=True, max_length=64, description="Groups the attempts of one delegate call.")
     attempt: int = Field(default=0, description="0 for the first candidate, n for the n-th fallback.")
     provider: str = Field(index=True, max_length=200)
@@ -240,11 +261,17 @@ class RoutingStat(SQLModel, table=True):
     ``feedback`` rows (``server.routing.learn_store.rebuild``)."""
 
     __tablename__ = "routing_stat"  # pyright: ignore[reportAssignmentType]
-    __table_args__ = (UniqueConstraint("task_type", "model", name="uq_routing_stat_task_type_model"),)
+    __table_args__ = (UniqueConstraint("task_type", "model", "user", name="uq_routing_stat_task_type_model_user"),)
 
     id: int | None = Field(default=None, primary_key=True)
     task_type: str = Field(max_length=100)
     model: str = Field(max_length=400, description="provider:model")
+    user: str = Field(
+        default="",
+        max_length=200,
+        sa_column_kwargs={"server_default": ""},
+        description="'': the whole store's totals; a name: that person's own ([routing.learn] scope = \"user\").",
+    )
     session_id: str | None = Field(default=None, max_length=200, description="The latest observation's session.")
     calls: int = Field(
         default=0,
@@ -302,6 +329,8 @@ class SolveRun(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     session_id: str | None = Field(default=None, index=True, max_length=200)
+    user: str | None = Field(default=None, index=True, max_length=200, description=_USER)
+    host: str | None = Field(default=None, max_length=200, description=_HOST)
     task: str = Field(sa_column=Column(Text, nullable=False))
     models: str = Field(sa_column=Column(Text, nullable=False), description="The models searched, comma-separated.")
     check_name: str | None = Field(default=None, max_length=200, description="The [solve.checks] name used.")
@@ -423,6 +452,8 @@ class ApiRequest(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(index=True, max_length=200)
+    user: str | None = Field(default=None, index=True, max_length=200, description=_USER)
+    host: str | None = Field(default=None, max_length=200, description=_HOST)
     prompt_id: str | None = Field(default=None, index=True, max_length=200)
     request_id: str | None = Field(default=None, max_length=200, description="When Claude Code sends it.")
     event_sequence: int | None = Field(default=None, description="The record's event.sequence (deduplicates).")
@@ -446,6 +477,8 @@ class ToolDecision(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(index=True, max_length=200)
+    user: str | None = Field(default=None, index=True, max_length=200, description=_USER)
+    host: str | None = Field(default=None, max_length=200, description=_HOST)
     tool_use_id: str = Field(unique=True, max_length=200)
     tool_name: str | None = Field(default=None, max_length=200)
     decision: str | None = Field(default=None, max_length=20, description="accept or reject.")
@@ -453,3 +486,25 @@ class ToolDecision(SQLModel, table=True):
     success: bool | None = Field(default=None, description="From tool_result.")
     duration_ms: float | None = Field(default=None, description="From tool_result.")
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class AgentLog(SQLModel, table=True):
+    """One log file of another agent CLI (a Codex rollout, a Gemini CLI chat) as ``switchboard import`` last read it.
+
+    An unchanged file (same size and mtime) is not read again; lines it did not understand are counted with the
+    reason, for ``doctor``.
+    """
+
+    __tablename__ = "agent_log"  # pyright: ignore[reportAssignmentType]
+
+    id: int | None = Field(default=None, primary_key=True)
+    path: str = Field(unique=True, max_length=1000)
+    agent: str = Field(index=True, max_length=50, description="codex or gemini.")
+    session_id: str | None = Field(default=None, index=True, max_length=200)
+    cli_version: str | None = Field(default=None, max_length=50, description="The CLI version that wrote it.")
+    size: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    mtime_ns: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    lines: int = 0
+    skipped: int = Field(default=0, description="Lines not understood (skipped).")
+    skip_reasons: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    read_at: datetime = Field(default_factory=utcnow)

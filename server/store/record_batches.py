@@ -25,6 +25,7 @@ from sqlmodel import SQLModel
 from server.private import private_dirs, private_file
 from server.routing.learn_store import fold
 from server.store.models import BudgetReservation, RecordBatch, Thread, utcnow
+from server.team import stamp
 
 if TYPE_CHECKING:
     from server.store.recorder import Batch
@@ -41,6 +42,7 @@ def _table(row: SQLModel) -> Table:
 
 
 def _values(row: SQLModel, table: Table) -> dict[str, Any]:
+    stamp(row)  # delegations and solve runs record who ran them and where (fold reads the row's user)
     values = {column.name: getattr(row, column.name) for column in table.columns}
     for column in table.primary_key.columns:
         if values.get(column.name) is None:

@@ -35,7 +35,15 @@ def test_a_new_delegation_moves_its_mark_and_names_the_pages_to_refresh(seeded: 
         db.commit()
     after = store_marks(seeded)
     assert after["delegation"] != before["delegation"]
-    assert topics_changed(before, after) == ["delegations", "overview", "patterns", "providers", "routing", "sessions"]
+    assert topics_changed(before, after) == [
+        "delegations",
+        "overview",
+        "patterns",
+        "providers",
+        "routing",
+        "sessions",
+        "team",
+    ]
 
 
 def test_unchanged_marks_name_no_topic(seeded: Engine) -> None:

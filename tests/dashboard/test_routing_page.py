@@ -76,7 +76,7 @@ def test_good_bad_control_stores_feedback_and_counts_it_as_quality(client: TestC
     assert answer.status_code == 303 and answer.headers["location"] == "/routing?days=7"
     with Session(store) as db:
         [row] = db.exec(select(Feedback)).all()
-        stat = db.exec(select(RoutingStat).where(col(RoutingStat.model) == "okp:b")).one()
+        stat = db.exec(select(RoutingStat).where(col(RoutingStat.model) == "okp:b", col(RoutingStat.user) == "")).one()
     assert (row.request_id, row.good, row.source, row.model) == ("r7", False, "dashboard", "okp:b")
     assert (stat.quality_n, stat.quality_sum) == (1, 0.0)
     assert 'aria-pressed="true" class="bad"' in client.get("/routing").text

@@ -357,7 +357,9 @@ async def test_scored_answers_teach_the_learning_router_under_the_tasks_type_not
     result = await call_solve(settings, engine, fake, tmp_path, {**arguments, "target_score": 1.0})
     assert not result.is_error, text_of(result)
     with Session(engine) as db:
-        stats = {(row.task_type, row.model): row for row in db.exec(select(RoutingStat)).all()}
+        stats = {
+            (row.task_type, row.model): row for row in db.exec(select(RoutingStat).where(RoutingStat.user == "")).all()
+        }
     task_type = classify("fix the bug in the parser")
     assert set(stats) == {(task_type, "pf:good")}
     learned = stats[(task_type, "pf:good")]
@@ -368,5 +370,5 @@ async def test_scored_answers_teach_the_learning_router_under_the_tasks_type_not
     assert len(rebuilt_from) == 2
     assert rebuild(engine) == 1
     with Session(engine) as db:
-        again = db.exec(select(RoutingStat)).one()
+        again = db.exec(select(RoutingStat).where(RoutingStat.user == "")).one()
     assert (again.quality_n, again.quality_sum) == (learned.quality_n, learned.quality_sum)

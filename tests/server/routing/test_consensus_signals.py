@@ -34,7 +34,10 @@ async def runtime(settings: Settings, engine: Engine, members: FakeOpenAI) -> As
 
 def quality(engine: Engine) -> dict[tuple[str, str], tuple[int, float]]:
     with Session(engine) as db:
-        return {(s.task_type, s.model): (s.quality_n, s.quality_sum) for s in db.exec(select(RoutingStat)).all()}
+        return {
+            (s.task_type, s.model): (s.quality_n, s.quality_sum)
+            for s in db.exec(select(RoutingStat).where(RoutingStat.user == "")).all()
+        }
 
 
 async def test_members_agreeing_with_the_vote_score_1_the_dissenter_0_under_the_questions_task_type(

@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel, col
 from server.routing.feedback import FeedbackError, give_feedback
 from server.routing.learn import Evidence
 from server.routing.learn_store import load, rebuild
-from server.store.models import ConsensusRun, Delegation, utcnow
+from server.store.models import AgentSession, ConsensusRun, Delegation, utcnow
 from tests.server.routing.recording import save_rows
 
 STATUSES = ["ok", "ok", "ok", "server_error", "timeout", "rate_limited", "circuit_open", "cancelled"]
@@ -172,3 +172,43 @@ def test_switchboard_relearn_rebuilds_the_totals_from_the_rows(
     assert main(["relearn"]) == 0
     assert f"{len(folded)} (task type, model) pairs" in capsys.readouterr().out
     assert rounded(load(engine)) == folded
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_each_persons_totals_fold_apart_beside_the_whole_stores_and_rebuild_the_same(engine: Engine, seed: int) -> None:
+    rng = random.Random(seed)
+    with Session(engine) as db:
+        db.add(AgentSession(session_id="s", user="ann", host="a1"))
+        db.commit()
+    for rows in random_batches(seed):
+        for row in rows:
+            if isinstance(row, Delegation):
+                row.user = rng.choice(["ann", "ben"])
+        save_rows(engine, rows)
+    with contextlib.suppress(FeedbackError):
+        give_feedback(engine, "req2", True, session_id="s")
+    team, ann, ben = (rounded(load(engine, user)) for user in ("", "ann", "ben"))
+    assert ann and ben and ann != ben
+    for key in team:
+        # The whole store's calls are the people's added up.
+        calls = [load(engine, user).get(key, Evidence()).calls for user in ("", "ann", "ben")]
+        assert calls[0] == calls[1] + calls[2]
+    rebuild(engine)
+    assert (rounded(load(engine)), rounded(load(engine, "ann")), rounded(load(engine, "ben"))) == (team, ann, ben)
+
+
+def test_scope_user_makes_the_learner_read_only_its_persons_totals(engine: Engine) -> None:
+    from server.config import LearnConfig
+    from server.routing.learn import Learner
+    from server.routing.learn_store import refresh
+    from server.team import current_identity
+
+    me = current_identity().user
+    save_rows(engine, [Delegation(request_id="r1", provider="p", model="a", task_type="ui", status="ok", user=me)])
+    save_rows(
+        engine, [Delegation(request_id="r2", provider="p", model="a", task_type="ui", status="timeout", user="zed")]
+    )
+    mine, everyone = Learner(LearnConfig(scope="user")), Learner(LearnConfig())
+    refresh(mine, engine)
+    refresh(everyone, engine)
+    assert (mine.evidence("ui", "p:a").calls, everyone.evidence("ui", "p:a").calls) == (1, 2)

@@ -155,7 +155,9 @@ async def test_what_is_learned_survives_a_server_restart(
 
 def routing_stats(engine: Engine, task_type: str) -> list[tuple[Any, ...]]:
     with Session(engine) as db:
-        rows = db.exec(select(RoutingStat).where(col(RoutingStat.task_type) == task_type)).all()
+        rows = db.exec(
+            select(RoutingStat).where(col(RoutingStat.task_type) == task_type, col(RoutingStat.user) == "")
+        ).all()
         return sorted((r.model, r.calls, r.successes, r.quality_n, r.quality_sum, r.last_at) for r in rows)
 
 
@@ -184,7 +186,9 @@ async def test_bad_feedback_on_one_model_for_one_task_type_moves_that_task_type_
     assert any(d["learning"].startswith(f"{OK} before {FLAKY}: quality ") for d in after)
     with Session(engine) as db:
         stat = db.exec(
-            select(RoutingStat).where(col(RoutingStat.task_type) == "code_fix", col(RoutingStat.model) == FLAKY)
+            select(RoutingStat).where(
+                col(RoutingStat.task_type) == "code_fix", col(RoutingStat.model) == FLAKY, col(RoutingStat.user) == ""
+            )
         ).one()
     assert stat.quality_n >= 5 and stat.quality_sum == 0
 
@@ -203,7 +207,7 @@ async def test_feedback_twice_keeps_the_last_and_says_so_and_counts_once(
     assert "replaces the earlier feedback on this request (bad)" in second.structured_content["message"]
     with Session(engine) as db:
         [row] = db.exec(select(Feedback)).all()
-        stat = db.exec(select(RoutingStat).where(col(RoutingStat.model) == FLAKY)).one()
+        stat = db.exec(select(RoutingStat).where(col(RoutingStat.model) == FLAKY, col(RoutingStat.user) == "")).one()
     assert (row.good, row.model, row.task_type, row.session_id) == (True, FLAKY, "code_fix", "sess-1")
     assert (stat.quality_n, stat.quality_sum) == (1, 1.0)
 
