@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp_types import ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 
 from server import __version__
 from server.config import ConfigError, SwitchboardConfig, load_config
@@ -71,6 +71,25 @@ class _Handshake:
         result = await call_next(ctx)
         if ctx.method != "initialize" and self.done is not None:
             self.done.set()
+        return result
+
+
+class _TrustNotice:
+    """Middleware that puts the config's one-line trust notice (a project config found and ignored) on the first
+    tool result of the session, in the text and the structured content (the part Claude Code shows its model)."""
+
+    def __init__(self) -> None:
+        self.line: str | None = None
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "tools/call" or self.line is None or not isinstance(result, CallToolResult):
+            return result
+        line, self.line = self.line, None
+        if not any(isinstance(c, TextContent) and line in c.text for c in result.content):
+            result.content.insert(0, TextContent(type="text", text=line))
+        if isinstance(result.structured_content, dict):
+            result.structured_content = {"notice": line, **result.structured_content}
         return result
 
 
@@ -141,6 +160,7 @@ def build_server(
             server still runs: ``stats`` and ``get_output`` work, tools that need providers return this error.
     """
     handshake = _Handshake()
+    notice = _TrustNotice()
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
@@ -151,6 +171,7 @@ def build_server(
         )
         if engine is None:
             runtime.set_store_opener(open_store or partial(_open_store, resolved))
+        notice.line = cfg.ignored_notice
         if runtime_hook is not None:
             runtime_hook(runtime)
         try:
@@ -172,7 +193,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
-        middleware=[handshake],
+        middleware=[handshake, notice],
     )
     if tools_of is not None:
         server._tool_manager = tools_of._tool_manager
