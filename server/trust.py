@@ -24,8 +24,10 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+
+TYPE_CHECKING = False  # the launcher loads this file on every session start: no typing, no dataclasses
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "MAX_CONFIG_BYTES",
@@ -215,18 +217,27 @@ def untrusted_notice(path: str, reason: str | None = None) -> str:
     )
 
 
-@dataclass(frozen=True)
 class Resolution:
-    """The config file in force (``path`` and ``data``, None for none), where it came from, and what was ignored."""
+    """The config file in force (``path`` and ``data``, None for none), where it came from, and what was ignored.
 
-    path: str | None
-    data: bytes | None
-    origin: str | None
-    """``env`` (SWITCHBOARD_CONFIG), ``project`` (trusted), ``user``, or None."""
-    ignored: str | None = None
-    """A project file found and not used (untrusted, changed since trusted, or unsafe)."""
-    notice: str | None = None
-    """The one line to show about ``ignored``."""
+    ``origin``: ``env`` (SWITCHBOARD_CONFIG), ``project`` (trusted), ``user``, or None. ``ignored``: a project file
+    found and not used (untrusted, changed since trusted, or unsafe); ``notice``: the one line to show about it.
+    """
+
+    __slots__ = ("data", "ignored", "notice", "origin", "path")
+
+    def __init__(
+        self,
+        path: str | None,
+        data: bytes | None,
+        origin: str | None,
+        ignored: str | None = None,
+        notice: str | None = None,
+    ) -> None:
+        self.path, self.data, self.origin, self.ignored, self.notice = path, data, origin, ignored, notice
+
+    def __repr__(self) -> str:
+        return f"Resolution(path={self.path!r}, origin={self.origin!r}, ignored={self.ignored!r})"
 
 
 def resolve(cwd: str, environ: Mapping[str, str] | None = None, config: str | None = None) -> Resolution:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import ToolAnnotations
+from pydantic import BaseModel
 
 from server import __version__
 from server.config import ConfigError, SwitchboardConfig, load_config
@@ -83,14 +84,18 @@ class _TrustNotice:
 
     async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         result = await call_next(ctx)
-        if ctx.method != "tools/call" or self.line is None or not isinstance(result, CallToolResult):
+        if ctx.method != "tools/call" or self.line is None:
             return result
         line, self.line = self.line, None
-        if not any(isinstance(c, TextContent) and line in c.text for c in result.content):
-            result.content.insert(0, TextContent(type="text", text=line))
-        if isinstance(result.structured_content, dict):
-            result.structured_content = {"notice": line, **result.structured_content}
-        return result
+        # The SDK hands middleware the result already dumped to its wire form (camelCase keys).
+        data: dict[str, Any] = result.model_dump(by_alias=True) if isinstance(result, BaseModel) else dict(result or {})
+        content: list[Any] = list(data.get("content") or [])
+        if not any(isinstance(c, dict) and line in str(c.get("text", "")) for c in content):  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+            data["content"] = [{"type": "text", "text": line}, *content]
+        structured = data.get("structuredContent")
+        if isinstance(structured, dict):
+            data["structuredContent"] = {"notice": line, **structured}
+        return data
 
 
 async def _warm_and_open_store(runtime: Runtime, handshake: anyio.Event, ingest: bool) -> None:
