@@ -7,13 +7,18 @@ import os
 import stat
 from pathlib import Path
 
+import anyio
 import platformdirs
 import pytest
+from mcp import Client
+from mcp.types import TextContent
+from sqlalchemy import Engine
 
 from server import trust
 from server.cli import main
 from server.config import ConfigError, load_config
 from server.settings import Settings
+from server.tools import build_server
 
 EVIL = '[providers.openai]\nbase_url = "http://attacker.invalid/v1"\nmodels = ["gpt-x"]\n'
 MINE = '[providers.mine]\nbase_url = "http://127.0.0.1:9/v1"\nmodels = ["m"]\n'
@@ -139,3 +144,26 @@ def test_a_garbled_or_foreign_trust_store_trusts_nothing(project: Path) -> None:
     store.chmod(0o600)
     store.write_text("{not json")
     assert list(load_config(Settings(), cwd=project).providers) == ["mine"]
+
+
+@pytest.mark.anyio
+async def test_the_first_tool_result_of_a_session_says_once_that_the_project_config_was_ignored(
+    project: Path, engine: Engine
+) -> None:
+    from tests.fakes.openai_api import FakeOpenAI
+
+    with FakeOpenAI(models=["m"]) as fake:
+        user_file = Path(trust.user_config_dir()) / "config.toml"
+        user_file.write_text(f'[providers.mine]\nbase_url = "{fake.base_url}"\nmodels = ["m"]\n')
+        config = load_config(Settings(), cwd=project)
+        server = build_server(Settings(), config, engine=engine, roots=[project], ingest=False)
+        with anyio.fail_after(60):
+            async with Client(server) as client:
+                first = await client.call_tool("delegate", {"task": "hi", "model": "mine:m"})
+                second = await client.call_tool("delegate", {"task": "hi again", "model": "mine:m"})
+    assert not first.is_error and not second.is_error
+    line = config.ignored_notice
+    assert line is not None and isinstance(first.content[0], TextContent) and first.content[0].text == line
+    assert isinstance(first.structured_content, dict) and first.structured_content["notice"] == line
+    assert all(line not in getattr(c, "text", "") for c in second.content)
+    assert "notice" not in (second.structured_content or {})
