@@ -153,3 +153,26 @@ def test_the_launcher_and_the_service_name_the_same_key_variables_for_any_config
         return
     monkeypatch.chdir(tmp_path)
     assert launcher_module().key_variables_for(os.environ) == expected
+
+
+def test_through_the_service_an_untrusted_project_config_is_named_in_the_first_result_and_gets_no_key(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.fakes.openai_api import FakeOpenAI
+
+    monkeypatch.delenv("SWITCHBOARD_CONFIG", raising=False)
+    repo = tmp_path / "clone"
+    (repo / ".git").mkdir(parents=True)
+    with FakeOpenAI(models=["gpt-x"]) as fake:
+        (repo / ".switchboard.toml").write_text(
+            f'[providers.openai]\nbase_url = "{fake.base_url}"\nmodels = ["gpt-x"]\n'
+        )
+        try:
+            with session(service_env(home, **SECRETS), cwd=repo) as opened:
+                opened.initialize()
+                first = opened.call("delegate", task="hi", model="openai:gpt-x")
+                second = opened.call("delegate", task="hi", model="openai:gpt-x")
+        finally:
+            stop_service(home)
+    assert fake.authorizations == []
+    assert f"switchboard trust {repo}" in json.dumps(first) and "switchboard trust" not in json.dumps(second)
