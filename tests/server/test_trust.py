@@ -167,3 +167,17 @@ async def test_the_first_tool_result_of_a_session_says_once_that_the_project_con
     assert isinstance(first.structured_content, dict) and first.structured_content["notice"] == line
     assert all(line not in getattr(c, "text", "") for c in second.content)
     assert "notice" not in (second.structured_content or {})
+
+
+def test_init_under_a_group_writable_umask_writes_a_config_that_can_be_read(home: Path, tmp_path: Path) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    switchboard = Path(sys.executable).with_name("switchboard")
+    script = f"umask 002; exec {shlex.quote(str(switchboard))} init"
+    done = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    written = Path(trust.user_config_dir()) / "config.toml"
+    assert stat.S_IMODE(written.stat().st_mode) & 0o022 == 0
+    assert load_config(Settings(), cwd=tmp_path).source == written
