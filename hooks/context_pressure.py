@@ -24,7 +24,6 @@ DEFAULT_THRESHOLD = 0.70
 DEFAULT_WINDOW_TOKENS = 200_000
 TAIL_BYTES = 64 * 1024
 MAX_TAIL_BYTES = 4 * 1024 * 1024
-PROJECT_FILE = ".switchboard.toml"
 EVENT_NAME = "ContextPressure"
 
 
@@ -39,40 +38,35 @@ def _home() -> str:
     return os.path.join(data, "switchboard")
 
 
-def _config_file(cwd: str) -> str | None:
-    """The config file in force, in server.config's order: env, project (cwd or a parent), user."""
-    named = os.environ.get("SWITCHBOARD_CONFIG")
-    if named:
-        return named
-    folder = os.path.abspath(cwd)
-    while True:
-        candidate = os.path.join(folder, PROJECT_FILE)
-        if os.path.isfile(candidate):
-            return candidate
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            break
-        folder = parent
-    if sys.platform == "darwin":
-        user = os.path.expanduser("~/Library/Application Support/switchboard/config.toml")
-    else:
-        config_home = os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config")
-        user = os.path.join(config_home, "switchboard", "config.toml")
-    return user if os.path.isfile(user) else None
+def _config_bytes(cwd: str) -> bytes | None:
+    """The config in force by the package's own trust rules (``server/trust.py``, loaded by path): an untrusted
+    project file, or one another user owns or may write, is not read. None when there is none to read."""
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    root = os.path.dirname(os.path.dirname(here)) if os.path.basename(here) == "_hooks" else os.path.dirname(here)
+    spec = importlib.util.spec_from_file_location("switchboard_trust", os.path.join(root, "server", "trust.py"))
+    if spec is None or spec.loader is None:
+        return None
+    trust = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(trust)
+    return trust.resolve(cwd, os.environ).data
 
 
 def load_limits(cwd: str) -> tuple[float, int]:
     """``(threshold, window_tokens)`` from the ``[context]`` section; defaults when absent or unreadable."""
     threshold, window = DEFAULT_THRESHOLD, DEFAULT_WINDOW_TOKENS
-    path = _config_file(cwd)
-    if path is None:
+    try:
+        data = _config_bytes(cwd)
+    except (OSError, ImportError):
+        return threshold, window
+    if data is None:
         return threshold, window
     import tomllib  # only when there is a file: the import costs a few ms
 
     try:
-        with open(path, "rb") as f:
-            section = tomllib.load(f).get("context", {})
-    except (OSError, ValueError):
+        section = tomllib.loads(data.decode("utf-8")).get("context", {})
+    except ValueError:  # UnicodeDecodeError and TOMLDecodeError are ValueErrors
         return threshold, window
     if not isinstance(section, dict):
         return threshold, window

@@ -7,7 +7,8 @@ package: a ``switchboard serve`` spends 0.6-1.7 s importing the MCP SDK before i
 
 It connects to the service's Unix socket under ``SWITCHBOARD_HOME`` (starting the service detached when nothing
 listens), says who it is (build stamp, working directory, session id, config file), hands over the key variables
-the service asks for (those the session's config names), then copies bytes both ways until either side ends.
+that its own reading of the session's config names (``server/trust.py``'s rules: an untrusted project config names
+none; never a list the other side asks for), then copies bytes both ways until either side ends.
 When the service cannot be reached in time, or the home is unwritable, it becomes ``switchboard serve`` (exec)
 after one line on stderr: Claude Code never sees a dead server.
 
@@ -28,6 +29,7 @@ import time
 
 TYPE_CHECKING = False  # importing typing would cost ~5 ms on every session start
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any, NoReturn
 
 PROTOCOL = 1
@@ -134,6 +136,43 @@ def _read_line(sock: socket.socket, deadline: float, buffer: bytearray) -> dict[
     return reply  # pyright: ignore[reportUnknownVariableType]
 
 
+def _trust_rules() -> Any:
+    """``server/trust.py``, loaded by path: the package's own rules for which config file may be read."""
+    from importlib.machinery import SourceFileLoader  # already loaded by the interpreter; importlib.util costs ~5 ms
+
+    loader = SourceFileLoader("switchboard_trust", os.path.join(package_root(), "server", "trust.py"))
+    module = type(sys)(loader.name)
+    module.__file__ = loader.path
+    loader.exec_module(module)
+    return module
+
+
+def key_variables_for(environ: Mapping[str, str]) -> list[str]:
+    """The key variables the config in force for this working directory names, read by the trust rules: none when
+    no config may be read (an untrusted project file, a file others may write) or it is not valid TOML."""
+    trust = _trust_rules()
+    try:
+        resolution = trust.resolve(os.getcwd(), environ)
+    except OSError:
+        return []  # the service refuses the session and says why
+    if resolution.data is None:
+        return []
+    import tomllib
+
+    try:
+        config = tomllib.loads(resolution.data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return []
+    return [str(name) for name in trust.key_variables(config)]
+
+
+def service_environment(home_dir: str) -> dict[str, str]:
+    """What a service started detached inherits (:data:`SERVICE_ENV`): never a key, never a session's identity."""
+    env = {name: os.environ[name] for name in SERVICE_ENV if os.environ.get(name)}
+    env["SWITCHBOARD_HOME"] = home_dir
+    return env
+
+
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
     sock.sendall(json.dumps(message).encode() + b"\n")
 
@@ -146,8 +185,8 @@ def handshake(sock: socket.socket, deadline: float, stamp: str) -> tuple[str, by
     reply = _read_line(sock, deadline, buffer)
     if reply.get("restart"):
         return "restart", b""
-    if "need" in reply:
-        names = [str(name) for name in reply["need"]]
+    if reply.get("send_keys"):
+        names = key_variables_for(os.environ)  # this side's reading of the config: the service names nothing
         _send(sock, {"env": {name: os.environ[name] for name in names if os.environ.get(name)}})
         reply = _read_line(sock, deadline, buffer)
     if not reply.get("ok"):
@@ -171,8 +210,7 @@ def start_service(argv: list[str], home_dir: str) -> None:
     import subprocess
 
     os.makedirs(run_dir(home_dir), mode=0o700, exist_ok=True)
-    env = {name: os.environ[name] for name in SERVICE_ENV if os.environ.get(name)}
-    env["SWITCHBOARD_HOME"] = home_dir
+    env = service_environment(home_dir)
     log = os.open(os.path.join(run_dir(home_dir), "service.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         subprocess.Popen(

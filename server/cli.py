@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "dashboard": "serve the analytics page on 127.0.0.1",
     "capture": "run the capture hook (what shared project settings call)",
     "service": "the warm service behind every session: start, stop, status, run",
+    "trust": "trust a project's .switchboard.toml (it may send keys and run commands): DIR, --list, --revoke",
 }
 
 

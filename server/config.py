@@ -1,11 +1,13 @@
 """The TOML config file: providers, routing, budgets, cache, output limits, context pressure, dashboard.
 
-Found at ``SWITCHBOARD_CONFIG``, else ``.switchboard.toml`` in the project (the working directory or a
-parent), else ``config.toml`` in the user config directory. Every section is optional.
+Found at ``SWITCHBOARD_CONFIG``, else a *trusted* ``.switchboard.toml`` in the project (the working directory or a
+parent, up to the repository root or ``$HOME``), else ``config.toml`` in the user config directory. Which file may
+be read is :mod:`server.trust`'s decision (``switchboard trust``). Every section is optional.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -13,6 +15,7 @@ from typing import Literal
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from server import trust
 from server.settings import Settings
 from server.task_types import TaskType
 
@@ -32,9 +35,10 @@ __all__ = [
     "SwitchboardConfig",
     "find_config_file",
     "load_config",
+    "resolve_config",
 ]
 
-PROJECT_FILE = ".switchboard.toml"
+PROJECT_FILE = trust.PROJECT_FILE
 
 
 class ConfigError(ValueError):
@@ -197,40 +201,56 @@ class SwitchboardConfig(_Section):
     solve: SolveConfig = Field(default_factory=SolveConfig)
     team: TeamConfig = Field(default_factory=TeamConfig)
     source: Path | None = Field(default=None, exclude=True, description="The file this was read from.")
+    ignored_notice: str | None = Field(
+        default=None, exclude=True, description="One line: a project config was found and not trusted (and why)."
+    )
 
 
 def user_config_file() -> Path:
     return Path(platformdirs.user_config_dir("switchboard", appauthor=False)) / "config.toml"
 
 
-def find_config_file(settings: Settings | None = None, cwd: Path | None = None) -> Path | None:
-    """The config file in force: ``SWITCHBOARD_CONFIG``, else the project's, else the user's, else None."""
+def resolve_config(settings: Settings | None = None, cwd: Path | None = None) -> trust.Resolution:
+    """Which file is in force and what was ignored (:func:`server.trust.resolve`).
+
+    Raises:
+        ConfigError: the file in force may not be read (another owner, writable by others) or does not exist.
+    """
     settings = settings or Settings()
-    if settings.config is not None:
-        return settings.config
-    start = (cwd or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        candidate = folder / PROJECT_FILE
-        if candidate.is_file():
-            return candidate
-    user_file = user_config_file()
-    return user_file if user_file.is_file() else None
+    named = str(settings.config) if settings.config is not None else None
+    try:
+        return trust.resolve(str(cwd or Path.cwd()), os.environ, config=named or "")
+    except trust.ConfigMissing as exc:
+        raise ConfigError(str(exc)) from exc
+    except trust.UnsafeFile as exc:
+        raise ConfigError(f"config file {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file cannot be read: {type(exc).__name__}: {exc.strerror}") from exc
+
+
+def find_config_file(settings: Settings | None = None, cwd: Path | None = None) -> Path | None:
+    """The config file in force: ``SWITCHBOARD_CONFIG``, else a trusted project file, else the user's, else None."""
+    path = resolve_config(settings, cwd).path
+    return Path(path) if path is not None else None
 
 
 def load_config(settings: Settings | None = None, cwd: Path | None = None) -> SwitchboardConfig:
     """Read and validate the config file in force; no file means the defaults.
 
+    An untrusted project file is not read: the user's config serves, and ``ignored_notice`` says so.
+
     Raises:
-        ConfigError: the file named by ``SWITCHBOARD_CONFIG`` does not exist, is not TOML, or does not validate.
+        ConfigError: the file in force is missing, may not be read, is not TOML, or does not validate.
     """
-    path = find_config_file(settings, cwd)
-    if path is None:
-        return SwitchboardConfig()
+    resolution = resolve_config(settings, cwd)
+    if resolution.path is None or resolution.data is None:
+        return SwitchboardConfig(ignored_notice=resolution.notice)
+    path = Path(resolution.path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = resolution.data.decode("utf-8")
         data = tomllib.loads(text)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path} does not exist: create it or unset SWITCHBOARD_CONFIG") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
     try:
@@ -240,4 +260,5 @@ def load_config(settings: Settings | None = None, cwd: Path | None = None) -> Sw
 
         raise ConfigError(describe_validation_error(exc, path, text, SwitchboardConfig)) from exc
     config.source = path
+    config.ignored_notice = resolution.notice
     return config

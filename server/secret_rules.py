@@ -44,8 +44,9 @@ class SecretRule:
 
 
 def _token(kind: str, prefix: str, body: str, *hints: str) -> SecretRule:
-    # prefix first (a fast literal search), then the lookbehind: no token character right before the prefix.
-    pattern = re.compile(f"{prefix}(?<!{_T}{prefix}){body}")
+    # prefix first (a fast literal search), then the lookbehind: no token character right before the prefix, unless
+    # it is the letter of an escape (``\nsk-...`` in an escaped text: the ``n`` ends a newline, it starts no token).
+    pattern = re.compile(f"{prefix}(?:(?<!{_T}{prefix})|(?<=\\\\[nrt]{prefix})){body}")
     return SecretRule(kind, hints or (prefix.lower(),), pattern)
 
 
@@ -53,8 +54,10 @@ _ASSIGNMENT = re.compile(
     # NAME=value where the name says what it holds: OPENAI_API_KEY=..., password: ..., "client_secret": "...";
     # the value needs a letter, so "token: 12345678" (a count on a page) is left alone. The match starts at
     # the word (the name's start is kept anyway), so a run of name characters is never rescanned.
-    rf"(?i:{_SECRET_WORDS})\b[\"']?+\s*+[=:]\s*+[\"']?+(?:(?:Basic|Bearer|Token|Digest)\s++)?"
-    r"(?P<value>(?=[^\s\"',;{}A-Za-z]*+[A-Za-z])[^\s\"',;{}]{8,}+)"
+    # A quote may be escaped once or more (``\\"`` in JSON inside JSON); a backslash in the value is kept unless it
+    # starts an escaped quote, backslash or newline, which ends the value.
+    rf"(?i:{_SECRET_WORDS})\b(?:\\*+[\"'])?+\s*+[=:]\s*+(?:\\*+[\"'])?+(?:(?:Basic|Bearer|Token|Digest)\s++)?"
+    r"(?P<value>(?=[^\s\"',;{}A-Za-z]*+[A-Za-z])(?:[^\s\"',;{}\\]|\\(?![\\\"'nrt])){8,}+)"
 )
 
 RULES: tuple[SecretRule, ...] = (

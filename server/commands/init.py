@@ -32,6 +32,9 @@ def run(args: argparse.Namespace) -> int:
         return 1
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(config_template(), encoding="utf-8")
+    path.chmod(path.stat().st_mode & ~0o022)  # a config others may write is never read (server/trust.py)
     print(f"wrote {path}")
     print("Next: add a provider there (or enable the local one), then: switchboard install --user; switchboard doctor")
+    if args.project is not None:
+        print(f"A project config is used once trusted: after editing it, run: switchboard trust {args.project}")
     return 0

@@ -68,7 +68,7 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
 
 def _start(settings: Settings, args: argparse.Namespace) -> int:
     from server.service.instance import is_running
-    from server.service.wire import run_dir
+    from server.service.wire import run_dir, service_environment
 
     if not is_running(settings.home):
         folder = run_dir(settings.home)
@@ -83,7 +83,7 @@ def _start(settings: Settings, args: argparse.Namespace) -> int:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
-                env={**os.environ, "SWITCHBOARD_HOME": str(settings.home)},
+                env=service_environment(settings.home),  # the launcher's: no key, no session's identity
             )
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from server.config import ConfigError, find_config_file, load_config
+from server.config import ConfigError, load_config
 from server.doctor.base import Check, CheckFunction, DoctorContext
 from server.doctor.providers import check_providers
 from server.install import Target, hooks_dir, is_ours
@@ -296,17 +296,20 @@ def _sessions_check(url: str) -> Iterable[Check]:
 
 
 def check_config(ctx: DoctorContext) -> Iterable[Check]:
-    """The config file in force is found and valid."""
+    """The config file in force is found and valid; a project config found and not trusted is named, with the
+    command that trusts it (its providers are never probed: ``check_providers`` reads the config in force)."""
     try:
-        path = find_config_file(ctx.settings, ctx.project)
         config = load_config(ctx.settings, ctx.project)
     except ConfigError as exc:
         yield Check("config", False, str(exc), "fix the file, or point SWITCHBOARD_CONFIG at a valid one")
         return
-    if path is None:
+    if config.ignored_notice is not None:
+        fix = f"read it, then: switchboard trust {ctx.project}" if "not trusted" in config.ignored_notice else None
+        yield Check("project config", False, config.ignored_notice.removeprefix("switchboard: "), fix)
+    if config.source is None:
         yield Check("config", True, "no config file: defaults (no providers); create .switchboard.toml to add some")
     else:
-        yield Check("config", True, f"{path} is valid ({len(config.providers)} providers)")
+        yield Check("config", True, f"{config.source} is valid ({len(config.providers)} providers)")
 
 
 def check_agent_logs(ctx: DoctorContext) -> Iterable[Check]:

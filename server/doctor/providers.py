@@ -13,6 +13,7 @@ import anyio
 from server.config import ConfigError, SwitchboardConfig, load_config
 from server.doctor.base import Check, DoctorContext
 from server.providers.base import MissingKeyError, ProviderError
+from server.providers.keys import KeyFileError
 from server.providers.registry import ProviderSpec, Registry, split_model_id
 from server.routing.classify import TASK_TYPES
 
@@ -77,13 +78,17 @@ async def _probe(registry: Registry, spec: ProviderSpec) -> tuple[str, bool, str
         provider = registry.get(spec.name)
         with anyio.fail_after(LIST_TIMEOUT_S + 1):
             offered = await provider.list_models(timeout_s=LIST_TIMEOUT_S)
+    except KeyFileError as exc:
+        return spec.name, False, str(exc), f"put the key alone on one line in {exc.path}"
     except MissingKeyError as exc:
         return spec.name, False, str(exc), f"set {exc.variable}"
     except ImportError as exc:
         return spec.name, False, str(exc), str(exc).rpartition(": ")[2]
     except (ProviderError, TimeoutError) as exc:
         where = spec.base_url or spec.kind
-        return spec.name, False, f"{where} did not list its models: {exc}", "check base_url, the key and the network"
+        # A provider may echo the key it was sent: the detail is scrubbed like a delegate error.
+        detail = registry.scrub(f"{where} did not list its models: {exc}")
+        return spec.name, False, detail, "check base_url, the key and the network"
     if offered is None:
         return spec.name, True, "configured (this kind offers no free model listing)", None
     missing = [m for m in spec.models if m not in offered]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from server.engine.results import ModelListing, ProviderListing, RouteListing, SkippedModel
 from server.engine.runtime import Runtime
-from server.providers.keys import find_key
+from server.providers.keys import KeyFileError, find_key
 from server.providers.registry import ModelInfo, ProviderSpec
 from server.routing.rank import plan_route
 from server.task_types import TASK_TYPES
@@ -35,8 +35,12 @@ def _key_status(runtime: Runtime, spec: ProviderSpec) -> str:
         return "no key (runs a local command)"
     if spec.api_key_env is None and spec.api_key_file is None:
         return "no key needed" if needs == "optional" else "no key variable configured"
-    found = find_key(spec.api_key_env, spec.api_key_file, environ=runtime.registry.environ, cwd=runtime.roots[0])
     where = spec.api_key_env or str(spec.api_key_file)
+    try:
+        env, cwd = runtime.registry.environ, runtime.roots[0]
+        found = find_key(spec.api_key_env, spec.api_key_file, environ=env, cwd=cwd, provider=spec.name)
+    except KeyFileError:
+        return f"{where}: INVALID (not one line of token characters)"
     return f"{where}: {'set' if found else 'MISSING'}"
 
 

@@ -70,6 +70,7 @@ class _SolveRun:
             spec.check_timeout_s,
             dict(spec.environ),
             self.stop,
+            scrub=runtime.registry.scrub,
         )
         self.by_id = {info.id: info for info in spec.models}
         self.nodes: list[NodeRecord] = []

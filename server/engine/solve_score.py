@@ -7,6 +7,7 @@ scores 0 whatever the judge would say, and among answers that pass, the judge or
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,8 @@ class Scorer:
     check_timeout_s: float
     environ: dict[str, str]
     stop: StopSignal
+    scrub: Callable[[str], str] | None = None
+    """Takes the session's keys out of a check's output (the registry's scrubber) before any prompt or row sees it."""
 
     @property
     def calls_per_node(self) -> int:
@@ -56,7 +59,8 @@ class Scorer:
             )
             status = "check_timeout" if result.exit_code is None else "check_failed"
             status = "ok" if result.exit_code == 0 else status
-            gate = Scored(result.score, result.feedback, status)
+            feedback = self.scrub(result.feedback) if self.scrub is not None else result.feedback
+            gate = Scored(result.score, feedback, status)
             if self.judge is None or result.score <= 0:
                 return gate
         assert self.judge is not None, "a run has a check or a judge"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,12 @@ from server.providers.base import Provider
 from server.providers.keys import require_key
 
 __all__ = ["ModelInfo", "ProviderSpec", "Registry", "split_model_id"]
+
+
+def _escaped_forms(secret: str) -> tuple[str, ...]:
+    """``secret`` as it may appear in an error text: as is, JSON-escaped (once or twice), Python-escaped."""
+    once = json.dumps(secret)[1:-1]
+    return (secret, once, json.dumps(once)[1:-1], secret.encode("unicode_escape").decode("ascii"), repr(secret)[1:-1])
 
 
 def split_model_id(model_id: str) -> tuple[str, str]:
@@ -167,8 +174,8 @@ class Registry:
         # Here, not at the top: importing server.store loads SQLAlchemy, which the MCP server defers past start-up.
         from server.redact import REDACTED, redact_text
 
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
+        for form in sorted({f for secret in self._secrets for f in _escaped_forms(secret)}, key=len, reverse=True):
+            text = text.replace(form, REDACTED)
         return redact_text(text)
 
     def _key(self, spec: ProviderSpec) -> str:

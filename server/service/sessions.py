@@ -2,8 +2,10 @@
 
 The launcher sends one JSON line: protocol, build stamp, working directory, and the session's identity variables
 (``CLAUDE_CODE_SESSION_ID``, ``CLAUDE_PROJECT_DIR``, ``SWITCHBOARD_CONFIG``, ``MCP_TOOL_TIMEOUT``). The service
-loads that session's config, answers with the key variables it names, gets their values, and says ok; from then
-on the bytes are MCP. Keys live in that session's runtime only: never on disk, never in a log line.
+loads that session's config and asks for keys; the launcher sends the key variables that *its own* reading of the
+config names (:mod:`server.trust`'s rules, so an untrusted project config names none), and the service keeps
+only those its own reading names too, and says ok; from then on the bytes are MCP. Keys live in that session's
+runtime only: never on disk, never in a log line.
 
 A launcher from newer code (another build stamp) is told to restart, and the service retires: it stops taking
 sessions, finishes the ones it has, and exits, so a session never talks to old code after an upgrade.
@@ -141,7 +143,7 @@ async def _admit(
         await _send(stream, {"ok": False, "error": str(exc)})  # the launcher's fallback `serve` says it in full
         return None
     needed = key_variables(config)
-    await _send(stream, {"need": needed})
+    await _send(stream, {"send_keys": True})  # never a list of names: the launcher decides from its own reading
     keys = json.loads(await _receive(reader)).get("env") or {}
     env = {**hello.env, **{str(k): str(v) for k, v in keys.items() if str(k) in needed}}
     await _send(stream, {"ok": True})

@@ -13,7 +13,15 @@ from pathlib import Path
 from types import ModuleType
 from typing import cast
 
-__all__ = ["PROTOCOL", "build_stamp", "launcher_file", "launcher_module", "run_dir", "socket_path"]
+__all__ = [
+    "PROTOCOL",
+    "build_stamp",
+    "launcher_file",
+    "launcher_module",
+    "run_dir",
+    "service_environment",
+    "socket_path",
+]
 
 
 def launcher_file() -> Path:
@@ -52,3 +60,8 @@ def socket_path(home: Path) -> Path:
 def build_stamp() -> str:
     """The digest of the installed code, as the launcher computes it."""
     return cast(str, launcher_module().build_stamp())
+
+
+def service_environment(home: Path) -> dict[str, str]:
+    """The environment a detached service starts with, as the launcher gives it: where things live, no key."""
+    return cast(dict[str, str], launcher_module().service_environment(str(home)))

@@ -20,6 +20,7 @@ import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp_types import ToolAnnotations
+from pydantic import BaseModel
 
 from server import __version__
 from server.config import ConfigError, SwitchboardConfig, load_config
@@ -72,6 +73,29 @@ class _Handshake:
         if ctx.method != "initialize" and self.done is not None:
             self.done.set()
         return result
+
+
+class _TrustNotice:
+    """Middleware that puts the config's one-line trust notice (a project config found and ignored) on the first
+    tool result of the session, in the text and the structured content (the part Claude Code shows its model)."""
+
+    def __init__(self) -> None:
+        self.line: str | None = None
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        if ctx.method != "tools/call" or self.line is None:
+            return result
+        line, self.line = self.line, None
+        # The SDK hands middleware the result already dumped to its wire form (camelCase keys).
+        data: dict[str, Any] = result.model_dump(by_alias=True) if isinstance(result, BaseModel) else dict(result or {})
+        content: list[Any] = list(data.get("content") or [])
+        if not any(isinstance(c, dict) and line in str(c.get("text", "")) for c in content):  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+            data["content"] = [{"type": "text", "text": line}, *content]
+        structured = data.get("structuredContent")
+        if isinstance(structured, dict):
+            data["structuredContent"] = {"notice": line, **structured}
+        return data
 
 
 async def _warm_and_open_store(runtime: Runtime, handshake: anyio.Event, ingest: bool) -> None:
@@ -141,6 +165,7 @@ def build_server(
             server still runs: ``stats`` and ``get_output`` work, tools that need providers return this error.
     """
     handshake = _Handshake()
+    notice = _TrustNotice()
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
@@ -151,6 +176,7 @@ def build_server(
         )
         if engine is None:
             runtime.set_store_opener(open_store or partial(_open_store, resolved))
+        notice.line = cfg.ignored_notice
         if runtime_hook is not None:
             runtime_hook(runtime)
         try:
@@ -172,7 +198,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         lifespan=lifespan,
         log_level="WARNING",
-        middleware=[handshake],
+        middleware=[handshake, notice],
     )
     if tools_of is not None:
         server._tool_manager = tools_of._tool_manager

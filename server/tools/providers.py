@@ -18,6 +18,7 @@ class ProvidersResult(BaseModel):
     providers: list[ProviderListing]
     routes: dict[str, RouteListing]
     routing_config: str = Field(description="The config file in force.")
+    notice: str | None = Field(default=None, description="A project config found and not trusted, and the command.")
 
 
 async def providers(ctx: AppContext) -> CallToolResult:
@@ -28,9 +29,13 @@ async def providers(ctx: AppContext) -> CallToolResult:
         raise ToolError(runtime.config_error)
     await runtime.warm()  # prices come from genai-prices, a heavy import
     result = ProvidersResult(
-        providers=list_providers(runtime), routes=list_routes(runtime), routing_config=runtime.config_file
+        providers=list_providers(runtime),
+        routes=list_routes(runtime),
+        routing_config=runtime.config_file,
+        notice=runtime.config.ignored_notice,
     )
+    text = providers_text(result.providers, result.routes, result.routing_config)
     return CallToolResult(
-        content=[TextContent(type="text", text=providers_text(result.providers, result.routes, result.routing_config))],
+        content=[TextContent(type="text", text=f"{result.notice}\n{text}" if result.notice else text)],
         structured_content=details(result),
     )

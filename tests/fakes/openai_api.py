@@ -72,6 +72,8 @@ class FakeOpenAI(LoopbackServer):
         self.responder = responder
         """Asked first with each request body; a reply computed from the request, or None for the scripts."""
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str] = []
+        """The ``Authorization`` header of every request that arrived (an empty string when it had none)."""
         self.model_list_calls = 0
         self.hangups: list[str] = []
         self._hangup = threading.Condition()
@@ -182,6 +184,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             return False
 
         def do_GET(self) -> None:
+            fake.authorizations.append(self.headers.get("Authorization", ""))
             # Any prefix: the openai SDK uses /v1/..., groq's /openai/v1/...
             if not self.path.rstrip("/").endswith("/models"):
                 self._send_json(404, {"error": {"message": "not found"}})
@@ -193,6 +196,7 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self._send_json(200, {"object": "list", "data": data})
 
         def do_POST(self) -> None:
+            fake.authorizations.append(self.headers.get("Authorization", ""))
             length = int(self.headers.get("Content-Length", "0"))
             body = json.loads(self.rfile.read(length) or b"{}")
             if not self.path.rstrip("/").endswith("/chat/completions"):

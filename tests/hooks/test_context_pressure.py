@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from server import trust
 from server.analytics import Window, context_pressure
 from server.settings import Settings
 from server.store.background import ingest_once
@@ -105,6 +106,9 @@ def test_the_project_config_sets_threshold_and_window(tmp_path: Path) -> None:
     (project / "sub").mkdir(parents=True)
     (project / ".switchboard.toml").write_text("[context]\nthreshold = 0.5\nwindow_tokens = 100000\n")
     transcript = _transcript(tmp_path / "t.jsonl", _assistant(60_000))
+    untrusted = _run(_payload(transcript, project / "sub"), home, tmp_path)
+    assert (untrusted.returncode, untrusted.stdout) == (0, "")  # an untrusted project config is not read
+    trust.trust(str(project / ".switchboard.toml"), {"HOME": str(home)})
     result = _run(_payload(transcript, project / "sub"), home, tmp_path)
     assert "60% full (60,000 of 100,000 tokens)" in json.loads(result.stdout)["hookSpecificOutput"]["additionalContext"]
 

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from server.doctor import CHECKS, Check, DoctorContext, check_hook_scripts, run_checks
 from server.install import MARK, Target, hook_entries, install
 from server.settings import Settings
+from server.trust import trust
 
 REPO = Path(__file__).resolve().parents[3]
 SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
@@ -31,6 +32,14 @@ def ctx(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> DoctorCo
     user_home = tmp_path / "user"
     user_home.mkdir()
     return DoctorContext(settings=Settings(), project=project, user_home=user_home)
+
+
+def _project_config(ctx: DoctorContext, text: str) -> Path:
+    """Write the project's config and trust it, as its author would."""
+    path = ctx.project / ".switchboard.toml"
+    path.write_text(text)
+    trust(str(path))
+    return path
 
 
 def _named(checks: Iterable[Check], name: str) -> list[Check]:
@@ -167,11 +176,10 @@ def test_an_unreachable_database_is_reported_without_its_password(ctx: DoctorCon
 
 
 def test_an_invalid_config_file_is_a_problem_and_a_valid_one_is_named(ctx: DoctorContext) -> None:
-    config = ctx.project / ".switchboard.toml"
-    config.write_text("[providers.x]\nkind = 'nonsense'\n")
+    config = _project_config(ctx, "[providers.x]\nkind = 'nonsense'\n")
     [bad] = _named(run_checks(ctx), "config")
     assert not bad.ok and str(config) in bad.detail
-    config.write_text("[providers.local]\nbase_url = 'http://127.0.0.1:1/v1'\n")
+    _project_config(ctx, "[providers.local]\nbase_url = 'http://127.0.0.1:1/v1'\n")
     [good] = _named(run_checks(ctx), "config")
     assert good.ok and "1 providers" in good.detail
 
@@ -195,7 +203,7 @@ def test_the_command_exits_non_zero_on_a_problem_and_zero_when_all_is_well(ctx: 
     failing = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert failing.returncode == 1 and "fix: run: switchboard install" in failing.stdout
     install(Target.project(ctx.project, home=ctx.user_home))
-    (ctx.project / ".switchboard.toml").write_text('[providers.echo]\nkind = "cli"\ncommand = ["true", "{prompt}"]\n')
+    _project_config(ctx, '[providers.echo]\nkind = "cli"\ncommand = ["true", "{prompt}"]\n')
     passing = subprocess.run([*argv, "--json"], env=env, capture_output=True, text=True, timeout=60)
     assert passing.returncode == 0, passing.stdout
     assert all(check["ok"] for check in json.loads(passing.stdout))
@@ -249,9 +257,8 @@ def test_no_provider_configured_is_a_warning_whose_fix_is_init(ctx: DoctorContex
 
 
 def test_a_task_type_key_that_is_no_task_type_is_named(ctx: DoctorContext) -> None:
-    (ctx.project / ".switchboard.toml").write_text(
-        '[providers.echo]\nkind = "cli"\ncommand = ["true"]\n[routing.task_types]\ncoding = ["echo:x"]\n'
-    )
+    text = '[providers.echo]\nkind = "cli"\ncommand = ["true"]\n[routing.task_types]\ncoding = ["echo:x"]\n'
+    _project_config(ctx, text)
     # The config itself refuses the key now (server/config_errors.py), naming the line and the valid types.
     [config] = _named(run_checks(ctx), "config")
     assert not config.ok and "line 5: routing.task_types has the key 'coding'" in config.detail
@@ -294,7 +301,7 @@ def test_a_preset_whose_sdk_is_missing_names_the_extra_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "groq", None)  # what `import groq` meets without the extra
     monkeypatch.setenv("GROQ_API_KEY", "gsk-doctor-test")
-    (ctx.project / ".switchboard.toml").write_text("[providers.groq]\n")
+    _project_config(ctx, "[providers.groq]\n")
     [groq] = _named(run_checks(ctx), "provider groq")
     assert not groq.ok and groq.fix == "pip install 'switchboard[groq]'"
 

@@ -49,7 +49,7 @@ def test_out_of_range_and_nan_last_lines_fall_back_to_the_exit_code() -> None:
 
 def test_the_check_environment_keeps_no_provider_keys() -> None:
     env = {"PATH": "/bin", "HOME": "/h", "OPENAI_API_KEY": "sk-x", "ACME_KEY": "k", "AWS_SECRET_ACCESS_KEY": "s"}
-    assert check_env(env) == {"PATH": "/bin", "HOME": "/h"}
+    assert check_env(env, "/private") == {"PATH": "/bin", "HOME": "/private"}
 
 
 async def test_the_candidate_arrives_on_stdin_in_the_project_root_without_the_keys(tmp_path: Path) -> None:
