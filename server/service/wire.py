@@ -7,13 +7,14 @@ the service loads the launcher file as a module and uses its home, socket path, 
 from __future__ import annotations
 
 import importlib.util
+import socket
 import sys
 from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import cast
 
-__all__ = ["PROTOCOL", "build_stamp", "launcher_file", "launcher_module", "run_dir", "socket_path"]
+__all__ = ["PROTOCOL", "build_stamp", "launcher_file", "launcher_module", "peer_uid", "run_dir", "socket_path"]
 
 
 def launcher_file() -> Path:
@@ -46,9 +47,15 @@ def run_dir(home: Path) -> Path:
 
 
 def socket_path(home: Path) -> Path:
+    """Where the service listens and launchers dial (a per-user folder outside ``home`` when it is deep)."""
     return Path(cast(str, launcher_module().socket_path(str(home))))
 
 
 def build_stamp() -> str:
     """The digest of the installed code, as the launcher computes it."""
     return cast(str, launcher_module().build_stamp())
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the peer of a connected Unix socket (Linux), as the launcher checks it; None where unknown."""
+    return cast(int | None, launcher_module().peer_uid(sock))
