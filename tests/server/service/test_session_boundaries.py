@@ -119,3 +119,38 @@ def test_stored_outputs_and_threads_answer_only_in_their_session_or_project(serv
     )
     assert not neighbour_thread["isError"] and not own_output["isError"]
     assert neighbour_thread["structuredContent"]["thread_id"] == thread_id
+
+
+def _learning_config(tmp_path: Path, fake: FakeOpenAI) -> Path:
+    config = tmp_path / "learning.toml"
+    # Only the quality signal weighs: without feedback both models tie and the written order stands exactly, so
+    # the first choice says whether feedback reached the project (Thompson draws of success would blur it).
+    config.write_text(
+        f'[providers.acme]\nbase_url = "{fake.base_url}"\napi_key_env = "ACME_KEY"\n'
+        'models = ["model-a", "model-b"]\n'
+        '[routing]\ndefault = ["acme:model-a", "acme:model-b"]\n'
+        "[routing.learn]\nsuccess = 0.0\ncost = 0.0\nlatency = 0.0\nquality = 1.0\n"
+    )
+    return config
+
+
+def test_feedback_from_one_project_moves_learned_routing_in_that_project_only(
+    service_home: Path, tmp_path: Path
+) -> None:
+    task = "write a haiku about routers"
+    with FakeOpenAI(["model-a", "model-b"]) as fake:
+        config = _learning_config(tmp_path, fake)
+        x, y = _project(tmp_path, "project-x"), _project(tmp_path, "project-y")
+        with _open(service_home, config, x, "session-x", ACME_KEY="sk-a") as noisy:
+            noisy.initialize()
+            for i in range(15):  # 15 pairs: model-a judged bad, model-b good
+                model = "acme:model-a" if i < 8 else "acme:model-b"
+                answer = noisy.call("delegate", task=task, model=model)["structuredContent"]
+                said = noisy.call("feedback", request_id=answer["request_id"], good=model.endswith("b"))
+                assert not said["isError"], said
+            in_x = noisy.call("delegate", task=task)["structuredContent"]["model"]
+        with _open(service_home, config, y, "session-y", ACME_KEY="sk-a") as other:
+            other.initialize()
+            in_y = [other.call("delegate", task=task)["structuredContent"]["model"] for _ in range(10)]
+    assert in_x == "acme:model-b"  # the feedback counts where it was given
+    assert in_y == ["acme:model-a"] * 10  # and moves nothing in another project
