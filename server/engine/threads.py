@@ -38,8 +38,16 @@ def load_thread(engine: Engine, thread_id: str, scope: Scope) -> list[ChatMessag
 def thread_rows(thread_id: str, *, scope: Scope, user: str, answer: str, model: str) -> list[SQLModel]:
     """The two messages one exchange adds to a thread."""
     now = utcnow()
-    common = {"thread_id": thread_id, "session_id": scope.session_id, "project_dir": scope.project_dir}
-    return [
-        ThreadMessage(**common, role="user", content=user, created_at=now),
-        ThreadMessage(**common, role="assistant", content=answer, model=model, created_at=now),
-    ]
+
+    def message(role: str, content: str, model: str | None = None) -> ThreadMessage:
+        return ThreadMessage(
+            thread_id=thread_id,
+            session_id=scope.session_id,
+            project_dir=scope.project_dir,
+            role=role,
+            content=content,
+            model=model,
+            created_at=now,
+        )
+
+    return [message("user", user), message("assistant", answer, model)]
