@@ -6,7 +6,9 @@ Run as ``python3 -I -S launcher.py SWITCHBOARD...`` where ``SWITCHBOARD...`` is 
 package: a ``switchboard serve`` spends 0.6-1.7 s importing the MCP SDK before it can answer, this ~20 ms.
 
 It connects to the service's Unix socket under ``SWITCHBOARD_HOME`` (starting the service detached when nothing
-listens), says who it is (build stamp, working directory, session id, config file), hands over the key variables
+listens), and only to a socket that is the user's: in a folder the user owns with mode 0700, a socket file the user
+owns, and, on Linux, a listening process of the user's own uid (``SO_PEERCRED``).
+It says who it is (build stamp, working directory, session id, config file), hands over the key variables
 that its own reading of the session's config names (``server/trust.py``'s rules: an untrusted project config names
 none; never a list the other side asks for), then copies bytes both ways until either side ends.
 When the service cannot be reached in time, or the home is unwritable, it becomes ``switchboard serve`` (exec)
@@ -24,6 +26,7 @@ import os
 import selectors
 import signal
 import socket
+import stat
 import sys
 import time
 
@@ -57,6 +60,7 @@ SERVICE_ENV = (
     "CLAUDE_PLUGIN_DATA",
     "XDG_DATA_HOME",
     "XDG_CONFIG_HOME",
+    "XDG_RUNTIME_DIR",  # where the socket of a deep home lives: the service must put it where launchers look
 )
 """What the detached service inherits: where things live, never a session's keys or identity."""
 _SOCKET_MAX = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
@@ -79,13 +83,37 @@ def run_dir(home_dir: str) -> str:
     return os.path.join(home_dir, "service")
 
 
+def _fits(path: str) -> bool:
+    return len(path.encode()) <= _SOCKET_MAX
+
+
+def socket_dir(home_dir: str) -> str:
+    """The folder of the service's socket: :func:`run_dir`, unless the home is too deep for ``sun_path``.
+
+    A deep home's socket goes to ``$XDG_RUNTIME_DIR/switchboard`` (the per-user runtime folder of systemd and the
+    XDG spec, 0700, removed at logout) where that is set, else ``${TMPDIR:-/tmp}/switchboard-UID`` (tmux's
+    convention). Both are checked like the home's own: the user's, 0700, never another user's (see :func:`dial`).
+    """
+    own = run_dir(home_dir)
+    if _fits(os.path.join(own, "mcp.sock")):
+        return own
+    sample = "0" * 16 + ".sock"
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or ""
+    if os.path.isabs(runtime) and _fits(os.path.join(runtime, "switchboard", sample)):
+        return os.path.join(runtime, "switchboard")
+    temporary = os.environ.get("TMPDIR") or ""
+    if not (os.path.isabs(temporary) and _fits(os.path.join(temporary, f"switchboard-{os.geteuid()}", sample))):
+        temporary = "/tmp"
+    return os.path.join(temporary, f"switchboard-{os.geteuid()}")
+
+
 def socket_path(home_dir: str) -> str:
-    """The service's socket; a home too deep for ``sun_path`` gets a per-user folder under /tmp instead."""
-    path = os.path.join(run_dir(home_dir), "mcp.sock")
-    if len(path.encode()) <= _SOCKET_MAX:
-        return path
+    """The service's socket: ``mcp.sock`` in :func:`run_dir`, or a digest of the home in :func:`socket_dir`."""
+    folder = socket_dir(home_dir)
+    if folder == run_dir(home_dir):
+        return os.path.join(folder, "mcp.sock")
     digest = hashlib.sha256(os.path.abspath(home_dir).encode()).hexdigest()[:16]
-    return os.path.join(f"/tmp/switchboard-{os.getuid()}", f"{digest}.sock")
+    return os.path.join(folder, f"{digest}.sock")
 
 
 def package_root() -> str:
@@ -195,13 +223,66 @@ def handshake(sock: socket.socket, deadline: float, stamp: str) -> tuple[str, by
     return "ok", bytes(buffer)
 
 
-def _connect(path: str) -> socket.socket | None:
+class Refused(Unreachable):
+    """The socket or its folder is another user's: never dialled, and not worth waiting for."""
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the process at the other end of a connected Unix socket; None where the platform cannot tell.
+
+    Linux only (``SO_PEERCRED``). Elsewhere the checks of the folder and the socket file in :func:`dial` stand
+    alone: only the user (or root) can create a socket in a folder the user owns with mode 0700.
+    """
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    credentials = sock.getsockopt(socket.SOL_SOCKET, option, 12)  # struct ucred: pid, uid, gid (3 x int32)
+    return int.from_bytes(credentials[4:8], sys.byteorder)
+
+
+def _private_folder(folder: str) -> bool:
+    """True when ``folder`` is the user's with mode 0700; False when it is missing or open to others (the service
+    makes it, or takes it back, when it starts); :class:`Refused` when it is another user's or not a folder."""
+    try:
+        info = os.lstat(folder)
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISDIR(info.st_mode):
+        raise Refused(f"the socket folder {folder} is not a folder (a link or a file): remove it")
+    if info.st_uid != os.geteuid():
+        raise Refused(
+            f"the socket folder {folder} belongs to uid {info.st_uid}, not to you (uid {os.geteuid()}): remove it"
+        )
+    return stat.S_IMODE(info.st_mode) & 0o077 == 0
+
+
+def dial(path: str) -> socket.socket | None:
+    """A connection to the user's own service at ``path``; None when there is none to dial yet.
+
+    Not dialled: a folder that is not the user's 0700 one, a socket file that is not the user's (the service
+    replaces it when it starts). Hung up at once: a listener of another uid (see :func:`peer_uid`).
+    """
+    if not _private_folder(os.path.dirname(path)):
+        return None
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISSOCK(info.st_mode) or info.st_uid != os.geteuid():
+        return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)
+        uid = peer_uid(sock)
     except (FileNotFoundError, ConnectionRefusedError):
         sock.close()
         return None
+    except BaseException:
+        sock.close()
+        raise
+    if uid is not None and uid != os.geteuid():
+        sock.close()
+        raise Refused(f"the socket {path} is served by uid {uid}, not by you (uid {os.geteuid()})")
     return sock
 
 
@@ -233,7 +314,7 @@ def connect(argv: list[str], deadline: float) -> tuple[socket.socket, bytes]:
     stamp = build_stamp()
     started = False
     while True:
-        sock = _connect(path)
+        sock = dial(path)
         if sock is None:
             if not started:
                 start_service(argv, home_dir)
@@ -304,6 +385,8 @@ def main(argv: list[str]) -> int:
         timeout = DEFAULT_TIMEOUT_S
     try:
         sock, early = connect(argv, time.monotonic() + timeout)
+    except Refused as exc:
+        fall_back(argv, str(exc))
     except Unreachable as exc:
         fall_back(argv, f"{exc} within {timeout:g} s")
     except (OSError, ValueError) as exc:  # unwritable home, full disk, a garbled handshake

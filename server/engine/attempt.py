@@ -42,7 +42,7 @@ async def try_model(
 
     ``timeout_s`` shortens the provider's timeout (never lengthens it), e.g. to finish within the client's own.
     """
-    cached = runtime.cache.get(info.id, request)
+    cached = runtime.cache.get(runtime.registry.identity(info.provider), info.id, request)
     if cached is not None:
         return Attempt(info, "ok", 0.0, completion=cached, cost_usd=0.0, priced=True, cache_hit=True)
     breaker = runtime.breakers[info.provider]
@@ -75,7 +75,7 @@ async def try_model(
     latency_ms = (time.perf_counter() - started) * 1000
     breaker.record_success()
     runtime.latency.observe(info.id, latency_ms)
-    runtime.cache.put(info.id, request, completion)
+    runtime.cache.put(runtime.registry.identity(info.provider), info.id, request, completion)
     cost = attempt_cost(info, completion)
     return Attempt(info, "ok", latency_ms, completion=completion, cost_usd=cost, priced=cost is not None)
 

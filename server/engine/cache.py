@@ -1,4 +1,9 @@
-"""An opt-in TTL cache of identical requests: same model, messages and parameters give the stored answer."""
+"""An opt-in TTL cache of identical requests: same provider, model, messages and parameters give the stored answer.
+
+The service shares one cache between sessions on the same config; the provider's identity (kind, base URL and a
+fingerprint of the key, :meth:`server.providers.registry.Registry.identity`) is part of the key, so a session
+never reads an answer that was paid for with another key (one it may not hold, or one since revoked).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,9 @@ from server.providers.base import Completion, CompletionRequest
 __all__ = ["ResponseCache", "cache_key"]
 
 
-def cache_key(model_id: str, request: CompletionRequest) -> str:
-    """A digest of everything that shapes the answer."""
-    payload = json.dumps({"model": model_id, **asdict(request)}, sort_keys=True, default=str)
+def cache_key(provider: str, model_id: str, request: CompletionRequest) -> str:
+    """A digest of everything that shapes the answer, and of who was asked (``provider``: its identity)."""
+    payload = json.dumps({"provider": provider, "model": model_id, **asdict(request)}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -39,10 +44,10 @@ class ResponseCache:
         self._clock = clock
         self._entries: OrderedDict[str, tuple[float, Completion]] = OrderedDict()
 
-    def get(self, model_id: str, request: CompletionRequest) -> Completion | None:
+    def get(self, provider: str, model_id: str, request: CompletionRequest) -> Completion | None:
         if not self.enabled:
             return None
-        key = cache_key(model_id, request)
+        key = cache_key(provider, model_id, request)
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -53,10 +58,11 @@ class ResponseCache:
         self._entries.move_to_end(key)
         return completion
 
-    def put(self, model_id: str, request: CompletionRequest, completion: Completion) -> None:
+    def put(self, provider: str, model_id: str, request: CompletionRequest, completion: Completion) -> None:
         if not self.enabled:
             return
-        self._entries[cache_key(model_id, request)] = (self._clock(), completion)
-        self._entries.move_to_end(cache_key(model_id, request))
+        key = cache_key(provider, model_id, request)
+        self._entries[key] = (self._clock(), completion)
+        self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

@@ -133,7 +133,7 @@ async def _learn(runtime: Runtime, params: DelegateParams, plan: Plan) -> tuple[
     if runtime.learner.stale():
         try:
             engine = await runtime.ready_engine()
-            await anyio.to_thread.run_sync(refresh, runtime.learner, engine)
+            await anyio.to_thread.run_sync(refresh, runtime.learner, engine, runtime.project_dir)
         except (SQLAlchemyError, OSError) as exc:
             # A store that cannot be read now must not cost the call its answer: decide from what is in memory.
             logger.warning("learned routing: could not reload routing_stat (%s); using what is in memory", exc)
@@ -190,11 +190,11 @@ def _present(runtime: Runtime, full: str, model_id: str, request: CompletionRequ
     text, truncated = cut_to_limit(full, runtime.config.output.max_output_tokens, output_id, copies=2)
     rows: list[SQLModel] = []
     if truncated:
-        stored = stored_output(full, runtime.session_id)
+        stored = stored_output(full, runtime.session_id, project_dir=runtime.project_dir)
         stored.id = output_id
         rows.append(stored)
     user = request.messages[-1].content
-    rows += thread_rows(thread_id, session_id=runtime.session_id, user=user, answer=full, model=model_id)
+    rows += thread_rows(thread_id, scope=runtime.scope, user=user, answer=full, model=model_id)
     return _Shown(text=text, output_id=output_id if truncated else None, rows=rows)
 
 
@@ -210,7 +210,7 @@ async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[Comp
     thread_id = params.thread_id
     if thread_id:
         await runtime.recorder.settled()  # the thread's last answer may still be on its way to the store
-        found = await anyio.to_thread.run_sync(load_thread, runtime.engine, thread_id)
+        found = await anyio.to_thread.run_sync(load_thread, runtime.engine, thread_id, runtime.scope)
         if found is None:
             raise DelegateError(f"unknown thread_id {thread_id!r}: omit it to start a new thread")
         history = found

@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from server.engine.scope import Scope
 from server.store.models import StoredOutput
 
 __all__ = ["CHARS_PER_TOKEN", "cut_to_limit", "load_output", "stored_output"]
@@ -51,11 +52,14 @@ def cut_to_limit(text: str, max_tokens: int, output_id: str, copies: int = 1) ->
     return text[:limit] + note, True
 
 
-def stored_output(content: str, session_id: str | None, kind: str = "delegation") -> StoredOutput:
-    return StoredOutput(id=uuid.uuid4().hex, session_id=session_id, kind=kind, content=content)
+def stored_output(
+    content: str, session_id: str | None, kind: str = "delegation", *, project_dir: str | None = None
+) -> StoredOutput:
+    return StoredOutput(id=uuid.uuid4().hex, session_id=session_id, kind=kind, content=content, project_dir=project_dir)
 
 
-def load_output(engine: Engine, output_id: str) -> str | None:
+def load_output(engine: Engine, output_id: str, scope: Scope) -> str | None:
+    """The stored text, or None when there is none that ``scope`` may read (the caller says "unknown" either way)."""
     with Session(engine) as db:
         row = db.get(StoredOutput, output_id)
-        return None if row is None else row.content
+        return row.content if row is not None and scope.owns(row.session_id, row.project_dir) else None

@@ -19,6 +19,7 @@ import anyio
 
 from server.config import SwitchboardConfig
 from server.engine.cache import ResponseCache
+from server.engine.scope import Scope, project_dir_of
 from server.providers.registry import Registry
 from server.routing.breaker import Breakers, BreakerState
 from server.routing.learn import Learner
@@ -132,6 +133,9 @@ class Runtime:
     """The client's tool-call timeout, when it tells us (Claude Code passes ``MCP_TOOL_TIMEOUT`` in ms)."""
     config_error: str | None = None
     """Why the config in force could not be used; tools that need providers return it (``serve`` stays up)."""
+    project_dir: str | None = None
+    """The session's project folder (:func:`server.engine.scope.project_dir_of`): outputs, threads and feedback
+    are kept to it."""
     _engine: Engine | None = field(default=None, repr=False)
     _opener: Callable[[], Engine] | None = field(default=None, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -181,12 +185,18 @@ class Runtime:
             session_id=env.get("CLAUDE_CODE_SESSION_ID") or None,
             learner=Learner(config.routing.learn),
             client_timeout_s=_client_timeout_s(env),
+            project_dir=project_dir_of(env, root),
         )
         runtime.breakers.on_transition = runtime.record_transition
         runtime._engine = engine
         if common.recorder is not None:
             runtime.recorder, runtime._owns_recorder = common.recorder, False
         return runtime
+
+    @property
+    def scope(self) -> Scope:
+        """Who this runtime serves, for what it may read back (:mod:`server.engine.scope`)."""
+        return Scope(self.session_id, self.project_dir)
 
     def call_deadline(self) -> float | None:
         """When a tool call that arrives now must be over (``anyio.current_time()`` clock), if the client bounds it.

@@ -58,7 +58,7 @@ class _SolveRun:
         self.spec = spec
         self.progress = progress
         self.run_id = uuid.uuid4().hex
-        self.ledger = RunLedger(self.run_id, runtime.session_id)
+        self.ledger = RunLedger(self.run_id, runtime.session_id, runtime.project_dir)
         self.calls = SolveCalls(runtime, self.ledger, spec.max_cost_usd)
         self.stop = StopSignal()
         self.scorer = Scorer(

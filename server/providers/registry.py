@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Mapping
@@ -114,6 +115,7 @@ class Registry:
         self._cwd = cwd
         self._secrets: set[str] = set()
         self._clients: dict[str, Provider] = {}
+        self._fingerprints: dict[str, str] = {}
         self._build_lock = threading.Lock()
 
     def models(self) -> list[ModelInfo]:
@@ -149,9 +151,27 @@ class Registry:
         """The client of ``name`` if it is built already (no SDK import, no key lookup), else None."""
         return self._clients.get(name)
 
+    def identity(self, name: str) -> str:
+        """Who answers for provider ``name``: its kind, base URL, command and a fingerprint of the key its client
+        was built with (a digest, never the key). Two sessions share a cached answer only when this is equal.
+
+        Before the client is built the key is unknown, and this matches no cached answer (every answer is cached
+        after its client was built), so a first call always asks the provider with this session's own key.
+        """
+        spec = self.specs.get(name)
+        described = {
+            "name": name,
+            "kind": spec.kind if spec else None,
+            "base_url": spec.base_url if spec else None,
+            "command": spec.command if spec else None,
+            "key": self._fingerprints.get(name),
+        }
+        return json.dumps(described, sort_keys=True)
+
     def add(self, provider: Provider) -> None:
         """Use ``provider`` as the client of its name (tests and embedders inject clients here)."""
         self._clients[provider.name] = provider
+        self._fingerprints[provider.name] = f"injected {id(provider)}"
 
     async def aclose(self) -> None:
         for client in self._clients.values():
@@ -192,4 +212,5 @@ class Registry:
         configured = spec.api_key_env is not None or spec.api_key_file is not None
         needs_key = descriptor.key == "required" or (descriptor.key == "optional" and configured)
         key = self._key(spec) if needs_key else "not-needed"  # local servers accept any placeholder
+        self._fingerprints[spec.name] = hashlib.sha256(key.encode()).hexdigest()
         return factory(spec.name, api_key=key, base_url=spec.base_url)

@@ -1,6 +1,10 @@
 """Feedback on a delegated answer: stored in ``feedback`` (one row per request, the last word kept) and counted
 as a quality signal for the model that answered, under the request's task type.
 
+Feedback given through MCP carries the session's project folder and moves learned routing in that project only
+(:func:`server.routing.learn_store.load_for`): a repository's instructions, or a model talked into it, cannot steer
+the user's routing everywhere else. The dashboard's feedback is the user's own and counts in every project.
+
 Used by the MCP ``feedback`` tool and by the dashboard's good/bad control.
 """
 
@@ -65,12 +69,15 @@ def give_feedback(
     session_id: str | None,
     source: str = "mcp",
     any_session: bool = False,
+    project_dir: str | None = None,
 ) -> FeedbackSaved:
     """Store feedback on ``request_id``'s answer and count it for the model that gave it.
 
     Args:
         session_id: The caller's Claude Code session; feedback on another session's request is refused unless
             ``any_session`` (the dashboard's user sees every session).
+        project_dir: Where the feedback was given: it moves learned routing there only. None (the dashboard):
+            everywhere.
 
     Raises:
         FeedbackError: unknown request, another session's request, or a request no model answered.
@@ -89,6 +96,7 @@ def give_feedback(
         if row is None:
             row = Feedback(request_id=request_id, task_type=task_type, model=model, good=good)
         row.session_id, row.good, row.note, row.source, row.updated_at = answer.session_id, good, kept, source, utcnow()
+        row.project_dir = project_dir
         db.add(row)
         fold_feedback(db, before, row)
         db.commit()

@@ -5,15 +5,19 @@ it in the transaction that writes the ``delegation`` rows (``fold``), replayed b
 ``UPDATE ... SET calls = calls + n``, so two processes writing at once both count (a read-modify-write would lose
 one). ``rebuild`` recomputes every row from ``delegation``, ``feedback``
 and ``consensus_run``; a test pins the folded totals to it.
+
+The totals hold every project's feedback; a session's learner loads them with :func:`load_for`, which takes back
+the feedback given through MCP in other projects (``feedback.project_dir``), so it moves routing only where it
+was given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, delete, update
+from sqlalchemy import Connection, Engine, case, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
@@ -30,6 +34,7 @@ __all__ = [
     "fold_feedback",
     "learned_from",
     "load",
+    "load_for",
     "rebuild",
     "refresh",
     "totals_from_rows",
@@ -207,6 +212,38 @@ def load(engine: Engine, user: str = "") -> dict[Key, Evidence]:
         return {(r.task_type, r.model): evidence_of(r) for r in rows}
 
 
+def load_for(engine: Engine, project_dir: str | None, user: str = "") -> dict[Key, Evidence]:
+    """:func:`load` as a session in ``project_dir`` learns from it: without the feedback other projects gave.
+
+    Feedback without a project (the dashboard's, or from before projects were recorded) counts everywhere. One
+    grouped select over ``feedback`` (a row per judged request) beside the ``routing_stat`` one.
+    """
+    totals = load(engine, user)
+    elsewhere = col(Feedback.project_dir).is_not(None)
+    if project_dir is not None:
+        elsewhere = elsewhere & (col(Feedback.project_dir) != project_dir)
+    statement = (
+        select(
+            Feedback.task_type,
+            Feedback.model,
+            func.count(),
+            func.sum(case((col(Feedback.good), 1.0), else_=0.0)),
+        )
+        .where(elsewhere)
+        .group_by(col(Feedback.task_type), col(Feedback.model))
+    )
+    with Session(engine) as db:
+        others = db.exec(statement).all()
+    for task_type, model, count, good in others:
+        # Undoes what fold_feedback added for these rows (one signal each, quality 1 or 0).
+        e = totals.get((task_type, model))
+        if e is not None:
+            totals[(task_type, model)] = replace(
+                e, quality_sum=max(0.0, e.quality_sum - float(good or 0)), quality_n=max(0, e.quality_n - count)
+            )
+    return totals
+
+
 def learned_from(rows: Sequence[SQLModel]) -> dict[Key, Evidence]:
     """What ``rows`` add, as evidence to hand :meth:`Learner.add` once they are written."""
     return {key: _as_evidence(t) for key, t in totals_from_rows(rows).items()}
@@ -226,12 +263,14 @@ def _as_evidence(t: Totals) -> Evidence:
     )
 
 
-def refresh(learner: Learner, engine: Engine) -> None:
-    """Reload ``learner``'s in-memory totals from the store (blocking: call from a worker thread): the whole store's,
-    or with ``[routing.learn] scope = "user"`` this person's own."""
+def refresh(learner: Learner, engine: Engine, project_dir: str | None = None) -> None:
+    """Reload ``learner``'s in-memory totals from the store as a session in ``project_dir`` sees them
+    (:func:`load_for`; None: no project, so only the feedback that counts everywhere): the whole store's, or with
+    ``[routing.learn] scope = "user"`` this person's own. Blocking: call from a worker thread."""
     from server.team import current_identity
 
-    learner.replace(load(engine, current_identity().user if learner.config.scope == "user" else ""))
+    user = current_identity().user if learner.config.scope == "user" else ""
+    learner.replace(load_for(engine, project_dir, user))
 
 
 def evidence_of(r: RoutingStat) -> Evidence:

@@ -23,14 +23,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import ByteStream, SocketListener, TaskGroup
+from anyio.abc import ByteStream, SocketAttribute, SocketListener, TaskGroup
 
 from server import __version__
 from server.config import SwitchboardConfig
 from server.engine.runtime import Shared
-from server.service.instance import Instance, ServiceState
+from server.service.instance import Instance, ServiceState, UnsafeFolder
 from server.service.sessions import handle_connection
-from server.service.wire import build_stamp
+from server.service.wire import build_stamp, peer_uid
 from server.settings import Settings
 from server.store.recorder import Recorder
 
@@ -45,6 +45,19 @@ __all__ = ["Service"]
 logger = logging.getLogger(__name__)
 
 HTTP_RETRY_S = 10.0
+
+
+def _same_user(stream: ByteStream) -> bool:
+    """Whether the peer runs as this service's uid (the socket is 0600 in a 0700 folder; this holds if that slips)."""
+    raw = stream.extra(SocketAttribute.raw_socket, None)
+    try:
+        uid = None if raw is None else peer_uid(raw)
+    except OSError:  # gone already
+        return False
+    if uid is not None and uid != os.geteuid():
+        logger.warning("refused a connection from uid %d: this service serves uid %d only", uid, os.geteuid())
+        return False
+    return True
 
 
 class Service:
@@ -152,6 +165,9 @@ class Service:
             self._nudge()
 
     async def _session(self, stream: ByteStream) -> None:
+        if not _same_user(stream):
+            await stream.aclose()
+            return
         # Counted from accept, not from admission: a cold service's first session waits for the MCP layer to load,
         # and the idle timer must not run out under it meanwhile.
         self._connections += 1
@@ -223,7 +239,12 @@ class Service:
 
     async def serve(self) -> int:
         """Run until idle, retired or signalled; 0, or 3 when another service already holds this home."""
-        if not self.instance.acquire():
+        try:
+            acquired = self.instance.acquire()
+        except UnsafeFolder as exc:
+            logger.error("not listening: %s", exc)
+            return 4
+        if not acquired:
             logger.info("a service already runs for %s", self.settings.home)
             return 3
         try:

@@ -2,7 +2,10 @@
 
 The lock is an ``flock`` on ``service/lock``: the kernel drops it when its holder dies (``kill -9`` included), so a
 lock that can be taken means no service runs, and a socket file left behind is stale and safe to remove. The
-folder is 0700 and the files in it 0600: the socket hands out MCP sessions that spend the user's keys.
+folder is 0700 and the files in it 0600: the socket hands out MCP sessions that spend the user's keys. The socket's
+folder (the same one, or a per-user folder elsewhere for a deep home) must be the user's own: one that another user
+made first is refused (:class:`UnsafeFolder`), one the user left open is closed to 0700 again, and the socket
+found in it is replaced.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from server.service.wire import run_dir, socket_path
 
-__all__ = ["Instance", "ServiceState", "is_running", "read_state"]
+__all__ = ["Instance", "ServiceState", "UnsafeFolder", "is_running", "read_state"]
 
 LOCK_FILE = "lock"
 STATE_FILE = "state.json"
@@ -34,6 +38,24 @@ class ServiceState:
     port: int | None
     started_at: float
     """Seconds since the epoch."""
+
+
+class UnsafeFolder(OSError):
+    """The socket's folder is another user's (or a link): the service will not listen there."""
+
+
+def _own_folder(path: Path) -> Path:
+    """``path`` as a folder of the user's with mode 0700, made if missing; never one another user made first."""
+    with contextlib.suppress(FileExistsError):  # a file or a link where the folder should be: refused below
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode):
+        raise UnsafeFolder(f"the socket folder {path} is not a folder (a link or a file): remove it")
+    if info.st_uid != os.geteuid():
+        raise UnsafeFolder(f"the socket folder {path} belongs to uid {info.st_uid}, not to uid {os.geteuid()}")
+    if stat.S_IMODE(info.st_mode) != 0o700:
+        os.chmod(path, 0o700)  # ours, but open to others: whatever they put in it is removed below
+    return path
 
 
 def _private_dir(path: Path) -> Path:
@@ -77,7 +99,11 @@ class Instance:
         self._socket_inode: int | None = None
 
     def acquire(self) -> bool:
-        """Take the lock; False when another service holds it. Clears a stale socket once held."""
+        """Take the lock; False when another service holds it. Clears a stale socket once held.
+
+        Raises:
+            UnsafeFolder: the socket's folder is another user's.
+        """
         _private_dir(self.folder)
         fd = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         try:
@@ -86,9 +112,13 @@ class Instance:
             os.close(fd)
             return False
         self._lock_fd = fd
-        _private_dir(self.socket.parent)
+        try:
+            _own_folder(self.socket.parent)
+        except OSError:
+            self.release()
+            raise
         with contextlib.suppress(FileNotFoundError):
-            self.socket.unlink()  # we hold the lock: whoever made this socket is gone
+            self.socket.unlink()  # we hold the lock: whoever made this socket is gone, or was never us
         return True
 
     def publish(self, state: ServiceState) -> None:

@@ -7,6 +7,7 @@ the service loads the launcher file as a module and uses its home, socket path, 
 from __future__ import annotations
 
 import importlib.util
+import socket
 import sys
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,7 @@ __all__ = [
     "build_stamp",
     "launcher_file",
     "launcher_module",
+    "peer_uid",
     "run_dir",
     "service_environment",
     "socket_path",
@@ -54,6 +56,7 @@ def run_dir(home: Path) -> Path:
 
 
 def socket_path(home: Path) -> Path:
+    """Where the service listens and launchers dial (a per-user folder outside ``home`` when it is deep)."""
     return Path(cast(str, launcher_module().socket_path(str(home))))
 
 
@@ -65,3 +68,8 @@ def build_stamp() -> str:
 def service_environment(home: Path) -> dict[str, str]:
     """The environment a detached service starts with, as the launcher gives it: where things live, no key."""
     return cast(dict[str, str], launcher_module().service_environment(str(home)))
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The uid of the peer of a connected Unix socket (Linux), as the launcher checks it; None where unknown."""
+    return cast(int | None, launcher_module().peer_uid(sock))

@@ -300,6 +300,11 @@ class Feedback(SQLModel, table=True):
     good: bool
     note: str | None = Field(default=None, sa_column=Column(Text))
     source: str = Field(default="mcp", max_length=20, description="'mcp' or 'dashboard'.")
+    project_dir: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="Where MCP feedback was given: it moves learned routing there only. NULL counts everywhere.",
+    )
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -393,6 +398,9 @@ class ThreadMessage(SQLModel, table=True):
     content: str = Field(sa_column=Column(Text, nullable=False))
     model: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
+    project_dir: str | None = Field(
+        default=None, max_length=1000, description="The project folder of the session that made it (resolved)."
+    )
 
 
 class StoredOutput(SQLModel, table=True):
@@ -405,6 +413,9 @@ class StoredOutput(SQLModel, table=True):
     kind: str = Field(default="delegation", max_length=50)
     content: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+    project_dir: str | None = Field(
+        default=None, max_length=1000, description="The project folder of the session that made it (resolved)."
+    )
 
 
 class ProviderEvent(SQLModel, table=True):

@@ -35,7 +35,7 @@ async def feedback(
     note: Annotated[str | None, Field(max_length=2_000, description="Why, in a few words.")] = None,
 ) -> CallToolResult:
     """Tell switchboard whether a delegated answer was good: routing learns which models answer each task type
-    well. Feedback again on the same request replaces the earlier one."""
+    well, in this project. Feedback again on the same request replaces the earlier one."""
     runtime = ctx.request_context.lifespan_context
     await runtime.warm()
     from server.routing.feedback import FeedbackError, give_feedback
@@ -45,8 +45,10 @@ async def feedback(
     await runtime.recorder.settled()  # the delegate call being judged may still be on its way to the store
 
     def save() -> Any:
-        saved = give_feedback(engine, request_id, good, note, session_id=runtime.session_id)
-        refresh(runtime.learner, engine)
+        saved = give_feedback(
+            engine, request_id, good, note, session_id=runtime.session_id, project_dir=runtime.project_dir
+        )
+        refresh(runtime.learner, engine, runtime.project_dir)
         return saved
 
     try:

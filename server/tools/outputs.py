@@ -27,7 +27,8 @@ async def _load_output(runtime: Runtime, output_id: str) -> str | None:
     from server.engine.output import load_output
 
     await runtime.recorder.settled()  # an answer just given may still be on its way to the store
-    return await anyio.to_thread.run_sync(load_output, await runtime.ready_engine(), output_id)
+    engine = await runtime.ready_engine()
+    return await anyio.to_thread.run_sync(load_output, engine, output_id, runtime.scope)
 
 
 async def get_output(

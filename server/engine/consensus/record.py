@@ -34,6 +34,7 @@ class RunLedger:
 
     run_id: str
     session_id: str | None
+    project_dir: str | None = None
     rows: list[SQLModel] = field(default_factory=list[SQLModel])
     delegations: dict[int, Delegation] = field(default_factory=dict[int, Delegation])
 
@@ -43,7 +44,7 @@ class RunLedger:
 
     def store_full(self, slot: int | None, text: str, kind: str, output_id: str | None = None) -> str:
         """Keep ``text`` as a stored output; link it from the delegation row of ``slot``; return its id."""
-        row = stored_output(text, self.session_id, kind=kind)
+        row = stored_output(text, self.session_id, kind=kind, project_dir=self.project_dir)
         if output_id is not None:
             row.id = output_id
         self.rows.append(row)

@@ -65,7 +65,7 @@ class _ConsensusRun:
         self.spec = spec
         self.progress = progress
         self.run_id = uuid.uuid4().hex
-        self.ledger = RunLedger(self.run_id, runtime.session_id)
+        self.ledger = RunLedger(self.run_id, runtime.session_id, runtime.project_dir)
         self.calls = RunCalls(runtime, self.ledger, spec.max_cost_usd, len(spec.members))
         self.members = list(spec.members)
         self.infos = [self.calls.model(m.model) for m in self.members]

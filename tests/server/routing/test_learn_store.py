@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel, col
 
 from server.routing.feedback import FeedbackError, give_feedback
 from server.routing.learn import Evidence
-from server.routing.learn_store import load, rebuild
+from server.routing.learn_store import load, load_for, rebuild
 from server.store.models import AgentSession, ConsensusRun, Delegation, utcnow
 from tests.server.routing.recording import save_rows
 
@@ -85,6 +85,27 @@ def test_totals_folded_as_rows_are_written_equal_totals_rebuilt_from_the_rows(en
     assert folded
     rebuild(engine)
     assert rounded(load(engine)) == folded
+
+
+def _answered(request_id: str, model: str) -> Delegation:
+    return Delegation(
+        session_id="s", request_id=request_id, attempt=0, provider="p", model=model, task_type="ui", status="ok"
+    )
+
+
+def test_a_projects_learner_counts_its_own_and_the_dashboards_feedback_and_no_other_projects(engine: Engine) -> None:
+    save_rows(engine, [_answered(f"r{i}", "a") for i in range(6)])
+    verdicts = [("r0", False, "/x"), ("r1", False, "/x"), ("r2", True, "/y"), ("r3", True, None), ("r4", False, "/x")]
+    for request_id, good, project in verdicts:
+        give_feedback(engine, request_id, good, session_id="s", project_dir=project)
+    give_feedback(engine, "r4", True, session_id="s", project_dir="/x")  # replaces r4's verdict: the last counts
+    everything = load(engine)[("ui", "p:a")]
+    in_x, in_y, nowhere = (load_for(engine, project)[("ui", "p:a")] for project in ("/x", "/y", None))
+    assert (everything.quality_n, everything.quality_sum) == (5, 3.0)
+    assert (in_x.quality_n, in_x.quality_sum) == (4, 2.0)  # r0, r1, r4 of /x and the dashboard's r3
+    assert (in_y.quality_n, in_y.quality_sum) == (2, 2.0)  # r2 of /y and r3
+    assert (nowhere.quality_n, nowhere.quality_sum) == (1, 1.0)
+    assert in_x.calls == in_y.calls == nowhere.calls == everything.calls == 6  # outcomes are every project's
 
 
 def test_migration_0006_backfills_the_totals_from_delegations_already_stored(database_url: str) -> None:
