@@ -130,9 +130,11 @@ async def serve_http(service: Any, sock: socket.socket, engine: Engine, stops: l
     sure a retirement from then on reaches this server.
     """
     from dashboard.app import build_app
+    from server.page_token import page_token
 
     settings: Settings = service.settings
-    dashboard = build_app(engine, settings, config=service_config(settings), ingest=False)
+    token = page_token(settings.home)
+    dashboard = build_app(engine, settings, config=service_config(settings), token=token, ingest=False)
     app = _route(dashboard, OtlpReceiver(service.open_store, sock.getsockname()[1]))
     server = _Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
     stops.append(lambda: setattr(server, "should_exit", True))

@@ -79,9 +79,10 @@ class Console:
 class Opener:
     """Opens pages in fresh browser contexts and closes them all at teardown (before the server stops)."""
 
-    def __init__(self, browser: Browser, base_url: str) -> None:
+    def __init__(self, browser: Browser, base_url: str, token: str) -> None:
         self.browser = browser
         self.base_url = base_url
+        self.token = token
         self.contexts: list[BrowserContext] = []
 
     def __call__(self, path: str, *, viewport: ViewportSize = LAPTOP, scheme: Scheme = "light") -> tuple[Page, Console]:
@@ -89,8 +90,10 @@ class Opener:
         self.contexts.append(context)
         page = context.new_page()
         console = Console(page)
-        response = page.goto(self.base_url + path)
+        # In by the token URL, as a user does: it leaves a cookie and redirects to the page without the token.
+        response = page.goto(f"{self.base_url}{path}{'&' if '?' in path else '?'}token={self.token}")
         assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+        assert "token=" not in page.url
         return page, console
 
     def close(self) -> None:
@@ -100,7 +103,7 @@ class Opener:
 
 @pytest.fixture
 def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Opener]:
-    opener = Opener(browser, live_server.url)
+    opener = Opener(browser, live_server.url, live_server.token)
     yield opener
     opener.close()
 
@@ -278,7 +281,7 @@ def test_the_page_loads_everything_from_its_own_origin(browser: Browser, live_se
         page = context.new_page()
         requested: list[str] = []
         page.on("request", lambda request: requested.append(request.url))
-        page.goto(live_server.url + "/")
+        page.goto(f"{live_server.url}/?token={live_server.token}")
         page.wait_for_function("window.Chart && window.Chart.getChart('spend-chart')", timeout=WAIT_MS)
         assert any("/static/vendor/chart.umd.js" in url for url in requested)
         assert [u for u in requested if not u.startswith(live_server.url) and not u.startswith("data:")] == []
