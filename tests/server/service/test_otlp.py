@@ -328,10 +328,11 @@ def test_telemetry_of_one_session_never_changes_another_sessions_subagent_cost_a
     _seed_victim(home)
     forged = _body(
         _forged("attacker", 1, "1e308", agent_id="agent-victim"),
-        _forged("attacker", 2, "5", agent_id="agent-victim"),
+        _forged("attacker", 2, "1e308", agent_id="agent-victim"),  # summed, these made the victim's cost Infinity
+        _forged("attacker", 3, "5", agent_id="agent-victim"),
     )
     status, answer = _post(port, json.dumps(forged).encode())
-    assert status == 200 and json.loads(answer)["partialSuccess"]["rejectedLogRecords"] == 1
+    assert status == 200 and json.loads(answer)["partialSuccess"]["rejectedLogRecords"] == 2
     done = subprocess.run(
         [*SWITCHBOARD_ARGV, "stats", "--json", "--all", "--no-ingest", "--section", "subagents"],
         env=service_env(home),
