@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ from server.settings import Settings
 from server.store.models import AgentSession, Delegation, Prompt, utcnow
 from tests.dashboard.conftest import LiveServer, serve, stop
 from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, TASK_TEXT, XSS_PROMPT
+from tests.dashboard.test_command import dashboard
 from tests.server.store.spool_support import hook, spool_event
 
 pytestmark = pytest.mark.browser
@@ -321,3 +323,33 @@ def test_the_bad_button_on_the_routing_page_records_feedback_from_a_real_browser
         [stored] = db.exec(select(Feedback)).all()
     assert (stored.request_id, stored.good, stored.source) == ("fb-1", False, "dashboard")
     assert console.problems == [], console.problems
+
+
+def test_the_url_switchboard_dashboard_prints_opens_the_page_in_chromium_and_leaves_a_cookie(
+    browser: Browser, seeded: Engine, home: Path, database_url: str
+) -> None:
+    env = {**os.environ, "SWITCHBOARD_HOME": str(home), "SWITCHBOARD_DATABASE_URL": database_url}
+    env.pop("SWITCHBOARD_DASHBOARD_TOKEN", None)
+    with dashboard("--port", "0", "--no-ingest", env=env) as run:
+        base, printed = run.url(), run.page_url()
+        assert "?token=" in printed
+        stranger = browser.new_context(viewport=LAPTOP)
+        user = browser.new_context(viewport=LAPTOP)
+        try:
+            denied = stranger.new_page().goto(base + "/")
+            assert denied is not None and denied.status == 401
+            page = user.new_page()
+            console = Console(page)
+            response = page.goto(printed)
+            assert response is not None and response.status == 200
+            assert page.url == base + "/"  # the token left the address bar
+            [cookie] = user.cookies()
+            assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == ("switchboard_token", True, "Strict")
+            live(page)
+            expect(page.locator("#recent-sessions")).to_contain_text(SESSION_A[:8], timeout=WAIT_MS)
+            page.goto(base + "/sessions")  # later visits need only the cookie
+            expect(page.locator("#sessions-table")).to_contain_text(SESSION_B[:8], timeout=WAIT_MS)
+            assert console.problems == [], console.problems
+        finally:
+            stranger.close()
+            user.close()
