@@ -189,7 +189,13 @@ async def serve_http(service: Any, sock: socket.socket, engine: Engine, stops: l
     from server.page_token import page_token
 
     settings: Settings = service.settings
-    token = page_token(settings.home)
+    try:
+        token = page_token(settings.home)
+    except OSError as exc:
+        # The page would be open to every local user without it: serve neither it nor the receiver.
+        logger.warning("no dashboard or OTLP receiver: %s", exc)
+        sock.close()
+        return
     dashboard = build_app(engine, settings, config=service_config(settings), token=token, ingest=False)
     app = _route(dashboard, OtlpReceiver(service.open_store, sock.getsockname()[1], settings.home))
     server = _Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
