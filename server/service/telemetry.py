@@ -113,7 +113,7 @@ def _checked_count(attributes: Attributes, key: str) -> int:
     if isinstance(raw, bool):
         raise Refused(f"{key} is not a whole number")
     number = _int(raw)
-    if number is None or (isinstance(raw, float) and raw != number):
+    if number is None or (isinstance(raw, float) and not raw.is_integer()):
         raise Refused(f"{key} is not a whole number")
     if number < 0:
         raise Refused(f"{key} is negative")
