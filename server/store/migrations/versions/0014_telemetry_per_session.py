@@ -34,9 +34,10 @@ def upgrade() -> None:
         batch_op.drop_index("ix_tool_decision_tool_use_id")
         batch_op.create_index("ix_tool_decision_tool_use_id", ["tool_use_id"], unique=False)
         batch_op.create_unique_constraint("uq_tool_decision_session_tool_use", ["session_id", "tool_use_id"])
-    # Infinity compares above every number in SQLite and PostgreSQL, and PostgreSQL's NaN too (SQLite has none).
+    # Infinity compares above every number (the largest double included) in SQLite and PostgreSQL, and so does
+    # PostgreSQL's NaN (SQLite stores none).
     op.execute("UPDATE api_request SET cost_usd = NULL WHERE cost_usd < 0 OR cost_usd > 1000")
-    op.execute('UPDATE "session" SET cost_usd = NULL WHERE cost_usd < 0 OR cost_usd > 1e300')
+    op.execute('UPDATE "session" SET cost_usd = NULL WHERE cost_usd < 0 OR cost_usd > 1.7976931348623157e308')
 
 
 def downgrade() -> None:
