@@ -46,16 +46,18 @@ class Refused(ValueError):
 
 
 def depth_within(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether the JSON ``value`` nests at most ``limit`` arrays and objects deep (walked without recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if children is None:
-            continue
+    """Whether the JSON ``value`` nests at most ``limit`` arrays and objects deep (level by level, no recursion)."""
+    level: list[Any] = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             return False
-        stack.extend((child, depth + 1) for child in children)
+        below: list[Any] = []
+        for item in level:
+            children: Any = item.values() if isinstance(item, dict) else item
+            below += [child for child in children if isinstance(child, dict | list)]
+        level = below
     return True
 
 
