@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 from server.commands.service import query_status  # noqa: E402
 from server.install import Target, install, switchboard_command  # noqa: E402
 from server.service.instance import is_running, read_state  # noqa: E402
-from server.service.otel_settings import otel_env  # noqa: E402
+from server.service.otel_settings import otel_env, otlp_secret  # noqa: E402
 from tests.e2e.claude import CLAUDE, claude_env, run_claude  # noqa: E402
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, Turn, serve_anthropic  # noqa: E402
 from tests.server.service.launch import LAUNCHER_ARGV, Session  # noqa: E402
@@ -58,7 +58,7 @@ def _project(root: Path, setup: str) -> Path:
     return project
 
 
-def _user(root: Path, setup: str, port: int, project: Path) -> Path:
+def _user(root: Path, setup: str, port: int, project: Path, home: Path) -> Path:
     """A fresh Claude Code user; ``install --project`` (local scope) registers in its own ``~/.claude.json``."""
     user = root / f"user-{setup}"
     (user / ".claude").mkdir(parents=True)
@@ -74,13 +74,13 @@ def _user(root: Path, setup: str, port: int, project: Path) -> Path:
         entry |= {"command": command[0], "args": [*command[1:], "serve"]}
         state_file.write_text(json.dumps(state))
     else:
-        (user / ".claude" / "settings.json").write_text(json.dumps({"env": otel_env(port)}))
+        (user / ".claude" / "settings.json").write_text(json.dumps({"env": otel_env(port, otlp_secret(home))}))
     return user
 
 
 def run_once(setup: str, root: Path, fake: AnthropicFake, home: Path, port: int, rep: str) -> tuple[float, int | None]:
     project = root / f"proj-{setup}"
-    env = claude_env(_user(root / rep, setup, port, project), fake, SWITCHBOARD_HOME=str(home))
+    env = claude_env(_user(root / rep, setup, port, project, home), fake, SWITCHBOARD_HOME=str(home))
     if setup == "service":
         env.pop("DISABLE_TELEMETRY")
     result = run_claude("BENCH go", project, env, root / rep / f"run-{setup}", allowed_tools=())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +19,7 @@ from dashboard.loaders import (
     load_solve_runs,
     load_team,
 )
+from server.json_output import dumps
 from server.redact import redact
 
 __all__ = ["routes"]
@@ -28,7 +27,7 @@ __all__ = ["routes"]
 
 def _json(view: BaseModel) -> Response:
     # Same second redaction pass as the pages (see dashboard.pages._shown), on every string of the view.
-    body = json.dumps(redact(view.model_dump(mode="json")), separators=(",", ":"))
+    body = dumps(redact(view.model_dump(mode="json")), separators=(",", ":"))
     return Response(body, media_type="application/json", headers={"cache-control": "no-store"})
 
 

@@ -7,7 +7,6 @@ however many pages are open.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy import Engine, func, select
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from server.json_output import dumps
 from server.store.models import (
     AgentSession,
     ConsensusRun,
@@ -174,7 +174,7 @@ class StoreWatcher:
 
 
 def _frame(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+    return f"event: {event}\ndata: {dumps(data, separators=(',', ':'))}\n\n"
 
 
 async def events_endpoint(request: Request) -> StreamingResponse:

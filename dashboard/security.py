@@ -1,8 +1,9 @@
 """Security for the page: a strict Content-Security-Policy on every response, and the access token.
 
-On 127.0.0.1 the page is open to the local user. Bound to any other address it needs a token, given as
-``Authorization: Bearer <token>``, or once as ``?token=<token>``: that sets an HttpOnly cookie and redirects to the
-same URL without the token, so it does not linger in the address bar, history or logs.
+Every local user can reach 127.0.0.1, so the page needs a token on every address (``switchboard dashboard`` and the
+service use :func:`server.page_token.page_token`), given as ``Authorization: Bearer <token>``, or once as
+``?token=<token>`` (Jupyter's convention): that sets an HttpOnly cookie and redirects to the same URL without the
+token, so it does not linger in the address bar, history or logs. Only ``/health`` answers without it.
 """
 
 from __future__ import annotations

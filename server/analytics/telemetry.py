@@ -21,7 +21,10 @@ def subagent_cost() -> ColumnElement[float | None]:
     """Per ``subagent_run`` row: the sum of its ``api_request`` costs, else its transcript-priced ``cost_usd``."""
     reported = (
         select(func.sum(ApiRequest.cost_usd))
-        .where(col(ApiRequest.agent_id) == col(SubagentRun.agent_id))
+        # Its own session only: a record naming another session's agent_id never changes that subagent's cost.
+        .where(
+            col(ApiRequest.agent_id) == col(SubagentRun.agent_id), col(ApiRequest.session_id) == SubagentRun.session_id
+        )
         .correlate(SubagentRun)
         .scalar_subquery()
     )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 from pathlib import Path
+
+from server.json_output import dumps
 
 HELP = "say what is installed where, and what is wrong with a fix for each"
 
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     checks = run_checks(ctx)
     failed = [c for c in checks if not c.ok]
     if args.json:
-        print(json.dumps([asdict(c) for c in checks], indent=2))
+        print(dumps([asdict(c) for c in checks], indent=2))
         return 1 if failed else 0
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")

@@ -1,7 +1,9 @@
 """``switchboard serve``: run the MCP server over stdio (default) or streamable HTTP (``--http``).
 
-Over HTTP it binds 127.0.0.1 unless told otherwise; on any other address a bearer token is required (read
-from the environment variable named by ``--token-env``), and every request must carry it. On every loopback
+Over HTTP it binds 127.0.0.1 unless told otherwise, and every request must carry a bearer token on every address,
+loopback included (every local user can reach 127.0.0.1): the one in the environment variable named by
+``--token-env``, else one made for this run and printed to stderr. Beyond loopback the token must be the user's own
+(set in the environment): a printed one may end up in a log. On every loopback
 address (127.0.0.0/8, not only the SDK's literal ``127.0.0.1``/``localhost``/``::1``) the SDK's DNS-rebinding
 protection is switched on for that address: a request naming another Host gets 421, another Origin 403.
 ``files`` reads only under the ``--root`` directories over HTTP (the server's cwd is no one's project).
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import os
+import secrets
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,8 +99,8 @@ def run(args: argparse.Namespace) -> int:
         # return this error; stats and get_output keep working.
         print(f"switchboard serve: {exc}\n(serving without providers until it is fixed)", file=sys.stderr)
         config, config_error = SwitchboardConfig(), str(exc)
-    token = os.environ.get(args.token_env) if args.http else None
-    if args.http and not is_loopback(args.host) and not token:
+    chosen = os.environ.get(args.token_env, "").strip() if args.http else ""
+    if args.http and not is_loopback(args.host) and not chosen:
         print(
             f"switchboard serve: binding {args.host} exposes the server beyond this machine; "
             f"set {args.token_env} to a secret bearer token (or bind 127.0.0.1)",
@@ -116,8 +119,15 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn
 
     app: Any = server.streamable_http_app(host=args.host, transport_security=transport_security(args.host))
-    if token:
-        app = BearerTokenMiddleware(app, token)
+    token = chosen or secrets.token_urlsafe(32)
+    if not chosen:
+        print(
+            f"switchboard serve: clients must send Authorization: Bearer {token} "
+            f"(made for this run; set {args.token_env} to choose one)",
+            file=sys.stderr,
+            flush=True,
+        )
+    app = BearerTokenMiddleware(app, token)
     # info, without access logs: says "Uvicorn running on ..." once listening (scripts and tests wait for it).
     uvicorn_config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", access_log=False)
     uvicorn_server = uvicorn.Server(uvicorn_config)

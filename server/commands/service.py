@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from server.json_output import dumps
 from server.settings import Settings
 
 __all__ = ["HELP", "add_arguments", "query_status", "run"]
@@ -55,7 +56,7 @@ def query_status(home: Path, timeout_s: float = 2.0) -> dict[str, Any]:
 
 def _print_status(status: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(status))
+        print(dumps(status))
     elif status.get("running"):
         print(
             f"switchboard service {status.get('version')}: running, pid {status.get('pid')}, "

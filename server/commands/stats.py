@@ -6,11 +6,11 @@ It ingests the spool first (unless ``--no-ingest``), so a session that just ende
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from server.json_output import dumps
 from server.settings import Settings
 
 __all__ = ["HELP", "add_arguments", "positive_days", "run", "when"]
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         data = stats.model_dump(mode="json")
         if detail is not None:
             data["session_detail"] = detail.model_dump(mode="json")
-        print(json.dumps(data, indent=2))
+        print(dumps(data, indent=2))
     else:
         print(render_report(stats, limit=args.limit or TABLE_ROWS))
         if detail is not None:

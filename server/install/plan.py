@@ -189,7 +189,9 @@ def _agent_hooks(agent: str) -> dict[str, Any]:
     return hooks
 
 
-def changes(target: Target, context_pressure: bool = False, otel_port: int | None = None) -> list[Change]:
+def changes(
+    target: Target, context_pressure: bool = False, otel_port: int | None = None, otel_secret: str = ""
+) -> list[Change]:
     """Every edit install makes for ``target``, in order; ``otel_port``: also Claude Code's telemetry env."""
     if target.scope in AGENT_HOOK_EVENTS:
         return [
@@ -207,5 +209,5 @@ def changes(target: Target, context_pressure: bool = False, otel_port: int | Non
         approve = Approve(("enabledMcpjsonServers",), ("disabledMcpjsonServers",), SERVER_NAME)
         found.append(Change(target.settings_file, approve))
     if otel_port is not None:
-        found += [Change(target.settings_file, Put(("env", k), v)) for k, v in otel_env(otel_port).items()]
+        found += [Change(target.settings_file, Put(("env", k), v)) for k, v in otel_env(otel_port, otel_secret).items()]
     return found

@@ -12,6 +12,7 @@ from server.install.gitexclude import exclude, unexclude
 from server.install.jsonfile import JsonObject, loads
 from server.install.plan import SERVER_NAME, Change, Target, changes, is_ours
 from server.install.record import FileRecord, Record
+from server.service.otel_settings import otlp_secret
 
 __all__ = ["has_machine_hooks", "install", "remove_marked_hooks", "uninstall"]
 
@@ -71,11 +72,13 @@ def install(
 ) -> list[Path]:
     """Register the hooks and the MCP server for ``target``; returns the files that changed.
 
-    ``otel_port``: also make Claude Code export its telemetry to the switchboard service on this port.
+    ``otel_port``: also make Claude Code export its telemetry to the switchboard service on this port, with the
+    receiver's secret (made under ``home`` when missing) in ``OTEL_EXPORTER_OTLP_HEADERS``.
     """
     home = _state_home(home)
     previous = Record.load(home, target.key) or Record(target.key)
-    planned: list[Change] = changes(target, context_pressure, otel_port)
+    secret = otlp_secret(home) if otel_port is not None else ""
+    planned: list[Change] = changes(target, context_pressure, otel_port, secret)
     files = _load_all([Path(p) for p in previous.files] + [c.file for c in planned])
     record = Record(target.key)
     for name, file in files.items():

@@ -459,7 +459,8 @@ class ApiRequest(SQLModel, table=True):
     """One Claude Code API request, from its own telemetry (OTLP ``claude_code.api_request``): its cost of record."""
 
     __tablename__ = "api_request"  # pyright: ignore[reportAssignmentType]
-    __table_args__ = (UniqueConstraint("session_id", "event_sequence", name="uq_api_request_session_sequence"),)
+    # A retry repeats a record whole; one that only shares its event.sequence is another record, kept beside it.
+    __table_args__ = (UniqueConstraint("session_id", "fingerprint", name="uq_api_request_session_fingerprint"),)
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(index=True, max_length=200)
@@ -467,7 +468,10 @@ class ApiRequest(SQLModel, table=True):
     host: str | None = Field(default=None, max_length=200, description=_HOST)
     prompt_id: str | None = Field(default=None, index=True, max_length=200)
     request_id: str | None = Field(default=None, max_length=200, description="When Claude Code sends it.")
-    event_sequence: int | None = Field(default=None, description="The record's event.sequence (deduplicates).")
+    event_sequence: int | None = Field(default=None, description="The record's event.sequence.")
+    fingerprint: str | None = Field(
+        default=None, max_length=64, description="sha256 of everything the record says (deduplicates retries)."
+    )
     model: str | None = Field(default=None, max_length=200)
     cost_usd: float | None = Field(default=None, description="Claude Code's own figure; None when not sent.")
     duration_ms: float | None = None
@@ -485,12 +489,14 @@ class ToolDecision(SQLModel, table=True):
     """A tool call's permission decision and result from telemetry; joins ``tool_call`` on ``tool_use_id``."""
 
     __tablename__ = "tool_decision"  # pyright: ignore[reportAssignmentType]
+    # Per session: a record of one session never lands on another's row, whatever tool_use_id it names.
+    __table_args__ = (UniqueConstraint("session_id", "tool_use_id", name="uq_tool_decision_session_tool_use"),)
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(index=True, max_length=200)
     user: str | None = Field(default=None, index=True, max_length=200, description=_USER)
     host: str | None = Field(default=None, max_length=200, description=_HOST)
-    tool_use_id: str = Field(unique=True, max_length=200)
+    tool_use_id: str = Field(index=True, max_length=200)
     tool_name: str | None = Field(default=None, max_length=200)
     decision: str | None = Field(default=None, max_length=20, description="accept or reject.")
     source: str | None = Field(default=None, max_length=100, description="What decided (config, user, hook...).")

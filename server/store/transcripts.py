@@ -195,6 +195,9 @@ def _cost_of_record(record: dict[str, Any]) -> float | None:
     cost = record.get("totalCostUSD")
     if not isinstance(cost, int | float) or isinstance(cost, bool) or not math.isfinite(cost) or cost < 0:
         return None
+    # json.loads reads NaN, Infinity and 1e999: none of them, nor a negative total, is a cost.
+    if not math.isfinite(cost) or cost < 0:
+        return None
     # Claude Code leaves out what it cannot price: its total is then no cost of record.
     return None if record.get("hasUnknownModelCost") is True else float(cost)
 

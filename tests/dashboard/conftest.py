@@ -23,12 +23,21 @@ def seeded(engine: Engine) -> Engine:
     return engine
 
 
+PAGE_TOKEN = "live-server-page-token"
+"""The page asks for a token on loopback too (every local user can reach it): the live server's."""
+
+
 @dataclass
 class LiveServer:
     url: str
     app: Starlette
     engine: Engine
     settings: Settings
+    token: str = PAGE_TOKEN
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"}
 
 
 def serve(app: Starlette) -> tuple[str, uvicorn.Server, threading.Thread]:
@@ -53,7 +62,7 @@ def stop(server: uvicorn.Server, thread: threading.Thread) -> None:
 
 @pytest.fixture
 def live_server(seeded: Engine, settings: Settings) -> Iterator[LiveServer]:
-    app = build_app(seeded, settings, ingest_interval_s=0.2, live_interval_s=0.2)
+    app = build_app(seeded, settings, token=PAGE_TOKEN, ingest_interval_s=0.2, live_interval_s=0.2)
     url, server, thread = serve(app)
     try:
         yield LiveServer(url=url, app=app, engine=seeded, settings=settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -25,6 +26,7 @@ from server.settings import Settings
 from server.store.models import AgentSession, Delegation, Prompt, utcnow
 from tests.dashboard.conftest import LiveServer, serve, stop
 from tests.dashboard.seed import ANSWER_TEXT, SESSION_A, SESSION_B, TASK_TEXT, XSS_PROMPT
+from tests.dashboard.test_command import dashboard
 from tests.server.store.spool_support import hook, spool_event
 
 pytestmark = pytest.mark.browser
@@ -79,9 +81,10 @@ class Console:
 class Opener:
     """Opens pages in fresh browser contexts and closes them all at teardown (before the server stops)."""
 
-    def __init__(self, browser: Browser, base_url: str) -> None:
+    def __init__(self, browser: Browser, base_url: str, token: str) -> None:
         self.browser = browser
         self.base_url = base_url
+        self.token = token
         self.contexts: list[BrowserContext] = []
 
     def __call__(self, path: str, *, viewport: ViewportSize = LAPTOP, scheme: Scheme = "light") -> tuple[Page, Console]:
@@ -89,8 +92,10 @@ class Opener:
         self.contexts.append(context)
         page = context.new_page()
         console = Console(page)
-        response = page.goto(self.base_url + path)
+        # In by the token URL, as a user does: it leaves a cookie and redirects to the page without the token.
+        response = page.goto(f"{self.base_url}{path}{'&' if '?' in path else '?'}token={self.token}")
         assert response is not None and response.status == 200, f"{path}: {response and response.status}"
+        assert "token=" not in page.url
         return page, console
 
     def close(self) -> None:
@@ -100,7 +105,7 @@ class Opener:
 
 @pytest.fixture
 def open_page(browser: Browser, live_server: LiveServer) -> Iterator[Opener]:
-    opener = Opener(browser, live_server.url)
+    opener = Opener(browser, live_server.url, live_server.token)
     yield opener
     opener.close()
 
@@ -278,7 +283,7 @@ def test_the_page_loads_everything_from_its_own_origin(browser: Browser, live_se
         page = context.new_page()
         requested: list[str] = []
         page.on("request", lambda request: requested.append(request.url))
-        page.goto(live_server.url + "/")
+        page.goto(f"{live_server.url}/?token={live_server.token}")
         page.wait_for_function("window.Chart && window.Chart.getChart('spend-chart')", timeout=WAIT_MS)
         assert any("/static/vendor/chart.umd.js" in url for url in requested)
         assert [u for u in requested if not u.startswith(live_server.url) and not u.startswith("data:")] == []
@@ -318,3 +323,33 @@ def test_the_bad_button_on_the_routing_page_records_feedback_from_a_real_browser
         [stored] = db.exec(select(Feedback)).all()
     assert (stored.request_id, stored.good, stored.source) == ("fb-1", False, "dashboard")
     assert console.problems == [], console.problems
+
+
+def test_the_url_switchboard_dashboard_prints_opens_the_page_in_chromium_and_leaves_a_cookie(
+    browser: Browser, seeded: Engine, home: Path, database_url: str
+) -> None:
+    env = {**os.environ, "SWITCHBOARD_HOME": str(home), "SWITCHBOARD_DATABASE_URL": database_url}
+    env.pop("SWITCHBOARD_DASHBOARD_TOKEN", None)
+    with dashboard("--port", "0", "--no-ingest", env=env) as run:
+        base, printed = run.url(), run.page_url()
+        assert "?token=" in printed
+        stranger = browser.new_context(viewport=LAPTOP)
+        user = browser.new_context(viewport=LAPTOP)
+        try:
+            denied = stranger.new_page().goto(base + "/")
+            assert denied is not None and denied.status == 401
+            page = user.new_page()
+            console = Console(page)
+            response = page.goto(printed)
+            assert response is not None and response.status == 200
+            assert page.url == base + "/"  # the token left the address bar
+            [cookie] = user.cookies()
+            assert (cookie["name"], cookie["httpOnly"], cookie["sameSite"]) == ("switchboard_token", True, "Strict")
+            live(page)
+            expect(page.locator("#recent-sessions")).to_contain_text(SESSION_A[:8], timeout=WAIT_MS)
+            page.goto(base + "/sessions")  # later visits need only the cookie
+            expect(page.locator("#sessions-table")).to_contain_text(SESSION_B[:8], timeout=WAIT_MS)
+            assert console.problems == [], console.problems
+        finally:
+            stranger.close()
+            user.close()

@@ -33,6 +33,7 @@ class Run:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
+        self.seen_url = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -43,10 +44,19 @@ class Run:
             self.lines.put(line)
 
     def url(self) -> str:
-        line = self.lines.get(timeout=STARTUP_S)
-        found = re.search(r"(http://\S+?)/", line)
-        assert found, line
+        """The printed address without its path and token."""
+        found = re.search(r"(http://\S+?)/", self.page_url())
+        assert found
         return found.group(1)
+
+    def page_url(self) -> str:
+        """The whole address printed, token included when one was."""
+        if not self.seen_url:
+            line = self.lines.get(timeout=STARTUP_S)
+            found = re.search(r"http://\S+", line)
+            assert found, line
+            self.seen_url = found.group(0)
+        return self.seen_url
 
     def stop(self) -> str:
         """Stop the server; all of its stderr."""
@@ -80,7 +90,34 @@ def test_dashboard_serves_health_on_loopback_with_an_ephemeral_port(env: dict[st
         response = httpx.get(f"{url}/health", timeout=10)
         assert response.status_code == 200
         assert response.json()["status"] == "ok"
-        assert httpx.get(f"{url}/", timeout=10).status_code == 200
+
+
+def test_on_loopback_the_page_answers_only_the_token_it_printed_which_becomes_a_cookie(
+    env: dict[str, str], home: Path
+) -> None:
+    with dashboard("--port", "0", "--no-ingest", env=env) as run:
+        url, printed = run.url(), run.page_url()
+        token = (home / "page_token").read_text().strip()
+        assert printed == f"{url}/?token={token}"
+        assert (home / "page_token").stat().st_mode & 0o777 == 0o600
+        for path in ("/", "/sessions", "/api/overview", "/api/sessions", "/events", "/static/app.js"):
+            assert httpx.get(url + path, timeout=10).status_code == 401, path
+        assert httpx.get(f"{url}/?token=wrong-{token}", timeout=10).status_code == 401
+        entered = httpx.get(printed, timeout=10)
+        assert entered.status_code == 303 and entered.headers["location"] == f"{url}/"
+        cookie = entered.cookies["switchboard_token"]
+        with httpx.Client(cookies={"switchboard_token": cookie}, timeout=10) as browser:
+            assert browser.get(f"{url}/api/overview").status_code == 200
+            assert browser.get(f"{url}/").status_code == 200
+        bearer = httpx.get(f"{url}/api/sessions", headers={"authorization": f"Bearer {token}"}, timeout=10)
+        assert bearer.status_code == 200
+
+
+def test_a_second_dashboard_prints_the_same_token(env: dict[str, str]) -> None:
+    with dashboard("--port", "0", "--no-ingest", env=env) as first:
+        token = first.page_url().split("?token=")[1]
+    with dashboard("--port", "0", "--no-ingest", env=env) as second:
+        assert second.page_url().split("?token=")[1] == token
 
 
 def test_dashboard_refuses_a_public_address_without_a_token(

@@ -54,13 +54,16 @@ def test_a_foreign_host_reads_no_session(live_server: LiveServer) -> None:
 
 @pytest.mark.parametrize("name", ["127.0.0.1", "localhost", "[::1]", "LOCALHOST"])
 def test_the_names_of_loopback_are_served(live_server: LiveServer, name: str) -> None:
-    assert status(live_server.url, "/api/sessions", {"host": f"{name}:{port_of(live_server.url)}"}) == 200
+    headers = {"host": f"{name}:{port_of(live_server.url)}", **live_server.auth}
+    assert status(live_server.url, "/api/sessions", headers) == 200
 
 
 def test_the_event_stream_opens_for_the_page_itself(live_server: LiveServer) -> None:
     with (
         httpx.Client(timeout=httpx.Timeout(WAIT_S)) as client,
-        client.stream("GET", f"{live_server.url}/events", headers={"origin": live_server.url}) as response,
+        client.stream(
+            "GET", f"{live_server.url}/events", headers={"origin": live_server.url, **live_server.auth}
+        ) as response,
     ):
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -74,7 +77,7 @@ def test_a_request_from_another_origin_gets_403(live_server: LiveServer, origin:
 
 
 def test_a_request_from_its_own_origin_is_served(live_server: LiveServer) -> None:
-    assert status(live_server.url, "/api/overview", {"origin": live_server.url}) == 200
+    assert status(live_server.url, "/api/overview", {"origin": live_server.url, **live_server.auth}) == 200
 
 
 def test_a_page_bound_to_another_loopback_address_checks_hosts_too(seeded: Engine, settings: Settings) -> None:

@@ -69,7 +69,7 @@ def test_events_stream_says_hello_then_reports_a_provider_event_as_it_lands(live
 
     def listen(client: httpx.Client) -> None:
         try:
-            with client.stream("GET", f"{live_server.url}/events") as response:
+            with client.stream("GET", f"{live_server.url}/events", headers=live_server.auth) as response:
                 assert response.headers["content-type"].startswith("text/event-stream")
                 for item in sse_events(response):
                     received.put(item)

@@ -27,6 +27,7 @@ from server.install import (
     switchboard_command,
     uninstall,
 )
+from server.service.otel_settings import otlp_secret
 from server.store.hook_events import CAPTURE_EVENTS, HOOK_EVENTS
 
 pytestmark = pytest.mark.usefixtures("home")
@@ -429,7 +430,7 @@ def test_install_otel_adds_the_telemetry_env_and_uninstall_removes_exactly_it(tm
     target = Target.user(tmp_path)
     target.settings_file.parent.mkdir(parents=True)
     target.settings_file.write_text(json.dumps({"env": {"MY_VAR": "kept"}, "model": "opus"}))
-    install(target, otel_port=8765)
+    install(target, otel_port=8765, home=tmp_path / "state")
     env = _load(target.settings_file)["env"]
     assert env == {
         "MY_VAR": "kept",
@@ -438,20 +439,40 @@ def test_install_otel_adds_the_telemetry_env_and_uninstall_removes_exactly_it(tm
         "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL": "http/json",
         "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "http://127.0.0.1:8765/v1/logs",
         "OTEL_LOGS_EXPORT_INTERVAL": "1000",
+        "OTEL_EXPORTER_OTLP_HEADERS": f"x-switchboard-otlp-secret={otlp_secret(tmp_path / 'state')}",
     }
-    uninstall(target)
+    uninstall(target, home=tmp_path / "state")
     assert _load(target.settings_file) == {"env": {"MY_VAR": "kept"}, "model": "opus"}
 
 
 def test_uninstall_gives_back_the_telemetry_settings_install_otel_replaced(tmp_path: Path) -> None:
     target = Target.user(tmp_path)
     target.settings_file.parent.mkdir(parents=True)
-    theirs = {"OTEL_LOGS_EXPORTER": "console", "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "https://collector.example/v1/logs"}
+    theirs = {
+        "OTEL_LOGS_EXPORTER": "console",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT": "https://collector.example/v1/logs",
+        "OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer their-collector-token",
+    }
     target.settings_file.write_text(json.dumps({"env": theirs}))
-    install(target, otel_port=8765)
-    assert _load(target.settings_file)["env"]["OTEL_LOGS_EXPORTER"] == "otlp"
-    uninstall(target)
+    install(target, otel_port=8765, home=tmp_path / "state")
+    env = _load(target.settings_file)["env"]
+    assert env["OTEL_LOGS_EXPORTER"] == "otlp"
+    assert env["OTEL_EXPORTER_OTLP_HEADERS"].startswith("x-switchboard-otlp-secret=")
+    uninstall(target, home=tmp_path / "state")
     assert _load(target.settings_file)["env"] == theirs
+
+
+def test_install_otel_keeps_one_secret_per_install_that_the_receiver_reads(tmp_path: Path) -> None:
+    target = Target.user(tmp_path)
+    state = tmp_path / "state"
+    install(target, otel_port=8765, home=tmp_path / "state")
+    first = _load(target.settings_file)["env"]["OTEL_EXPORTER_OTLP_HEADERS"]
+    install(target, otel_port=8765, home=tmp_path / "state")  # again: running sessions keep the secret they were given
+    assert _load(target.settings_file)["env"]["OTEL_EXPORTER_OTLP_HEADERS"] == first
+    secret = otlp_secret(state)
+    assert first == f"x-switchboard-otlp-secret={secret}" and len(secret) >= 32
+    assert (state / "otlp_secret").stat().st_mode & 0o777 == 0o600
+    assert otlp_secret(tmp_path / "another-install") != secret
 
 
 def test_the_shared_hook_command_loads_neither_the_store_nor_sqlalchemy(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import select
 import subprocess
 import sys
@@ -23,8 +24,8 @@ from tests.fakes.openai_api import FakeOpenAI, closed_port
 SWITCHBOARD = str(Path(sys.executable).with_name("switchboard"))
 
 
-def wait_for_listening(process: subprocess.Popen[bytes], timeout_s: float = 30) -> None:
-    """Read the server's stderr until uvicorn says it listens (bounded), without sleeping."""
+def wait_for_listening(process: subprocess.Popen[bytes], timeout_s: float = 30) -> str:
+    """Read the server's stderr until uvicorn says it listens (bounded), without sleeping; what it wrote."""
     assert process.stderr is not None
     deadline = time.monotonic() + timeout_s
     seen = b""
@@ -37,6 +38,13 @@ def wait_for_listening(process: subprocess.Popen[bytes], timeout_s: float = 30) 
             chunk = os.read(process.stderr.fileno(), 4096)
             assert chunk, f"serve exited early: {seen.decode(errors='replace')}"
             seen += chunk
+    return seen.decode(errors="replace")
+
+
+def printed_token(stderr: str) -> str:
+    found = re.search(r"Authorization: Bearer (\S+) \(made for this run", stderr)
+    assert found, stderr
+    return found.group(1)
 
 
 @pytest.fixture
@@ -83,8 +91,8 @@ def test_serving_beyond_loopback_without_a_token_is_refused(home: Path) -> None:
 
 
 @pytest.fixture
-def served_on_127_0_0_2(home: Path, tmp_path: Path) -> Iterator[tuple[str, FakeOpenAI, Path]]:
-    """``serve --http --host 127.0.0.2`` (no token: loopback) with ``--root`` a project folder."""
+def served_on_127_0_0_2(home: Path, tmp_path: Path) -> Iterator[tuple[str, FakeOpenAI, Path, str]]:
+    """``serve --http --host 127.0.0.2`` with no token set (it prints the one it made) and ``--root`` a project."""
     project = tmp_path / "project"
     project.mkdir()
     with FakeOpenAI() as fake:
@@ -96,8 +104,8 @@ def served_on_127_0_0_2(home: Path, tmp_path: Path) -> Iterator[tuple[str, FakeO
         command = [SWITCHBOARD, "serve", "--http", "--host", "127.0.0.2", "--port", str(port), "--no-ingest"]
         process = subprocess.Popen([*command, "--root", str(project)], env=env, stderr=subprocess.PIPE)
         try:
-            wait_for_listening(process)
-            yield f"http://127.0.0.2:{port}/mcp", fake, project
+            token = printed_token(wait_for_listening(process))
+            yield f"http://127.0.0.2:{port}/mcp", fake, project, token
         finally:
             process.terminate()
             process.communicate(timeout=10)
@@ -112,25 +120,25 @@ INITIALIZE = {
 MCP_HEADERS = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
 
 
-def test_every_loopback_address_refuses_a_foreign_host(served_on_127_0_0_2: tuple[str, FakeOpenAI, Path]) -> None:
-    url, _fake, _project = served_on_127_0_0_2
+def test_every_loopback_address_refuses_a_foreign_host(served_on_127_0_0_2: tuple[str, FakeOpenAI, Path, str]) -> None:
+    url, _fake, _project, token = served_on_127_0_0_2
     port = url.split(":")[2].split("/")[0]
-    foreign = httpx2.post(url, json=INITIALIZE, headers={**MCP_HEADERS, "host": f"evil.example:{port}"}, timeout=10)
+    headers = {**MCP_HEADERS, "authorization": f"Bearer {token}"}  # the token is checked first: carry it
+    foreign = httpx2.post(url, json=INITIALIZE, headers={**headers, "host": f"evil.example:{port}"}, timeout=10)
     assert foreign.status_code == 421
-    from_elsewhere = httpx2.post(
-        url, json=INITIALIZE, headers={**MCP_HEADERS, "origin": "http://evil.example"}, timeout=10
-    )
+    from_elsewhere = httpx2.post(url, json=INITIALIZE, headers={**headers, "origin": "http://evil.example"}, timeout=10)
     assert from_elsewhere.status_code == 403
 
 
 @pytest.mark.anyio
 async def test_every_loopback_address_serves_the_real_client_with_files_under_its_root(
-    served_on_127_0_0_2: tuple[str, FakeOpenAI, Path],
+    served_on_127_0_0_2: tuple[str, FakeOpenAI, Path, str],
 ) -> None:
-    url, fake, project = served_on_127_0_0_2
+    url, fake, project, token = served_on_127_0_0_2
     (project / "notes.md").write_text("inside the root")
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
     with anyio.fail_after(30):
-        async with Client(streamable_http_client(url)) as client:
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
             inside = await client.call_tool("delegate", {"task": "read", "files": ["notes.md"]})
             outside = await client.call_tool("delegate", {"task": "read", "files": ["/etc/passwd"]})
     assert not inside.is_error, inside.content
@@ -151,15 +159,15 @@ async def test_over_http_without_a_root_no_file_is_sent(served: tuple[str, str],
 
 @pytest.mark.anyio
 async def test_the_real_client_naming_a_foreign_host_is_turned_away(
-    served_on_127_0_0_2: tuple[str, FakeOpenAI, Path],
+    served_on_127_0_0_2: tuple[str, FakeOpenAI, Path, str],
 ) -> None:
-    url, fake, _project = served_on_127_0_0_2
+    url, fake, _project, token = served_on_127_0_0_2
     statuses: list[int] = []
 
     async def note(response: httpx2.Response) -> None:
         statuses.append(response.status_code)
 
-    http = create_mcp_http_client(headers={"Host": "evil.example"})
+    http = create_mcp_http_client(headers={"Host": "evil.example", "Authorization": f"Bearer {token}"})
     http.event_hooks["response"].append(note)
     refused = pytest.RaisesGroup(pytest.RaisesExc(MCPError, match="error response"), flatten_subgroups=True)
     with anyio.fail_after(30), refused:
@@ -167,3 +175,25 @@ async def test_the_real_client_naming_a_foreign_host_is_turned_away(
             await client.call_tool("delegate", {"task": "from a rebinding page"})
     assert statuses and set(statuses) == {421}
     assert fake.requests == []
+
+
+@pytest.mark.anyio
+async def test_on_loopback_without_a_token_set_the_real_client_needs_the_printed_one(
+    served_on_127_0_0_2: tuple[str, FakeOpenAI, Path, str],
+) -> None:
+    url, fake, project, token = served_on_127_0_0_2
+    (project / "secret.md").write_text("only for the user")
+    bare = httpx2.post(url, json=INITIALIZE, headers=MCP_HEADERS, timeout=10)
+    assert bare.status_code == 401 and token not in bare.text
+    wrong = httpx2.post(url, json=INITIALIZE, headers={**MCP_HEADERS, "authorization": "Bearer guess"}, timeout=10)
+    assert wrong.status_code == 401
+    refused = pytest.RaisesGroup(pytest.RaisesExc(MCPError), flatten_subgroups=True)
+    with anyio.fail_after(30), refused:
+        async with Client(streamable_http_client(url)) as client:  # another local user, without the token
+            await client.call_tool("delegate", {"task": "read", "files": ["secret.md"]})
+    assert fake.requests == []
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    with anyio.fail_after(30):
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            result = await client.call_tool("delegate", {"task": "hello"})
+    assert not result.is_error, result.content
