@@ -71,10 +71,11 @@ def _land_records(settings: Settings, engine: Engine) -> None:
     """Land the recorder's batches that waited in ``spool/records/`` (a store that was busy when they came)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from server.engine.recorder import Recorder
     from server.store.record_batches import replay
 
-    try:
-        landed = replay(engine, settings.spool_dir / "records")
+    try:  # a live recorder's own write-ahead files are its to land: skipping them saves a clash on the same ids
+        landed = replay(engine, settings.spool_dir / "records", skip=Recorder.in_flight_anywhere)
     except SQLAlchemyError as exc:
         logger.warning("recorded calls still wait in the spool: %s", exc)
         return
