@@ -48,6 +48,7 @@ def check_providers(ctx: DoctorContext) -> Iterable[Check]:
 def _routing_checks(config: SwitchboardConfig, registry: Registry) -> Iterable[Check]:
     from server.doctor import Check
     from server.routing.classify import TASK_TYPES
+    from server.routing.rank import unlisted_model
 
     for task_type in config.routing.task_types:
         if task_type not in TASK_TYPES:
@@ -64,6 +65,10 @@ def _routing_checks(config: SwitchboardConfig, registry: Registry) -> Iterable[C
             if provider not in registry.specs:
                 fix = f"add [providers.{provider}] to the config, or remove {model_id!r}"
                 yield Check("routing", False, f"[routing] {where}: {model_id} names no configured provider", fix)
+            elif (problem := unlisted_model(registry, model_id)) is not None:
+                listed = ", ".join(registry.specs[provider].models)
+                fix = f"use one of {listed}, or add {_model!r} to [providers.{provider}] models"
+                yield Check("routing", False, f"[routing] {where}: {model_id}: {problem}; delegate skips it", fix)
 
 
 async def _probe_all(registry: Registry) -> list[tuple[str, bool, str, str | None]]:
