@@ -91,7 +91,12 @@ def _window_calls(db: Session, window: Window, task_type: str) -> dict[str, list
 
 
 def _task_type(
-    db: Session, window: Window, task_type: str, totals: dict[str, Evidence], learner: Learner, config: SwitchboardConfig
+    db: Session,
+    window: Window,
+    task_type: str,
+    totals: dict[str, Evidence],
+    learner: Learner,
+    config: SwitchboardConfig,
 ) -> TaskTypeLearning:
     written = written_order(config, task_type)
     calls = _window_calls(db, window, task_type)

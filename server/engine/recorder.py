@@ -4,14 +4,15 @@ Usage, from any engine::
 
     runtime.recorder.record(rows, thread=(thread_id, session_id), settle=[reservation_id])
 
-``record`` writes the batch ahead, as one file under ``$SWITCHBOARD_HOME/spool/records/new/`` (Maildir-style like
-the hook spool, files 0600), and returns: the rows reach the store behind the response, by one worker thread per
-recorder, several calls' batches in one transaction, after which the files go. A call's answer never waits for
-the store and never fails because of it, and once it is returned its rows are on disk: a process ended at once
-(Claude Code ends MCP servers ~100 ms after it exits; a kill) loses nothing. A batch the store cannot take yet
-(SQLite write lock held by another process, PostgreSQL lock timeout, store unreachable) stays in the spool and
-lands exactly once (its id goes into ``record_batch`` in the same transaction) on this recorder's next write or on
-the next ``switchboard ingest``.
+``record`` appends the batch to this recorder's write-ahead log under ``$SWITCHBOARD_HOME/spool/records/log/``
+(:mod:`server.store.record_log`) and returns: the rows reach the store behind the response, by one worker thread
+per recorder, several calls' batches in one transaction. A call's answer never waits for the store and never
+fails because of it, and once it is returned its rows are on disk: a process ended at once (Claude Code ends MCP
+servers ~100 ms after it exits; a kill) loses nothing. A batch the store cannot take yet (SQLite write lock held
+by another process, PostgreSQL lock timeout, store unreachable) is also kept as a file in ``spool/records/new/``
+(Maildir-style like the hook spool, files 0600, fsynced), and lands exactly once (its id goes into
+``record_batch`` in the same transaction) on this recorder's next write or on the next ``switchboard ingest``,
+as does every batch of a log whose process ended before writing it.
 
 Readers that must see what this process just recorded (``get_output``, a thread's history, ``stats``) first
 ``await recorder.settled()``. :meth:`Recorder.close` gives the worker a moment to land what is queued and never
@@ -19,7 +20,7 @@ waits on the store's lock: what is queued is on disk already.
 
 Measured reason for a hand-written worker rather than ``anyio.to_thread`` per call: the inline ORM write was
 most of the engine's 5.3 ms share of a delegate call (bench/bench_delegate.py); a queue handoff costs ~20 µs, the
-write-ahead file ~0.15 ms.
+write-ahead line ~30 µs (JSON) plus ~2 µs (the write).
 
 This module imports no SQLAlchemy (the server builds its runtime before answering ``initialize``); the writing
 itself is :mod:`server.store.record_batches`, imported on the first record (after the handshake).
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlmodel import SQLModel
 
+    from server.store.record_log import WriteAheadLog
+
 __all__ = ["Batch", "Recorder"]
 
 logger = logging.getLogger(__name__)
@@ -61,6 +64,8 @@ class Batch:
     settle: list[str] = field(default_factory=list[str])
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     session_id: str | None = None
+    log: str | None = field(default=None, compare=False)
+    """The name of the write-ahead log the batch is in, if any."""
 
 
 class Recorder:
@@ -77,8 +82,7 @@ class Recorder:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._replay_due = True  # batches an earlier process left behind land on our first write
-        self._dirs_ready = False
-        self._in_flight: set[str] = set()
+        self._log: WriteAheadLog | None = None
         self.spilled = 0
         """Batches this recorder had to keep in the spool (for tests and logs)."""
         _LIVE.add(self)
@@ -88,11 +92,6 @@ class Recorder:
         """Wait for every recorder of this process to be idle: for code that reads the store without a runtime
         at hand (tests, a CLI command run in-process) and must see what was just recorded."""
         return all(recorder.wait_idle(timeout_s) for recorder in list(_LIVE))
-
-    @staticmethod
-    def in_flight_anywhere(batch_id: str) -> bool:
-        """Whether a live recorder of this process has ``batch_id`` queued (its write-ahead file is not orphaned)."""
-        return any(batch_id in recorder._in_flight for recorder in list(_LIVE))
 
     def record(
         self,
@@ -108,19 +107,17 @@ class Recorder:
         batch = Batch(list(rows), thread, list(settle), session_id=session_id)
         with self._done:
             self._queued += 1
-            self._in_flight.add(batch.id)
         self._write_ahead(batch)
         self._ensure_worker()
         self._queue.put(batch)
 
     def _write_ahead(self, batch: Batch) -> None:
-        from server.store import record_batches
+        if self._log is None:
+            from server.store.record_log import WriteAheadLog
 
+            self._log = WriteAheadLog(self.records_dir)
         try:
-            if not self._dirs_ready:
-                record_batches.ensure_dirs(self.records_dir)
-                self._dirs_ready = True
-            record_batches.write_ahead(self.records_dir, batch)
+            self._log.append(batch)
         except OSError:  # the answer still goes out; the worker will still try the store
             logger.exception("could not write batch %s ahead in %s", batch.id, self.records_dir)
 
@@ -148,11 +145,12 @@ class Recorder:
         write of any recorder or the next ingest.
         """
         thread = self._thread
-        if thread is None:
-            return
-        self._queue.put(None)
-        thread.join(timeout_s)
-        self._thread = None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout_s)
+            self._thread = None
+        if self._log is not None:
+            self._log.close()  # removed if all landed, else left for the next ingest or recorder
 
     def _ensure_worker(self) -> None:
         if self._thread is not None:
@@ -195,25 +193,23 @@ class Recorder:
             logger.warning(
                 "store busy or unreachable (%s): %d batch(es) wait in %s", exc, len(batches), self.records_dir
             )
-            record_batches.spill(self.records_dir, batches)  # the write-ahead file, now redacted and fsynced
+            record_batches.spill(self.records_dir, batches)  # redacted and fsynced, apart from the log
         else:
-            record_batches.discard(self.records_dir, batches)
             if self._replay_due:
                 self._replay_due = False
                 self._replay()
         finally:
+            if self._log is not None:
+                self._log.resolve(batches)
             with self._done:
                 self._finished += len(batches)
-                self._in_flight.difference_update(b.id for b in batches)
                 self._done.notify_all()
 
     def _replay(self) -> None:
         from server.store import record_batches
 
         try:
-            record_batches.replay(
-                self._engine(), self.records_dir, lock_timeout_s=self.lock_timeout_s, skip=Recorder.in_flight_anywhere
-            )
+            record_batches.replay(self._engine(), self.records_dir, lock_timeout_s=self.lock_timeout_s)
         except Exception:
             self._replay_due = True
             logger.warning("spilled records could not land yet", exc_info=True)

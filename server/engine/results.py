@@ -66,9 +66,7 @@ class RouteListing(BaseModel):
 
     models: list[str] = Field(description="The order delegate will try next, learning's reorder included.")
     why: str
-    written: list[str] | None = Field(
-        default=None, description="The order before learning, when learning changed it."
-    )
+    written: list[str] | None = Field(default=None, description="The order before learning, when learning changed it.")
     skipped: list[SkippedModel] = Field(default_factory=list[SkippedModel])
 
 

@@ -71,11 +71,10 @@ def _land_records(settings: Settings, engine: Engine) -> None:
     """Land the recorder's batches that waited in ``spool/records/`` (a store that was busy when they came)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from server.engine.recorder import Recorder
     from server.store.record_batches import replay
 
-    try:  # a live recorder's own write-ahead files are its to land: skipping them saves a clash on the same ids
-        landed = replay(engine, settings.spool_dir / "records", skip=Recorder.in_flight_anywhere)
+    try:
+        landed = replay(engine, settings.spool_dir / "records")
     except SQLAlchemyError as exc:
         logger.warning("recorded calls still wait in the spool: %s", exc)
         return

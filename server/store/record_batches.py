@@ -1,16 +1,14 @@
-"""Writing the recorder's batches, keeping them on disk until they land, and landing them exactly once.
+"""Writing the recorder's batches, keeping those not yet written, and landing them later exactly once.
 
-Every batch is written ahead: one JSON file in ``spool/records/new/`` (written to ``tmp/`` first, then renamed,
-mode 0600: rows hold prompts and answers) before the call that made it returns, so a process ended at any moment
-after its answer (Claude Code's SIGTERM, a kill) leaves its rows on disk. The recorder then writes the batch with
-SQLAlchemy Core inserts (the ORM's unit of work cost more than the provider call in ``bench/bench_delegate.py``),
-in one transaction together with its ``record_batch`` row, and removes the file. A batch the store refused stays;
-its file is rewritten redacted and fsynced. :func:`replay` lands each file in its own transaction unless its id is
-already in ``record_batch`` (another process replayed it, or the commit went through before the error), then
-removes it; a file that cannot be decoded goes to ``spool/records/quarantine/``.
-
-The write-ahead file is not fsynced: it survives the process, not a power cut in the seconds before the kernel
-writes it out. An fsync cost 6-15 ms per call on this machine's ext4, ten times the engine's whole share.
+Every batch is first appended to its recorder's write-ahead log (:mod:`server.store.record_log`) before the call
+that made it returns, so a process ended at any moment after its answer (Claude Code's SIGTERM, a kill) leaves its
+rows on disk. The recorder then writes the batch with SQLAlchemy Core inserts (the ORM's unit of work cost more
+than the provider call in ``bench/bench_delegate.py``), in one transaction together with its ``record_batch`` row.
+A batch the store refused becomes one JSON file in ``spool/records/new/`` (written to ``tmp/`` first, fsynced,
+then renamed, mode 0600: rows hold prompts and answers). :func:`replay` lands each file, and each batch of a log
+whose recorder is gone, in its own transaction unless its id is already in ``record_batch`` (another process
+replayed it, or the commit went through before the error); a file that cannot be decoded goes to
+``spool/records/quarantine/``.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -34,7 +32,7 @@ from server.store.models import BudgetReservation, RecordBatch, Thread, utcnow
 if TYPE_CHECKING:
     from server.engine.recorder import Batch
 
-__all__ = ["discard", "ensure_dirs", "pending_files", "replay", "spill", "write", "write_ahead"]
+__all__ = ["decode_batch", "encode_batch", "ensure_dirs", "land", "pending_files", "replay", "spill", "write"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +43,26 @@ def _table(row: SQLModel) -> Table:
     return cast(Table, row.__table__)  # pyright: ignore[reportAttributeAccessIssue]
 
 
+_SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _shape(table: Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(column names, primary key names) of ``table``, computed once: walking the columns per row cost more than
+    the rest of the write-ahead."""
+    shape = _SHAPES.get(table.name)
+    if shape is None:
+        shape = tuple(c.name for c in table.columns), tuple(c.name for c in table.primary_key.columns)
+        _SHAPES[table.name] = shape
+    return shape
+
+
 def _values(row: SQLModel, table: Table) -> dict[str, Any]:
-    values = {column.name: getattr(row, column.name) for column in table.columns}
-    for column in table.primary_key.columns:
-        if values.get(column.name) is None:
-            del values[column.name]  # autoincrement: the database numbers it
+    names, keys = _shape(table)
+    state = row.__dict__
+    values = {name: state[name] if name in state else getattr(row, name) for name in names}
+    for name in keys:
+        if values.get(name) is None:
+            del values[name]  # autoincrement: the database numbers it
     return values
 
 
@@ -116,7 +129,9 @@ def write(engine: Engine, batches: Sequence[Batch], *, lock_timeout_s: float = 5
 
 
 def _encode(value: Any) -> Any:
-    return {_DATETIME: value.isoformat()} if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return {_DATETIME: value.isoformat()}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _decode(value: Any) -> Any:
@@ -126,16 +141,28 @@ def _decode(value: Any) -> Any:
 
 
 def _to_json(batch: Batch) -> str:
-    rows = [
-        {"table": _table(row).name, "values": {k: _encode(v) for k, v in _values(row, _table(row)).items()}}
-        for row in batch.rows
-    ]
+    rows = [{"table": (table := _table(row)).name, "values": _values(row, table)} for row in batch.rows]
     return json.dumps(
-        {"id": batch.id, "session_id": batch.session_id, "thread": batch.thread, "settle": batch.settle, "rows": rows}
+        {"id": batch.id, "session_id": batch.session_id, "thread": batch.thread, "settle": batch.settle, "rows": rows},
+        default=_encode,
     )
 
 
-def _from_json(data: str) -> Batch:
+def encode_batch(batch: Batch) -> bytes:
+    """``batch`` as one line of JSON (no newline in it): what the write-ahead log and the spilled files hold."""
+    return _to_json(batch).encode()
+
+
+def decode_batch(data: str | bytes) -> Batch:
+    """The batch :func:`encode_batch` wrote.
+
+    Raises:
+        ValueError, KeyError, TypeError: ``data`` is not a whole batch.
+    """
+    return _from_json(data)
+
+
+def _from_json(data: str | bytes) -> Batch:
     from server.engine.recorder import Batch
 
     raw = json.loads(data)
@@ -159,44 +186,26 @@ def ensure_dirs(records_dir: Path) -> tuple[Path, Path, Path]:
     return folders
 
 
-def _keep(records_dir: Path, batch: Batch, *, sync: bool) -> None:
-    data = _to_json(batch).encode()
+def _keep(records_dir: Path, batch: Batch) -> None:
+    data = encode_batch(batch)
     staged = records_dir / "tmp" / f"{batch.id}.json"
     fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, data)
-        if sync:
-            os.fsync(fd)
+        os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(staged, records_dir / "new" / staged.name)
 
 
-def write_ahead(records_dir: Path, batch: Batch) -> None:
-    """Keep ``batch`` as a file in ``records_dir/new/`` before its call returns (``ensure_dirs`` made the folders).
-
-    Raises:
-        OSError: the file could not be written (disk full, home unwritable).
-    """
-    _keep(records_dir, batch, sync=False)
-
-
 def spill(records_dir: Path, batches: Iterable[Batch]) -> None:
-    """Keep each batch as a file in ``records_dir/new/`` (durably: fsync before the rename), replacing its
-    write-ahead file if it has one."""
+    """Keep each batch as a file in ``records_dir/new/`` (durably: fsync before the rename)."""
     ensure_dirs(records_dir)
     for batch in batches:
         try:
-            _keep(records_dir, batch, sync=True)
+            _keep(records_dir, batch)
         except OSError:
             logger.exception("could not keep batch %s of %d rows: they are lost", batch.id, len(batch.rows))
-
-
-def discard(records_dir: Path, batches: Iterable[Batch]) -> None:
-    """Remove the write-ahead files of ``batches``, now in the store."""
-    new = records_dir / "new"
-    for batch in batches:
-        (new / f"{batch.id}.json").unlink(missing_ok=True)
 
 
 def pending_files(records_dir: Path) -> list[Path]:
@@ -213,21 +222,42 @@ def _already_written(conn: Connection, batch_id: str) -> bool:
     return conn.execute(select(marks.c.id).where(marks.c.id == batch_id)).first() is not None
 
 
-def replay(
-    engine: Engine, records_dir: Path, *, lock_timeout_s: float = 5.0, skip: Callable[[str], bool] | None = None
-) -> int:
-    """Land every kept batch once (redacted on the way), except those ``skip(batch_id)`` says a live recorder of
-    this process is about to write; returns how many landed here.
+def land(engine: Engine, batch: Batch, *, lock_timeout_s: float = 5.0) -> bool | str:
+    """Write one kept batch (redacted on the way) unless its id is already written: True if it landed here, False
+    if it was already in, or why the store refused its rows (a clash: the batch cannot ever land).
+
+    Raises:
+        sqlalchemy.exc.OperationalError: the store is busy or unreachable.
+    """
+    from server.engine.stored_text import redact_rows
+
+    try:
+        with engine.begin() as conn:
+            _begin(conn, lock_timeout_s)
+            if _already_written(conn, batch.id):
+                return False
+            redact_rows(batch.rows)  # a write-ahead log holds the rows as the call made them
+            _mark(conn, [batch])
+            _write_one(conn, batch)
+            return True
+    except IntegrityError as exc:
+        with engine.connect() as conn:
+            if _already_written(conn, batch.id):
+                return False  # a concurrent replay committed this id between our check and our insert
+        return f"rows refused by the store: {exc.orig}"
+
+
+def replay(engine: Engine, records_dir: Path, *, lock_timeout_s: float = 5.0) -> int:
+    """Land every kept batch once: the spilled files, then the write-ahead logs no live recorder holds
+    (:mod:`server.store.record_log`); returns how many landed here.
 
     Raises:
         sqlalchemy.exc.OperationalError: the store is still busy or unreachable; the files stay.
     """
-    from server.engine.stored_text import redact_rows
+    from server.store.record_log import replay_logs
 
     landed = 0
     for path in pending_files(records_dir):
-        if skip is not None and skip(path.stem):
-            continue
         try:
             batch = _from_json(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -235,22 +265,13 @@ def replay(
         except (ValueError, KeyError, TypeError) as exc:
             _quarantine(records_dir, path, f"not a batch: {type(exc).__name__}")
             continue
-        try:
-            with engine.begin() as conn:
-                _begin(conn, lock_timeout_s)
-                if not _already_written(conn, batch.id):
-                    redact_rows(batch.rows)  # a write-ahead file holds the rows as the call made them
-                    _mark(conn, [batch])
-                    _write_one(conn, batch)
-                    landed += 1
-        except IntegrityError as exc:
-            with engine.connect() as conn:
-                if not _already_written(conn, batch.id):  # not a concurrent replay: the rows themselves clash
-                    _quarantine(records_dir, path, f"rows refused by the store: {exc.orig}")
-                    continue
-            # A concurrent replay committed this id between our check and our insert: it is written once.
+        outcome = land(engine, batch, lock_timeout_s=lock_timeout_s)
+        if isinstance(outcome, str):
+            _quarantine(records_dir, path, outcome)
+            continue
+        landed += outcome
         path.unlink(missing_ok=True)
-    return landed
+    return landed + replay_logs(engine, records_dir, lock_timeout_s=lock_timeout_s)
 
 
 def _quarantine(records_dir: Path, path: Path, reason: str) -> None:

@@ -126,9 +126,7 @@ def test_the_feedback_route_is_behind_the_token_off_loopback(store: Engine, sett
         assert gated.post("/routing/feedback", data={"request_id": "r7", "good": "1"}).status_code == 401
 
 
-def test_the_written_order_is_the_configs_list_not_every_model_ever_called(
-    store: Engine, client: TestClient
-) -> None:
+def test_the_written_order_is_the_configs_list_not_every_model_ever_called(store: Engine, client: TestClient) -> None:
     # Before: a model called by name, or by solve, joined the "written" order it was never written in.
     save_rows(store, [attempt("by-name", 0, ("okp", "c"), "ok")])
     data = client.get("/api/routing").json()

@@ -115,7 +115,9 @@ async def test_serve_closed_by_its_client_while_another_process_holds_the_store_
 
 
 def delegations_pending(home: Path) -> list[Path]:
-    return sorted((home / "spool" / "records" / "new").glob("*.json"))
+    """The write-ahead logs and spilled batches waiting under the home."""
+    records = home / "spool" / "records"
+    return sorted([*records.glob("log/*.jsonl"), *records.glob("new/*.json")])
 
 
 def test_the_service_stopped_while_another_process_holds_the_store_loses_no_row(home: Path, tmp_path: Path) -> None:
