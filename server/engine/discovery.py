@@ -129,7 +129,7 @@ def list_routes(runtime: Runtime) -> dict[str, RouteListing]:
         why = f"{plan.source}, {_ORDER_WHY.get(plan.order, plan.order)}"
         if learned.order != written:
             why = f"{plan.source}, learned order: {learned.reason}"
-        elif len(written) > 1:
+        elif len(written) > 1 and runtime.learner.config.enabled:
             why = f"{why}; {learned.reason}"
         routes[task_type] = RouteListing(
             models=learned.order,
