@@ -129,7 +129,7 @@ async def load_patterns(request: Request) -> views.PatternsView:
 async def load_routing(request: Request) -> views.RoutingView:
     selected = range_filter(request)
     config: SwitchboardConfig = request.app.state.config
-    return await _view(request, ("routing", selected.days), lambda db: views.routing_view(db, selected, config.routing))
+    return await _view(request, ("routing", selected.days), lambda db: views.routing_view(db, selected, config))
 
 
 async def load_solve_runs(request: Request) -> views.SolveRunsView:

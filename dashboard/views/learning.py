@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from sqlmodel import Session, col, select
 
 from dashboard.views.routing import RECENT_ROWS, RangeFilter
+from server.analytics.delegation_items import delegation_items
 from server.analytics.routing import RoutingLearning, routing_learning
-from server.config import RoutingConfig
+from server.config import SwitchboardConfig
 from server.store.models import Delegation, Feedback
 
 __all__ = ["AnswerRow", "RoutingView", "routing_view"]
@@ -29,6 +30,21 @@ class AnswerRow(BaseModel):
     attempt: int
     learned_over: str | None
     good: bool | None
+    task: str | None = None
+    """The start of the task (the thread's user message), when it was kept."""
+    answer: str | None = None
+    """The start of the answer."""
+
+
+START_CHARS = 140
+"""How much of a task and of an answer the table shows: enough to recall which call it was."""
+
+
+def _start(text: str | None) -> str | None:
+    if text is None:
+        return None
+    flat = " ".join(text.split())
+    return flat if len(flat) <= START_CHARS else flat[: START_CHARS - 1].rstrip() + "…"
 
 
 class RoutingView(BaseModel):
@@ -46,6 +62,7 @@ def _answers(db: Session, selected: RangeFilter) -> list[AnswerRow]:
     verdicts = {f.request_id: f.good for f in db.exec(select(Feedback).where(col(Feedback.request_id).in_(ids))).all()}
     firsts = db.exec(select(Delegation).where(col(Delegation.request_id).in_(ids), col(Delegation.attempt) == 0)).all()
     overrode = {row.request_id: row.learned_over for row in firsts}
+    texts = delegation_items(db, rows)
     return [
         AnswerRow(
             request_id=row.request_id,
@@ -55,13 +72,16 @@ def _answers(db: Session, selected: RangeFilter) -> list[AnswerRow]:
             attempt=row.attempt,
             learned_over=overrode.get(row.request_id),
             good=verdicts.get(row.request_id),
+            task=_start(item.task),
+            answer=_start(item.answer),
         )
-        for row in rows
+        for row, item in zip(rows, texts, strict=True)
     ]
 
 
-def routing_view(db: Session, selected: RangeFilter, routing: RoutingConfig) -> RoutingView:
-    """The Routing page over the last ``selected.days`` days (the learner's totals are all-time)."""
+def routing_view(db: Session, selected: RangeFilter, config: SwitchboardConfig) -> RoutingView:
+    """The Routing page over the last ``selected.days`` days (the learner's totals are all-time); the written order
+    is ``config``'s."""
     return RoutingView(
-        range=selected, learning=routing_learning(db, selected.window(), routing), answers=_answers(db, selected)
+        range=selected, learning=routing_learning(db, selected.window(), config), answers=_answers(db, selected)
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, Field, computed_field
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col
 
 from server.analytics._sql import count_if, group_key, percentiles, ratio, select_columns
 from server.analytics.window import Window
+from server.routing.outcomes import MODEL_FAULTS
 from server.store.models import ConsensusRun, Delegation
 
 __all__ = ["ConsensusStat", "DelegationStat", "DelegationStats", "delegation_stats"]
@@ -23,7 +24,11 @@ class DelegationStat(BaseModel):
     task_type: str
     calls: int = Field(description="Attempts, fallbacks and consensus members included.")
     ok: int
-    success_rate: float | None
+    judged: int = Field(
+        description="Attempts that are a verdict on the model: answers and provider faults (not a missing key, "
+        "a refusal, an open breaker or the client's cancellation or deadline)."
+    )
+    success_rate: float | None = Field(description="ok / judged.")
     fallbacks: int = Field(description="Attempts made as a fallback (attempt > 0).")
     cache_hits: int
     p50_ms: float | None
@@ -75,6 +80,11 @@ class DelegationStats(BaseModel):
         return at_least(self.cost_usd, self.unpriced_calls)
 
 
+def _judged() -> ColumnElement[bool]:
+    """The rows :func:`server.routing.outcomes.counts_for_model` counts, in SQL."""
+    return (col(Delegation.status) == "ok") | col(Delegation.status).in_(sorted(MODEL_FAULTS))
+
+
 def _routes(db: Session, window: Window) -> list[DelegationStat]:
     where = [*window.time_clauses(Delegation.created_at), *window.session_clauses(Delegation.session_id)]
     groups = [col(Delegation.provider), col(Delegation.model), col(Delegation.task_type)]
@@ -84,6 +94,7 @@ def _routes(db: Session, window: Window) -> list[DelegationStat]:
             *groups,
             func.count(),
             count_if(col(Delegation.status) == "ok"),
+            count_if(_judged()),
             count_if(col(Delegation.attempt) > 0),
             count_if(col(Delegation.cache_hit).is_(True)),
             func.coalesce(func.sum(Delegation.input_tokens), 0),
@@ -97,7 +108,7 @@ def _routes(db: Session, window: Window) -> list[DelegationStat]:
     )
     spread = percentiles(db, Delegation.latency_ms, groups, where)
     stats: list[DelegationStat] = []
-    for provider, model, task_type, calls, ok, fallbacks, hits, tin, tout, tcached, cost, unpriced_n in db.exec(
+    for provider, model, task_type, calls, ok, judged, fallbacks, hits, tin, tout, tcached, cost, unpriced_n in db.exec(
         statement
     ).all():
         p = spread.get((provider, model, task_type))
@@ -108,7 +119,8 @@ def _routes(db: Session, window: Window) -> list[DelegationStat]:
                 task_type=task_type or NO_TASK_TYPE,
                 calls=calls,
                 ok=ok,
-                success_rate=ratio(ok, calls),
+                judged=judged,
+                success_rate=ratio(ok, judged),
                 fallbacks=fallbacks,
                 cache_hits=hits,
                 p50_ms=p.p50 if p else None,
@@ -174,12 +186,13 @@ def delegation_stats(db: Session, window: Window) -> DelegationStats:
     routes = _routes(db, window)
     calls = sum(r.calls for r in routes)
     ok = sum(r.ok for r in routes)
+    judged = sum(r.judged for r in routes)
     priced = [r.cost_usd for r in routes if r.cost_usd is not None]
     return DelegationStats(
         calls=calls,
         requests=_requests(db, window),
         ok=ok,
-        success_rate=ratio(ok, calls),
+        success_rate=ratio(ok, judged),
         fallbacks=sum(r.fallbacks for r in routes),
         cache_hits=sum(r.cache_hits for r in routes),
         cost_usd=sum(priced) if priced or not calls else None,

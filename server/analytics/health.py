@@ -12,6 +12,7 @@ from sqlmodel import Session, col
 
 from server.analytics._sql import ratio, select_columns
 from server.analytics.window import Window
+from server.routing.outcomes import counts_for_model, is_model_fault
 from server.store.models import Delegation, ProviderEvent
 
 __all__ = ["HealthBucket", "HealthReport", "ProviderHealth", "provider_health"]
@@ -24,21 +25,26 @@ class HealthBucket(BaseModel):
 
     start: datetime
     provider: str
-    calls: int = 0
+    calls: int = Field(default=0, description="Attempts that are a verdict on the provider: answers and faults.")
     failures: int = 0
     breaker_opens: int = 0
-    errors: dict[str, int] = Field(default_factory=dict, description="Failures by error class.")
+    errors: dict[str, int] = Field(default_factory=dict, description="Provider faults by error class.")
 
 
 class ProviderHealth(BaseModel):
     """One provider over the whole window."""
 
     provider: str
-    calls: int = 0
+    calls: int = Field(default=0, description="Attempts that are a verdict on the provider: answers and faults.")
     failures: int = 0
     error_rate: float | None = None
     breaker_opens: int = 0
-    errors: dict[str, int] = Field(default_factory=dict)
+    errors: dict[str, int] = Field(default_factory=dict, description="Provider faults by error class.")
+    not_its_fault: dict[str, int] = Field(
+        default_factory=dict,
+        description="Attempts that failed for reasons not the provider's (missing key, refusal, the client's "
+        "deadline...), by kind: shown, never counted as failures.",
+    )
     breaker_state: str | None = Field(default=None, description="The latest breaker transition seen, if any.")
     last_failure_at: datetime | None = None
 
@@ -74,7 +80,7 @@ def _tally(rows: Sequence[Any], size: timedelta) -> tuple[Counter[tuple[str, dat
     for provider, status, created in rows:
         moment = _aware(created)
         counts[(provider, _bucket_start(moment, size), status)] += 1
-        if status != "ok" and (provider not in last_failure or moment > last_failure[provider]):
+        if is_model_fault(status) and (provider not in last_failure or moment > last_failure[provider]):
             last_failure[provider] = moment
     return counts, last_failure
 
@@ -82,7 +88,8 @@ def _tally(rows: Sequence[Any], size: timedelta) -> tuple[Counter[tuple[str, dat
 def provider_health(db: Session, window: Window, bucket: timedelta | None = None) -> HealthReport:
     """Calls, failures by error class and breaker openings per provider, overall and per ``bucket``.
 
-    Failures and their classes come from the delegation rows (``status``); breaker openings and state from
+    Failures and their classes come from the delegation rows (``status``), provider faults only (the rule of
+    :mod:`server.routing.outcomes`; the rest is listed under ``not_its_fault``); breaker openings and state from
     ``provider_event`` (its ``error`` events repeat what the delegation rows say, so they are not counted twice).
     """
     size = bucket or default_bucket(window)
@@ -99,6 +106,9 @@ def provider_health(db: Session, window: Window, bucket: timedelta | None = None
 
     for (provider, start, status), n in counts.items():
         overall, part = slot(provider, start)
+        if not counts_for_model(status):
+            overall.not_its_fault[status] = overall.not_its_fault.get(status, 0) + n
+            continue
         overall.calls += n
         part.calls += n
         if status != "ok":

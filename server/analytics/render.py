@@ -168,12 +168,13 @@ def _health(r: StatsReport, limit: int) -> list[str]:
             p.breaker_opens,
             p.breaker_state or "-",
             ", ".join(f"{k} {v}" for k, v in sorted(p.errors.items(), key=lambda kv: -kv[1])) or "-",
+            ", ".join(f"{k} {v}" for k, v in sorted(p.not_its_fault.items(), key=lambda kv: -kv[1])) or "-",
         ]
         for p in h.providers
     ]
     return [
         "Provider health:",
-        *table(["provider", "calls", "errors", "opens", "breaker", "error classes"], rows, limit),
+        *table(["provider", "calls", "errors", "opens", "breaker", "error classes", "not its fault"], rows, limit),
     ]
 
 

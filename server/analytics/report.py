@@ -18,7 +18,7 @@ from server.analytics.sessions import SessionRow, SessionsSummary, recent_sessio
 from server.analytics.subagents import SubagentStats, subagent_stats
 from server.analytics.tools import ToolStats, tool_stats
 from server.analytics.window import Window
-from server.config import ContextConfig, RoutingConfig
+from server.config import ContextConfig, RoutingConfig, SwitchboardConfig
 
 __all__ = ["SECTIONS", "Section", "StatsReport", "build_report"]
 
@@ -63,7 +63,7 @@ def build_report(
     session_limit: int = 20,
     context: ContextConfig | None = None,
     default_claude_model: str = DEFAULT_CLAUDE_MODEL,
-    routing: RoutingConfig | None = None,
+    routing: SwitchboardConfig | RoutingConfig | None = None,
 ) -> StatsReport:
     """Run the queries of the chosen ``sections`` over ``window`` (patterns reuse the tool and delegation stats)."""
     chosen = set(sections)

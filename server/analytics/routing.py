@@ -12,10 +12,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from server.analytics.window import Window
-from server.config import RoutingConfig
-from server.routing.defaults import DEFAULT_MATRIX
+from server.config import RoutingConfig, SwitchboardConfig
+from server.providers.registry import Registry
 from server.routing.learn import Evidence, Learner
 from server.routing.learn_store import evidence_of
+from server.routing.rank import route_for
 from server.store.models import Delegation, RoutingStat
 
 __all__ = ["ModelLearning", "RoutingLearning", "TaskTypeLearning", "routing_learning", "written_order"]
@@ -34,9 +35,14 @@ class ModelLearning(BaseModel):
 
 class TaskTypeLearning(BaseModel):
     task_type: str
-    written_order: list[str]
-    learned_order: list[str] = Field(description="Ranked at the posterior means (no draw).")
-    models: list[ModelLearning]
+    written_order: list[str] = Field(description="The config's list for the task type, as delegate routes it.")
+    learned_order: list[str] = Field(description="The written order ranked at the posterior means (no draw).")
+    models: list[ModelLearning] = Field(description="The written order's models, in that order.")
+    other_models: list[ModelLearning] = Field(
+        default_factory=list[ModelLearning],
+        description="Models with evidence for the task type that the config does not route it to (asked for by "
+        "name, or solve's candidates): delegate never picks them unasked.",
+    )
     first_attempts: int = Field(description="Delegate calls in the window.")
     overrides: int = Field(description="Calls where learning put another model first than the written order.")
     cost_usd: float = Field(description="At least this: what the window's calls cost, priced attempts only.")
@@ -52,24 +58,11 @@ class RoutingLearning(BaseModel):
     task_types: list[TaskTypeLearning]
 
 
-def written_order(routing: RoutingConfig, task_type: str, models: list[str]) -> list[str]:
-    """``models`` in the order the config writes them for ``task_type`` (built-in defaults by provider)."""
-    # A type without its own list follows [routing] default, as delegate does (server/routing/rank.py).
-    lists = {str(name): ids for name, ids in routing.task_types.items()}
-    listed = lists.get(task_type) or routing.default
-    providers = DEFAULT_MATRIX.get(task_type, [])
-
-    def rank(model: str) -> tuple[int, int, str]:
-        if model in listed:
-            return (0, listed.index(model), model)
-        provider = model.partition(":")[0]
-        if not listed and provider in providers:
-            return (1, providers.index(provider), model)
-        if model in routing.default:
-            return (2, routing.default.index(model), model)
-        return (3, 0, model)
-
-    return sorted(models, key=rank)
+def written_order(config: SwitchboardConfig, task_type: str) -> list[str]:
+    """The config's list for ``task_type`` as delegate reads it (:func:`server.routing.rank.route_for`), before
+    learning: its own list, ``[routing] default``, or the built-in matrix over the configured providers."""
+    ids = route_for(Registry(config, environ={}), config.routing, task_type).ids
+    return list(dict.fromkeys(ids))
 
 
 def _model(model: str, e: Evidence) -> ModelLearning:
@@ -98,9 +91,14 @@ def _window_calls(db: Session, window: Window, task_type: str) -> dict[str, list
 
 
 def _task_type(
-    db: Session, window: Window, task_type: str, totals: dict[str, Evidence], learner: Learner, routing: RoutingConfig
+    db: Session,
+    window: Window,
+    task_type: str,
+    totals: dict[str, Evidence],
+    learner: Learner,
+    config: SwitchboardConfig,
 ) -> TaskTypeLearning:
-    written = written_order(routing, task_type, list(totals))
+    written = written_order(config, task_type)
     calls = _window_calls(db, window, task_type)
     cost = estimate = failed_estimate = 0.0
     failed = overrides = unpriced = unpriced_estimates = 0
@@ -126,7 +124,8 @@ def _task_type(
         task_type=task_type,
         written_order=written,
         learned_order=learner.expected_order(task_type, written),
-        models=[_model(model, totals[model]) for model in written],
+        models=[_model(model, totals.get(model, Evidence())) for model in written],
+        other_models=[_model(model, e) for model, e in totals.items() if model not in written],
         first_attempts=len(calls),
         overrides=overrides,
         cost_usd=cost,
@@ -138,9 +137,17 @@ def _task_type(
     )
 
 
-def routing_learning(db: Session, window: Window, routing: RoutingConfig | None = None) -> RoutingLearning:
-    """Per task type the learned order, each model's totals, overrides and the written order's estimate."""
-    routing = routing or RoutingConfig()
+def routing_learning(
+    db: Session, window: Window, config: SwitchboardConfig | RoutingConfig | None = None
+) -> RoutingLearning:
+    """Per task type the learned order, each model's totals, overrides and the written order's estimate.
+
+    ``config``: the config in force (its providers give the built-in matrix's list); a ``RoutingConfig`` alone
+    stands for a config with those lists and no providers.
+    """
+    if not isinstance(config, SwitchboardConfig):
+        config = SwitchboardConfig(routing=config or RoutingConfig())
+    routing = config.routing
     by_type: dict[str, dict[str, Evidence]] = {}
     team = select(RoutingStat).where(col(RoutingStat.user) == "")  # the whole store's: per-person rows are parts of it
     for row in db.exec(team.order_by(col(RoutingStat.task_type), col(RoutingStat.model))).all():
@@ -149,5 +156,5 @@ def routing_learning(db: Session, window: Window, routing: RoutingConfig | None 
     learner.replace({(t, m): e for t, models in by_type.items() for m, e in models.items()})
     return RoutingLearning(
         enabled=routing.learn.enabled,
-        task_types=[_task_type(db, window, t, models, learner, routing) for t, models in sorted(by_type.items())],
+        task_types=[_task_type(db, window, t, models, learner, config) for t, models in sorted(by_type.items())],
     )

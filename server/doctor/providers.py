@@ -16,6 +16,7 @@ from server.providers.base import MissingKeyError, ProviderError
 from server.providers.keys import KeyFileError
 from server.providers.registry import ProviderSpec, Registry, split_model_id
 from server.routing.classify import TASK_TYPES
+from server.routing.rank import unlisted_model
 
 __all__ = ["check_providers"]
 
@@ -59,6 +60,10 @@ def _routing_checks(config: SwitchboardConfig, registry: Registry) -> Iterable[C
             if provider not in registry.specs:
                 fix = f"add [providers.{provider}] to the config, or remove {model_id!r}"
                 yield Check("routing", False, f"[routing] {where}: {model_id} names no configured provider", fix)
+            elif (problem := unlisted_model(registry, model_id)) is not None:
+                listed = ", ".join(registry.specs[provider].models)
+                fix = f"use one of {listed}, or add {_model!r} to [providers.{provider}] models"
+                yield Check("routing", False, f"[routing] {where}: {model_id}: {problem}; delegate skips it", fix)
 
 
 async def _probe_all(registry: Registry) -> list[tuple[str, bool, str, str | None]]:

@@ -12,7 +12,6 @@ from server.providers.base import (
     Completion,
     CompletionRequest,
     ErrorClass,
-    MissingKeyError,
     Provider,
     ProviderError,
 )
@@ -20,8 +19,16 @@ from server.providers.registry import ModelInfo
 
 __all__ = ["try_model"]
 
-# Failures that say nothing about the provider's health (the request or the setup is at fault).
-_NOT_HEALTH = {ErrorClass.BAD_REQUEST, ErrorClass.NOT_FOUND, ErrorClass.UNAVAILABLE}
+# Failures that say nothing about the provider's health (the request, the setup or the client is at fault): they
+# never trip its breaker (server.routing.outcomes is the same rule for learning, stats and health).
+_NOT_HEALTH = {
+    ErrorClass.BAD_REQUEST,
+    ErrorClass.NOT_FOUND,
+    ErrorClass.UNAVAILABLE,
+    ErrorClass.AUTH,
+    ErrorClass.MISSING_KEY,
+    ErrorClass.DEADLINE,
+}
 # Refused before any model ran: nothing is billed, so the attempt costs $0. A timeout, a malformed answer or a
 # failing CLI may have run the model: their cost is unknown and stays NULL (shown as such, never as $0).
 _UNBILLED = {
@@ -30,6 +37,7 @@ _UNBILLED = {
     ErrorClass.CONNECTION,
     ErrorClass.UNAVAILABLE,
     ErrorClass.AUTH,
+    ErrorClass.MISSING_KEY,
     ErrorClass.BAD_REQUEST,
     ErrorClass.NOT_FOUND,
 }
@@ -63,7 +71,7 @@ async def try_model(
         latency_ms = (time.perf_counter() - started) * 1000 if started else 0.0
         # Error texts reach the store and the client: a provider may echo the key it was sent.
         error = runtime.registry.scrub(str(exc))
-        if isinstance(exc, MissingKeyError) or exc.error_class in _NOT_HEALTH:
+        if exc.error_class in _NOT_HEALTH:
             breaker.release_probe()
         else:
             breaker.record_failure(f"{exc.error_class.value}: {error}")
@@ -94,13 +102,16 @@ async def _provider(runtime: Runtime, info: ModelInfo) -> Provider:
 async def _call(
     runtime: Runtime, provider: Provider, info: ModelInfo, request: CompletionRequest, limit_s: float | None
 ) -> Completion:
-    timeout_s = runtime.registry.timeout_for(info.provider, runtime.config.resilience.timeout_s)
-    if limit_s is not None:
-        timeout_s = min(timeout_s, limit_s)
+    own_s = runtime.registry.timeout_for(info.provider, runtime.config.resilience.timeout_s)
+    timeout_s = own_s if limit_s is None else min(own_s, limit_s)
     async with runtime.limiter:
         try:
             # Our deadline is the one that counts; the SDK's is a backstop a little later.
             with anyio.fail_after(timeout_s):
                 return await provider.complete(info.model, request, timeout_s=timeout_s + 1)
         except TimeoutError as exc:
+            if timeout_s < own_s:  # the client's tool timeout came first: the model was not given its time
+                raise ProviderError(
+                    ErrorClass.DEADLINE, f"cut at {timeout_s:g} s by the client's tool timeout", maybe_billed=True
+                ) from exc
             raise ProviderError(ErrorClass.TIMEOUT, f"no answer within {timeout_s:g} s") from exc

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel
 
 from server.engine.budget_gate import BudgetRefused, apply_budgets
+from server.engine.discovery import refresh_learner
 from server.engine.fallback import FallbackLog, Progress, run_fallback
 from server.engine.files import FileRefused, attach_files
 from server.engine.output import cut_to_limit, stored_output
@@ -23,7 +23,7 @@ from server.providers.base import ChatMessage, CompletionRequest
 from server.routing.classify import classify
 from server.routing.explicit import model_error, task_type_error
 from server.routing.learn import Learned
-from server.routing.learn_store import learned_from, refresh
+from server.routing.learn_store import learned_from
 from server.routing.rank import Plan, plan_route
 from server.store.models import Delegation
 
@@ -130,14 +130,7 @@ def _check_arguments(runtime: Runtime, params: DelegateParams) -> None:
 
 async def _learn(runtime: Runtime, params: DelegateParams, plan: Plan) -> tuple[Plan, Learned]:
     """The plan's candidates in the learned order (the explicit model stays first)."""
-    if runtime.learner.stale():
-        try:
-            engine = await runtime.ready_engine()
-            await anyio.to_thread.run_sync(refresh, runtime.learner, engine, runtime.project_dir)
-        except (SQLAlchemyError, OSError) as exc:
-            # A store that cannot be read now must not cost the call its answer: decide from what is in memory.
-            logger.warning("learned routing: could not reload routing_stat (%s); using what is in memory", exc)
-            runtime.learner.keep()
+    await refresh_learner(runtime)  # a store that cannot be read now must not cost the call its answer
     learned = runtime.learner.order(plan.task_type, [info.id for info in plan.candidates], params.model)
     by_id = {info.id: info for info in plan.candidates}
     plan.candidates = [by_id[model] for model in learned.order]

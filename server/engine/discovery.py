@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import anyio
+
 from server.engine.results import ModelListing, ProviderListing, RouteListing, SkippedModel
 from server.engine.runtime import Runtime
 from server.providers.keys import KeyFileError, find_key
@@ -9,7 +13,9 @@ from server.providers.registry import ModelInfo, ProviderSpec
 from server.routing.rank import plan_route
 from server.task_types import TASK_TYPES
 
-__all__ = ["list_providers", "list_routes", "providers_text"]
+__all__ = ["list_providers", "list_routes", "providers_text", "refresh_learner"]
+
+logger = logging.getLogger(__name__)
 
 _MTOK = 1_000_000
 
@@ -86,8 +92,27 @@ _ORDER_WHY = {
 }
 
 
+async def refresh_learner(runtime: Runtime) -> None:
+    """Reload learned routing's totals when they are older than :data:`server.routing.learn.REFRESH_S` (other
+    processes write too); a store that cannot be read leaves the decision to what is in memory."""
+    if not runtime.learner.stale():
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server.routing.learn_store import refresh
+
+    try:
+        engine = await runtime.ready_engine()
+        await anyio.to_thread.run_sync(refresh, runtime.learner, engine, runtime.project_dir)
+    except (SQLAlchemyError, OSError) as exc:
+        logger.warning("learned routing: could not reload routing_stat (%s); using what is in memory", exc)
+        runtime.learner.keep()
+
+
 def list_routes(runtime: Runtime) -> dict[str, RouteListing]:
-    """For each task type, the order delegate would try now (breakers and context taken into account), and why."""
+    """For each task type, the order delegate would try now (breakers, context and learning taken into account, as
+    :func:`server.engine.delegate.delegate` does), and why. Learning draws each call anew from its totals: the
+    order shown is the one it expects (the posterior means), which the draw follows once evidence is clear."""
     from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
     from server.engine.records import estimate_cost
 
@@ -103,9 +128,17 @@ def list_routes(runtime: Runtime) -> dict[str, RouteListing]:
             latency=runtime.latency,
             estimate_cost=lambda info: estimate_cost(info, 0, DEFAULT_OUTPUT_ESTIMATE),
         )
+        written = [info.id for info in plan.candidates]
+        learned = runtime.learner.expected(task_type, written)
+        why = f"{plan.source}, {_ORDER_WHY.get(plan.order, plan.order)}"
+        if learned.order != written:
+            why = f"{plan.source}, learned order: {learned.reason}"
+        elif len(written) > 1 and runtime.learner.config.enabled:
+            why = f"{why}; {learned.reason}"
         routes[task_type] = RouteListing(
-            models=[info.id for info in plan.candidates],
-            why=f"{plan.source}, {_ORDER_WHY.get(plan.order, plan.order)}",
+            models=learned.order,
+            why=why,
+            written=written if learned.order != written else None,
             skipped=[SkippedModel(model=skip.model, reason=skip.reason) for skip in plan.skipped],
         )
     return routes

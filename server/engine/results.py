@@ -64,8 +64,9 @@ class DelegateResult(BaseModel):
 class RouteListing(BaseModel):
     """A task type's route as delegate would try it now."""
 
-    models: list[str]
+    models: list[str] = Field(description="The order delegate will try next, learning's reorder included.")
     why: str
+    written: list[str] | None = Field(default=None, description="The order before learning, when learning changed it.")
     skipped: list[SkippedModel] = Field(default_factory=list[SkippedModel])
 
 

@@ -30,6 +30,9 @@ class ErrorClass(StrEnum):
     AUTH = "auth"
     BAD_REQUEST = "bad_request"
     NOT_FOUND = "not_found"
+    MISSING_KEY = "missing_key"
+    DEADLINE = "deadline"
+    """Cut off by the client's tool timeout, not the provider's own: says nothing about the model."""
 
 
 class ProviderError(Exception):
@@ -57,7 +60,7 @@ class MissingKeyError(ProviderError):
 
     def __init__(self, provider: str, variable: str) -> None:
         super().__init__(
-            ErrorClass.AUTH,
+            ErrorClass.MISSING_KEY,
             f"provider {provider!r} has no API key: set {variable} in the environment or in a .env file "
             f"(project or user config directory), or point api_key_file at a file holding it",
         )

@@ -66,6 +66,9 @@ class ProviderSpec:
     timeout_s: float | None
     command: list[str] = field(default_factory=list[str])
     pricing_provider: str | None = None
+    identity: str = ""
+    """What the provider is, whatever its section is called: its preset (``groq`` for ``[providers.mygroq]
+    preset = "groq"``, ``ollama``), else its kind. The built-in routing matrix is keyed by it."""
 
     @property
     def descriptor(self) -> KindDescriptor:
@@ -84,6 +87,7 @@ class ProviderSpec:
         return cls(
             name=name,
             kind=kind_name,
+            identity=(config.preset or name) if preset else kind_name,
             pricing_provider=pricing,
             base_url=config.base_url or (preset.base_url if preset else None),
             api_key_env=config.api_key_env or (preset.api_key_env if preset else None),

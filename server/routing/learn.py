@@ -181,6 +181,18 @@ class Learner:
         # With an explicit model first, learning ordered only the fallbacks: it took nobody's first place.
         return Learned(head + order, reason, None if head else overrode)
 
+    def expected(self, task_type: str, written: Sequence[str]) -> Learned:
+        """What :meth:`order` is expected to give ``written`` next (the posterior means, no draw), with its reason:
+        for showing the order delegate will try before it is called."""
+        if not self.config.enabled:
+            return Learned(list(written), "learning off ([routing] learn = false): configured order")
+        faded = [self._faded(self.evidence(task_type, model)) for model in written]
+        if len(written) < 2 or all(e.empty for e in faded):
+            return Learned(list(written), "no evidence yet for this task type: configured order")
+        order = self.expected_order(task_type, written)
+        reason, overrode = self._explain(list(written), order, faded)
+        return Learned(order, reason, overrode)
+
     def expected_order(self, task_type: str, written: Sequence[str]) -> list[str]:
         """``written`` ranked by utility at the posterior means (no draw): what learning expects is best."""
         if not self.config.enabled:

@@ -24,10 +24,10 @@ from sqlmodel import Session, SQLModel, col, select
 
 from server.routing.classify import classify
 from server.routing.learn import Evidence, Learner
+from server.routing.outcomes import counts_for_model
 from server.store.models import AgentSession, ConsensusRun, Delegation, Feedback, RoutingStat, SolveRun
 
 __all__ = [
-    "IGNORED",
     "Totals",
     "evidence_of",
     "fold",
@@ -39,9 +39,6 @@ __all__ = [
     "refresh",
     "totals_from_rows",
 ]
-
-IGNORED = frozenset({"circuit_open", "cancelled", "skipped"})
-"""Outcomes that say nothing about a model: never sent, or cut off by the caller."""
 
 
 @dataclass
@@ -98,7 +95,7 @@ def _delegate_attempt(row: Delegation) -> bool:
         and row.consensus_run_id is None
         and row.solve_node_id is None
         and not row.cache_hit
-        and row.status not in IGNORED
+        and counts_for_model(row.status)  # a missing key, a refusal or the client's deadline is not the model's
     )
 
 

@@ -10,7 +10,17 @@ from server.providers.registry import ModelInfo, Registry, split_model_id
 from server.routing.breaker import Breakers, BreakerState
 from server.routing.defaults import DEFAULT_MATRIX
 
-__all__ = ["EVERY_MODEL", "LatencyStats", "Plan", "Route", "Skip", "candidate_ids", "plan_route", "route_for"]
+__all__ = [
+    "EVERY_MODEL",
+    "LatencyStats",
+    "Plan",
+    "Route",
+    "Skip",
+    "candidate_ids",
+    "plan_route",
+    "route_for",
+    "unlisted_model",
+]
 
 EVERY_MODEL = "every configured model"
 
@@ -85,13 +95,23 @@ def route_for(registry: Registry, routing: RoutingConfig, task_type: str) -> Rou
     every = [m.id for m in registry.models()]
     if routing.task_types:
         return Route(every, f"{EVERY_MODEL} (the config routes other task types, and has no default)", written)
-    configured: dict[str, list[str]] = {m.provider: [] for m in registry.models()}
-    for info in registry.models():
-        configured[info.provider].append(info.id)
-    preferred = [mid for provider in DEFAULT_MATRIX.get(task_type, []) for mid in configured.get(provider, [])]
+    preferred = _matrix_order(registry, task_type)
     if preferred:
         return Route(preferred, f"built-in defaults for {task_type}", routing.order or "fit")
     return Route(every, EVERY_MODEL, routing.order or "fit")
+
+
+def _matrix_order(registry: Registry, task_type: str) -> list[str]:
+    """The built-in matrix's providers for ``task_type``, known by what they are (preset or kind, not section name),
+    then every other configured model in config order as a fallback; empty when the matrix knows none of them."""
+    by_identity: dict[str, list[str]] = {}
+    for info in registry.models():
+        by_identity.setdefault(registry.specs[info.provider].identity, []).append(info.id)
+    preferred = [mid for identity in DEFAULT_MATRIX.get(task_type, []) for mid in by_identity.get(identity, [])]
+    if not preferred:
+        return []
+    chosen = set(preferred)
+    return preferred + [m.id for m in registry.models() if m.id not in chosen]
 
 
 def plan_route(
@@ -124,7 +144,7 @@ def plan_route(
         if model_id in seen:
             continue
         seen.add(model_id)
-        info, reason = _admit(registry, model_id, needed_tokens, breakers)
+        info, reason = _admit(registry, model_id, needed_tokens, breakers, asked=model_id == explicit_model)
         if info is None:
             plan.skipped.append(Skip(model_id, reason))
             continue
@@ -169,7 +189,9 @@ def _fit_group(ids: list[str], model_id: str, position: int) -> int:
     return position
 
 
-def _admit(registry: Registry, model_id: str, needed_tokens: int, breakers: Breakers) -> tuple[ModelInfo | None, str]:
+def _admit(
+    registry: Registry, model_id: str, needed_tokens: int, breakers: Breakers, *, asked: bool = False
+) -> tuple[ModelInfo | None, str]:
     try:
         provider, _model = split_model_id(model_id)
     except ValueError as exc:
@@ -177,9 +199,22 @@ def _admit(registry: Registry, model_id: str, needed_tokens: int, breakers: Brea
     info = registry.model(model_id)
     if info is None:
         return None, f"provider {provider!r} is not configured (add [providers.{provider}] to the config)"
+    problem = unlisted_model(registry, model_id)
+    if problem is not None and not asked:  # a model asked for by name may be one the list leaves out
+        return None, problem
     breaker = breakers[provider]
     if breaker.state is BreakerState.OPEN and breaker.cooldown_remaining_s() > 0:
         return None, f"circuit open for {provider!r}: retried in {breaker.cooldown_remaining_s():.0f} s"
     if info.context_window is not None and needed_tokens > info.context_window:
         return None, f"context window {info.context_window} tokens < about {needed_tokens} needed"
     return info, ""
+
+
+def unlisted_model(registry: Registry, model_id: str) -> str | None:
+    """Why a route entry is refused when its provider lists its models and this is not one of them (a typo such as
+    ``acme:ok-aa``), else None. A provider with no ``models`` list takes any name."""
+    provider, model = split_model_id(model_id)
+    spec = registry.specs.get(provider)
+    if spec is None or not spec.models or model in spec.models:
+        return None
+    return f"{model!r} is not in [providers.{provider}] models ({', '.join(spec.models)})"

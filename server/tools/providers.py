@@ -7,7 +7,7 @@ from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from server.engine.compact import details
-from server.engine.discovery import list_providers, list_routes, providers_text
+from server.engine.discovery import list_providers, list_routes, providers_text, refresh_learner
 from server.engine.results import ProviderListing, RouteListing
 from server.tools._context import AppContext, runtime_of
 
@@ -28,6 +28,7 @@ async def providers(ctx: AppContext) -> CallToolResult:
     if runtime.config_error is not None:
         raise ToolError(runtime.config_error)
     await runtime.warm()  # prices come from genai-prices, a heavy import
+    await refresh_learner(runtime)  # the order shown is the one delegate will take: learning's totals, current
     result = ProvidersResult(
         providers=list_providers(runtime),
         routes=list_routes(runtime),

@@ -49,9 +49,10 @@ def _current_session(ctx: Context[Any, Any]) -> str:
     return current
 
 
-def _routing_config(ctx: Context[Any, Any]) -> RoutingConfig:
+def _routing_config(ctx: Context[Any, Any]) -> SwitchboardConfig:
+    """The config in force: its routing lists and providers give the Routing section's written order."""
     config = getattr(ctx.request_context.lifespan_context, "config", None)
-    return config.routing if isinstance(config, SwitchboardConfig) else RoutingConfig()
+    return config if isinstance(config, SwitchboardConfig) else SwitchboardConfig()
 
 
 def _context_config(ctx: Context[Any, Any]) -> ContextConfig:
@@ -65,7 +66,7 @@ def stats_text(
     section: ToolSection = "overview",
     detail: bool = False,
     context: ContextConfig | None = None,
-    routing: RoutingConfig | None = None,
+    routing: SwitchboardConfig | RoutingConfig | None = None,
 ) -> str:
     """The tool's text: the chosen section (or all, for ``overview``) as tables, cut to :data:`MAX_CHARS`."""
     from sqlmodel import Session

@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
 from dashboard import build_app
+from server.config import SwitchboardConfig
 from server.settings import Settings
-from server.store.models import Delegation, Feedback, RoutingStat
+from server.store.models import Delegation, Feedback, RoutingStat, ThreadMessage
 from tests.server.routing.recording import save_rows
 
 FLAKY, OK = ("flaky", "a"), ("okp", "b")
@@ -45,9 +46,20 @@ def store(engine: Engine) -> Engine:
     return engine
 
 
+CONFIG = SwitchboardConfig.model_validate(
+    {
+        "providers": {
+            "flaky": {"base_url": "http://127.0.0.1:9/v1", "models": ["a"]},
+            "okp": {"base_url": "http://127.0.0.1:9/v1", "models": ["b"]},
+        },
+        "routing": {"task_types": {"code_fix": ["flaky:a", "okp:b"]}},
+    }
+)
+
+
 @pytest.fixture
 def client(store: Engine, settings: Settings) -> Iterator[TestClient]:
-    app = build_app(store, settings, ingest=False, serve_stale_s=0)
+    app = build_app(store, settings, config=CONFIG, ingest=False, serve_stale_s=0)
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as test_client:
         yield test_client
 
@@ -112,3 +124,32 @@ def test_the_feedback_route_is_behind_the_token_off_loopback(store: Engine, sett
     app = build_app(store, settings, token="t0ken-value", ingest=False)
     with TestClient(app, base_url="http://127.0.0.1", follow_redirects=False) as gated:
         assert gated.post("/routing/feedback", data={"request_id": "r7", "good": "1"}).status_code == 401
+
+
+def test_the_written_order_is_the_configs_list_not_every_model_ever_called(store: Engine, client: TestClient) -> None:
+    # Before: a model called by name, or by solve, joined the "written" order it was never written in.
+    save_rows(store, [attempt("by-name", 0, ("okp", "c"), "ok")])
+    data = client.get("/api/routing").json()
+    [code_fix] = data["learning"]["task_types"]
+    assert code_fix["written_order"] == ["flaky:a", "okp:b"]
+    assert code_fix["learned_order"] == ["okp:b", "flaky:a"]
+    assert [m["model"] for m in code_fix["models"]] == ["flaky:a", "okp:b"]
+    assert [m["model"] for m in code_fix["other_models"]] == ["okp:c"]
+    assert "written: flaky:a, okp:b." in client.get("/routing").text
+
+
+def test_the_answers_table_shows_the_start_of_the_task_and_of_the_answer(store: Engine, client: TestClient) -> None:
+    task, answer = "Fix the off-by-one in pager.py " + "x" * 300, "The loop should stop at len(items) - 1. " + "y" * 300
+    save_rows(
+        store,
+        [
+            attempt("with-text", 0, OK, "ok", thread_id="t-text"),
+            ThreadMessage(thread_id="t-text", session_id="s1", role="user", content=task),
+            ThreadMessage(thread_id="t-text", session_id="s1", role="assistant", content=answer, model="okp:b"),
+        ],
+    )
+    page = client.get("/routing").text
+    assert "Fix the off-by-one in pager.py" in page and "The loop should stop at len(items) - 1." in page
+    assert "x" * 200 not in page and "y" * 200 not in page  # the start, not the whole text
+    [row] = [a for a in client.get("/api/routing").json()["answers"] if a["request_id"] == "with-text"]
+    assert row["task"].startswith("Fix the off-by-one") and row["answer"].startswith("The loop should stop")

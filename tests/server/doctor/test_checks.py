@@ -265,6 +265,17 @@ def test_a_task_type_key_that_is_no_task_type_is_named(ctx: DoctorContext) -> No
     assert "code_fix" in config.detail
 
 
+def test_a_route_entry_naming_a_model_its_provider_does_not_list_is_a_problem(ctx: DoctorContext) -> None:
+    # Before: `default = ["acme:ok-aa", ...]` passed as valid, and delegate kept the entry as a candidate.
+    (ctx.project / ".switchboard.toml").write_text(
+        '[providers.acme]\nkind = "cli"\ncommand = ["true"]\nmodels = ["ok-a", "ok-b"]\n'
+        '[routing]\ndefault = ["acme:ok-aa", "acme:ok-b"]\n'
+    )
+    [routing] = _named(run_checks(ctx), "routing")
+    assert not routing.ok and "acme:ok-aa" in routing.detail and "models" in routing.detail
+    assert routing.fix and "ok-a, ok-b" in routing.fix
+
+
 def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> None:
     [sessions] = _named(run_checks(ctx), "sessions")
     assert not sessions.ok and sessions.fix and "switchboard import" in sessions.fix

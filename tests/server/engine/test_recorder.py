@@ -21,7 +21,7 @@ from sqlmodel import Session, col, func, select
 from server.config import SwitchboardConfig
 from server.engine.runtime import Runtime
 from server.settings import Settings
-from server.store import record_batches
+from server.store import record_batches, record_log
 from server.store.background import ingest_once
 from server.store.models import Delegation, RecordBatch, ThreadMessage
 from server.store.recorder import Batch, Recorder
@@ -154,3 +154,46 @@ async def test_rows_are_written_behind_the_call_and_the_recorder_closes_having_w
         recorder.record([Delegation(request_id=f"r{index}", provider="p", model="m", status="ok")])
     await anyio.to_thread.run_sync(recorder.close)
     assert count(engine, Delegation) == 20 and recorder.spilled == 0
+
+
+_DIES_AFTER_LOGGING = """
+import os, sys
+from pathlib import Path
+from server.engine.recorder import Batch
+from server.store.models import Delegation
+from server.store.record_log import WriteAheadLog
+log = WriteAheadLog(Path(sys.argv[1]))
+for index in range(3):
+    log.append(Batch([Delegation(request_id=f"r{index}", provider="p", model="m", status="ok")]))
+os._exit(0)  # as a killed process: nothing landed, the log left behind
+"""
+
+
+async def test_a_log_left_by_a_dead_process_lands_once_and_a_live_recorders_log_is_left_alone(
+    settings: Settings, engine: Engine
+) -> None:
+    records = settings.spool_dir / "records"
+    dead = await anyio.run_process([sys.executable, "-c", _DIES_AFTER_LOGGING, str(records)], check=True)
+    assert dead.returncode == 0
+    live = Recorder(lambda: engine, records)
+    live._write_ahead(Batch([Delegation(request_id="live", provider="p", model="m", status="ok")]))  # pyright: ignore[reportPrivateUsage]
+    assert len(record_log.log_files(records)) == 2
+    assert record_batches.replay(engine, records) == 3
+    assert record_batches.replay(engine, records) == 0
+    with Session(engine) as db:
+        assert sorted(db.exec(select(Delegation.request_id)).all()) == ["r0", "r1", "r2"]
+    assert record_log.log_files(records) == [live._log.path if live._log else None]  # pyright: ignore[reportPrivateUsage]
+
+
+async def test_a_recorders_log_goes_once_everything_in_it_landed(
+    settings: Settings, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(record_log, "ROTATE_BATCHES", 5)
+    records = settings.spool_dir / "records"
+    recorder = Recorder(lambda: engine, records)
+    for index in range(12):
+        recorder.record([Delegation(request_id=f"r{index}", provider="p", model="m", status="ok")])
+        assert await recorder.settled(20)
+    assert len(record_log.log_files(records)) == 1  # rotated twice; the third log holds two landed batches
+    await anyio.to_thread.run_sync(recorder.close)
+    assert record_log.log_files(records) == [] and count(engine, Delegation) == 12

@@ -59,10 +59,42 @@ def test_built_in_matrix_sends_code_fixes_to_fast_providers_first() -> None:
     ]
 
 
-def test_built_in_matrix_is_restricted_to_configured_providers() -> None:
+def test_built_in_matrix_puts_its_providers_first_and_the_other_configured_ones_after_as_fallbacks() -> None:
     reg = registry(openai=["gpt-4o"], perplexity=["sonar-pro"])
     assert ids(plan(reg, task_type="research")) == ["perplexity:sonar-pro", "openai:gpt-4o"]
-    assert ids(plan(reg, task_type="ui")) == ["openai:gpt-4o"]
+    assert ids(plan(reg, task_type="ui")) == ["openai:gpt-4o", "perplexity:sonar-pro"]
+
+
+def test_built_in_matrix_knows_a_provider_by_its_preset_or_kind_not_its_section_name() -> None:
+    # Before: the matrix was keyed by section name; local and mygroq were never tried, not even as fallbacks.
+    reg = Registry(
+        SwitchboardConfig.model_validate(
+            {
+                "providers": {
+                    "local": {"preset": "ollama", "models": ["qwen"]},
+                    "openai": {"base_url": "http://x/v1", "models": ["gpt-4o-mini"]},
+                    "mygroq": {"preset": "groq", "models": ["llama-3.3-70b-versatile"]},
+                    "claude": {"kind": "anthropic", "models": ["claude-haiku-4-5"]},
+                }
+            }
+        )
+    )
+    result = plan(reg, task_type="general")
+    assert ids(result) == [
+        "mygroq:llama-3.3-70b-versatile",  # general: groq first
+        "openai:gpt-4o-mini",
+        "claude:claude-haiku-4-5",  # the anthropic kind
+        "local:qwen",  # the matrix does not know ollama: a fallback, in config order
+    ]
+    assert result.skipped == []
+
+
+def test_a_route_entry_whose_model_its_provider_does_not_list_is_skipped_with_a_reason() -> None:
+    reg = registry(acme=["ok-a", "ok-b"])
+    result = plan(reg, RoutingConfig(default=["acme:ok-aa", "acme:ok-b"]))
+    assert ids(result) == ["acme:ok-b"]
+    assert [(s.model, "not in [providers.acme] models" in s.reason) for s in result.skipped] == [("acme:ok-aa", True)]
+    assert ids(plan(reg, explicit_model="acme:ok-zz")) == ["acme:ok-zz", "acme:ok-a", "acme:ok-b"]  # asked for by name
 
 
 def test_config_task_type_list_wins_and_unconfigured_entries_are_skipped_with_a_reason() -> None:

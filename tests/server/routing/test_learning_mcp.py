@@ -287,3 +287,24 @@ async def test_a_store_that_cannot_be_read_costs_learning_not_the_answer(
             result = await delegate(client)
     assert result["model"] == FLAKY and result["answer"] == "echo: fix it"
     assert "no evidence yet" in result["decision"]["learning"]
+
+
+async def test_the_providers_tool_shows_the_learned_order_delegate_tries_next_and_why(
+    settings: Settings, engine: Engine, flaky: FakeOpenAI, steady: FakeOpenAI, tmp_path: Path
+) -> None:
+    # Before: `providers` said "tried as written" (flaky first) while delegate tried ok-b first.
+    fail_70_percent(flaky, 31)
+    server = server_for(settings, engine, config_for(flaky, steady), tmp_path)
+    with anyio.fail_after(60):
+        async with Client(server) as client:
+            for _ in range(30):
+                await delegate(client)
+            listed = await client.call_tool("providers", {})
+            after = await delegate(client)
+    assert listed.structured_content is not None
+    route = listed.structured_content["routes"]["code_fix"]
+    assert route["models"] == [OK, FLAKY] and route["written"] == [FLAKY, OK]
+    assert after["decision"]["attempts"][0]["model"] == OK
+    assert f"{OK} before {FLAKY}: success 1.00 vs 0." in route["why"]
+    text = listed.content[0].text  # pyright: ignore[reportAttributeAccessIssue]
+    assert f"code_fix: {OK}, {FLAKY};" in text and "tried as written" not in text.split("code_fix:")[1].split("\n")[0]
