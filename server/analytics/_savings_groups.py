@@ -93,9 +93,9 @@ def _groups(db: Session, where: list[ColumnElement[bool]]) -> list[Any]:
             k.sid,
             k.provider,
             k.route_model,
-            case(
-                ((k.unpriced > 0) | k.actual.is_(None), UNPRICED), (k.unmeasured > 0, UNMEASURED), else_=0
-            ).label("excluded"),
+            case(((k.unpriced > 0) | k.actual.is_(None), UNPRICED), (k.unmeasured > 0, UNMEASURED), else_=0).label(
+                "excluded"
+            ),
             k.tin,
             (k.tin - cached).label("uncached"),
             k.tout,

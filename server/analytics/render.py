@@ -163,8 +163,7 @@ def _savings(r: StatsReport, limit: int) -> list[str]:
         f"Savings: {fmt_pct(s.delegation_rate)} of handed-off tasks delegated ({s.delegated_calls} delegate calls, "
         f"{s.subagent_runs} subagent runs), {fmt_usd(s.saved_usd)} saved "
         f"({fmt_usd(s.counterfactual_usd)} on Claude - {fmt_usd(s.actual_usd)} actual - "
-        f"{fmt_usd(s.claude_overhead_usd)} Claude overhead"
-        + (f"; {'; '.join(excluded)})" if excluded else ")")
+        f"{fmt_usd(s.claude_overhead_usd)} Claude overhead" + (f"; {'; '.join(excluded)})" if excluded else ")")
     ]
     lines += table(
         ["route", "calls", "actual", "on claude", "claude overhead", "saved"],

@@ -145,7 +145,7 @@ def _delegations(rng: random.Random, sid: str | None, rows: list[SQLModel]) -> N
                     # Calls from before these were recorded have none (their savings are unmeasured).
                     # Drawn from their own generator: the rest of the store stays what it was.
                     claude_ask_tokens=side.choice([None, side.randint(10, 400)]) if ok else None,
-                    claude_read_tokens=side.choice([None, side.randint(10, 4000), side.randint(9, 4000)]) if ok else None,
+                    claude_read_tokens=side.choice([None, side.randint(10, 4000), side.randint(9, 99)]) if ok else None,
                 )
             )
             if ok:
