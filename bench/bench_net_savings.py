@@ -44,13 +44,20 @@ TASK = "Write a Python function that parses ISO 8601 durations like P1DT2H into 
 
 @dataclass
 class Measured(Conversation):
-    """A scripted conversation whose usage is counted from each request and reply, 3 characters a token."""
+    """A scripted conversation whose usage is counted from each request and reply, 3 characters a token, cached
+    as the real API caches a conversation: what the previous request sent is read from the prompt cache, the rest
+    is written to it."""
+
+    seen: int = 0
 
     def reply(self, body: dict[str, Any]) -> Turn:
         turn = super().reply(body)
-        sent = len(json.dumps({k: body.get(k) for k in ("system", "tools", "messages")}))
-        written = len(json.dumps(turn.content()))
-        return Turn(turn.text, turn.tool_uses, Usage(input_tokens=sent // 3, output_tokens=written // 3))
+        sent = len(json.dumps({k: body.get(k) for k in ("system", "tools", "messages")})) // 3
+        written = len(json.dumps(turn.content())) // 3
+        read = min(self.seen, sent)
+        self.seen = sent
+        usage = Usage(0, written, read, cache_creation_input_tokens=sent - read)
+        return Turn(turn.text, turn.tool_uses, usage)
 
 
 def answer_text(chars: int) -> str:
