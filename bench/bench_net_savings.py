@@ -73,7 +73,7 @@ def session(root: Path, marker: str, turns: list[Turn], answer: str) -> tuple[fl
         config = root / "switchboard.toml"
         config.write_text(
             f'[providers.p]\nkind = "openai-compatible"\nbase_url = "{provider.base_url}"\nmodels = ["m"]\n'
-            '[providers.p.prices.m]\ninput_per_mtok = 0.1\noutput_per_mtok = 0.4\n'
+            "[providers.p.prices.m]\ninput_per_mtok = 0.1\noutput_per_mtok = 0.4\n"
             '[routing]\ndefault = ["p:m"]\n',
             encoding="utf-8",
         )
@@ -109,8 +109,10 @@ def main() -> None:
         finally:
             engine.dispose()
     claude_saving = without - with_cost - found.actual_usd
-    print(f"Claude Code, without delegate: ${without:.6f}; with: ${with_cost:.6f}; difference ${with_cost - without:+.6f}")
-    print(f"Delegate call: asked {row.claude_ask_tokens} tokens, read {row.claude_read_tokens} tokens (3 chars a token)")
+    difference = with_cost - without
+    print(f"Claude Code, without delegate: ${without:.6f}; with: ${with_cost:.6f}; difference ${difference:+.6f}")
+    asked, read = row.claude_ask_tokens, row.claude_read_tokens
+    print(f"Delegate call: asked {asked} tokens, read {read} tokens (3 chars a token)")
     print(
         f"Switchboard: counterfactual ${found.counterfactual_usd:.6f} - actual ${found.actual_usd:.6f} - Claude "
         f"overhead ${found.claude_overhead_usd:.6f} = saved ${found.saved_usd:+.6f}"
