@@ -22,10 +22,14 @@ from server.analytics._claude_prices import linear_up_to, unit_rates
 from server.analytics._sql import count_if, select_columns, sum_if
 from server.store.models import AgentSession, Delegation, ModelUsage
 
-__all__ = ["Totals", "grouped_totals"]
+__all__ = ["UNMEASURED", "UNPRICED", "Totals", "grouped_totals"]
 
-Totals = tuple[int, int, Counter[str], dict[tuple[str, str], list[float]]]
-"""``(answered calls, unpriced calls, calls per Claude model, (provider, model) -> [calls, actual, cf, saved])``."""
+Totals = tuple[int, int, int, Counter[str], dict[tuple[str, str], list[float]]]
+"""``(answered calls, unpriced calls, unmeasured calls, calls per Claude model, (provider, model) -> [calls, actual,
+cf, saved])``; unmeasured: answered before the tokens they cost Claude were recorded."""
+
+UNPRICED, UNMEASURED = 1, 2
+"""Why a call is left out of the totals (the ``excluded`` column)."""
 
 
 class code_point_order(FunctionElement[str]):
@@ -72,6 +76,7 @@ def _groups(db: Session, where: list[ColumnElement[bool]]) -> list[Any]:
             count_if(unpriced).label("unpriced"),
             func.max(case((ok, Delegation.provider))).label("provider"),
             func.max(case((ok, Delegation.model))).label("route_model"),
+            count_if(ok & col(Delegation.claude_read_tokens).is_(None)).label("unmeasured"),
         )
         .where(*where)
         .group_by(Delegation.request_id)
@@ -88,7 +93,9 @@ def _groups(db: Session, where: list[ColumnElement[bool]]) -> list[Any]:
             k.sid,
             k.provider,
             k.route_model,
-            case(((k.unpriced > 0) | k.actual.is_(None), 1), else_=0).label("excluded"),
+            case(((k.unpriced > 0) | k.actual.is_(None), UNPRICED), (k.unmeasured > 0, UNMEASURED), else_=0).label(
+                "excluded"
+            ),
             k.tin,
             (k.tin - cached).label("uncached"),
             k.tout,
@@ -142,12 +149,15 @@ def grouped_totals(db: Session, where: list[ColumnElement[bool]], default: str) 
             return None
     totals: dict[tuple[str, str], list[float]] = {}
     used: Counter[str] = Counter()
-    answered = unpriced_calls = 0
+    answered = unpriced_calls = unmeasured = 0
     for model, (_, _, provider, route_model, excluded, n, uncached, output, cached, actual, _) in resolved:
         answered += n
         found = rates[model]
-        if excluded or found is None or actual is None:
+        if excluded == UNPRICED or found is None or actual is None:
             unpriced_calls += n
+            continue
+        if excluded == UNMEASURED:
+            unmeasured += n
             continue
         r_in, r_out, r_cached = found
         counterfactual = int(uncached) * r_in + int(output) * r_out + int(cached) * r_cached
@@ -157,4 +167,4 @@ def grouped_totals(db: Session, where: list[ColumnElement[bool]], default: str) 
         entry[1] += float(actual)
         entry[2] += counterfactual
         entry[3] += counterfactual - float(actual)
-    return answered, unpriced_calls, used, totals
+    return answered, unpriced_calls, unmeasured, used, totals

@@ -182,20 +182,24 @@ def _savings(r: StatsReport, limit: int) -> list[str]:
     s = r.savings
     if s is None:
         return []
+    excluded = [f"{s.unpriced_calls} unpriced calls excluded"] if s.unpriced_calls else []
+    if s.unmeasured_calls:
+        excluded.append(f"{s.unmeasured_calls} calls recorded before their Claude overhead excluded")
     lines = [
         f"Savings: {fmt_pct(s.delegation_rate)} of handed-off tasks delegated ({s.delegated_calls} delegate calls, "
         f"{s.subagent_runs} subagent runs), {fmt_usd(s.saved_usd)} saved "
-        f"({fmt_usd(s.counterfactual_usd)} on Claude vs {fmt_usd(s.actual_usd)} actual"
-        + (f"; {s.unpriced_calls} unpriced calls excluded)" if s.unpriced_calls else ")")
+        f"({fmt_usd(s.counterfactual_usd)} on Claude - {fmt_usd(s.actual_usd)} actual - "
+        f"{fmt_usd(s.claude_overhead_usd)} Claude overhead" + (f"; {'; '.join(excluded)})" if excluded else ")")
     ]
     lines += table(
-        ["route", "calls", "actual", "on claude", "saved"],
+        ["route", "calls", "actual", "on claude", "claude overhead", "saved"],
         [
             [
                 f"{x.provider}:{x.model}",
                 x.calls,
                 fmt_usd(x.actual_usd),
                 fmt_usd(x.counterfactual_usd),
+                fmt_usd(x.claude_overhead_usd),
                 fmt_usd(x.saved_usd),
             ]
             for x in s.by_route
@@ -206,8 +210,8 @@ def _savings(r: StatsReport, limit: int) -> list[str]:
         lines.append(f"Method: {s.method}")
     else:
         lines.append(
-            "Method: counterfactual cost on the session's Claude model minus actual cost (the savings "
-            "section alone explains it)"
+            "Method: counterfactual cost on the session's Claude model minus actual cost minus what asking and "
+            "reading cost Claude (the savings section alone explains it)"
         )
     return lines
 

@@ -16,7 +16,8 @@ def fmt_usd(value: float | None, missing: str = "unpriced") -> str:
     """Dollars, with enough decimals for small sums; ``missing`` when None."""
     if value is None:
         return missing
-    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4f}"
+    sign, size = ("-" if value < 0 else ""), abs(value)
+    return f"{sign}${size:,.2f}" if size >= 1 else f"{sign}${size:.4f}"
 
 
 def at_least(known_usd: float | None, unpriced: int) -> str:

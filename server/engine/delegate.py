@@ -99,10 +99,10 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     # response); other processes' writes arrive with the next reload.
     runtime.learner.add(learned_from(rows))
     thread = (thread_id, runtime.session_id) if winner is not None else None
-    runtime.record((shown.rows if shown else []) + rows, thread=thread, settle=settle)
     if winner is None or winner.completion is None or shown is None:
+        runtime.record(rows, thread=thread, settle=settle)
         raise DelegateError(_all_failed(plan, attempts))
-    return DelegateResult(
+    result = DelegateResult(
         answer=shown.text,
         model=winner.info.id,
         thread_id=thread_id,
@@ -117,6 +117,32 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
         output_id=shown.output_id,
         decision=_decision(params, plan, attempts, winner, budgeted.note, learned),
     )
+    _note_claude_side(rows, params, result)
+    runtime.record(shown.rows + rows, thread=thread, settle=settle)
+    return result
+
+
+def _note_claude_side(rows: list[SQLModel], params: DelegateParams, result: DelegateResult) -> None:
+    """Keep on the answering attempt's row the tokens Claude spent writing this call and reading its result."""
+    from server.engine.claude_side import ask_tokens, read_tokens
+    from server.engine.compact import delegate_result
+
+    answered = next((r for r in rows if isinstance(r, Delegation) and r.status == "ok"), None)
+    if answered is None:
+        return
+    arguments = {
+        "task": params.task,
+        "model": params.model,
+        "task_type": params.task_type,
+        "files": params.files,
+        "system": params.system,
+        "max_tokens": params.max_tokens,
+        "max_cost_usd": params.max_cost_usd,
+        "thread_id": params.thread_id,
+        "temperature": params.temperature,
+    }
+    answered.claude_ask_tokens = ask_tokens(arguments)
+    answered.claude_read_tokens = read_tokens(delegate_result(result))
 
 
 def _check_arguments(runtime: Runtime, params: DelegateParams) -> None:

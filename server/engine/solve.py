@@ -50,11 +50,18 @@ class SolveSpec:
     parallel: int = 3
     check_timeout_s: float = 60.0
     environ: Mapping[str, str] = field(default_factory=dict[str, str])
+    scored_by: str = ""
+    """Who scores and why that one, for the result's line (e.g. ``judged by pj:x (not a candidate)``)."""
 
 
 class _SolveRun:
-    def __init__(self, runtime: Runtime, spec: SolveSpec, progress: Progress | None) -> None:
+    def __init__(self, runtime: Runtime, spec: SolveSpec, progress: Progress | None, deadline: float | None) -> None:
         self.runtime = runtime
+        self.ends_at = anyio.current_time() + spec.timeout_s
+        """When the run must be over: its own deadline, or the client's when that comes first."""
+        if deadline is not None:
+            self.ends_at = min(self.ends_at, deadline)
+        self.run_s = self.ends_at - anyio.current_time()
         self.spec = spec
         self.progress = progress
         self.run_id = uuid.uuid4().hex
@@ -85,7 +92,8 @@ class _SolveRun:
         before the last one's task has started, so counting calls made would let it overshoot.
         """
         if self.reserved + self.scorer.calls_per_node > self.spec.max_calls:
-            return "max_calls"
+            # Final only once no node is in flight (the search asks again as each ends): then reserved = made.
+            return "max_calls" if self.reserved >= self.spec.max_calls else "too_few_calls_left"
         self.reserved += self.scorer.calls_per_node
         return None
 
@@ -123,8 +131,11 @@ class _SolveRun:
             raise refused
         outcome = await self.calls.call(slot, info, request, self.stop)
         node.add_cost(outcome.cost_usd, outcome.priced)
-        if not outcome.answered or not outcome.text:
-            node.finish(status=outcome.status, error=outcome.error or "empty answer", score=0.0)
+        if not outcome.answered or not outcome.text or not outcome.text.strip():
+            # No answer is not a bad answer: the node stays unscored, with why.
+            node.finish(
+                status=outcome.status if outcome.status != "ok" else "empty", error=outcome.error or "empty answer"
+            )
         else:
             node.answer = outcome.text
             node.output_id = self.ledger.store_full(slot, outcome.text, "solve_node")
@@ -134,9 +145,10 @@ class _SolveRun:
                 node.finish(status="unscored", error=refused.reason)
                 raise
             self._scored(node, scored)
-            if scored.status in QUALITY_STATUSES:
+            if scored.status in QUALITY_STATUSES and scored.score is not None:
                 self.ledger.delegations[slot].quality = scored.score  # the learning router's signal
         await self._tell_progress(node)
+        # The search needs a number: an unscored node counts as 0 there only, never in what is recorded or learned.
         return NodeState(node.node_id, model, node.answer or "", node.score or 0.0, node.feedback or "")
 
     def _scored(self, node: NodeRecord, scored: Scored) -> None:
@@ -154,17 +166,17 @@ class _SolveRun:
             await self.progress(self.calls.made, self.spec.max_calls, message)
 
     async def execute(self) -> SolveResult:
-        await load_treequest()
-        await self.calls.load_spend(self._worst_usd())
         stop_reason, search_ms = "deadline", 0.0
         async with anyio.create_task_group() as group:
 
             async def deadline() -> None:
-                await anyio.sleep(self.spec.timeout_s)
+                await anyio.sleep_until(self.ends_at)
                 self.stop.reason = "timeout"  # read by the calls being cancelled, to record why
                 group.cancel_scope.cancel()
 
             group.start_soon(deadline)
+            await load_treequest()
+            await self.calls.load_spend(self._worst_usd())
             end = await search(
                 [info.id for info in self.spec.models],
                 self.expand,
@@ -178,10 +190,12 @@ class _SolveRun:
             if node.status != "running":
                 continue
             if stop_reason == "deadline":
-                node.finish(status="timeout", error=f"the run's {self.spec.timeout_s:g} s deadline came first")
+                node.finish(status="timeout", error=f"the run's {self.run_s:.1f} s deadline came first")
             else:
                 node.finish(status="cancelled", error=f"stopped: the run ended ({stop_reason}) before it finished")
-        notes = [f"cost cap does not bound unpriced models: {', '.join(self.calls.cap.unbounded)}"]
+        notes = [*self._scoring_notes()]
+        if self.calls.cap.unbounded:
+            notes.append(f"cost cap does not bound unpriced models: {', '.join(self.calls.cap.unbounded)}")
         return assemble(
             self.run_id,
             self.nodes,
@@ -191,8 +205,25 @@ class _SolveRun:
             max_output_tokens=self.runtime.config.output.max_output_tokens,
             latency_ms=self.elapsed_ms(),
             search_ms=search_ms,
-            notes=notes if self.calls.cap.unbounded else [],
+            notes=notes,
+            scored_by=self.spec.scored_by,
         )
+
+    def _scoring_notes(self) -> list[str]:
+        """Why the best score is what it is, when the judge or the check failed on some answers."""
+        answered = [node for node in self.nodes if node.answer is not None]
+        notes: list[str] = []
+        for status, who in (
+            ("judge_failed", f"judge {self.spec.judge.id if self.spec.judge else ''}"),
+            ("check_failed", f"check {self.spec.check_name}"),
+            ("check_timeout", f"check {self.spec.check_name}"),
+        ):
+            failed = [node for node in answered if node.status == status]
+            if not failed:
+                continue
+            verb = "timed out" if status == "check_timeout" else "failed"
+            notes.append(f"{who} {verb} on {len(failed)} of {len(answered)} answers: {_why(failed[0].error, who)}")
+        return notes
 
     def _worst_usd(self) -> float:
         """The run's worst case, reserved against the daily and session budgets: ``max_calls`` calls at the dearest
@@ -209,13 +240,24 @@ class _SolveRun:
         return (time.perf_counter() - self.started) * 1000
 
 
-async def run_solve(runtime: Runtime, spec: SolveSpec, *, progress: Progress | None = None) -> SolveResult:
+def _why(error: str | None, who: str) -> str:
+    """The last line of a node's error, without the scorer's name it repeats."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    last = lines[-1] if lines else "no reason given"
+    return last.removeprefix(f"{who}: ").removeprefix(f"{who} ")
+
+
+async def run_solve(
+    runtime: Runtime, spec: SolveSpec, *, progress: Progress | None = None, deadline: float | None = None
+) -> SolveResult:
     """Search for the best answer to ``spec.task``, record the run and its tree, and return the best so far.
 
-    Node failures (a model error, a failing or hanging check, a judge's garbage) are recorded, scored 0 and never
-    fatal; the run ends at the target score, ``max_calls``, the cost cap or the deadline.
+    ``deadline`` is :meth:`Runtime.call_deadline` taken when the tool call arrived: the run ends by then, or after
+    ``spec.timeout_s``, whichever comes first. Node failures (a model error, a failing or hanging check, a judge's
+    garbage) are recorded and never fatal; a node with no answer or whose judge failed stays unscored (never 0).
+    The run ends at the target score, ``max_calls``, the cost cap or the deadline.
     """
-    run = _SolveRun(runtime, spec, progress)
+    run = _SolveRun(runtime, spec, progress, deadline)
     result: SolveResult | None = None
     ended = "error"
     try:

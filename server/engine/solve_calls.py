@@ -45,7 +45,8 @@ class SolveCalls(RunCalls):
     def made_for(self, node_id: str) -> int:
         return self._made.get(node_id, 0)
 
-    def _record(self, slot: int, attempt: Attempt) -> None:
+    def _record(self, slot: int, attempt: Attempt, task_type: str | None = None) -> None:
+        del task_type  # a solve call's row is named by its role
         node_id, role = self._node_of[slot]
         row = delegation_row(
             attempt, index=slot, request_id=self.ledger.run_id, session_id=self.runtime.session_id, task_type=role

@@ -23,7 +23,7 @@ def solve_result(result: SolveResult) -> CallToolResult:
 
 def solve_line(result: SolveResult) -> str:
     """``solve · score 1.00 (target 1.00, stopped: target) · 9 calls (pf:good 7, pf:weak 2) · path pf:good new →
-    pf:good refine → pf:good refine · $0.0012 · 5.3 s``."""
+    pf:good refine → pf:good refine · scored by check tests alone · $0.0012 · 5.3 s``."""
     score = "no score" if result.best_score is None else f"score {result.best_score:.2f}"
     by_model = ", ".join(f"{model} {count}" for model, count in result.calls_by_model.items())
     steps = " → ".join(f"{step.model} {'new' if step.action == 'wider' else 'refine'}" for step in result.path)
@@ -33,6 +33,8 @@ def solve_line(result: SolveResult) -> str:
     ]
     if steps:
         parts.append(f"path {steps}")
+    if result.scored_by:
+        parts.append(result.scored_by)
     if result.total_cost_usd is None and result.unpriced_calls:
         cost = f"at least {money(result.cost_known_usd)}, {result.unpriced_calls} unpriced"
     else:

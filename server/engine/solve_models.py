@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field
 
 __all__ = ["NodeResult", "PathStep", "SolveResult", "StopReason"]
 
-StopReason = Literal["target", "max_calls", "cost_cap", "budget", "deadline", "exhausted"]
+StopReason = Literal["target", "max_calls", "too_few_calls_left", "cost_cap", "budget", "deadline", "exhausted"]
+"""``max_calls``: every allowed call was made; ``too_few_calls_left``: some are left, fewer than a node takes."""
 
 
 class PathStep(BaseModel):
@@ -41,8 +42,9 @@ class SolveResult(BaseModel):
     best_answer: str | None = Field(default=None, description="Cut to fit the output limit when long.")
     answer_truncated: bool = False
     output_id: str | None = Field(default=None, description="Stored full answer; read the rest with get_output.")
-    best_score: float | None = None
+    best_score: float | None = Field(default=None, description="None: no answer was scored (see notes for why).")
     target_score: float
+    scored_by: str = Field(default="", description="The check and/or judge that scored the answers, and why that one.")
     path: list[PathStep] = Field(default_factory=list[PathStep])
     calls: int = Field(description="Model calls made: answers and judge verdicts.")
     calls_by_model: dict[str, int] = Field(default_factory=dict[str, int], description="Answer calls per model.")

@@ -66,8 +66,10 @@ class NodeRecord:
 
 
 def _best(nodes: Sequence[NodeRecord]) -> NodeRecord | None:
+    """The best-scored node with an answer; with none scored, the first answer (unscored: the notes say why)."""
     scored = [node for node in nodes if node.score is not None and node.answer]
-    return max(scored, key=lambda node: (node.score or 0.0, -node.seq), default=None)
+    best = max(scored, key=lambda node: (node.score or 0.0, -node.seq), default=None)
+    return best or next((node for node in nodes if node.answer), None)
 
 
 def _path(best: NodeRecord | None) -> list[PathStep]:
@@ -111,6 +113,7 @@ def assemble(
     latency_ms: float,
     search_ms: float,
     notes: list[str],
+    scored_by: str = "",
 ) -> SolveResult:
     """The client's result for the run's ``nodes``."""
     best = _best(nodes)
@@ -143,6 +146,7 @@ def assemble(
         search_overhead_ms=search_ms,
         nodes=[_node_result(node) for node in nodes],
         notes=notes,
+        scored_by=scored_by,
     )
 
 

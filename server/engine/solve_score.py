@@ -2,7 +2,8 @@
 
 With a check only, the node's score is the check's. With a judge only, the judge's. With both, the judge is
 asked only when the check scored above 0, and the node's score is the product: an answer that fails the check
-scores 0 whatever the judge would say, and among answers that pass, the judge orders them.
+scores 0 whatever the judge would say, and among answers that pass, the judge orders them. A judge that fails
+(an error, no JSON) leaves the node unscored (None) with the reason: that says nothing of the answer.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ __all__ = ["Scored", "Scorer"]
 class Scored:
     """A node's score and what its scorer said; ``status`` is ``ok`` or why the scoring failed."""
 
-    score: float
+    score: float | None
+    """None: unscored (the judge failed), never a 0 the answer did not earn."""
     feedback: str
     status: str = "ok"
     cost_usd: float | None = 0.0
@@ -61,14 +63,15 @@ class Scorer:
             status = "ok" if result.exit_code == 0 else status
             feedback = self.scrub(result.feedback) if self.scrub is not None else result.feedback
             gate = Scored(result.score, feedback, status)
-            if self.judge is None or result.score <= 0:
+            if self.judge is None or (result.score or 0.0) <= 0:
                 return gate
         assert self.judge is not None, "a run has a check or a judge"
         judged = await self._judge(node_id, answer, self.judge)
         if gate is None:
             return judged
         feedback = f"check: {gate.feedback}\njudge: {judged.feedback}".strip()
-        return Scored(gate.score * judged.score, feedback, judged.status, judged.cost_usd, judged.priced)
+        score = None if gate.score is None or judged.score is None else gate.score * judged.score
+        return Scored(score, feedback, judged.status, judged.cost_usd, judged.priced)
 
     async def _judge(self, node_id: str, answer: str, judge: ModelInfo) -> Scored:
         request = self.calls.request(JUDGE_SYSTEM, judge_prompt(self.task, answer))
@@ -79,9 +82,9 @@ class Scorer:
         outcome = await self.calls.call(slot, judge, request, self.stop)
         if not outcome.answered or outcome.text is None:
             why = f"judge {judge.id} failed ({outcome.status}: {outcome.error})"
-            return Scored(0.0, why, "judge_failed", outcome.cost_usd, outcome.priced)
+            return Scored(None, why, "judge_failed", outcome.cost_usd, outcome.priced)
         try:
             verdict = parse_judge_score(outcome.text)
         except JudgeError as exc:
-            return Scored(0.0, f"judge {judge.id}: {exc}", "judge_failed", outcome.cost_usd, outcome.priced)
+            return Scored(None, f"judge {judge.id}: {exc}", "judge_failed", outcome.cost_usd, outcome.priced)
         return Scored(verdict.score, verdict.critique, "ok", outcome.cost_usd, outcome.priced)

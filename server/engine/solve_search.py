@@ -127,10 +127,11 @@ async def search(
 
     async with anyio.create_task_group() as group, send, receive:
         while True:
+            refused: str | None = None
             while loop.stop_reason is None and loop.inflight < parallel:
-                reason = may_start()
-                if reason is not None:
-                    loop.stop_reason = reason
+                # A refusal is final only with nothing in flight: a node that ends gives back calls it did not use.
+                refused = may_start()
+                if refused is not None:
                     break
                 started = time.perf_counter()
                 state, trials = algo.ask_batch(state, 1, actions)
@@ -138,6 +139,7 @@ async def search(
                 loop.inflight += 1
                 group.start_soon(run, trials[0])
             if loop.inflight == 0:
+                loop.stop_reason = loop.stop_reason or refused
                 break
             trial, result = await receive.receive()
             loop.inflight -= 1

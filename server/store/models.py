@@ -248,6 +248,14 @@ class Delegation(SQLModel, table=True):
     quality: float | None = Field(
         default=None, description="0 to 1: a consensus member's judge score / 10, or 1/0 for agreeing with the vote."
     )
+    claude_ask_tokens: int | None = Field(
+        default=None,
+        description="On the answering attempt of a delegate call: tokens of the tool_use input Claude wrote "
+        "(estimated from its characters); None before they were recorded.",
+    )
+    claude_read_tokens: int | None = Field(
+        default=None, description="On the answering attempt of a delegate call: tokens of the tool_result Claude read."
+    )
     learned_over: str | None = Field(
         default=None,
         max_length=400,

@@ -21,12 +21,17 @@ from server.routing.classify import classify
 from server.routing.explicit import model_error
 from server.routing.rank import plan_route
 
-__all__ = ["DEFAULT_MEMBERS", "MAX_MEMBERS", "choose_members", "consensus", "register_consensus_tool"]
+__all__ = ["DEFAULT_MEMBERS", "MAX_MEMBERS", "choose_members", "consensus", "ranked_models", "register_consensus_tool"]
 
 DEFAULT_MEMBERS = 3
 MAX_MEMBERS = 10
 """The most members a run seats, however they are named (``n``, ``models`` or ``stances``): each is a paid call
 made at the same moment, and 40 listed models made 41 calls (the judge's included) while ``n`` stopped at 10."""
+
+
+def ranked_models(runtime: Runtime, question: str) -> list[ModelInfo]:
+    """Every configured model for ``question``, in the router's order."""
+    return _ranked(runtime, question)
 
 
 def _ranked(runtime: Runtime, question: str) -> list[ModelInfo]:

@@ -15,13 +15,11 @@ from server.engine.compact import tool_description
 from server.engine.runtime import Runtime
 from server.engine.solve_compact import solve_result
 from server.providers.registry import ModelInfo
-from server.tools.consensus import choose_members
+from server.tools.consensus import choose_members, ranked_models
 
-__all__ = ["CLIENT_MARGIN", "DEFAULT_MODELS", "register_solve_tool", "solve"]
+__all__ = ["DEFAULT_MODELS", "register_solve_tool", "solve"]
 
 DEFAULT_MODELS = 3
-CLIENT_MARGIN = 0.9
-"""A run the client bounds (``MCP_TOOL_TIMEOUT``) ends within this share of it, leaving room for the reply."""
 
 
 def _model(runtime: Runtime, model_id: str) -> ModelInfo:
@@ -53,13 +51,34 @@ def _check(runtime: Runtime, name: str | None) -> str | None:
     return checks[name]
 
 
-def _models(runtime: Runtime, task: str, models: list[str] | None) -> tuple[list[ModelInfo], str | None]:
+def _models(runtime: Runtime, task: str, models: list[str] | None) -> list[ModelInfo]:
     if models:
-        return [_model(runtime, model_id) for model_id in dict.fromkeys(models)], None
-    chosen, judge = choose_members(runtime, task, DEFAULT_MODELS)
+        return [_model(runtime, model_id) for model_id in dict.fromkeys(models)]
+    chosen, _ = choose_members(runtime, task, DEFAULT_MODELS)
     if not chosen:
         raise ToolError(f"no model is configured: add [providers.NAME] sections with models to {runtime.config_file}")
-    return [_model(runtime, model_id) for model_id in chosen], judge
+    return [_model(runtime, model_id) for model_id in chosen]
+
+
+def _judge(
+    runtime: Runtime, task: str, named: str | None, check: str | None, chosen: list[ModelInfo]
+) -> tuple[ModelInfo | None, str]:
+    """The judge and the line that says who scores: the one named; else, without a check, the router's best-ranked
+    configured model that is not a candidate (a candidate would judge its own answers); else none (the check
+    alone). With neither a check nor such a model there is nothing to score with: refused before any call."""
+    if named is not None:
+        judge = _model(runtime, named)
+        return judge, (f"check {check}, ranked by judge {judge.id}" if check else f"judged by {judge.id}")
+    if check is not None:
+        return None, f"scored by check {check} alone"
+    candidates = {info.id for info in chosen}
+    outside = next((info for info in ranked_models(runtime, task) if info.id not in candidates), None)
+    if outside is None:
+        raise ToolError(
+            "nothing can score the answers: name a check configured under [solve.checks], or a judge; there is no "
+            f"configured model outside the candidates ({', '.join(sorted(candidates))}) to judge by default"
+        )
+    return outside, f"judged by {outside.id} (not a candidate)"
 
 
 def _max_calls(runtime: Runtime, asked: int | None, per_node: int) -> int:
@@ -76,10 +95,8 @@ def _max_calls(runtime: Runtime, asked: int | None, per_node: int) -> int:
 
 
 def _timeout(runtime: Runtime, asked: float | None) -> float:
-    value = asked or runtime.config.solve.timeout_s
-    if runtime.client_timeout_s is not None:
-        value = min(value, runtime.client_timeout_s * CLIENT_MARGIN)
-    return value
+    """The run's own deadline; the client's (taken as the call arrived) is applied by the run on top of it."""
+    return asked or runtime.config.solve.timeout_s
 
 
 async def solve(
@@ -96,8 +113,9 @@ async def solve(
     judge: Annotated[
         str | None,
         Field(
-            description="'provider:model' scoring each answer 0-1 with a critique; default without a check: "
-            "the router's pick. With a check, the check gates and the judge ranks."
+            description="'provider:model' scoring each answer 0-1 with a critique; default without a check: the "
+            "router's pick among configured models that are not candidates. With a check, the check gates and the "
+            "judge ranks; default with a check: no judge."
         ),
     ] = None,
     files: Annotated[list[str] | None, Field(description="Paths inside the project to send along.")] = None,
@@ -113,14 +131,14 @@ async def solve(
     and time. Progress is reported as nodes finish.
     """
     runtime = ctx.request_context.lifespan_context
+    deadline = runtime.call_deadline()  # before any wait (warm-up, the client's roots): its clock is running
     await runtime.warm()
     from server.engine.files import FileRefused, attach_files
     from server.engine.solve import SolveSpec, run_solve
 
     command = _check(runtime, check)
-    chosen, default_judge = _models(runtime, task, models)
-    judge_id = judge or (None if command is not None else default_judge or chosen[0].id)
-    judge_info = _model(runtime, judge_id) if judge_id is not None else None
+    chosen = _models(runtime, task, models)
+    judge_info, scored_by = _judge(runtime, task, judge, check, chosen)
     limit = _max_calls(runtime, max_calls, 1 + (judge_info is not None))
     if files:
         try:
@@ -140,12 +158,13 @@ async def solve(
         parallel=min(runtime.config.solve.parallel, runtime.config.resilience.max_concurrency),
         check_timeout_s=runtime.config.solve.check_timeout_s,
         environ=dict(os.environ),
+        scored_by=scored_by,
     )
 
     async def progress(done: float, total: float | None, message: str) -> None:
         await ctx.report_progress(done, total, message)
 
-    return solve_result(await run_solve(runtime, spec, progress=progress))
+    return solve_result(await run_solve(runtime, spec, progress=progress, deadline=deadline))
 
 
 def register_solve_tool(server: MCPServer[Any]) -> None:

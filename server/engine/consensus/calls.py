@@ -116,8 +116,13 @@ class RunCalls:
             self.cap.settle(slot, 0.0)
         return reason
 
-    async def call(self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal) -> MemberOutcome:
-        """Make call ``slot`` and record it; a cancelled call is recorded with ``stop.reason`` and re-raised."""
+    async def call(
+        self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal, *, task_type: str | None = None
+    ) -> MemberOutcome:
+        """Make call ``slot`` and record it; a cancelled call is recorded with ``stop.reason`` and re-raised.
+
+        ``task_type`` names the row's task type; default: ``consensus`` for a member, ``consensus_judge`` after.
+        """
         started = time.perf_counter()
         try:
             attempt = await try_model(self.runtime, info, request)
@@ -127,21 +132,20 @@ class RunCalls:
             if breaker.state is BreakerState.HALF_OPEN:
                 breaker.release_probe()
             status = stop.reason or "cancelled"
-            self._record(
-                slot, Attempt(info, status, (time.perf_counter() - started) * 1000, error=f"consensus: {status}")
-            )
+            latency_ms = (time.perf_counter() - started) * 1000
+            self._record(slot, Attempt(info, status, latency_ms, error=f"consensus: {status}"), task_type)
             raise
-        self._record(slot, attempt)
+        self._record(slot, attempt, task_type)
         self.cap.settle(slot, attempt.cost_usd)
         return outcome_of(attempt)
 
-    def _record(self, slot: int, attempt: Attempt) -> None:
+    def _record(self, slot: int, attempt: Attempt, task_type: str | None) -> None:
         row = delegation_row(
             attempt,
             index=slot,
             request_id=self.ledger.run_id,
             session_id=self.runtime.session_id,
-            task_type="consensus_judge" if slot >= self.members else "consensus",
+            task_type=task_type or ("consensus_judge" if slot >= self.members else "consensus"),
             consensus_run_id=self.ledger.run_id,
         )
         self.ledger.add_call(slot, row)

@@ -40,7 +40,8 @@ _REFUSAL = re.compile(
     r"(?:help|assist|answer|provide|comply))",
     re.I,
 )
-_MIN_CHARS = 2
+_MIN_CHARS = 1
+"""One character is an answer: a choice letter or a digit."""
 
 
 def member_system_prompt(stance: Stance | None) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, TypeVar
 
+from server.engine.consensus.agreement import Grouping
 from server.engine.consensus.judge import JudgeVerdict
 from server.engine.consensus.members import MemberOutcome, ShouldStop
 
@@ -46,6 +47,11 @@ class RunContext(Protocol):
 
     async def ask_judge(self, answers: list[str]) -> JudgeVerdict | str:
         """The judge's verdict on ``answers`` (anonymised), or why there is none."""
+        ...
+
+    async def group_answers(self, answers: list[str | None]) -> Grouping:
+        """``answers`` grouped by meaning: by form, then by one grouping model's call when long answers differ;
+        unmeasured (with why) when no such model can say."""
         ...
 
 

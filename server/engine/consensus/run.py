@@ -16,6 +16,16 @@ from dataclasses import dataclass
 
 import anyio
 
+from server.engine.consensus.agreement import (
+    GROUPING_SYSTEM,
+    Grouping,
+    GroupingError,
+    group_by_form,
+    grouping_prompt,
+    mark_unmeasured,
+    merge_groups,
+    parse_groups,
+)
 from server.engine.consensus.calls import RunCalls
 from server.engine.consensus.judge import JudgeError, JudgeVerdict, build_judge_prompt, parse_verdict
 from server.engine.consensus.members import Member, MemberOutcome, StopSignal, run_members
@@ -26,6 +36,7 @@ from server.engine.consensus.result import RunFacts, assemble_result, run_row
 from server.engine.consensus.strategies import STRATEGIES
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
+from server.providers.registry import ModelInfo
 
 __all__ = ["ConsensusRefused", "ConsensusSpec", "Progress", "run_consensus"]
 
@@ -196,6 +207,55 @@ class _ConsensusRun:
         except JudgeError as exc:
             outcome.status, outcome.error = "rejected", str(exc)
             return f"judge {judge_id} gave no usable verdict ({exc})"
+
+    async def group_answers(self, answers: list[str | None]) -> Grouping:
+        """``answers`` grouped by meaning: by form, then, when long answers differ, by one call to the grouping
+        model (:meth:`_grouper`); unmeasured with the reason when there is none or its reply is unusable."""
+        grouping = group_by_form(answers)
+        if not grouping.needs_model:
+            return grouping
+        info = self._grouper()
+        if info is None:
+            return mark_unmeasured(grouping, "long answers and no configured model outside the members to compare them")
+        prompt = grouping_prompt(self.spec.question, [group.representative for group in grouping.groups])
+        request = self.calls.request(prompt.system, prompt.user)
+        slot = len(self.members) + 1
+        reason = self.calls.admit(slot, info, request)
+        if reason is not None:
+            return mark_unmeasured(grouping, f"grouping model {info.id} skipped: {reason}")
+        left = self._left_s()
+        outcome: MemberOutcome | None = None
+        with anyio.move_on_after(float("inf") if left is None else left):
+            outcome = await self.calls.call(
+                slot, info, request, StopSignal(reason="timeout"), task_type="consensus_grouping"
+            )
+        if outcome is None:
+            return mark_unmeasured(grouping, f"grouping model {info.id}: the client's tool timeout came first")
+        if not outcome.answered:
+            return mark_unmeasured(grouping, f"grouping model {info.id} failed ({outcome.status}: {outcome.error})")
+        try:
+            partition = parse_groups(outcome.text or "", prompt.labels)
+        except GroupingError as exc:
+            return mark_unmeasured(grouping, f"grouping model {info.id}: {exc}")
+        self.notes.append(f"answers grouped by {info.id}")
+        return merge_groups(grouping, partition)
+
+    def _grouper(self) -> ModelInfo | None:
+        """The model that says which long answers agree: never a member; the judge when it is not one, else the
+        cheapest configured model (worst case for a grouping call; unpriced ones last, in config order)."""
+        members = {member.model for member in self.members}
+        if self.spec.judge is not None and self.spec.judge not in members:
+            judge = self.calls.model(self.spec.judge)
+            if judge is not None:
+                return judge
+        probe = self.calls.request(GROUPING_SYSTEM, self.spec.question * 2)
+        candidates = [info for info in self.runtime.registry.models() if info.id not in members]
+
+        def price(info: ModelInfo) -> float:
+            cost = self.calls.worst_case(info, probe)
+            return float("inf") if cost is None else cost
+
+        return min(candidates, key=price, default=None)
 
     def facts(self, outcomes: list[MemberOutcome]) -> RunFacts:
         return RunFacts(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from server.engine.consensus.agreement import Grouping, dissent_summary, group_answers, quorum_size
+from server.engine.consensus.agreement import Grouping, dissent_summary, group_by_form, mark_unmeasured, quorum_size
 from server.engine.consensus.judge import JudgeVerdict
 from server.engine.consensus.members import MemberOutcome, ShouldStop
 from server.engine.consensus.registry import (
@@ -33,7 +33,9 @@ __all__ = [
     "decide_first_good",
     "decide_judged",
     "decide_vote",
+    "form_grouping",
     "known_strategy",
+    "measured_agreement",
     "stop_rule",
     "strategy_help",
     "strategy_schema",
@@ -73,46 +75,62 @@ def decide_first_good(outcomes: Sequence[MemberOutcome], finish_order: Sequence[
     return Decision(final=None, notes=["no member gave a good answer"])
 
 
-def _vote_from(grouping: Grouping, answers: Sequence[str | None], labels: Sequence[str]) -> Decision:
+def form_grouping(answers: Sequence[str | None]) -> Grouping:
+    """Answers grouped by their form alone; long answers that differ leave it unmeasured (no model was asked)."""
+    grouping = group_by_form(answers)
+    return mark_unmeasured(grouping, "no grouping model was asked") if grouping.needs_model else grouping
+
+
+def decide_vote(
+    outcomes: Sequence[MemberOutcome],
+    labels: Sequence[str],
+    finish_order: Sequence[int],
+    grouping: Grouping | None = None,
+) -> Decision:
+    """``vote``: the majority group's answer (its earliest finisher's words), with its share as agreement.
+
+    Args:
+        outcomes: Every member's outcome.
+        labels: Display names of the members (for the dissent summary).
+        finish_order: Member indexes in the order they finished.
+        grouping: The answers in ``finish_order`` grouped by the run (forms, then a grouping model); default:
+            by form alone.
+
+    An unmeasured grouping still picks the answer (equal forms do agree) but reports no agreement, no groups
+    and no dissent: nothing about how far the members agreed is known.
+    """
+    answers = _answers(outcomes)
+    if grouping is None:
+        grouping = form_grouping([answers[index] for index in finish_order])
     majority = grouping.majority
     if majority is None:
         return Decision(final=None, notes=["no member gave a good answer"])
-    chosen = majority.members[0]
-    groups = {index: position for position, group in enumerate(grouping.groups) for index in group.members}
+    # Map the grouping's positions (finishing order) back to member indexes.
+    by_member = [[finish_order[position] for position in group.members] for group in grouping.groups]
+    chosen = by_member[0][0]
+    if grouping.unmeasured is not None:
+        return Decision(final=answers[chosen], chosen=chosen, notes=[f"agreement unmeasured: {grouping.unmeasured}"])
+    for group, members in zip(grouping.groups, by_member, strict=True):
+        group.members = members
+    groups = {index: position for position, members in enumerate(by_member) for index in members}
     return Decision(
         final=answers[chosen],
         chosen=chosen,
-        agreement=grouping.agreement,
+        agreement=measured_agreement(grouping, outcomes),
         dissent=dissent_summary(grouping, labels),
         groups=groups,
     )
 
 
-def decide_vote(outcomes: Sequence[MemberOutcome], labels: Sequence[str], finish_order: Sequence[int]) -> Decision:
-    """``vote``: the majority group's answer (its earliest finisher's words), with its share as agreement.
-
-    Answers are grouped in finishing order, so among equal groups the one that formed first wins, and the
-    representative of each group is the answer that arrived first.
-    """
-    answers = _answers(outcomes)
-    ordered = [answers[index] for index in finish_order]
-    grouping = group_answers(ordered)
-    # Map the grouping's positions (finishing order) back to member indexes.
-    for group in grouping.groups:
-        group.members = [finish_order[position] for position in group.members]
-    decision = _vote_from(grouping, answers, labels)
-    decision.agreement = measured_agreement(grouping, outcomes)
-    return decision
-
-
 def measured_agreement(grouping: Grouping, outcomes: Sequence[MemberOutcome]) -> float | None:
     """The majority group's share of the members that ran: a member that failed did not agree.
 
-    None with fewer than two answers: one answer beside a failure agrees with nobody (it was reported as 1.0).
-    Members cancelled or skipped once the result was settled, or refused before they started, do not count.
+    None with fewer than two answers (one answer beside a failure agrees with nobody), or when the grouping is
+    unmeasured. Members cancelled or skipped once the result was settled, or refused before they started, do not
+    count.
     """
     majority = grouping.majority
-    if majority is None or grouping.answered < 2:
+    if majority is None or grouping.answered < 2 or grouping.unmeasured is not None:
         return None
     failed = sum(1 for o in outcomes if not o.answered and o.status not in ("cancelled", "skipped"))
     return len(majority.members) / (grouping.answered + failed)
@@ -123,6 +141,7 @@ def decide_judged(
     answered: Sequence[int],
     verdict: JudgeVerdict,
     labels: Sequence[str],
+    grouping: Grouping | None = None,
 ) -> Decision:
     """``judge``: the judge's synthesis, or else the winner's answer; agreement still comes from grouping.
 
@@ -131,20 +150,24 @@ def decide_judged(
         answered: The member indexes whose answers the judge saw, in the order given to the prompt builder.
         verdict: The judge's verdict over positions in ``answered``.
         labels: Display names of the members (for the dissent summary).
+        grouping: Every member's answer (in member order) grouped by the run; default: by form alone.
     """
     answers = _answers(outcomes)
-    grouping = group_answers(answers)
+    grouping = grouping or form_grouping(answers)
     winner = answered[verdict.winner]
     scores = {answered[position]: score for position, score in verdict.scores.items()}
+    measured = grouping.unmeasured is None
     groups = {index: position for position, group in enumerate(grouping.groups) for index in group.members}
     synthesised = verdict.final_answer is not None
+    dissent = _bounded(verdict.dissent) if verdict.dissent else dissent_summary(grouping, labels) if measured else ""
     return Decision(
         final=verdict.final_answer if synthesised else answers[winner],
         chosen=None if synthesised else winner,
         agreement=measured_agreement(grouping, outcomes),
-        dissent=_bounded(verdict.dissent) if verdict.dissent else dissent_summary(grouping, labels),
-        groups=groups,
+        dissent=dissent,
+        groups=groups if measured else {},
         scores=scores,
+        notes=[] if measured else [f"agreement unmeasured: {grouping.unmeasured}"],
     )
 
 
@@ -176,7 +199,8 @@ class Vote(ConsensusStrategy):
         quorum = quorum_size(members)
 
         def quorum_reached(outcomes: Sequence[MemberOutcome | None]) -> bool:
-            majority = group_answers(_answers(outcomes)).majority
+            # Only equal forms settle a quorum early: they agree for certain, with no model asked.
+            majority = group_by_form(_answers(outcomes)).majority
             return majority is not None and len(majority.members) >= quorum
 
         return quorum_reached
@@ -184,13 +208,15 @@ class Vote(ConsensusStrategy):
     async def decide(
         self, outcomes: Sequence[MemberOutcome], labels: Sequence[str], finish_order: Sequence[int], run: RunContext
     ) -> Decision:
-        return decide_vote(outcomes, labels, finish_order)
+        answers = _answers(outcomes)
+        grouping = await run.group_answers([answers[index] for index in finish_order])
+        return decide_vote(outcomes, labels, finish_order, grouping)
 
 
 @strategy
 class Judge(ConsensusStrategy):
-    """Everyone is heard, then a judge scores the anonymised answers and picks or synthesises; voting is the
-    fallback when there are fewer than two answers or no usable verdict."""
+    """Everyone is heard, then a judge scores the anonymised answers and picks or synthesises; a vote on meaning is
+    the fallback when there are fewer than two answers or no usable verdict."""
 
     name = "judge"
     summary = "judge: a judge model scores the anonymised answers and picks or synthesises"
@@ -208,11 +234,14 @@ class Judge(ConsensusStrategy):
             decision.notes.append(f"judge skipped: {len(answered)} answer(s) to judge")
             return decision
         verdict = await run.ask_judge([outcomes[i].text or "" for i in answered])
+        answers = _answers(outcomes)
         if isinstance(verdict, str):
-            decision = decide_vote(outcomes, labels, finish_order)
+            # The fallback is a vote on meaning (forms, then a grouping model), never on shared words.
+            grouping = await run.group_answers([answers[index] for index in finish_order])
+            decision = decide_vote(outcomes, labels, finish_order, grouping)
             decision.notes.append(f"{verdict}; fell back to vote")
             return decision
-        return decide_judged(outcomes, answered, verdict, labels)
+        return decide_judged(outcomes, answered, verdict, labels, await run.group_answers(answers))
 
 
 @strategy

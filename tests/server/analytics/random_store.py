@@ -116,6 +116,7 @@ def _subagents(rng: random.Random, sid: str, rows: list[SQLModel]) -> list[str]:
 def _delegations(rng: random.Random, sid: str | None, rows: list[SQLModel]) -> None:
     for r in range(rng.choice([0, 1, 2, 3])):
         request = f"r-{sid}-{r}-{len(rows)}"
+        side = random.Random(request)
         consensus = f"c-{request}" if rng.random() < 0.1 else None
         created = _moment(rng)
         for attempt in range(3):
@@ -141,6 +142,10 @@ def _delegations(rng: random.Random, sid: str | None, rows: list[SQLModel]) -> N
                     latency_ms=float(rng.randint(1, 30) * 100),
                     consensus_run_id=consensus,
                     created_at=created + timedelta(seconds=attempt),
+                    # Calls from before these were recorded have none (their savings are unmeasured).
+                    # Drawn from their own generator: the rest of the store stays what it was.
+                    claude_ask_tokens=side.choice([None, side.randint(10, 400)]) if ok else None,
+                    claude_read_tokens=side.choice([None, side.randint(10, 4000), side.randint(9, 99)]) if ok else None,
                 )
             )
             if ok:

@@ -148,7 +148,7 @@ def savings(db: Session, window: Window, default: str = "claude-sonnet-4-5") -> 
     claude = _main_models(db, default)
     routes: dict[tuple[str, str], list[float]] = {}
     used: Counter[str] = Counter()
-    answered = unpriced = 0
+    answered = unpriced = unmeasured = 0
     for attempts in calls.values():
         ok = [d for d in attempts if d.status == "ok"]
         if not ok:
@@ -164,10 +164,34 @@ def savings(db: Session, window: Window, default: str = "claude-sonnet-4-5") -> 
         if any(d.cost_usd is None or not d.priced for d in attempts) or counterfactual is None:
             unpriced += 1
             continue
+        if any(d.claude_read_tokens is None for d in ok):
+            unmeasured += 1
+            continue
         actual = sum(d.cost_usd or 0.0 for d in attempts)
         used[model] += 1
-        entry = routes.setdefault((ok[0].provider, ok[0].model), [0, 0.0, 0.0])
+        entry = routes.setdefault((ok[0].provider, ok[0].model), [0, 0.0, 0.0, 0.0])
         entry[0] += 1
         entry[1] += actual
         entry[2] += counterfactual
-    return {"delegated_calls": answered, "unpriced_calls": unpriced, "claude_models": dict(used), "routes": routes}
+        entry[3] += _claude_overhead(db, sid, model, ok)
+    return {
+        "delegated_calls": answered,
+        "unpriced_calls": unpriced,
+        "unmeasured_calls": unmeasured,
+        "claude_models": dict(used),
+        "routes": routes,
+    }
+
+
+def _claude_overhead(db: Session, sid: str | None, model: str, ok: list[Delegation]) -> float:
+    """What one call cost Claude: the tokens it wrote asking (output) and read back (input, written to the prompt
+    cache in the share the session's main agent wrote to it), each call priced on its own."""
+    main = [u for u in db.exec(select(ModelUsage)).all() if u.session_id == sid and u.agent_id is None]
+    uncached = sum(u.input_tokens for u in main)
+    written = sum(u.cache_creation_tokens for u in main)
+    share = written / (uncached + written) if uncached + written else 0.0
+    ask = sum(d.claude_ask_tokens or 0 for d in ok)
+    read = sum(d.claude_read_tokens or 0 for d in ok)
+    asking = cost_usd(model, output_tokens=ask) or 0.0
+    reading = share * (cost_usd(model, cache_write_tokens=read) or 0.0)
+    return asking + reading + (1 - share) * (cost_usd(model, input_tokens=read) or 0.0)

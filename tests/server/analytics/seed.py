@@ -104,6 +104,9 @@ def delegation(session_id: str | None, minute: float, **kw: Any) -> Delegation:
         "cost_usd": 0.001,
         "latency_ms": 500.0,
         "created_at": at(minute),
+        # What writing the call and reading its result cost Claude: none unless a test says so.
+        "claude_ask_tokens": 0,
+        "claude_read_tokens": 0,
     }
     values.update(kw)
     return Delegation(session_id=session_id, **values)

@@ -135,12 +135,20 @@ def test_savings_match_pricing_each_answer_one_at_a_time(db: Session, name: str)
     got = savings(db, window)
     assert got.delegated_calls == expected["delegated_calls"]
     assert got.unpriced_calls == expected["unpriced_calls"]
+    assert got.unmeasured_calls == expected["unmeasured_calls"]
     assert got.claude_models == expected["claude_models"]
     assert {
-        (r.provider, r.model): [r.calls, close(r.actual_usd), close(r.counterfactual_usd)] for r in got.by_route
+        (r.provider, r.model): [
+            r.calls,
+            close(r.actual_usd),
+            close(r.counterfactual_usd),
+            close(r.claude_overhead_usd),
+            close(r.saved_usd),
+        ]
+        for r in got.by_route
     } == {
-        key: [n, close(actual), close(counterfactual)]
-        for key, (n, actual, counterfactual) in expected["routes"].items()
+        key: [n, close(actual), close(cf), close(overhead), close(cf - actual - overhead)]
+        for key, (n, actual, cf, overhead) in expected["routes"].items()
     }
 
 

@@ -81,3 +81,57 @@ def test_a_delegate_call_outside_any_claude_code_session_saves_nothing(engine: E
         result = savings(db, Window())
     assert (result.delegated_calls, result.priced_calls, result.saved_usd) == (0, 0, 0)
     assert result.by_route == []
+
+
+# claude-sonnet-4-5 writes to the prompt cache at $3.75 per million tokens (1.25 x input).
+
+
+def test_a_delegations_saving_is_net_of_what_asking_and_reading_it_cost_claude(engine: Engine) -> None:
+    add(
+        engine,
+        session("a", models=["claude-sonnet-4-5"]),
+        # The session's main agent wrote 3 of every 4 new input tokens to the prompt cache.
+        usage("a", "claude-sonnet-4-5", 1, 0.01, input_tokens=1000, cache_creation_tokens=3000, output_tokens=10),
+        delegation(
+            "a", 2, input_tokens=1000, output_tokens=500, cost_usd=0.001, claude_ask_tokens=200, claude_read_tokens=400
+        ),
+    )
+    with Session(engine) as db:
+        result = savings(db, Window())
+    counterfactual = 1000 * 3e-6 + 500 * 15e-6
+    overhead = 200 * 15e-6 + 400 * (0.75 * 3.75e-6 + 0.25 * 3e-6)
+    assert result.claude_overhead_usd == pytest.approx(overhead)
+    assert result.saved_usd == pytest.approx(counterfactual - 0.001 - overhead)
+    assert result.by_route[0].claude_overhead_usd == pytest.approx(overhead)
+
+
+def test_a_session_whose_delegations_cost_claude_more_than_they_saved_shows_a_negative_saving(
+    engine: Engine,
+) -> None:
+    # Today's seeds: a one-line answer, but a long task written and a long result read back.
+    add(
+        engine,
+        session("a", models=["claude-sonnet-4-5"]),
+        delegation(
+            "a", 2, input_tokens=30, output_tokens=5, cost_usd=0.0001, claude_ask_tokens=300, claude_read_tokens=600
+        ),
+    )
+    with Session(engine) as db:
+        result = savings(db, Window())
+    assert result.saved_usd < 0
+    assert result.saved_usd == pytest.approx(30 * 3e-6 + 5 * 15e-6 - 0.0001 - (300 * 15e-6 + 600 * 3e-6))
+
+
+def test_calls_recorded_before_their_claude_overhead_are_left_out_and_counted_not_taken_as_free(
+    engine: Engine,
+) -> None:
+    add(
+        engine,
+        session("a", models=["claude-sonnet-4-5"]),
+        delegation("a", 2, claude_ask_tokens=None, claude_read_tokens=None),
+        delegation("a", 3, cost_usd=0.001, claude_ask_tokens=10, claude_read_tokens=10),
+    )
+    with Session(engine) as db:
+        result = savings(db, Window())
+    assert (result.delegated_calls, result.priced_calls, result.unmeasured_calls) == (2, 2, 1)
+    assert result.by_route[0].calls == 1

@@ -170,3 +170,19 @@ def test_stats_refuses_a_look_back_out_of_bounds_with_the_reason(
         main(["stats", "--days", days, "--no-ingest"])
     assert exited.value.code == 2
     assert "--days" in capsys.readouterr().err
+
+
+def test_stats_section_savings_prints_the_net_method_and_a_negative_saving(
+    engine: Engine, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add(
+        engine,
+        session("s-1", cost_usd=0.0043),
+        delegation(
+            "s-1", 2, input_tokens=30, output_tokens=5, cost_usd=0.0001, claude_ask_tokens=300, claude_read_tokens=600
+        ),
+    )
+    assert main(["stats", "--all", "--section", "savings", "--no-ingest"]) == 0
+    out = capsys.readouterr().out
+    assert "-$0.0062 saved" in out and "Claude overhead" in out, out
+    assert "Method:" in out and "tool_use input" in out and "tool_result" in out

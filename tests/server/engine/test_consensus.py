@@ -160,9 +160,12 @@ async def test_the_judge_scores_anonymous_answers_and_its_pick_becomes_the_final
     fake.script("m1", ok("Final answer: 42"))
     fake.script("m2", ok("Final answer: 41"))
     fake.script("m3", ok("Final answer: forty-two"))
-    fake.script("judge", ok(_judge_reply("B", dissent="One member says 41.")))
+    # "forty-two" is a long answer: the judge, not a member, is then also asked which answers agree.
+    grouped = ok(json.dumps({"groups": [["A", "C"], ["B"]]}))
+    fake.script("judge", ok(_judge_reply("B", dissent="One member says 41.")), grouped)
     result = await consensus(runtime, seats("m1", "m2", "m3"), strategy="judge", judge="pj:judge")
-    [judge_request] = [body for body in fake.requests if body["model"] == "judge"]
+    judge_request, grouping_request = [body for body in fake.requests if body["model"] == "judge"]
+    assert "give the same answer" in json.dumps(grouping_request)
     shown = json.dumps(judge_request)
     assert not any(name in shown for name in ("p1:m1", "p2:m2", "p3:m3", '"m1"', '"m2"', '"m3"'))
     labels = _labels_in(judge_request)
@@ -171,10 +174,15 @@ async def test_the_judge_scores_anonymous_answers_and_its_pick_becomes_the_final
     assert result.chosen == next(m.model for m in result.members if m.answer == labels["B"])
     assert result.dissent == "One member says 41."
     assert all(m.score == pytest.approx(8.0) for m in result.members)
+    assert result.agreement == pytest.approx(2 / 3)
     assert result.judge is not None and (result.judge.model, result.judge.status) == ("pj:judge", "ok")
-    rows = delegations(engine, result.run_id)
-    assert rows["judge"].task_type == "consensus_judge"
-    assert result.total_cost_usd == pytest.approx((1 + 2 + 3 + 6) * 7 / 1e6)
+    with recorded(engine) as db:
+        rows = db.exec(select(Delegation).where(Delegation.consensus_run_id == result.run_id)).all()
+    assert sorted(row.task_type or "" for row in rows if row.model == "judge") == [
+        "consensus_grouping",
+        "consensus_judge",
+    ]
+    assert result.total_cost_usd == pytest.approx((1 + 2 + 3 + 6 + 6) * 7 / 1e6)
 
 
 async def test_a_judges_synthesis_is_returned_as_the_judges_own_answer(runtime: Runtime, fake: FakeOpenAI) -> None:

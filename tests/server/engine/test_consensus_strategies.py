@@ -98,3 +98,15 @@ def test_one_answer_and_one_failure_is_not_full_agreement() -> None:
 def test_members_cancelled_or_skipped_after_the_result_was_settled_do_not_lower_agreement() -> None:
     outcomes = [ok("42"), ok("42"), MemberOutcome(status="cancelled"), MemberOutcome(status="skipped")]
     assert decide_vote(outcomes, LABELS, finish_order=[0, 1, 2, 3]).agreement == 1.0
+
+
+def test_long_answers_no_model_grouped_leave_the_vote_unmeasured_with_no_groups_to_learn_from() -> None:
+    outcomes = [ok("The migration is safe to run."), ok("The migration is not safe to run."), ok("It is safe.")]
+    decision = decide_vote(outcomes, LABELS, finish_order=[0, 1, 2])
+    assert decision.final == "The migration is safe to run."
+    assert (decision.agreement, decision.groups, decision.dissent) == (None, {}, "")
+    assert decision.notes == ["agreement unmeasured: no grouping model was asked"]
+    verdict = JudgeVerdict(scores={0: 9.0, 1: 2.0, 2: 8.0}, winner=0, final_answer=None, dissent=None)
+    judged = decide_judged(outcomes, answered=[0, 1, 2], verdict=verdict, labels=LABELS)
+    assert (judged.agreement, judged.groups) == (None, {})
+    assert judged.scores == {0: 9.0, 1: 2.0, 2: 8.0}

@@ -241,3 +241,21 @@ async def test_the_first_call_builds_its_provider_and_reads_dotenv_off_the_event
                     break
         timer.cancel()
     assert answers == ["echo: q"]
+
+
+async def test_the_answering_row_keeps_the_tokens_claude_spent_writing_the_call_and_reading_its_result(
+    make_runtime: MakeRuntime, engine: Engine, fake: FakeOpenAI
+) -> None:
+    from server.engine.claude_side import read_tokens
+    from server.engine.compact import delegate_result
+
+    fake.script("model-a", Reply.error(500))
+    fake.script("model-b", Reply(text="a short answer"))
+    runtime = make_runtime(make_config(fake))
+    task = "summarise this paragraph " * 20
+    result = await delegate(runtime, DelegateParams(task=task))
+    failed, answered = delegations(engine)
+    assert (failed.claude_ask_tokens, failed.claude_read_tokens) == (None, None)
+    # The arguments Claude wrote ({"task": ...}) at 3 characters a token, and what it read back.
+    assert answered.claude_ask_tokens == -(-len(f'{{"task": "{task}"}}') // 3)
+    assert answered.claude_read_tokens == read_tokens(delegate_result(result)) > 20

@@ -206,7 +206,7 @@ async def test_bad_bounds_and_unknown_models_are_refused_before_any_call(
     assert fake.requests == []
 
 
-async def test_a_judge_that_answers_garbage_fails_its_nodes_with_the_reason_and_keeps_the_run(
+async def test_a_judge_that_answers_garbage_leaves_its_node_unscored_with_the_reason_and_keeps_the_run(
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     fake.script("judge", Reply(text="I liked it a lot"), Reply(text='{"score": 0.9, "critique": "close"}'))
@@ -215,7 +215,7 @@ async def test_a_judge_that_answers_garbage_fails_its_nodes_with_the_reason_and_
     assert not result.is_error, text_of(result)
     data = solved(result)
     first, second = data["nodes"][:2]
-    assert first["status"] == "judge_failed" and first["score"] == 0.0
+    assert first["status"] == "judge_failed" and first["score"] is None
     assert "no JSON object" in first["error"]
     assert second["status"] == "ok" and second["score"] == 0.9
     assert data["best_score"] == 0.9 and data["calls"] == 4
