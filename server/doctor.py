@@ -26,6 +26,7 @@ from server.providers.doctor import check_providers
 from server.settings import Settings
 from server.store.hook_events import CAPTURE_EVENTS
 from server.store.spool import Spool
+from server.words import plural
 
 __all__ = ["CHECKS", "Check", "CheckFunction", "DoctorContext", "run_checks"]
 
@@ -38,7 +39,7 @@ STUCK_AFTER_S = 3600.0
 
 @dataclass(frozen=True)
 class Check:
-    """One finding: ``ok`` says whether it is a problem; ``fix`` says what to do when it is."""
+    """One finding: ``ok`` says whether it is a problem; ``fix`` says what to do when it is (a hint when it is not)."""
 
     name: str
     ok: bool
@@ -121,10 +122,26 @@ def check_installation(ctx: DoctorContext) -> Iterable[Check]:
     if not places:
         fix = "run: switchboard install --project . (this project) or switchboard install --user (every project)"
         yield Check("installed", False, "switchboard's hooks are in no Claude Code settings: nothing is captured", fix)
+    elif len(commands) > 1 and _dogfood(ctx) and len(commands - {_DOGFOOD_COMMAND}) <= 1:
+        detail = (
+            f"this is switchboard's own checkout: its .claude/settings.json runs {_DOGFOOD_COMMAND.split()[0]} "
+            f"beside the hooks in {', '.join(p for p in places if p != 'shared')}"
+        )
+        hint = "sessions in this checkout are captured by both; other projects are not affected"
+        yield Check("installed", True, detail, hint)
     elif len(commands) > 1:
         fix = "keep one: switchboard uninstall --project . or switchboard uninstall --user (or disable the plugin)"
         detail = f"different capture hooks in {', '.join(places)}: Claude Code runs each, so events are captured twice"
         yield Check("installed", False, detail, fix)
+
+
+_DOGFOOD_COMMAND = '"$CLAUDE_PROJECT_DIR"/hooks/capture.sh # switchboard'
+
+
+def _dogfood(ctx: DoctorContext) -> bool:
+    """Whether the project is the checkout switchboard runs from (its own .claude/ captures the work on it)."""
+    checkout = Path(__file__).resolve().parents[1]
+    return ctx.project.resolve() == checkout and (checkout / "hooks" / "capture.sh").is_file()
 
 
 def _mcp_check(target: Target, settings: dict[str, Any]) -> Check:
@@ -289,10 +306,10 @@ def _sessions_check(url: str) -> Iterable[Check]:
     finally:
         engine.dispose()
     if count:
-        yield Check("sessions", True, f"{count} sessions in the store")
-    else:
-        fix = "run: switchboard import (reads the sessions Claude Code already ran, from ~/.claude/projects)"
-        yield Check("sessions", False, "the store has no sessions yet", fix)
+        yield Check("sessions", True, f"{plural(count, 'session')} in the store")
+    else:  # day one: a hint, not a problem
+        hint = "run: switchboard import (reads the sessions Claude Code already ran, from ~/.claude/projects)"
+        yield Check("sessions", True, "the store has no sessions yet", hint)
 
 
 def check_config(ctx: DoctorContext) -> Iterable[Check]:
@@ -306,7 +323,10 @@ def check_config(ctx: DoctorContext) -> Iterable[Check]:
     if path is None:
         yield Check("config", True, "no config file: defaults (no providers); create .switchboard.toml to add some")
     else:
-        yield Check("config", True, f"{path} is valid ({len(config.providers)} providers)")
+        enabled = sum(1 for provider in config.providers.values() if provider.enabled)
+        disabled = len(config.providers) - enabled
+        counts = plural(enabled, "provider") + (f", {disabled} disabled" if disabled else "")
+        yield Check("config", True, f"{path} is valid ({counts})")
 
 
 CHECKS: list[CheckFunction] = [

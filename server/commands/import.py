@@ -29,9 +29,14 @@ def run(args: argparse.Namespace) -> int:
     from server.store.engine import open_store
     from server.store.importer import import_transcripts, projects_dir
     from server.store.ingest import describe_store_error
+    from server.words import plural
 
     root = projects_dir(args.projects_dir)
     if not root.is_dir():
+        if args.projects_dir is None and not root.exists():  # day one: Claude Code has not run here yet
+            if not args.quiet:
+                print(f"nothing to import yet: {root} does not exist (Claude Code writes it on its first session)")
+            return 0
         print(f"switchboard import: {root} is not a folder; give --projects-dir DIR", file=sys.stderr)
         return 1
     last = [time.monotonic()]
@@ -52,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"switchboard import: skipped {reason}", file=sys.stderr)
     if not args.quiet:
         print(
-            f"imported {report.sessions} sessions from {root} ({report.new_sessions} new, "
-            f"{report.subagents} subagent transcripts); running it again adds nothing"
+            f"imported {plural(report.sessions, 'session')} from {root} ({report.new_sessions} new, "
+            f"{plural(report.subagents, 'subagent transcript')}); running it again adds nothing",
+            flush=True,
         )
     return 0
+

@@ -173,7 +173,7 @@ def test_an_invalid_config_file_is_a_problem_and_a_valid_one_is_named(ctx: Docto
     assert not bad.ok and str(config) in bad.detail
     config.write_text("[providers.local]\nbase_url = 'http://127.0.0.1:1/v1'\n")
     [good] = _named(run_checks(ctx), "config")
-    assert good.ok and "1 providers" in good.detail
+    assert good.ok and good.detail.endswith("is valid (1 provider)")
 
 
 def test_an_appended_check_runs_and_a_crashing_one_becomes_a_failure(ctx: DoctorContext) -> None:
@@ -258,9 +258,28 @@ def test_a_task_type_key_that_is_no_task_type_is_named(ctx: DoctorContext) -> No
     assert "code_fix" in config.detail
 
 
-def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> None:
+def test_an_empty_store_is_a_hint_to_import_not_a_problem(ctx: DoctorContext, engine: Engine) -> None:
     [sessions] = _named(run_checks(ctx), "sessions")
-    assert not sessions.ok and sessions.fix and "switchboard import" in sessions.fix
+    assert sessions.ok and sessions.fix and "switchboard import" in sessions.fix
+    assert sessions.detail == "the store has no sessions yet"
+
+
+def test_a_disabled_provider_is_not_counted_as_one(ctx: DoctorContext) -> None:
+    (ctx.project / ".switchboard.toml").write_text(
+        '[providers.echo]\nkind = "cli"\ncommand = ["true"]\nenabled = false\n'
+        '[providers.cat]\nkind = "cli"\ncommand = ["cat"]\n'
+    )
+    [config] = _named(run_checks(ctx), "config")
+    assert config.ok and config.detail.endswith("is valid (1 provider, 1 disabled)")
+
+
+def test_the_checkouts_own_claude_folder_beside_a_user_install_is_not_a_failure(ctx: DoctorContext) -> None:
+    install(Target.user(ctx.user_home))
+    ctx.project = REPO
+    checks = run_checks(ctx)
+    [installed] = _named(checks, "installed")
+    assert installed.ok and "switchboard's own checkout" in installed.detail
+    assert _named(checks, "hooks (shared)")[0].ok
 
 
 def test_the_config_init_writes_is_valid_and_lists_every_section_and_preset(tmp_path: Path) -> None:
