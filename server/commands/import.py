@@ -62,4 +62,3 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
     return 0
-

@@ -146,7 +146,10 @@ def test_import_on_day_one_with_no_projects_folder_says_there_is_nothing_yet_and
     done = subprocess.run([str(SWITCHBOARD), "import"], env=env, capture_output=True, text=True, timeout=120)
     projects = tmp_path / "fresh" / ".claude" / "projects"
     assert (done.returncode, done.stderr) == (0, "")
-    assert done.stdout == f"nothing to import yet: {projects} does not exist (Claude Code writes it on its first session)\n"
+    assert (
+        done.stdout
+        == f"nothing to import yet: {projects} does not exist (Claude Code writes it on its first session)\n"
+    )
 
 
 def test_import_reads_claude_config_dir_when_set(database_url: str, tmp_path: Path) -> None:
