@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from treequest import ABMCTSA
     from treequest.trial import Trial
 
-__all__ = ["OPTIMISTIC_PRIOR", "SOLVE_EXTRA", "Expand", "MissingExtra", "NodeState", "Refused", "SearchEnd", "load_treequest", "search"]
+__all__ = [
+    "OPTIMISTIC_PRIOR",
+    "SOLVE_EXTRA",
+    "Expand",
+    "MissingExtra",
+    "NodeState",
+    "Refused",
+    "SearchEnd",
+    "load_treequest",
+    "search",
+]
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,9 @@ class SearchEnd:
     """TreeQuest's algorithm state (picklable), e.g. for a checkpoint."""
 
 
-SOLVE_EXTRA = "solve needs its tree search, an optional extra: pip install 'switchboard[solve]' (treequest, numpy, scipy)"
+SOLVE_EXTRA = (
+    "solve needs its tree search, an optional extra: pip install 'switchboard[solve]' (treequest, numpy, scipy)"
+)
 
 
 class MissingExtra(ImportError):

@@ -132,6 +132,10 @@ class Service:
             stop()
         self._nudge()
 
+    def touch(self) -> None:
+        """Count now as activity (a page request): the idle timer starts again."""
+        self._last_active = time.monotonic()
+
     def stop(self) -> None:
         self._stop.set()
         self._nudge()
