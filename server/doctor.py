@@ -198,6 +198,53 @@ def check_hook_scripts(ctx: DoctorContext) -> Iterable[Check]:
             yield Check("hook script", True, f"{path} exists and is executable")
 
 
+def _server_entries(ctx: DoctorContext) -> Iterable[tuple[Target, dict[str, Any]]]:
+    for target in _targets(ctx):
+        node: Any = _read_json(target.mcp_file) or {}
+        for key in (*target.mcp_path, "switchboard"):
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            yield target, node
+
+
+def check_launcher(ctx: DoctorContext) -> Iterable[Check]:
+    """The registered MCP command still runs something that exists (a moved checkout breaks it silently)."""
+    for target, entry in _server_entries(ctx):
+        argv = [str(entry.get("command", "")), *(str(a) for a in entry.get("args") or [])]
+        paths = [word for word in argv if word.startswith("/")]
+        missing = [path for path in paths if not Path(path).exists()]
+        if missing:
+            detail = f"the {target.scope} MCP server in {target.mcp_file} runs {missing[0]}, which does not exist"
+            fix = f"run switchboard install again from where switchboard is now ({_install_args(target, ctx)})"
+            yield Check(f"launcher ({target.scope})", False, detail, fix)
+        elif paths:
+            yield Check(f"launcher ({target.scope})", True, f"{Path(paths[-1]).name} and what it runs exist")
+
+
+def _install_args(target: Target, ctx: DoctorContext) -> str:
+    return "switchboard install " + {"user": "--user"}.get(target.scope, f"--project{_dir_arg(target, ctx)}")
+
+
+def check_service(ctx: DoctorContext) -> Iterable[Check]:
+    """The warm service: running or not, its pid, port and build stamp (against this install's)."""
+    from server.commands.service import query_status
+    from server.service.wire import build_stamp, run_dir
+
+    status = query_status(ctx.settings.home, timeout_s=1.0)
+    if not status.get("running"):
+        yield Check("service", True, "not running; the first Claude Code session or `switchboard dashboard` starts it")
+        return
+    stamp = status.get("stamp")
+    ours = build_stamp()
+    same = "this install's" if stamp == ours else f"not this install's {ours}: it retires when a new session starts"
+    detail = f"running, pid {status.get('pid')}, port {status.get('port')}, build stamp {stamp} ({same})"
+    if status.get("port") is None:
+        fix = f"another program holds the dashboard port; see {run_dir(ctx.settings.home) / 'service.log'}"
+        yield Check("service", False, f"{detail}: no dashboard and no OTLP receiver", fix)
+    else:
+        yield Check("service", True, detail)
+
+
 def check_capture_runs(ctx: DoctorContext) -> Iterable[Check]:
     """capture.sh really spools an event: run it on a probe payload into a throwaway home, and time it."""
     try:
@@ -332,6 +379,8 @@ def check_config(ctx: DoctorContext) -> Iterable[Check]:
 CHECKS: list[CheckFunction] = [
     check_installation,
     check_hook_scripts,
+    check_launcher,
+    check_service,
     check_capture_runs,
     check_spool,
     check_last_ingest,

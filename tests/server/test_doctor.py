@@ -329,3 +329,22 @@ def test_shared_hooks_with_switchboard_missing_from_path_are_a_problem(
     assert not missing.ok and missing.fix and f"pipx install {REPO}" in missing.fix
     monkeypatch.setenv("PATH", str(SWITCHBOARD.parent))
     assert _named(run_checks(ctx, [check_hook_scripts]), "switchboard on PATH") == []
+
+
+def test_a_launcher_left_behind_by_a_moved_checkout_is_a_problem_whose_fix_is_install(ctx: DoctorContext) -> None:
+    install(Target.user(ctx.user_home))
+    [ok] = _named(run_checks(ctx), "launcher (user)")
+    assert ok.ok
+    claude_json = ctx.user_home / ".claude.json"
+    data = json.loads(claude_json.read_text())
+    entry = data["mcpServers"]["switchboard"]
+    entry["args"] = [arg.replace(str(REPO), "/moved/away") for arg in entry["args"]]
+    claude_json.write_text(json.dumps(data))
+    [moved] = _named(run_checks(ctx), "launcher (user)")
+    assert not moved.ok and "/moved/away/hooks/launcher.py, which does not exist" in moved.detail
+    assert moved.fix and "switchboard install --user" in moved.fix
+
+
+def test_doctor_says_the_service_is_not_running_without_calling_it_a_problem(ctx: DoctorContext) -> None:
+    [service] = _named(run_checks(ctx), "service")
+    assert service.ok and service.detail.startswith("not running")

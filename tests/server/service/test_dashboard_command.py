@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -46,6 +47,18 @@ def test_dashboard_starts_the_service_prints_its_page_and_exits_leaving_it_servi
     pid = service_pid(service_home)
     again = _dashboard(service_home, SWITCHBOARD_SERVICE_PORT=str(port))
     assert again.stdout == done.stdout and service_pid(service_home) == pid  # the same service, not a second one
+    doctor = subprocess.run(
+        [*SWITCHBOARD_ARGV, "doctor", "--json"],
+        env=service_env(service_home),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    [service] = [check for check in json.loads(doctor.stdout) if check["name"] == "service"]
+    assert (
+        service["ok"]
+        and f"running, pid {pid}, port {port}, build stamp {status['stamp']} (this install's)" in (service["detail"])
+    )
 
 
 def test_dashboard_never_serves_on_the_port_the_service_needs(service_home: Path) -> None:
