@@ -16,9 +16,8 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import Engine, Table, select
-from sqlmodel import SQLModel
 
-import server.store.models  # noqa: F401  (registers every table on SQLModel.metadata)
+from server.store.models import AgentSession
 
 __all__ = ["FORMATS", "TIME_COLUMNS", "ExportError", "export_rows", "exportable", "time_column"]
 
@@ -28,6 +27,8 @@ TIME_COLUMNS = ("created_at", "started_at", "received_at", "updated_at")
 """The column ``since`` filters on: the first of these the table has."""
 _BATCH = 1000
 _HIDDEN = frozenset({"alembic_version"})
+_METADATA = AgentSession.metadata
+"""Every table of the store (importing the models module registers them all on it)."""
 
 
 class ExportError(ValueError):
@@ -36,11 +37,11 @@ class ExportError(ValueError):
 
 def exportable() -> list[str]:
     """The tables that can be exported, by name."""
-    return sorted(name for name in SQLModel.metadata.tables if name not in _HIDDEN)
+    return sorted(name for name in _METADATA.tables if name not in _HIDDEN)
 
 
 def _table(name: str) -> Table:
-    table = SQLModel.metadata.tables.get(name)
+    table = _METADATA.tables.get(name)
     if table is None or name in _HIDDEN:
         raise ExportError(f"there is no table {name!r}; tables: {', '.join(exportable())}")
     return table
