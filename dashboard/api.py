@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from dashboard.export import export_csv
 from dashboard.loaders import (
     load_delegations,
     load_overview,
@@ -93,4 +94,5 @@ def routes() -> list[BaseRoute]:
         Route("/routing", routing),
         Route("/solve", solve_runs),
         Route("/solve/{run_id}", solve_run),
+        Route("/export/{table}.csv", export_csv),
     ]

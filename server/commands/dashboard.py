@@ -1,4 +1,10 @@
-"""``switchboard dashboard``: serve the analytics page with uvicorn, on 127.0.0.1 unless told otherwise."""
+"""``switchboard dashboard``: open the page of the running service, starting the service when none runs.
+
+One process serves the page: the service (with the OTLP receiver beside it, on the config's ``[dashboard] port``).
+This command starts it detached when needed, prints the URL, opens a browser when run from a terminal, and exits;
+the service stays for the Claude Code sessions that follow. ``--host``/``--port`` serve the page from this process
+instead, on another address (e.g. for a team, with a token); never on the port the service needs.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,47 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from server.settings import Settings
 
-HELP = "serve the analytics page on 127.0.0.1"
+HELP = "open the analytics page of the running service (starting it when none runs)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", help="address to bind (default: config [dashboard] host, 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="port to bind (default: config [dashboard] port, 8765)")
-    parser.add_argument("--no-ingest", action="store_true", help="do not ingest spooled events in the background")
-    parser.add_argument("--no-browser", action="store_true", help="print the page's address without opening it")
+    parser.add_argument("--no-open", "--no-browser", dest="no_open", action="store_true", help="print the URL only; do not open a browser")
+    parser.add_argument("--host", help="serve the page from this process on this address instead (needs a token)")
+    parser.add_argument("--port", type=int, help="serve the page from this process on this port instead")
+    parser.add_argument("--no-ingest", action="store_true", help="with --host/--port: no background ingest")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.host is None and args.port is None:
+        return _open_service_page(args)
+    return _serve_here(args)
+
+
+def _open_service_page(args: argparse.Namespace) -> int:
+    from server.commands.service import ensure_running
+    from server.page_token import page_token, page_url
+    from server.service.wire import run_dir
+    from server.settings import Settings
+
+    settings = Settings()
+    status = ensure_running(settings)
+    log = run_dir(settings.home) / "service.log"
+    if not status.get("running"):
+        print(f"switchboard dashboard: the service did not start; see {log}", file=sys.stderr)
+        return 1
+    port = status.get("port")
+    if not isinstance(port, int):
+        print(
+            f"switchboard dashboard: the service runs (pid {status.get('pid')}) but has no page: its port is taken "
+            f"by another program; see {log}",
+            file=sys.stderr,
+        )
+        return 1
+    url = page_url(port, page_token(settings.home))
+    print(url, flush=True)
+    if not args.no_open:
+        open_browser(url)
+    return 0
 
 
 def resolve_token(token_env: str) -> str | None:
@@ -26,7 +65,7 @@ def resolve_token(token_env: str) -> str | None:
     return value or None
 
 
-def run(args: argparse.Namespace) -> int:
+def _serve_here(args: argparse.Namespace) -> int:
     # Imported here: `switchboard ingest` and friends must not pay for uvicorn and Starlette.
     import uvicorn
 
@@ -46,6 +85,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     host: str = args.host or config.dashboard.host
     port: int = args.port if args.port is not None else config.dashboard.port
+    service_port = settings.service_port if settings.service_port is not None else config.dashboard.port
+    if port == service_port and port != 0 and is_loopback(host):
+        print(
+            f"switchboard dashboard: port {port} is the service's (it serves this page and the OTLP receiver); "
+            "run switchboard dashboard without --port, or give another port",
+            file=sys.stderr,
+        )
+        return 2
     chosen = resolve_token(config.dashboard.token_env)
     if chosen is None and not is_loopback(host):
         print(
@@ -82,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         url = page_url(bound_port, token, host)
         print(f"switchboard dashboard: {url}", file=sys.stderr, flush=True)
-        if not args.no_browser:
+        if not args.no_open:
             open_browser(url)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
     try:

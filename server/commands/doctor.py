@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
-        if check.fix and not check.ok:
-            print(f"     fix: {check.fix}")
+        if check.fix:
+            print(f"     {'hint' if check.ok else 'fix'}: {check.fix}")
     print(f"\n{len(failed)} problem{'s' if len(failed) != 1 else ''} found." if failed else "\nAll good.")
     return 1 if failed else 0

@@ -37,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from server.store.engine import open_store
     from server.store.importer import projects_dir
     from server.store.ingest import describe_store_error
+    from server.words import plural
 
     root = projects_dir(args.projects_dir)
     if args.projects_dir is not None and not root.is_dir():
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         engine = open_store(Settings())
         if root.is_dir():
             _import_claude_code(engine, root, args.quiet)
+        elif not args.quiet:  # day one: Claude Code has not run here yet
+            print(f"nothing to import yet: {root} does not exist (Claude Code writes it on its first session)")
         _import_other_agents(engine, args)
     except SQLAlchemyError as exc:
         print(f"switchboard import: {describe_store_error(exc)}", file=sys.stderr)
@@ -69,8 +72,9 @@ def _import_claude_code(engine: Engine, root: Path, quiet: bool) -> None:
         print(f"switchboard import: skipped {reason}", file=sys.stderr)
     if not quiet:
         print(
-            f"imported {report.sessions} sessions from {root} ({report.new_sessions} new, "
-            f"{report.subagents} subagent transcripts); running it again adds nothing"
+            f"imported {plural(report.sessions, 'session')} from {root} ({report.new_sessions} new, "
+            f"{plural(report.subagents, 'subagent transcript')}); running it again adds nothing",
+            flush=True,
         )
 
 

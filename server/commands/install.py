@@ -39,6 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also run hooks/context_pressure.py on each prompt (warns when the context window fills up)",
     )
     parser.add_argument(
+        "--statusline",
+        action="store_true",
+        help="also set Claude Code's statusLine to switchboard's line (cost, spend today, delegations, context)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="with --statusline: replace a statusLine of your own (uninstall restores it)",
+    )
+    parser.add_argument(
         "--otel",
         action="store_true",
         help="with --user: make Claude Code export its own telemetry to the switchboard service (api_request rows)",
@@ -82,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
     target = Target.project(args.project, shared=args.shared) if args.project else Target.user()
     existed = {path: path.exists() for path in (target.settings_file, target.mcp_file)}
     try:
-        changed = install(target, context_pressure=args.context_pressure, otel_port=_otel_port() if args.otel else None)
+        changed = install(
+            target,
+            context_pressure=args.context_pressure,
+            otel_port=_otel_port() if args.otel else None,
+            statusline=args.statusline,
+            force=args.force,
+        )
     except (InstallError, FileNotFoundError) as exc:
         print(f"switchboard install: {exc}", file=sys.stderr)
         return 1

@@ -20,7 +20,7 @@ from typing import Any
 from server.json_output import dumps
 from server.settings import Settings
 
-__all__ = ["HELP", "add_arguments", "query_status", "run"]
+__all__ = ["HELP", "add_arguments", "ensure_running", "query_status", "run"]
 
 HELP = "the warm service behind every session: start, stop, status, run"
 WAIT_S = 10.0
@@ -67,15 +67,17 @@ def _print_status(status: dict[str, Any], as_json: bool) -> None:
         print("switchboard service: not running")
 
 
-def _start(settings: Settings, args: argparse.Namespace) -> int:
+def ensure_running(settings: Settings, port: int | None = None, idle: float | None = None) -> dict[str, Any]:
+    """The running service's status, starting it detached first when none runs; ``{"running": False}`` when it
+    did not answer within :data:`WAIT_S`."""
     from server.service.instance import is_running
     from server.service.wire import run_dir, service_environment
 
     if not is_running(settings.home):
         folder = run_dir(settings.home)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        extra = [*(["--idle", str(args.idle)] if args.idle is not None else [])]
-        extra += ["--port", str(args.port)] if args.port is not None else []
+        extra = [*(["--idle", str(idle)] if idle is not None else [])]
+        extra += ["--port", str(port)] if port is not None else []
         with open(folder / "service.log", "ab") as log:
             os.chmod(folder / "service.log", 0o600)
             subprocess.Popen(
@@ -90,9 +92,18 @@ def _start(settings: Settings, args: argparse.Namespace) -> int:
     while time.monotonic() < deadline:
         status = query_status(settings.home)
         if status.get("running") and "version" in status:
-            _print_status(status, args.json)
-            return 0
+            return status
         time.sleep(0.05)  # bounded by WAIT_S: the detached process says nothing until its socket answers
+    return {"running": False}
+
+
+def _start(settings: Settings, args: argparse.Namespace) -> int:
+    from server.service.wire import run_dir
+
+    status = ensure_running(settings, args.port, args.idle)
+    if status.get("running"):
+        _print_status(status, args.json)
+        return 0
     print(f"switchboard service: did not answer within {WAIT_S:g} s; see {run_dir(settings.home)}/service.log")
     return 1
 

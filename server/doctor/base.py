@@ -13,7 +13,7 @@ __all__ = ["Check", "CheckFunction", "DoctorContext"]
 
 @dataclass(frozen=True)
 class Check:
-    """One finding: ``ok`` says whether it is a problem; ``fix`` says what to do when it is."""
+    """One finding: ``ok`` says whether it is a problem; ``fix`` says what to do when it is (a hint when it is not)."""
 
     name: str
     ok: bool

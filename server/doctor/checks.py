@@ -24,6 +24,7 @@ from server.doctor.providers import check_providers
 from server.install import Target, hooks_dir, is_ours
 from server.store.hook_events import CAPTURE_EVENTS
 from server.store.spool import Spool
+from server.words import plural
 
 __all__ = ["CHECKS", "check_hook_scripts", "run_checks"]
 
@@ -97,10 +98,26 @@ def check_installation(ctx: DoctorContext) -> Iterable[Check]:
     if not places:
         fix = "run: switchboard install --project . (this project) or switchboard install --user (every project)"
         yield Check("installed", False, "switchboard's hooks are in no Claude Code settings: nothing is captured", fix)
+    elif len(commands) > 1 and _dogfood(ctx) and len(commands - {_DOGFOOD_COMMAND}) <= 1:
+        detail = (
+            f"this is switchboard's own checkout: its .claude/settings.json runs {_DOGFOOD_COMMAND.split()[0]} "
+            f"beside the hooks in {', '.join(p for p in places if p != 'shared')}"
+        )
+        hint = "sessions in this checkout are captured by both; other projects are not affected"
+        yield Check("installed", True, detail, hint)
     elif len(commands) > 1:
         fix = "keep one: switchboard uninstall --project . or switchboard uninstall --user (or disable the plugin)"
         detail = f"different capture hooks in {', '.join(places)}: Claude Code runs each, so events are captured twice"
         yield Check("installed", False, detail, fix)
+
+
+_DOGFOOD_COMMAND = '"$CLAUDE_PROJECT_DIR"/hooks/capture.sh # switchboard'
+
+
+def _dogfood(ctx: DoctorContext) -> bool:
+    """Whether the project is the checkout switchboard runs from (its own .claude/ captures the work on it)."""
+    checkout = Path(__file__).resolve().parents[1]
+    return ctx.project.resolve() == checkout and (checkout / "hooks" / "capture.sh").is_file()
 
 
 def _mcp_check(target: Target, settings: dict[str, Any]) -> Check:
@@ -155,6 +172,53 @@ def check_hook_scripts(ctx: DoctorContext) -> Iterable[Check]:
             yield Check("hook script", False, f"{path} is not executable", f"run: chmod +x {shlex.quote(script)}")
         else:
             yield Check("hook script", True, f"{path} exists and is executable")
+
+
+def _server_entries(ctx: DoctorContext) -> Iterable[tuple[Target, dict[str, Any]]]:
+    for target in _targets(ctx):
+        node: Any = _read_json(target.mcp_file) or {}
+        for key in (*target.mcp_path, "switchboard"):
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            yield target, node
+
+
+def check_launcher(ctx: DoctorContext) -> Iterable[Check]:
+    """The registered MCP command still runs something that exists (a moved checkout breaks it silently)."""
+    for target, entry in _server_entries(ctx):
+        argv = [str(entry.get("command", "")), *(str(a) for a in entry.get("args") or [])]
+        paths = [word for word in argv if word.startswith("/")]
+        missing = [path for path in paths if not Path(path).exists()]
+        if missing:
+            detail = f"the {target.scope} MCP server in {target.mcp_file} runs {missing[0]}, which does not exist"
+            fix = f"run switchboard install again from where switchboard is now ({_install_args(target, ctx)})"
+            yield Check(f"launcher ({target.scope})", False, detail, fix)
+        elif paths:
+            yield Check(f"launcher ({target.scope})", True, f"{Path(paths[-1]).name} and what it runs exist")
+
+
+def _install_args(target: Target, ctx: DoctorContext) -> str:
+    return "switchboard install " + {"user": "--user"}.get(target.scope, f"--project{_dir_arg(target, ctx)}")
+
+
+def check_service(ctx: DoctorContext) -> Iterable[Check]:
+    """The warm service: running or not, its pid, port and build stamp (against this install's)."""
+    from server.commands.service import query_status
+    from server.service.wire import build_stamp, run_dir
+
+    status = query_status(ctx.settings.home, timeout_s=1.0)
+    if not status.get("running"):
+        yield Check("service", True, "not running; the first Claude Code session or `switchboard dashboard` starts it")
+        return
+    stamp = status.get("stamp")
+    ours = build_stamp()
+    same = "this install's" if stamp == ours else f"not this install's {ours}: it retires when a new session starts"
+    detail = f"running, pid {status.get('pid')}, port {status.get('port')}, build stamp {stamp} ({same})"
+    if status.get("port") is None:
+        fix = f"another program holds the dashboard port; see {run_dir(ctx.settings.home) / 'service.log'}"
+        yield Check("service", False, f"{detail}: no dashboard and no OTLP receiver", fix)
+    else:
+        yield Check("service", True, detail)
 
 
 def check_capture_runs(ctx: DoctorContext) -> Iterable[Check]:
@@ -289,10 +353,10 @@ def _sessions_check(url: str) -> Iterable[Check]:
         detail = ", ".join(f"{n} {reason}" for reason, n in sorted(skipped.items()))
         yield Check("transcript lines", True, f"{sum(skipped.values())} usage lines skipped as unusable: {detail}")
     if count:
-        yield Check("sessions", True, f"{count} sessions in the store")
-    else:
-        fix = "run: switchboard import (reads the sessions Claude Code already ran, from ~/.claude/projects)"
-        yield Check("sessions", False, "the store has no sessions yet", fix)
+        yield Check("sessions", True, f"{plural(count, 'session')} in the store")
+    else:  # day one: a hint, not a problem
+        hint = "run: switchboard import (reads the sessions Claude Code already ran, from ~/.claude/projects)"
+        yield Check("sessions", True, "the store has no sessions yet", hint)
 
 
 def check_config(ctx: DoctorContext) -> Iterable[Check]:
@@ -309,7 +373,10 @@ def check_config(ctx: DoctorContext) -> Iterable[Check]:
     if config.source is None:
         yield Check("config", True, "no config file: defaults (no providers); create .switchboard.toml to add some")
     else:
-        yield Check("config", True, f"{config.source} is valid ({len(config.providers)} providers)")
+        enabled = sum(1 for provider in config.providers.values() if provider.enabled)
+        disabled = len(config.providers) - enabled
+        counts = plural(enabled, "provider") + (f", {disabled} disabled" if disabled else "")
+        yield Check("config", True, f"{config.source} is valid ({counts})")
 
 
 def check_agent_logs(ctx: DoctorContext) -> Iterable[Check]:
@@ -322,6 +389,8 @@ def check_agent_logs(ctx: DoctorContext) -> Iterable[Check]:
 CHECKS: list[CheckFunction] = [
     check_installation,
     check_hook_scripts,
+    check_launcher,
+    check_service,
     check_capture_runs,
     check_spool,
     check_last_ingest,

@@ -47,7 +47,10 @@ def delegate_result(result: DelegateResult) -> CallToolResult:
 
 
 def delegate_line(result: DelegateResult) -> str:
-    """``acme:model-a · 11 in / 7 out tokens · $0.000025 · 812 ms · fell back from acme:x: server_error``."""
+    """``acme:model-a · 11 in / 7 out tokens · $0.000025 · 812 ms · fell back from acme:x: server_error · id 1a2b3c4d``.
+
+    The id is what ``feedback`` takes: the first 8 characters of ``request_id``, as the page shows them.
+    """
     parts = [
         result.model,
         f"{result.input_tokens} in / {result.output_tokens} out tokens",
@@ -57,6 +60,7 @@ def delegate_line(result: DelegateResult) -> str:
     failed = [a for a in result.decision.attempts if a.status != "ok"]
     if failed:
         parts.append("fell back from " + ", ".join(f"{a.model}: {a.status}" for a in failed))
+    parts.append(f"id {result.request_id[:8]}")
     return " · ".join(parts)
 
 

@@ -24,7 +24,17 @@ if TYPE_CHECKING:
     from treequest import ABMCTSA
     from treequest.trial import Trial
 
-__all__ = ["OPTIMISTIC_PRIOR", "Expand", "NodeState", "Refused", "SearchEnd", "load_treequest", "search"]
+__all__ = [
+    "OPTIMISTIC_PRIOR",
+    "SOLVE_EXTRA",
+    "Expand",
+    "MissingExtra",
+    "NodeState",
+    "Refused",
+    "SearchEnd",
+    "load_treequest",
+    "search",
+]
 
 
 @dataclass(frozen=True)
@@ -69,9 +79,25 @@ class SearchEnd:
     """TreeQuest's algorithm state (picklable), e.g. for a checkpoint."""
 
 
+SOLVE_EXTRA = (
+    "solve needs its tree search, an optional extra: pip install 'switchboard[solve]' (treequest, numpy, scipy)"
+)
+
+
+class MissingExtra(ImportError):
+    """``treequest`` is not installed (the ``solve`` extra); the message is the install command."""
+
+
 async def load_treequest() -> None:
-    """Import ``treequest`` in a worker thread, so its ~1.1 s import never blocks the event loop."""
-    await anyio.to_thread.run_sync(importlib.import_module, "treequest")
+    """Import ``treequest`` in a worker thread, so its ~1.1 s import never blocks the event loop.
+
+    Raises:
+        MissingExtra: the ``solve`` extra is not installed.
+    """
+    try:
+        await anyio.to_thread.run_sync(importlib.import_module, "treequest")
+    except ImportError as exc:
+        raise MissingExtra(SOLVE_EXTRA) from exc
 
 
 OPTIMISTIC_PRIOR = {"m": 1.0, "kappa": 0.05, "nu": 1.0, "tau_square": 0.01}

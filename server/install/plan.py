@@ -37,6 +37,7 @@ __all__ = [
     "hook_entries",
     "hooks_dir",
     "is_ours",
+    "statusline_entry",
     "switchboard_command",
 ]
 
@@ -189,10 +190,23 @@ def _agent_hooks(agent: str) -> dict[str, Any]:
     return hooks
 
 
+def statusline_entry(portable: bool) -> dict[str, Any]:
+    """Claude Code's ``statusLine`` setting: hooks/statusline.py with the real interpreter (stdlib only)."""
+    if portable:
+        return {"type": "command", "command": f"switchboard statusline {MARK}", "padding": 0}
+    words = [_python3(), "-I", "-S", str(hooks_dir() / "statusline.py")]
+    return {"type": "command", "command": f"{' '.join(shlex.quote(w) for w in words)} {MARK}", "padding": 0}
+
+
 def changes(
-    target: Target, context_pressure: bool = False, otel_port: int | None = None, otel_secret: str = ""
+    target: Target,
+    context_pressure: bool = False,
+    otel_port: int | None = None,
+    otel_secret: str = "",
+    statusline: bool = False,
 ) -> list[Change]:
-    """Every edit install makes for ``target``, in order; ``otel_port``: also Claude Code's telemetry env."""
+    """Every edit install makes for ``target``, in order; ``otel_port``: also Claude Code's telemetry env;
+    ``statusline``: also Claude Code's ``statusLine`` (the old one comes back on uninstall)."""
     if target.scope in AGENT_HOOK_EVENTS:
         return [
             Change(target.settings_file, Append(("hooks", event), tuple(groups)))
@@ -210,4 +224,6 @@ def changes(
         found.append(Change(target.settings_file, approve))
     if otel_port is not None:
         found += [Change(target.settings_file, Put(("env", k), v)) for k, v in otel_env(otel_port, otel_secret).items()]
+    if statusline:
+        found.append(Change(target.settings_file, Put(("statusLine",), statusline_entry(shared))))
     return found

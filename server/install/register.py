@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -68,17 +69,24 @@ def _load_all(paths: list[Path]) -> dict[str, Loaded]:
 
 
 def install(
-    target: Target, context_pressure: bool = False, home: Path | None = None, otel_port: int | None = None
+    target: Target,
+    context_pressure: bool = False,
+    home: Path | None = None,
+    otel_port: int | None = None,
+    statusline: bool = False,
+    force: bool = False,
 ) -> list[Path]:
     """Register the hooks and the MCP server for ``target``; returns the files that changed.
 
     ``otel_port``: also make Claude Code export its telemetry to the switchboard service on this port, with the
     receiver's secret (made under ``home`` when missing) in ``OTEL_EXPORTER_OTLP_HEADERS``.
+    ``statusline``: also set Claude Code's ``statusLine``; a status line of the user's own is replaced only with
+    ``force`` (uninstall gives it back), else :class:`InstallError` says so and nothing is written.
     """
     home = _state_home(home)
     previous = Record.load(home, target.key) or Record(target.key)
     secret = otlp_secret(home) if otel_port is not None else ""
-    planned: list[Change] = changes(target, context_pressure, otel_port, secret)
+    planned: list[Change] = changes(target, context_pressure, otel_port, secret, statusline)
     files = _load_all([Path(p) for p in previous.files] + [c.file for c in planned])
     record = Record(target.key)
     for name, file in files.items():
@@ -87,6 +95,12 @@ def install(
         if file.path == target.settings_file:
             remove_marked_hooks(file.data)  # left by an older install that kept no record
         record.files[name] = FileRecord(old.created_file or file.text is None, list(old.created_dirs), [], old.backup)
+    # An install that already replaced their status line (with --force) was consent enough for this one.
+    replaced = any(
+        e.get("op") == "put" and e.get("path") == ["statusLine"] for f in previous.files.values() for e in f.edits
+    )
+    if statusline and not (force or replaced):
+        _refuse_their_statusline(files[str(target.settings_file)])
     for change in planned:
         record.files[str(change.file)].edits.append(change.edit.apply(files[str(change.file)].data))
     for path, written in commit(list(files.values()), home / "backups").items():
@@ -100,6 +114,20 @@ def install(
         record.git_exclude = list(added) if added else None
     record.save(home)
     return [file.path for file in files.values() if file.changed]
+
+
+def _refuse_their_statusline(settings: Loaded) -> None:
+    """Refuse to replace a ``statusLine`` install did not write (checked after undoing install's own)."""
+    theirs = settings.data.get("statusLine")
+    if theirs is None:
+        return
+    command = str(theirs.get("command", "")) if isinstance(theirs, dict) else ""
+    if not is_ours(command):
+        shown = command or json.dumps(theirs)
+        raise InstallError(
+            f"{settings.path} already has a statusLine of your own ({shown[:80]}); nothing was changed. "
+            "Run again with --force to replace it (switchboard uninstall gives it back)"
+        )
 
 
 def _legacy(target: Target) -> Record:

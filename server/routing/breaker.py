@@ -123,6 +123,14 @@ class Breakers:
     def state(self, provider: str) -> BreakerState:
         return self._breakers[provider].state if provider in self._breakers else BreakerState.CLOSED
 
+    def open_ones(self) -> list[str]:
+        """The providers whose breaker is open now."""
+        return [
+            name
+            for name, breaker in self._breakers.items()
+            if breaker.state is BreakerState.OPEN and breaker.cooldown_remaining_s() > 0
+        ]
+
     def _hook(self, provider: str, state: BreakerState, detail: str) -> None:
         if self.on_transition is not None:
             self.on_transition(provider, state, detail)

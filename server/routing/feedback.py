@@ -19,7 +19,7 @@ from server.redact import redact_text
 from server.routing.learn_store import fold_feedback
 from server.store.models import Delegation, Feedback, utcnow
 
-__all__ = ["MAX_NOTE_CHARS", "FeedbackError", "FeedbackSaved", "give_feedback"]
+__all__ = ["MAX_NOTE_CHARS", "SHORT_ID_CHARS", "FeedbackError", "FeedbackSaved", "give_feedback", "short_id"]
 
 MAX_NOTE_CHARS = 2_000
 
@@ -49,11 +49,34 @@ class FeedbackSaved:
         return f"{said}; this replaces the earlier feedback on this request ({before}): the last one counts"
 
 
+SHORT_ID_CHARS = 8
+"""How much of a request id a delegate result's text line and the page show; any unique prefix is accepted."""
+MIN_PREFIX_CHARS = 4
+
+
+def short_id(request_id: str) -> str:
+    return request_id[:SHORT_ID_CHARS]
+
+
+def _full_id(db: Session, request_id: str) -> str:
+    """``request_id`` itself when it is one; else the one request whose id starts with it."""
+    exact = select(Delegation.request_id).where(col(Delegation.request_id) == request_id).limit(1)
+    if db.exec(exact).first() is not None or len(request_id) < MIN_PREFIX_CHARS:
+        return request_id
+    prefixed = col(Delegation.request_id).startswith(request_id, autoescape=True)
+    found = list(db.exec(select(Delegation.request_id).where(prefixed).distinct().limit(2)).all())
+    if len(found) > 1:
+        raise FeedbackError(f"request_id {request_id!r} is the start of several requests' ids: give more of it")
+    return found[0] if found else request_id
+
+
 def _answer_of(db: Session, request_id: str) -> Delegation:
     statement = select(Delegation).where(col(Delegation.request_id) == request_id).order_by(col(Delegation.attempt))
     attempts = list(db.exec(statement).all())
     if not attempts or attempts[0].consensus_run_id is not None:
-        raise FeedbackError(f"unknown request_id {request_id!r}: pass the request_id of a delegate result")
+        raise FeedbackError(
+            f"unknown request_id {request_id!r}: pass the id a delegate result ends with (or its request_id)"
+        )
     answer = next((row for row in attempts if row.status == "ok"), None)
     if answer is None:
         raise FeedbackError(f"request {request_id!r} failed on every model: there is no answer to judge")
@@ -83,6 +106,7 @@ def give_feedback(
         FeedbackError: unknown request, another session's request, or a request no model answered.
     """
     with Session(engine) as db:
+        request_id = _full_id(db, request_id)
         answer = _answer_of(db, request_id)
         if not any_session and answer.session_id != session_id:
             raise FeedbackError(

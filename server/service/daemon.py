@@ -145,6 +145,10 @@ class Service:
             stop()
         self._nudge()
 
+    def touch(self) -> None:
+        """Count now as activity (a page request): the idle timer starts again."""
+        self._last_active = time.monotonic()
+
     def stop(self) -> None:
         self._stop.set()
         self._nudge()
@@ -213,9 +217,18 @@ class Service:
         except Exception:
             logger.exception("could not open the store; sessions will retry when they need it")
             return
+        from server.service.http import service_config
+        from server.service.summary import keep_summary
         from server.store.background import ingest_periodically
 
-        await ingest_periodically(self.settings, engine)
+        budgets = service_config(self.settings).budgets
+        async with anyio.create_task_group() as group:
+            group.start_soon(keep_summary, self.instance.folder, engine, self.open_breakers, budgets)
+            await ingest_periodically(self.settings, engine)
+
+    def open_breakers(self) -> list[str]:
+        """Providers whose breaker is open in any session's pool (what the status line warns of)."""
+        return [name for shared in self._pool.values() for name in shared.breakers.open_ones()]
 
     async def _watch_signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:

@@ -179,6 +179,17 @@ def _route(dashboard: ASGIApp, receiver: ASGIApp) -> ASGIApp:
     return app
 
 
+def _touching(service: Any, app: ASGIApp) -> ASGIApp:
+    """Someone reading the page keeps the service from its idle exit, as a session does."""
+
+    async def touched(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            service.touch()
+        await app(scope, receive, send)
+
+    return touched
+
+
 async def serve_http(service: Any, sock: socket.socket, engine: Engine, stops: list[Callable[[], None]]) -> None:
     """Serve the dashboard and the receiver on ``sock`` until cancelled or a callback in ``stops`` is called.
 
@@ -197,7 +208,7 @@ async def serve_http(service: Any, sock: socket.socket, engine: Engine, stops: l
         sock.close()
         return
     dashboard = build_app(engine, settings, config=service_config(settings), token=token, ingest=False)
-    app = _route(dashboard, OtlpReceiver(service.open_store, sock.getsockname()[1], settings.home))
+    app = _touching(service, _route(dashboard, OtlpReceiver(service.open_store, sock.getsockname()[1], settings.home)))
     server = _Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
     stops.append(lambda: setattr(server, "should_exit", True))
     try:

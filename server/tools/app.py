@@ -27,6 +27,7 @@ from server.config import ConfigError, SwitchboardConfig, load_config
 from server.engine.compact import tool_description
 from server.engine.runtime import Runtime, Shared
 from server.settings import Settings
+from server.tools.arguments import explain_argument_errors
 from server.tools.consensus import register_consensus_tool
 from server.tools.delegate import delegate
 from server.tools.feedback import register_feedback_tool
@@ -237,4 +238,5 @@ def build_server(
     register_consensus_tool(server)
     register_feedback_tool(server)
     register_solve_tool(server)
+    explain_argument_errors(server)  # last: every tool above answers argument errors in sentences
     return server

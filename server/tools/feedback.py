@@ -30,7 +30,14 @@ class FeedbackResult(BaseModel):
 
 async def feedback(
     ctx: Context[Runtime, Any],
-    request_id: Annotated[str, Field(min_length=1, max_length=64, description="From a delegate result.")],
+    request_id: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="The id a delegate result ends with, or any unique start of its request_id.",
+        ),
+    ],
     good: Annotated[bool, Field(description="Whether the delegated answer was good (kept, correct, useful).")],
     note: Annotated[str | None, Field(max_length=2_000, description="Why, in a few words.")] = None,
 ) -> CallToolResult:

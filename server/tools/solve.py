@@ -135,6 +135,12 @@ async def solve(
     await runtime.warm()
     from server.engine.files import FileRefused, attach_files
     from server.engine.solve import SolveSpec, run_solve
+    from server.engine.solve_search import MissingExtra, load_treequest
+
+    try:
+        await load_treequest()  # before anything is spent: without the extra, the answer is the install command
+    except MissingExtra as exc:
+        raise ToolError(str(exc)) from exc
 
     command = _check(runtime, check)
     chosen = _models(runtime, task, models)

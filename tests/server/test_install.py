@@ -529,3 +529,43 @@ def test_a_local_project_install_stays_out_of_git_status_and_uninstall_restores_
     assert exclude_file.read_text().endswith("\n/app/.claude/settings.local.json\n")
     uninstall(target)
     assert exclude_file.read_bytes() == before and _git(repo, "status", "--porcelain", "--ignored") == ""
+
+
+def test_install_statusline_sets_the_fast_path_and_uninstall_takes_it_out(tmp_path: Path) -> None:
+    target = _project(tmp_path, {"model": "opus"})
+    before = target.settings_file.read_bytes()
+    install(target, statusline=True)
+    entry = _load(target.settings_file)["statusLine"]
+    words = shlex.split(entry["command"], comments=True)
+    assert entry["type"] == "command" and is_ours(entry["command"])
+    assert words[1:] == ["-I", "-S", str(hooks_dir() / "statusline.py")]
+    uninstall(target)
+    assert target.settings_file.read_bytes() == before
+
+
+def test_install_never_replaces_a_users_own_statusline_without_force_and_uninstall_gives_it_back(
+    tmp_path: Path,
+) -> None:
+    theirs = {"type": "command", "command": "~/bin/my-line.sh", "padding": 1}
+    target = _project(tmp_path, {"statusLine": theirs})
+    before = target.settings_file.read_bytes()
+    with pytest.raises(InstallError, match=r"statusLine of your own \(~/bin/my-line.sh\).*--force"):
+        install(target, statusline=True)
+    assert target.settings_file.read_bytes() == before
+    install(target, statusline=True, force=True)
+    assert is_ours(_load(target.settings_file)["statusLine"]["command"])
+    install(target, statusline=True)  # installing again is not replacing theirs: ours is taken out first
+    uninstall(target)
+    assert _load(target.settings_file)["statusLine"] == theirs
+
+
+def test_the_install_command_refuses_a_users_statusline_with_one_line_naming_force(tmp_path: Path) -> None:
+    target = _project(tmp_path, {"statusLine": {"type": "command", "command": "echo mine"}})
+    done = subprocess.run(
+        [str(SWITCHBOARD), "install", "--project", str(target.directory), "--statusline"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path / "user")},
+    )
+    assert done.returncode == 1 and "--force" in done.stderr and len(done.stderr.splitlines()) == 1

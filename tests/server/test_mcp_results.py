@@ -8,6 +8,7 @@ an unconfigured ``model`` was answered by another provider, and ``task_type="cod
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,8 @@ async def test_a_short_answer_is_the_answer_and_one_provenance_line_under_400_ch
     assert len(text) <= 400, text
     answer, line = text.split("\n\n")
     assert answer == "The answer is 42, yes."
-    assert line.startswith("[acme:model-a · 11 in / 7 out tokens · $0.000025 · ") and line.endswith(" ms]")
+    assert line.startswith("[acme:model-a · 11 in / 7 out tokens · $0.000025 · ")
+    assert re.fullmatch(r".* ms · id [0-9a-f]{8}\]", line), line
     data = result.structured_content
     assert data is not None and not nulls_in(data)
     assert data["answer"] == "The answer is 42, yes." and data["cost_usd"] == 2.5e-05

@@ -181,7 +181,7 @@ def test_an_invalid_config_file_is_a_problem_and_a_valid_one_is_named(ctx: Docto
     assert not bad.ok and str(config) in bad.detail
     _project_config(ctx, "[providers.local]\nbase_url = 'http://127.0.0.1:1/v1'\n")
     [good] = _named(run_checks(ctx), "config")
-    assert good.ok and "1 providers" in good.detail
+    assert good.ok and good.detail.endswith("is valid (1 provider)")
 
 
 def test_an_appended_check_runs_and_a_crashing_one_becomes_a_failure(ctx: DoctorContext) -> None:
@@ -277,8 +277,30 @@ def test_a_route_entry_naming_a_model_its_provider_does_not_list_is_a_problem(ct
 
 
 def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> None:
+
+
+def test_an_empty_store_is_a_hint_to_import_not_a_problem(ctx: DoctorContext, engine: Engine) -> None:
     [sessions] = _named(run_checks(ctx), "sessions")
-    assert not sessions.ok and sessions.fix and "switchboard import" in sessions.fix
+    assert sessions.ok and sessions.fix and "switchboard import" in sessions.fix
+    assert sessions.detail == "the store has no sessions yet"
+
+
+def test_a_disabled_provider_is_not_counted_as_one(ctx: DoctorContext) -> None:
+    (ctx.project / ".switchboard.toml").write_text(
+        '[providers.echo]\nkind = "cli"\ncommand = ["true"]\nenabled = false\n'
+        '[providers.cat]\nkind = "cli"\ncommand = ["cat"]\n'
+    )
+    [config] = _named(run_checks(ctx), "config")
+    assert config.ok and config.detail.endswith("is valid (1 provider, 1 disabled)")
+
+
+def test_the_checkouts_own_claude_folder_beside_a_user_install_is_not_a_failure(ctx: DoctorContext) -> None:
+    install(Target.user(ctx.user_home))
+    ctx.project = REPO
+    checks = run_checks(ctx)
+    [installed] = _named(checks, "installed")
+    assert installed.ok and "switchboard's own checkout" in installed.detail
+    assert _named(checks, "hooks (shared)")[0].ok
 
 
 def test_the_config_init_writes_is_valid_and_lists_every_section_and_preset(tmp_path: Path) -> None:
@@ -328,3 +350,22 @@ def test_shared_hooks_with_switchboard_missing_from_path_are_a_problem(
     assert not missing.ok and missing.fix and f"pipx install {REPO}" in missing.fix
     monkeypatch.setenv("PATH", str(SWITCHBOARD.parent))
     assert _named(run_checks(ctx, [check_hook_scripts]), "switchboard on PATH") == []
+
+
+def test_a_launcher_left_behind_by_a_moved_checkout_is_a_problem_whose_fix_is_install(ctx: DoctorContext) -> None:
+    install(Target.user(ctx.user_home))
+    [ok] = _named(run_checks(ctx), "launcher (user)")
+    assert ok.ok
+    claude_json = ctx.user_home / ".claude.json"
+    data = json.loads(claude_json.read_text())
+    entry = data["mcpServers"]["switchboard"]
+    entry["args"] = [arg.replace(str(REPO), "/moved/away") for arg in entry["args"]]
+    claude_json.write_text(json.dumps(data))
+    [moved] = _named(run_checks(ctx), "launcher (user)")
+    assert not moved.ok and "/moved/away/hooks/launcher.py, which does not exist" in moved.detail
+    assert moved.fix and "switchboard install --user" in moved.fix
+
+
+def test_doctor_says_the_service_is_not_running_without_calling_it_a_problem(ctx: DoctorContext) -> None:
+    [service] = _named(run_checks(ctx), "service")
+    assert service.ok and service.detail.startswith("not running")

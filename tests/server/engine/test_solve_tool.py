@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -372,3 +373,12 @@ async def test_scored_answers_teach_the_learning_router_under_the_tasks_type_not
     with Session(engine) as db:
         again = db.exec(select(RoutingStat).where(RoutingStat.user == "")).one()
     assert (again.quality_n, again.quality_sum) == (learned.quality_n, learned.quality_sum)
+
+
+async def test_without_the_solve_extra_solve_answers_with_the_install_command_before_any_call(
+    settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "treequest", None)  # what `import treequest` meets when it is not installed
+    result = await call_solve(settings, engine, fake, tmp_path, {"task": "t", "check": "quality"})
+    assert result.is_error and "pip install 'switchboard[solve]'" in text_of(result), text_of(result)
+    assert fake.requests == []

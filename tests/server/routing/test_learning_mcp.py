@@ -308,3 +308,39 @@ async def test_the_providers_tool_shows_the_learned_order_delegate_tries_next_an
     assert f"{OK} before {FLAKY}: success 1.00 vs 0." in route["why"]
     text = listed.content[0].text  # pyright: ignore[reportAttributeAccessIssue]
     assert f"code_fix: {OK}, {FLAKY};" in text and "tried as written" not in text.split("code_fix:")[1].split("\n")[0]
+
+
+async def test_feedback_takes_the_short_id_a_delegate_text_line_ends_with(
+    settings: Settings, engine: Engine, flaky: FakeOpenAI, steady: FakeOpenAI, tmp_path: Path
+) -> None:
+    server = server_for(settings, engine, config_for(flaky, steady), tmp_path)
+    with anyio.fail_after(30):
+        async with Client(server) as client:
+            result = await client.call_tool("delegate", {"task": "fix it", "task_type": "code_fix"})
+            text = str(result.content[0].text)  # type: ignore[union-attr]
+            assert result.structured_content is not None
+            request_id = result.structured_content["request_id"]
+            short = text.rsplit(" · id ", 1)[1].rstrip("]")
+            assert short == request_id[:8] and text.endswith(f" · id {short}]")
+            verdict = await client.call_tool("feedback", {"request_id": short, "good": True})
+            prefix = await client.call_tool("feedback", {"request_id": request_id[:6], "good": False})
+    assert not verdict.is_error and verdict.structured_content is not None
+    assert verdict.structured_content["request_id"] == request_id
+    assert not prefix.is_error and prefix.structured_content is not None and prefix.structured_content["replaced"]
+
+
+async def test_a_prefix_shared_by_two_requests_asks_for_more_of_the_id(
+    settings: Settings, engine: Engine, flaky: FakeOpenAI, steady: FakeOpenAI, tmp_path: Path
+) -> None:
+    with Session(engine) as db:
+        for request_id in ("abcd1111", "abcd2222"):
+            db.add(Delegation(request_id=request_id, provider="p", model="m", status="ok", session_id="sess-1"))
+        db.commit()
+    server = server_for(settings, engine, config_for(flaky, steady), tmp_path)
+    with anyio.fail_after(30):
+        async with Client(server) as client:
+            both = await client.call_tool("feedback", {"request_id": "abcd", "good": True})
+            one = await client.call_tool("feedback", {"request_id": "abcd2", "good": True})
+    assert both.is_error and "is the start of several requests' ids: give more of it" in str(both.content[0])
+    assert not one.is_error and one.structured_content is not None
+    assert one.structured_content["request_id"] == "abcd2222"

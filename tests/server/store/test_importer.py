@@ -128,18 +128,35 @@ def test_the_import_command_reports_and_an_empty_projects_dir_is_fine(database_u
         [str(SWITCHBOARD), "import", "--projects-dir", str(root)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    assert "imported 1 sessions" in done.stdout and "1/1 transcripts" in done.stderr
+    assert done.stdout.splitlines() == [
+        f"imported 1 session from {root} (1 new, 0 subagent transcripts); running it again adds nothing"
+    ]
+    assert "1/1 transcripts" in done.stderr
     missing = subprocess.run(
         [str(SWITCHBOARD), "import", "--projects-dir", str(tmp_path / "nope")], capture_output=True, text=True
     )
     assert missing.returncode == 1 and "is not a folder" in missing.stderr
 
 
+def test_import_on_day_one_with_no_projects_folder_says_there_is_nothing_yet_and_exits_0(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {**os.environ, "HOME": str(tmp_path / "fresh")}
+    env.pop("CLAUDE_CONFIG_DIR", None)
+    done = subprocess.run([str(SWITCHBOARD), "import"], env=env, capture_output=True, text=True, timeout=120)
+    projects = tmp_path / "fresh" / ".claude" / "projects"
+    assert (done.returncode, done.stderr) == (0, "")
+    assert (
+        done.stdout
+        == f"nothing to import yet: {projects} does not exist (Claude Code writes it on its first session)\n"
+    )
+
+
 def test_import_reads_claude_config_dir_when_set(database_url: str, tmp_path: Path) -> None:
     _session(tmp_path / "cfg" / "projects", "s-one", 0.1)
     env = {**os.environ, "CLAUDE_CONFIG_DIR": str(tmp_path / "cfg"), "HOME": str(tmp_path / "nohome")}
     done = subprocess.run([str(SWITCHBOARD), "import"], env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and "imported 1 sessions" in done.stdout, done.stderr
+    assert done.returncode == 0 and "imported 1 session " in done.stdout, done.stderr
     assert json.dumps(str(tmp_path / "cfg" / "projects"))[1:-1] in done.stdout
 
 
