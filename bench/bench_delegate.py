@@ -34,11 +34,11 @@ from openai import AsyncOpenAI
 
 from server.config import SwitchboardConfig
 from server.engine.delegate import DelegateParams, delegate
-from server.engine.recorder import Recorder
 from server.engine.runtime import Runtime
 from server.service.instance import read_state
 from server.settings import Settings
 from server.store.engine import make_engine, migrate
+from server.store.recorder import Recorder
 from server.tools import build_server
 from tests.fakes.openai_api import FakeOpenAI
 from tests.server.service.launch import Session, service_env, stop_service

@@ -73,7 +73,7 @@ PRESET_KEYS: dict[str, str | None] = {
     "gemini-cli": None,
     "codex": None,
 }
-"""Each preset's key variable (``server.providers.presets`` is the source; a test pins this copy to it)."""
+"""Each preset's key variable (``server.catalog.presets`` is the source; a test pins this copy to it)."""
 
 
 class UnsafeFile(OSError):

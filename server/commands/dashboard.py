@@ -20,7 +20,13 @@ HELP = "open the analytics page of the running service (starting it when none ru
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--no-open", "--no-browser", dest="no_open", action="store_true", help="print the URL only; do not open a browser")
+    parser.add_argument(
+        "--no-open",
+        "--no-browser",
+        dest="no_open",
+        action="store_true",
+        help="print the URL only; do not open a browser",
+    )
     parser.add_argument("--host", help="serve the page from this process on this address instead (needs a token)")
     parser.add_argument("--port", type=int, help="serve the page from this process on this port instead")
     parser.add_argument("--no-ingest", action="store_true", help="with --host/--port: no background ingest")

@@ -37,7 +37,6 @@ def run(args: argparse.Namespace) -> int:
     from server.store.engine import open_store
     from server.store.importer import projects_dir
     from server.store.ingest import describe_store_error
-    from server.words import plural
 
     root = projects_dir(args.projects_dir)
     if args.projects_dir is not None and not root.is_dir():
@@ -58,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _import_claude_code(engine: Engine, root: Path, quiet: bool) -> None:
     from server.store.importer import import_transcripts
+    from server.words import plural
 
     last = [time.monotonic()]
 

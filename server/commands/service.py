@@ -7,17 +7,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from server.json_output import dumps
+from server.service.status import query_status
 from server.settings import Settings
 
 __all__ = ["HELP", "add_arguments", "ensure_running", "query_status", "run"]
@@ -31,27 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="status: print JSON")
     parser.add_argument("--idle", type=float, help="run/start: exit after this many seconds with no session")
     parser.add_argument("--port", type=int, help="run/start: the dashboard and OTLP port (default: config)")
-
-
-def query_status(home: Path, timeout_s: float = 2.0) -> dict[str, Any]:
-    """The service's own account of itself, or ``{"running": False, ...}`` when nothing answers."""
-    from server.service.instance import is_running, read_state
-    from server.service.wire import PROTOCOL, socket_path
-
-    path = socket_path(home)
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout_s)
-            sock.connect(str(path))
-            sock.sendall(json.dumps({"protocol": PROTOCOL, "query": "status"}).encode() + b"\n")
-            reply = sock.makefile("rb").readline()
-        data = json.loads(reply)
-        if isinstance(data, dict):
-            return data  # pyright: ignore[reportUnknownVariableType]
-    except (OSError, ValueError):
-        pass
-    state = read_state(home) if is_running(home) else None
-    return {"running": state is not None, "socket": str(path), **({"pid": state["pid"]} if state else {})}
 
 
 def _print_status(status: dict[str, Any], as_json: bool) -> None:

@@ -203,7 +203,7 @@ def _install_args(target: Target, ctx: DoctorContext) -> str:
 
 def check_service(ctx: DoctorContext) -> Iterable[Check]:
     """The warm service: running or not, its pid, port and build stamp (against this install's)."""
-    from server.commands.service import query_status
+    from server.service.status import query_status
     from server.service.wire import build_stamp, run_dir
 
     status = query_status(ctx.settings.home, timeout_s=1.0)
@@ -381,7 +381,7 @@ def check_config(ctx: DoctorContext) -> Iterable[Check]:
 
 def check_agent_logs(ctx: DoctorContext) -> Iterable[Check]:
     """Lines of Codex / Gemini CLI logs that import did not understand, per CLI version."""
-    from server.store.agents.doctor import agent_log_checks
+    from server.doctor.agents import agent_log_checks
 
     yield from agent_log_checks(ctx)
 

@@ -96,7 +96,7 @@ def _kill_group(process: Process) -> None:
 
 
 def _tail(stdout: bytes | bytearray, stderr: bytes | bytearray) -> str:
-    from server.store.redact import redact_text
+    from server.redact import redact_text
 
     text = stdout.decode("utf-8", "replace")
     err = stderr.decode("utf-8", "replace").strip()

@@ -1,6 +1,6 @@
 """One table of the store as CSV or JSON lines, for a spreadsheet: ``switchboard export`` and the page's CSV links.
 
-Rows go out as stored: secrets were redacted on the way in (:mod:`server.store.redact`). Times are ISO 8601 in
+Rows go out as stored: secrets were redacted on the way in (:mod:`server.redact`). Times are ISO 8601 in
 UTC; NULL is an empty CSV cell and JSON ``null``; a float that is not finite becomes NULL (JSON has no NaN, and
 ``allow_nan=False`` holds that). Rows stream in batches, so a large table never sits in memory whole.
 """

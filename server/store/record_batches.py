@@ -231,7 +231,7 @@ def land(engine: Engine, batch: Batch, *, lock_timeout_s: float = 5.0) -> bool |
     Raises:
         sqlalchemy.exc.OperationalError: the store is busy or unreachable.
     """
-    from server.engine.stored_text import redact_rows
+    from server.store.stored_text import redact_rows
 
     try:
         with engine.begin() as conn:

@@ -30,7 +30,7 @@ from server.private import private_dirs, private_file
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from server.engine.recorder import Batch
+    from server.store.recorder import Batch
 
 __all__ = ["ROTATE_BATCHES", "ROTATE_BYTES", "WriteAheadLog", "log_files", "replay_logs"]
 

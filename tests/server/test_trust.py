@@ -131,7 +131,7 @@ def test_the_trust_rules_find_the_same_user_config_dir_as_platformdirs(home: Pat
 
 
 def test_the_preset_key_table_the_launcher_reads_is_the_presets_own() -> None:
-    from server.providers.presets import PRESETS
+    from server.catalog.presets import PRESETS
 
     assert trust.PRESET_KEYS == {name: preset.api_key_env for name, preset in PRESETS.items()}
 

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from server import trust
 from server.config import load_config
 from server.doctor import DoctorContext, check_config, run_checks
-from server.providers.doctor import check_providers
+from server.doctor.providers import check_providers
 from server.service.wire import launcher_module
 from server.settings import Settings
 from server.tools import build_server

@@ -78,7 +78,7 @@ def count(value: Any) -> int | None:
 
 def summary(value: Any, limit: int = 500) -> str | None:
     """A short text of a tool's input or output for the ``tool_call`` row."""
-    from server.store.redact import redact_text, strip_nul
+    from server.redact import redact_text, strip_nul
 
     if value is None:
         return None

@@ -276,9 +276,6 @@ def test_a_route_entry_naming_a_model_its_provider_does_not_list_is_a_problem(ct
     assert routing.fix and "ok-a, ok-b" in routing.fix
 
 
-def test_an_empty_store_suggests_import(ctx: DoctorContext, engine: Engine) -> None:
-
-
 def test_an_empty_store_is_a_hint_to_import_not_a_problem(ctx: DoctorContext, engine: Engine) -> None:
     [sessions] = _named(run_checks(ctx), "sessions")
     assert sessions.ok and sessions.fix and "switchboard import" in sessions.fix

@@ -159,7 +159,7 @@ async def test_rows_are_written_behind_the_call_and_the_recorder_closes_having_w
 _DIES_AFTER_LOGGING = """
 import os, sys
 from pathlib import Path
-from server.engine.recorder import Batch
+from server.store.recorder import Batch
 from server.store.models import Delegation
 from server.store.record_log import WriteAheadLog
 log = WriteAheadLog(Path(sys.argv[1]))

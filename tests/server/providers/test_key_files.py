@@ -20,8 +20,8 @@ from sqlmodel import select
 
 from server.config import load_config
 from server.doctor import DoctorContext, run_checks
+from server.doctor.providers import check_providers
 from server.providers.base import MissingKeyError
-from server.providers.doctor import check_providers
 from server.providers.keys import read_key_file
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent

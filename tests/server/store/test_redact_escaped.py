@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from server.store.redact import redact_text
+from server.redact import redact_text
 
 KEY = "sk-proj-abcdefghijklmnopqrstu"
 

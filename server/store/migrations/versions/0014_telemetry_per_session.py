@@ -7,7 +7,7 @@
   session cost that is negative or non-finite, become NULL (unknown).
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0012
 Create Date: 2026-12-05 09:00:00.000000
 """
 
@@ -18,7 +18,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0007"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from server.doctor import Check, DoctorContext
+    from server.doctor.base import Check, DoctorContext
 
 __all__ = ["agent_log_checks"]
 
@@ -19,7 +19,7 @@ def agent_log_checks(ctx: DoctorContext) -> Iterable[Check]:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlmodel import Session, col, select
 
-    from server.doctor import Check
+    from server.doctor.base import Check
     from server.store.engine import make_engine
     from server.store.models import AgentLog
 
