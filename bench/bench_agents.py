@@ -31,7 +31,7 @@ from tests.fakes.gemini_api import FakeGemini  # noqa: E402
 from tests.fakes.openai_responses import FakeResponses  # noqa: E402
 
 SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
-CCUSAGE = REPO / "tests" / "node_modules" / ".bin" / "ccusage"
+CCUSAGE = REPO / "bench" / "node_modules" / ".bin" / "ccusage"
 _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

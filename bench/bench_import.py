@@ -6,7 +6,7 @@ The folder (tests/fakes/projects_folder.py): compact JSON, one line per content 
 (streamed duplicates), 5-minute and 1-hour cache writes, Sonnet requests past 200k input tokens, subagents with
 their own agent ids, no cost-state record. Prints side by side, in one run: switchboard's first import and a
 second one with nothing new (wall time, peak RSS), ``ccusage daily --json --offline`` on the same folder
-(``cd tests && npm ci`` installs the pinned ccusage; ``CCUSAGE=path`` overrides), the token totals of each,
+(``cd bench && npm install`` installs the pinned ccusage; ``CCUSAGE=path`` overrides), the token totals of each,
 and the cost totals: what switchboard stored per response (estimated at list prices), its sessions' cost of
 record (Claude Code's own figure where a transcript has one, else the same estimate), ccusage's, and a
 recomputation from the files at Anthropic's published rates.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 from tests.fakes.projects_folder import list_price, usage_lines, write_projects  # noqa: E402
 
 SWITCHBOARD = REPO / ".venv" / "bin" / "switchboard"
-CCUSAGE = Path(os.environ.get("CCUSAGE") or REPO / "tests" / "node_modules" / ".bin" / "ccusage")
+CCUSAGE = Path(os.environ.get("CCUSAGE") or REPO / "bench" / "node_modules" / ".bin" / "ccusage")
 
 
 @dataclass
@@ -137,7 +137,7 @@ def main() -> None:
         run, totals = ccusage
         print(f"first import / ccusage: {first.wall / run.wall:.2f}x wall, {first.cpu / run.cpu:.2f}x CPU")
     else:
-        print(f"ccusage: not installed at {CCUSAGE} (cd tests && npm ci)")
+        print(f"ccusage: not installed at {CCUSAGE} (cd bench && npm install)")
     print(f"\n{'tokens':16}{'switchboard':>16}{'ccusage':>16}{'from the files':>16}")
     pairs = [("input", "inputTokens"), ("output", "outputTokens"), ("cache_read", "cacheReadTokens")]
     pairs += [("cache_write", "cacheCreationTokens")]
