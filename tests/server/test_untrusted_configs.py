@@ -24,7 +24,8 @@ from sqlalchemy import Engine
 
 from server import trust
 from server.config import load_config
-from server.doctor import DoctorContext, check_config, run_checks
+from server.doctor import DoctorContext, run_checks
+from server.doctor.checks import check_config
 from server.doctor.providers import check_providers
 from server.service.wire import launcher_module
 from server.settings import Settings
