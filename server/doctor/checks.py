@@ -116,7 +116,7 @@ _DOGFOOD_COMMAND = '"$CLAUDE_PROJECT_DIR"/hooks/capture.sh # switchboard'
 
 def _dogfood(ctx: DoctorContext) -> bool:
     """Whether the project is the checkout switchboard runs from (its own .claude/ captures the work on it)."""
-    checkout = Path(__file__).resolve().parents[1]
+    checkout = Path(__file__).resolve().parents[2]
     return ctx.project.resolve() == checkout and (checkout / "hooks" / "capture.sh").is_file()
 
 

@@ -195,9 +195,6 @@ def _cost_of_record(record: dict[str, Any]) -> float | None:
     cost = record.get("totalCostUSD")
     if not isinstance(cost, int | float) or isinstance(cost, bool) or not math.isfinite(cost) or cost < 0:
         return None
-    # json.loads reads NaN, Infinity and 1e999: none of them, nor a negative total, is a cost.
-    if not math.isfinite(cost) or cost < 0:
-        return None
     # Claude Code leaves out what it cannot price: its total is then no cost of record.
     return None if record.get("hasUnknownModelCost") is True else float(cost)
 
@@ -232,6 +229,10 @@ def _apply(result: Transcript, raw: bytes, agent_id: str | None) -> None:
         return
     record = load_line(raw)
     if record is None:
+        if _COST_STATE_BYTES in raw:
+            # A cost state orjson refuses (NaN, Infinity, 1e999 are not JSON) still replaces the one before it:
+            # the earlier total is stale, so the session has no cost of record until a readable one follows.
+            result.total_cost_usd = None
         return
     if record.get("type") == COST_STATE:
         result.cost_state_seen = True

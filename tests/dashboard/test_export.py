@@ -39,5 +39,5 @@ def test_the_csv_has_every_column_and_the_days_window(client: TestClient) -> Non
 
 def test_an_unknown_table_or_bad_days_is_a_400_naming_what_works(client: TestClient) -> None:
     unknown = client.get("/api/export/secrets.csv")
-    assert unknown.status_code == 400 and "there is no table 'secrets'; tables: api_request" in unknown.text
+    assert unknown.status_code == 400 and "there is no table 'secrets'; tables: agent_log, api_request" in unknown.text
     assert client.get("/api/export/session.csv?days=-1").status_code == 400

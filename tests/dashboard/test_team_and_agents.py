@@ -52,7 +52,16 @@ def test_the_team_page_appears_with_a_second_person_and_shows_each(client: TestC
     _add(
         seeded,
         AgentSession(session_id="zoe-1", user="zoe", host="z1", started_at=now, project="api", cost_usd=2.5),
-        Delegation(session_id="zoe-1", request_id="r-zoe", provider="groq", model="m", status="ok", cost_usd=0.01),
+        Delegation(
+            session_id="zoe-1",
+            request_id="r-zoe",
+            provider="groq",
+            model="m",
+            status="ok",
+            cost_usd=0.01,
+            claude_ask_tokens=0,  # measured, and nothing: the saving is the call's own cost, negative
+            claude_read_tokens=0,
+        ),
     )
     assert 'href="/team"' in client.get("/").text
     team = client.get("/api/team?days=30").json()["report"]

@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session, select
 
 from server.commands.service import query_status
+from server.page_token import page_token, page_url
 from server.store.engine import make_engine
 from server.store.models import ApiRequest
 from tests.e2e.claude import SWITCHBOARD, claude_env, run_claude, run_switchboard, wait_until
@@ -45,7 +46,9 @@ def test_the_fresh_machine_command_leaves_a_service_whose_page_and_receiver_serv
     env = {"PATH": "/usr/bin:/bin", "HOME": str(user), "LANG": "C.UTF-8"}
     try:
         done = subprocess.run([str(SWITCHBOARD), "dashboard"], env=env, capture_output=True, text=True, timeout=120)
-        assert (done.returncode, done.stdout) == (0, f"http://127.0.0.1:{port}/\n"), done.stderr
+        url = page_url(port, page_token(state))
+        assert (done.returncode, done.stdout) == (0, f"{url}\n"), done.stderr
+        assert httpx.get(url, timeout=10, follow_redirects=True).status_code == 200
         assert query_status(state)["port"] == port
         run_switchboard("install", "--user", "--otel", env=env)
         with serve_anthropic(AnthropicFake(default=Turn(text="fine.", usage=Usage(500, 5)))) as api:

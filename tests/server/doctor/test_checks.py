@@ -267,9 +267,10 @@ def test_a_task_type_key_that_is_no_task_type_is_named(ctx: DoctorContext) -> No
 
 def test_a_route_entry_naming_a_model_its_provider_does_not_list_is_a_problem(ctx: DoctorContext) -> None:
     # Before: `default = ["acme:ok-aa", ...]` passed as valid, and delegate kept the entry as a candidate.
-    (ctx.project / ".switchboard.toml").write_text(
+    _project_config(
+        ctx,
         '[providers.acme]\nkind = "cli"\ncommand = ["true"]\nmodels = ["ok-a", "ok-b"]\n'
-        '[routing]\ndefault = ["acme:ok-aa", "acme:ok-b"]\n'
+        '[routing]\ndefault = ["acme:ok-aa", "acme:ok-b"]\n',
     )
     [routing] = _named(run_checks(ctx), "routing")
     assert not routing.ok and "acme:ok-aa" in routing.detail and "models" in routing.detail
@@ -283,9 +284,10 @@ def test_an_empty_store_is_a_hint_to_import_not_a_problem(ctx: DoctorContext, en
 
 
 def test_a_disabled_provider_is_not_counted_as_one(ctx: DoctorContext) -> None:
-    (ctx.project / ".switchboard.toml").write_text(
+    _project_config(
+        ctx,
         '[providers.echo]\nkind = "cli"\ncommand = ["true"]\nenabled = false\n'
-        '[providers.cat]\nkind = "cli"\ncommand = ["cat"]\n'
+        '[providers.cat]\nkind = "cli"\ncommand = ["cat"]\n',
     )
     [config] = _named(run_checks(ctx), "config")
     assert config.ok and config.detail.endswith("is valid (1 provider, 1 disabled)")

@@ -92,7 +92,7 @@ async def test_the_tool_refuses_an_unregistered_strategy_and_lists_the_registere
     schema = tools["consensus"].input_schema["properties"]["strategy"]
     assert schema["enum"] == ["fastest", "vote", "judge", "cheapest"]
     assert schema["description"] == "; ".join(s.summary for s in STRATEGIES.values()) + "."
-    assert result.is_error and "unknown strategy 'loudest'; one of: fastest, vote, judge, cheapest" in str(
+    assert result.is_error and "strategy must be one of 'fastest', 'vote', 'judge', 'cheapest'; got 'loudest'" in str(
         result.content
     )
     assert fake.requests == []

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from server.commands.service import query_status
+from server.page_token import page_token, page_url
 from tests.server.service.launch import SWITCHBOARD_ARGV, service_env, service_pid, stop_service
 
 
@@ -40,10 +41,12 @@ def _dashboard(home: Path, *args: str, **env: str) -> subprocess.CompletedProces
 def test_dashboard_starts_the_service_prints_its_page_and_exits_leaving_it_serving(service_home: Path) -> None:
     port = _free_port()
     done = _dashboard(service_home, SWITCHBOARD_SERVICE_PORT=str(port))
-    assert (done.returncode, done.stdout) == (0, f"http://127.0.0.1:{port}/\n"), done.stderr
+    url = page_url(port, page_token(service_home))
+    assert (done.returncode, done.stdout) == (0, f"{url}\n"), done.stderr
     status = query_status(service_home)
     assert status["running"] and status["port"] == port
     assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()["status"] == "ok"
+    assert httpx.get(url, timeout=10, follow_redirects=True).status_code == 200  # the printed address opens it
     pid = service_pid(service_home)
     again = _dashboard(service_home, SWITCHBOARD_SERVICE_PORT=str(port))
     assert again.stdout == done.stdout and service_pid(service_home) == pid  # the same service, not a second one

@@ -31,6 +31,8 @@ def _seed(engine: Engine) -> None:
                     input_tokens=1000,
                     output_tokens=500,
                     cost_usd=cost,
+                    claude_ask_tokens=20,  # measured: what asking and reading the answer cost Claude
+                    claude_read_tokens=500,
                     created_at=NOW - timedelta(minutes=5),
                 )
             )

@@ -48,6 +48,6 @@ def test_since_keeps_the_rows_from_that_day_and_jsonl_has_no_nan(
 
 def test_an_unknown_table_and_a_bad_date_say_what_works(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--table", "sessions"]) == 2
-    assert "there is no table 'sessions'; tables: api_request," in capsys.readouterr().err
+    assert "there is no table 'sessions'; tables: agent_log, api_request," in capsys.readouterr().err
     assert main(["export", "--table", "session", "--since", "yesterday"]) == 2
     assert "give YYYY-MM-DD" in capsys.readouterr().err
