@@ -119,3 +119,48 @@ def test_it_finds_the_same_home_as_the_launcher(monkeypatch: pytest.MonkeyPatch,
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         assert statusline.home() == launcher.home()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _verdict(load: Any, raw: bytes) -> tuple[str, Any]:
+    try:
+        return "value", json.dumps(load(raw), sort_keys=True)
+    except (ValueError, RecursionError) as error:
+        return "error", type(error).__name__
+
+
+@given(JSON_VALUES, st.sampled_from(["", " ", "\n", "\t \r\n"]))
+def test_the_scanner_reads_valid_json_as_json_loads_does(value: Any, space: str) -> None:
+    raw = (space + json.dumps(value) + space).encode()
+    assert _verdict(statusline.loads, raw) == _verdict(json.loads, raw)
+
+
+@given(st.binary(max_size=64) | st.text(max_size=64).map(lambda text: text.encode("utf-8", "surrogatepass")))
+def test_anything_else_gets_json_loads_verdict(raw: bytes) -> None:
+    assert _verdict(statusline.loads, raw) == _verdict(json.loads, raw)
+
+
+@pytest.mark.parametrize("raw", [b'{"a": 1} x', b'{"a":', b"[" * 100_000, b'"\\ud800"', b"\xef\xbb\xbf{}", b"1e999"])
+def test_edge_inputs_get_json_loads_verdict(raw: bytes) -> None:
+    assert _verdict(statusline.loads, raw) == _verdict(json.loads, raw)
+
+
+def test_a_refresh_does_not_import_json_or_re(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "SWITCHBOARD_HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-X", "importtime", str(SCRIPT)],
+        input=json.dumps(CLAUDE).encode(),
+        env=env,
+        capture_output=True,
+        timeout=30,
+    )
+    assert done.stdout.decode().strip() == "$0.42 session · ctx 23% · switchboard service not running"
+    imported = {row.rsplit("|", 1)[-1].strip() for row in done.stderr.decode().splitlines()}
+    assert "_json" in imported
+    assert not imported & {"json", "json.decoder", "re"}
