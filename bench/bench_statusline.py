@@ -6,11 +6,13 @@ command is registered as a hook on every event ``switchboard install`` captures,
 session offline against the fake Anthropic API, and each run's time is read from the debug log
 (``Hooks: ... finished with status 0 (N ms)``), as bench/bench_hooks.py does. Set-ups, interleaved:
 
+- ``runner``: ``true`` (a shell builtin: what Claude Code's command runner costs for any command at all);
 - ``floor``: ``python3 -I -S -c pass``;
 - ``service up``: ``python3 -I -S hooks/statusline.py`` with a running service and its summary file;
 - ``service down``: the same with no service (the line says so).
 
-Prints the p50 and p90 per set-up and the status line's p50 over the floor's (target: p50 <= 50 ms).
+Prints the p50 and p90 per set-up and the status line's p50 over the python floor's and over the runner's (target:
+p50 <= 50 ms).
 
 Usage: .venv/bin/python bench/bench_statusline.py [--reps N]
 """
@@ -54,6 +56,7 @@ def _python3() -> str:
 def setups() -> dict[str, dict[str, Any]]:
     line = f"{_python3()} -I -S {shlex.quote(str(hooks_dir() / 'statusline.py'))}"
     return {
+        "runner": {"hooks": hook_entries("true", [])},
         "floor": {"hooks": hook_entries(f"{_python3()} -I -S -c pass", [])},
         "service up": {"hooks": hook_entries(line, [])},
         "service down": {"hooks": hook_entries(line, [])},
@@ -119,12 +122,13 @@ def report(timings: dict[str, list[int]], reps: int) -> None:
     for name, values in timings.items():
         ms = sorted(values)
         print(f"{name:<13} {len(ms):>5} {statistics.median(ms):>7.1f} {ms[int(0.9 * (len(ms) - 1))]:>7.1f}")
-    floor = statistics.median(timings["floor"])
+    floor, runner = statistics.median(timings["floor"]), statistics.median(timings["runner"])
     for name in ("service up", "service down"):
         p50 = statistics.median(timings[name])
         verdict = "meets" if p50 <= TARGET_P50_MS else "misses"
         print(f"\nstatus line, {name}: p50 {p50:.1f} ms ({verdict} target <= {TARGET_P50_MS:.0f} ms), ", end="")
-        print(f"{p50 - floor:+.1f} ms over the python3 -I -S -c pass floor ({floor:.1f} ms)")
+        print(f"{p50 - floor:+.1f} ms over the python3 -I -S -c pass floor ({floor:.1f} ms), ", end="")
+        print(f"{p50 - runner:+.1f} ms over Claude Code's runner running `true` ({runner:.1f} ms)")
 
 
 if __name__ == "__main__":
