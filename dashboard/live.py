@@ -13,24 +13,12 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from dashboard.marks import store_marks
 from server.json_output import dumps
-from server.store.models import (
-    AgentSession,
-    ConsensusRun,
-    Delegation,
-    Feedback,
-    ModelUsage,
-    Prompt,
-    ProviderEvent,
-    RawEvent,
-    SolveRun,
-    SubagentRun,
-    ToolCall,
-)
 
 __all__ = ["StoreWatcher", "events_endpoint", "store_marks", "topics_changed"]
 
@@ -55,28 +43,6 @@ TOPICS: Mapping[str, tuple[str, ...]] = {
     "solve_run": ("solve",),
     "provider_event": ("providers", "overview"),
 }
-
-
-def store_marks(engine: Engine) -> dict[str, str]:
-    """The newest row of each watched table, as strings (ids, or a timestamp where the key is not ordered)."""
-    columns = {
-        "session": func.max(AgentSession.last_event_at),
-        "session_started": func.max(AgentSession.started_at),
-        "raw_event": func.max(RawEvent.id),
-        "prompt": func.max(Prompt.id),
-        "tool_call": func.max(ToolCall.id),
-        "subagent_run": func.max(SubagentRun.id),
-        "model_usage": func.max(ModelUsage.id),
-        "delegation": func.max(Delegation.id),
-        "consensus_run": func.max(ConsensusRun.created_at),
-        "solve_run": func.max(SolveRun.created_at),
-        "provider_event": func.max(ProviderEvent.id),
-        "feedback": func.max(Feedback.updated_at),
-    }
-    statement = select(*(select(c).scalar_subquery() for c in columns.values()))
-    with engine.connect() as connection:
-        row = connection.execute(statement).one()
-    return {name: "" if value is None else str(value) for name, value in zip(columns, row, strict=True)}
 
 
 def topics_changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
