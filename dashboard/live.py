@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from dashboard.marks import store_marks
+from dashboard.page_table import topics_by_mark
+from dashboard.pages import PAGES
 from server.json_output import dumps
 
 __all__ = ["StoreWatcher", "events_endpoint", "store_marks", "topics_changed"]
@@ -26,37 +28,29 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 15.0
 
-# Which parts of the page each high-water mark feeds.
-TOPICS: Mapping[str, tuple[str, ...]] = {
-    "session": ("sessions", "overview", "team"),
-    "session_started": ("sessions", "overview", "team"),
-    # Ingest updates rows in place (a PostToolUse finishes its tool call, a Stop sets the session's cost);
-    # every such update comes with a new raw event.
-    "raw_event": ("sessions", "overview", "patterns"),
-    "prompt": ("sessions", "overview"),
-    "tool_call": ("sessions", "overview", "patterns"),
-    "subagent_run": ("sessions", "overview"),
-    "model_usage": ("sessions", "overview"),
-    "delegation": ("delegations", "providers", "overview", "patterns", "sessions", "routing", "team"),
-    "feedback": ("routing",),
-    "consensus_run": ("delegations", "overview"),
-    "solve_run": ("solve",),
-    "provider_event": ("providers", "overview"),
-}
+TOPICS: Mapping[str, tuple[str, ...]] = topics_by_mark(PAGES)
+"""Which page topics each high-water mark feeds, built from each page's ``marks`` in ``dashboard.pages.PAGES``.
+(Ingest updates rows in place, a PostToolUse finishing its tool call, a Stop setting the session's cost; every such
+update comes with a new raw event, hence ``raw_event`` on the pages showing sessions and tools.)"""
 
 
-def topics_changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """The page topics whose data differ between two sets of marks, sorted."""
-    changed = {topic for table, topics in TOPICS.items() if before.get(table) != after.get(table) for topic in topics}
+def topics_changed(
+    before: Mapping[str, str], after: Mapping[str, str], topics_of: Mapping[str, tuple[str, ...]] = TOPICS
+) -> list[str]:
+    """The page topics whose data differ between two sets of marks, sorted (``topics_of``: mark to topics)."""
+    changed = {
+        topic for table, topics in topics_of.items() if before.get(table) != after.get(table) for topic in topics
+    }
     return sorted(changed)
 
 
 class StoreWatcher:
     """Polls :func:`store_marks` while someone listens and wakes every listener when they move."""
 
-    def __init__(self, engine: Engine, interval_s: float) -> None:
+    def __init__(self, engine: Engine, interval_s: float, topics: Mapping[str, tuple[str, ...]] = TOPICS) -> None:
         self.engine = engine
         self.interval_s = interval_s
+        self.topics = topics
         self.marks: dict[str, str] = {}
         self._changed = anyio.Event()
         self._listeners = 0
@@ -124,10 +118,10 @@ class StoreWatcher:
             while True:
                 changed = self._changed
                 # Something may have moved while the last frame was being sent: report it without waiting.
-                if not topics_changed(seen, self.marks) and not self._announced_since(cursor):
+                if not topics_changed(seen, self.marks, self.topics) and not self._announced_since(cursor):
                     with anyio.move_on_after(HEARTBEAT_S):
                         await changed.wait()
-                topics = sorted({*topics_changed(seen, self.marks), *self._announced_since(cursor)})
+                topics = sorted({*topics_changed(seen, self.marks, self.topics), *self._announced_since(cursor)})
                 seen, cursor = dict(self.marks), self._sequence
                 if topics:
                     yield _frame("change", {"topics": topics})
