@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
 from sqlalchemy import Engine
@@ -21,8 +22,9 @@ from dashboard import api, pages
 from dashboard.cache import ViewCache
 from dashboard.feedback import new_secret
 from dashboard.live import StoreWatcher, events_endpoint
-from dashboard.loaders import topic_of, warm_up
+from dashboard.loaders import warm_up
 from dashboard.origin import OriginCheck, allowed_hosts
+from dashboard.page_table import Page, topic_of, topics_by_mark
 from dashboard.security import SecurityHeaders, TokenGate
 from server import __version__
 from server.config import SwitchboardConfig
@@ -53,11 +55,11 @@ async def no_favicon(request: Request) -> Response:
     return Response(status_code=204)
 
 
-def _routes() -> list[BaseRoute]:
+def _routes(table: Sequence[Page[Any]]) -> list[BaseRoute]:
     return [
         Route("/favicon.ico", no_favicon),
-        *pages.routes(),
-        Mount("/api", routes=api.routes()),
+        *pages.routes(table),
+        Mount("/api", routes=api.routes(table)),
         Route("/events", events_endpoint),
         Route("/health", health),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
@@ -76,6 +78,7 @@ def build_app(
     live_interval_s: float = 1.0,
     cache_max_age_s: float = 30.0,
     serve_stale_s: float = 300.0,
+    page_table: Sequence[Page[Any]] = pages.PAGES,
 ) -> Starlette:
     """The dashboard app over ``engine``'s store.
 
@@ -92,16 +95,18 @@ def build_app(
         cache_max_age_s: How long a computed view may be reused while the store is unchanged (0: never).
         serve_stale_s: An out-of-date view younger than this is served at once while it is rebuilt in the
             background (0: always rebuild before answering). See :mod:`dashboard.cache`.
+        page_table: The pages (default: ``dashboard.pages.PAGES``): routes, ``/api``, navigation and live topics
+            are built from it.
     """
     settings = settings or Settings()
     config = config or SwitchboardConfig()
-    watcher = StoreWatcher(engine, live_interval_s)
+    watcher = StoreWatcher(engine, live_interval_s, topics_by_mark(page_table))
 
     cache = ViewCache(
         engine,
         max_age_s=cache_max_age_s,
         serve_stale_s=serve_stale_s,
-        on_refreshed=lambda key: watcher.announce(topic_of(key)),
+        on_refreshed=lambda key: watcher.announce(topic_of(page_table, key)),
     )
 
     @asynccontextmanager
@@ -124,11 +129,12 @@ def build_app(
     ]
     if token:
         middleware.append(Middleware(TokenGate, token=token))
-    app = Starlette(routes=_routes(), middleware=middleware, lifespan=lifespan)
+    app = Starlette(routes=_routes(page_table), middleware=middleware, lifespan=lifespan)
     app.state.engine = engine
     app.state.settings = settings
     app.state.config = config
     app.state.watcher = watcher
     app.state.views = cache
+    app.state.pages = tuple(page_table)
     app.state.csrf_secret = new_secret()
     return app

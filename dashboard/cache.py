@@ -1,7 +1,7 @@
 """A view cache keyed on the store's high-water marks: a page is computed once per change of the store.
 
 Every open tab refreshes when the store changes; without this, N tabs would run the same analytics N times.
-A view is reused while the marks (see :func:`dashboard.live.store_marks`) stay the same and for at most
+A view is reused while the marks (see :func:`dashboard.marks.store_marks`) stay the same and for at most
 ``max_age_s`` (windows such as "last 7 days" move with the clock). Concurrent requests for the same view
 wait for one computation instead of starting their own.
 
@@ -25,7 +25,7 @@ import anyio.to_thread
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from dashboard.live import store_marks
+from dashboard.marks import store_marks
 from dashboard.views import compute
 
 __all__ = ["ViewCache"]

@@ -63,4 +63,6 @@ async def post_feedback(request: Request) -> Response:
         raise HTTPException(404, str(exc)) from exc
     request.app.state.views.forget("routing")
     days = request.query_params.get("days", "")
-    return RedirectResponse(f"/routing?days={days}" if days.replace(".", "", 1).isdigit() else "/routing", 303)
+    query = [f"days={days}"] if days.replace(".", "", 1).isdigit() else []
+    query += ["who=me"] if request.query_params.get("who") == "me" else []
+    return RedirectResponse("/routing" + ("?" + "&".join(query) if query else ""), 303)

@@ -13,24 +13,14 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
+from dashboard.marks import store_marks
+from dashboard.page_table import topics_by_mark
+from dashboard.pages import PAGES
 from server.json_output import dumps
-from server.store.models import (
-    AgentSession,
-    ConsensusRun,
-    Delegation,
-    Feedback,
-    ModelUsage,
-    Prompt,
-    ProviderEvent,
-    RawEvent,
-    SolveRun,
-    SubagentRun,
-    ToolCall,
-)
 
 __all__ = ["StoreWatcher", "events_endpoint", "store_marks", "topics_changed"]
 
@@ -38,59 +28,29 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_S = 15.0
 
-# Which parts of the page each high-water mark feeds.
-TOPICS: Mapping[str, tuple[str, ...]] = {
-    "session": ("sessions", "overview", "team"),
-    "session_started": ("sessions", "overview", "team"),
-    # Ingest updates rows in place (a PostToolUse finishes its tool call, a Stop sets the session's cost);
-    # every such update comes with a new raw event.
-    "raw_event": ("sessions", "overview", "patterns"),
-    "prompt": ("sessions", "overview"),
-    "tool_call": ("sessions", "overview", "patterns"),
-    "subagent_run": ("sessions", "overview"),
-    "model_usage": ("sessions", "overview"),
-    "delegation": ("delegations", "providers", "overview", "patterns", "sessions", "routing", "team"),
-    "feedback": ("routing",),
-    "consensus_run": ("delegations", "overview"),
-    "solve_run": ("solve",),
-    "provider_event": ("providers", "overview"),
-}
+TOPICS: Mapping[str, tuple[str, ...]] = topics_by_mark(PAGES)
+"""Which page topics each high-water mark feeds, built from each page's ``marks`` in ``dashboard.pages.PAGES``.
+(Ingest updates rows in place, a PostToolUse finishing its tool call, a Stop setting the session's cost; every such
+update comes with a new raw event, hence ``raw_event`` on the pages showing sessions and tools.)"""
 
 
-def store_marks(engine: Engine) -> dict[str, str]:
-    """The newest row of each watched table, as strings (ids, or a timestamp where the key is not ordered)."""
-    columns = {
-        "session": func.max(AgentSession.last_event_at),
-        "session_started": func.max(AgentSession.started_at),
-        "raw_event": func.max(RawEvent.id),
-        "prompt": func.max(Prompt.id),
-        "tool_call": func.max(ToolCall.id),
-        "subagent_run": func.max(SubagentRun.id),
-        "model_usage": func.max(ModelUsage.id),
-        "delegation": func.max(Delegation.id),
-        "consensus_run": func.max(ConsensusRun.created_at),
-        "solve_run": func.max(SolveRun.created_at),
-        "provider_event": func.max(ProviderEvent.id),
-        "feedback": func.max(Feedback.updated_at),
+def topics_changed(
+    before: Mapping[str, str], after: Mapping[str, str], topics_of: Mapping[str, tuple[str, ...]] = TOPICS
+) -> list[str]:
+    """The page topics whose data differ between two sets of marks, sorted (``topics_of``: mark to topics)."""
+    changed = {
+        topic for table, topics in topics_of.items() if before.get(table) != after.get(table) for topic in topics
     }
-    statement = select(*(select(c).scalar_subquery() for c in columns.values()))
-    with engine.connect() as connection:
-        row = connection.execute(statement).one()
-    return {name: "" if value is None else str(value) for name, value in zip(columns, row, strict=True)}
-
-
-def topics_changed(before: Mapping[str, str], after: Mapping[str, str]) -> list[str]:
-    """The page topics whose data differ between two sets of marks, sorted."""
-    changed = {topic for table, topics in TOPICS.items() if before.get(table) != after.get(table) for topic in topics}
     return sorted(changed)
 
 
 class StoreWatcher:
     """Polls :func:`store_marks` while someone listens and wakes every listener when they move."""
 
-    def __init__(self, engine: Engine, interval_s: float) -> None:
+    def __init__(self, engine: Engine, interval_s: float, topics: Mapping[str, tuple[str, ...]] = TOPICS) -> None:
         self.engine = engine
         self.interval_s = interval_s
+        self.topics = topics
         self.marks: dict[str, str] = {}
         self._changed = anyio.Event()
         self._listeners = 0
@@ -158,10 +118,10 @@ class StoreWatcher:
             while True:
                 changed = self._changed
                 # Something may have moved while the last frame was being sent: report it without waiting.
-                if not topics_changed(seen, self.marks) and not self._announced_since(cursor):
+                if not topics_changed(seen, self.marks, self.topics) and not self._announced_since(cursor):
                     with anyio.move_on_after(HEARTBEAT_S):
                         await changed.wait()
-                topics = sorted({*topics_changed(seen, self.marks), *self._announced_since(cursor)})
+                topics = sorted({*topics_changed(seen, self.marks, self.topics), *self._announced_since(cursor)})
                 seen, cursor = dict(self.marks), self._sequence
                 if topics:
                     yield _frame("change", {"topics": topics})

@@ -32,8 +32,8 @@ __all__ = [
     "note_team",
     "range_filter",
     "session_filters",
-    "topic_of",
     "warm_up",
+    "who_filter",
 ]
 
 T = TypeVar("T")
@@ -70,18 +70,29 @@ def range_filter(request: Request) -> views.RangeFilter:
         raise _invalid("days", exc) from exc
 
 
-OVERVIEW_KEY = ("overview",)
+WHO = ("all", "me")
+"""The all / me switch every listing page takes as ``?who=``: everyone's rows, or this machine's [team] user's."""
 
 
-def topic_of(key: Hashable) -> str:
-    """The live-update topic of a cached view's key (the page that shows it)."""
-    name = key[0] if isinstance(key, tuple) and key else key
-    return {"session": "sessions", "solve_run": "solve"}.get(str(name), str(name))
+def who_filter(request: Request) -> str | None:
+    """The user ``?who=me`` narrows a page to (this machine's [team] user), or None for ``all`` (the default)."""
+    who = request.query_params.get("who", "").strip() or "all"
+    if who not in WHO:
+        raise HTTPException(400, "invalid who: should be 'all' or 'me'")
+    if who == "all":
+        return None
+    from server.team import current_identity
+
+    return current_identity().user
 
 
-def build_overview(context: ContextConfig) -> Callable[[Session], views.OverviewView]:
-    """The overview's builder, with the config's ``[context]`` threshold."""
-    return lambda db: views.overview(db, context=context)
+OVERVIEW_KEY = ("overview", None)
+"""Everyone's overview, the one built at start-up."""
+
+
+def build_overview(context: ContextConfig, user: str | None = None) -> Callable[[Session], views.OverviewView]:
+    """The overview's builder, with the config's ``[context]`` threshold (``user``: only that person's)."""
+    return lambda db: views.overview(db, context=context, user=user)
 
 
 async def warm_up(cache: ViewCache, context: ContextConfig) -> None:
@@ -94,7 +105,8 @@ async def warm_up(cache: ViewCache, context: ContextConfig) -> None:
 
 async def load_overview(request: Request) -> views.OverviewView:
     config: SwitchboardConfig = request.app.state.config
-    return await _view(request, OVERVIEW_KEY, build_overview(config.context))
+    user = who_filter(request)
+    return await _view(request, ("overview", user), build_overview(config.context, user))
 
 
 async def load_sessions(request: Request) -> views.SessionsView:
@@ -112,28 +124,33 @@ async def load_session(request: Request) -> views.SessionDetailView:
 
 
 async def load_delegations(request: Request) -> views.DelegationsView:
-    selected = range_filter(request)
-    return await _view(request, ("delegations", selected.days), lambda db: views.delegations_view(db, selected))
+    selected, user = range_filter(request), who_filter(request)
+    key = ("delegations", selected.days, user)
+    return await _view(request, key, lambda db: views.delegations_view(db, selected, user))
 
 
 async def load_providers(request: Request) -> views.ProvidersView:
-    selected = range_filter(request)
-    return await _view(request, ("providers", selected.days), lambda db: views.providers_view(db, selected))
+    selected, user = range_filter(request), who_filter(request)
+    key = ("providers", selected.days, user)
+    return await _view(request, key, lambda db: views.providers_view(db, selected, user))
 
 
 async def load_patterns(request: Request) -> views.PatternsView:
-    selected = range_filter(request)
-    return await _view(request, ("patterns", selected.days), lambda db: views.patterns_view(db, selected))
+    selected, user = range_filter(request), who_filter(request)
+    key = ("patterns", selected.days, user)
+    return await _view(request, key, lambda db: views.patterns_view(db, selected, user))
 
 
 async def load_routing(request: Request) -> views.RoutingView:
-    selected = range_filter(request)
+    selected, user = range_filter(request), who_filter(request)
     config: SwitchboardConfig = request.app.state.config
-    return await _view(request, ("routing", selected.days), lambda db: views.routing_view(db, selected, config))
+    key = ("routing", selected.days, user)
+    return await _view(request, key, lambda db: views.routing_view(db, selected, config, user))
 
 
 async def load_solve_runs(request: Request) -> views.SolveRunsView:
-    return await _view(request, ("solve",), views.solve_runs_view)
+    user = who_filter(request)
+    return await _view(request, ("solve", user), lambda db: views.solve_runs_view(db, user))
 
 
 async def load_solve_run(request: Request) -> views.SolveRunView:
@@ -146,8 +163,8 @@ async def load_solve_run(request: Request) -> views.SolveRunView:
 
 
 async def load_team(request: Request) -> views.TeamView:
-    selected = range_filter(request)
-    view = await _view(request, ("team", selected.days), lambda db: views.team_view(db, selected))
+    selected, user = range_filter(request), who_filter(request)
+    view = await _view(request, ("team", selected.days, user), lambda db: views.team_view(db, selected, user))
     request.app.state.multi_user = view.users > 1
     return view
 

@@ -1,9 +1,15 @@
-"""The HTML pages, rendered on the server with Jinja2 (autoescaped: captured text always shows as text)."""
+"""The HTML pages, rendered on the server with Jinja2 (autoescaped: captured text always shows as text).
+
+``PAGES`` is the table of pages: the navigation, the HTML routes, their ``/api`` twins (``dashboard.api``), the
+live-update topics (``dashboard.live.TOPICS``) and which topic a cached view refreshes are all built from it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from markupsafe import Markup
@@ -28,21 +34,12 @@ from dashboard.loaders import (
     load_team,
     note_team,
 )
+from dashboard.page_table import Page, nav_links
 from server import __version__
 from server.analytics.health import HealthBucket
 from server.redact import redact_text
 
-__all__ = ["routes", "templates"]
-
-NAV = (
-    ("/", "Overview"),
-    ("/sessions", "Sessions"),
-    ("/delegations", "Delegations"),
-    ("/providers", "Providers"),
-    ("/patterns", "Patterns"),
-    ("/routing", "Routing"),
-    ("/solve", "Solve"),
-)
+__all__ = ["PAGES", "nav", "routes", "templates"]
 
 
 def _shown(value: Any) -> Any:
@@ -65,6 +62,23 @@ templates = Jinja2Templates(
 )
 
 
+def _who(request: Request) -> str:
+    # What the header's all / me switch shows as chosen; an invalid value already failed the loader with a 400.
+    return "me" if request.query_params.get("who") == "me" else "all"
+
+
+def with_query(path: str, request: Request, **changed: str) -> str:
+    """``path`` with ``request``'s query string, ``changed`` set (an empty value drops that parameter)."""
+    params = {**request.query_params, **changed}
+    query = urlencode({k: v for k, v in params.items() if v})
+    return f"{path}?{query}" if query else path
+
+
+def nav(request: Request) -> list[tuple[str, str]]:
+    """The navigation for ``request``: its app's listed pages (the template's links keep the all / me switch)."""
+    return nav_links(request.app.state.pages, request)
+
+
 def render(
     request: Request,
     template: str,
@@ -78,10 +92,13 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A page: ``view`` is what it shows; ``topics`` are the live-update topics that refresh it."""
+    who = _who(request)
     context: dict[str, Any] = {
         "title": title,
-        "nav": (*NAV, ("/team", "Team")) if getattr(request.app.state, "multi_user", False) else NAV,
+        "nav": nav(request),
         "active": active,
+        "who": who,
+        "who_links": {w: with_query(request.url.path, request, who="" if w == "all" else w) for w in ("all", "me")},
         "topics": topics,
         "view": view,
         "charts": chart_specs or {},
@@ -94,9 +111,7 @@ def render(
     )
 
 
-async def overview_page(request: Request) -> Response:
-    view = await load_overview(request)
-    await note_team(request)
+def overview_charts(view: views.OverviewView) -> dict[str, charts.ChartSpec]:
     spend = charts.bar(
         [w.label for w in view.spend],
         {
@@ -113,15 +128,7 @@ async def overview_page(request: Request) -> Response:
         stacked=True,
         horizontal=True,
     )
-    return render(
-        request,
-        "overview.html",
-        title="Overview",
-        active="/",
-        topics="overview",
-        view=view,
-        chart_specs={"spend-chart": spend, "tools-chart": tools, "calls-chart": calls_chart(view.provider_timeline)},
-    )
+    return {"spend-chart": spend, "tools-chart": tools, "calls-chart": calls_chart(view.provider_timeline)}
 
 
 def calls_chart(timeline: list[HealthBucket]) -> charts.ChartSpec:
@@ -134,20 +141,7 @@ def calls_chart(timeline: list[HealthBucket]) -> charts.ChartSpec:
     return charts.bar([d.strftime("%m-%d") for d in days], series, "count", stacked=True)
 
 
-async def sessions_page(request: Request) -> Response:
-    view = await load_sessions(request)
-    await note_team(request)
-    return render(request, "sessions.html", title="Sessions", active="/sessions", topics="sessions", view=view)
-
-
-async def session_page(request: Request) -> Response:
-    view = await load_session(request)
-    title = f"Session {view.session.session_id[:8]}"
-    return render(request, "session.html", title=title, active="/sessions", topics="sessions", view=view)
-
-
-async def delegations_page(request: Request) -> Response:
-    view = await load_delegations(request)
+def delegations_charts(view: views.DelegationsView) -> dict[str, charts.ChartSpec]:
     routes_chart = charts.bar(
         [f"{r.provider}:{r.model} · {r.task_type}" for r in view.stats.by_route],
         {"ok": [r.ok for r in view.stats.by_route], "failed": [r.calls - r.ok for r in view.stats.by_route]},
@@ -155,28 +149,7 @@ async def delegations_page(request: Request) -> Response:
         stacked=True,
         horizontal=True,
     )
-    return render(
-        request,
-        "delegations.html",
-        title="Delegations",
-        active="/delegations",
-        topics="delegations",
-        view=view,
-        chart_specs={"routes-chart": routes_chart},
-    )
-
-
-async def providers_page(request: Request) -> Response:
-    view = await load_providers(request)
-    return render(
-        request,
-        "providers.html",
-        title="Providers",
-        active="/providers",
-        topics="providers",
-        view=view,
-        chart_specs={"health-chart": health_chart(view)},
-    )
+    return {"routes-chart": routes_chart}
 
 
 def health_chart(view: views.ProvidersView) -> charts.ChartSpec:
@@ -190,26 +163,6 @@ def health_chart(view: views.ProvidersView) -> charts.ChartSpec:
     labels = [s.strftime(fmt) for s in starts]
     # A line through one or two points says little: bars until there is a trend to draw.
     return charts.line(labels, series, "count") if len(starts) > 2 else charts.bar(labels, series, "count")
-
-
-async def patterns_page(request: Request) -> Response:
-    view = await load_patterns(request)
-    return render(request, "patterns.html", title="Patterns", active="/patterns", topics="patterns", view=view)
-
-
-async def routing_page(request: Request) -> Response:
-    view = await load_routing(request)
-    return render(
-        request,
-        "routing.html",
-        title="Routing",
-        active="/routing",
-        topics="routing",
-        view=view,
-        chart_specs={"learning-chart": learning_chart(view), "success-chart": success_chart(view)},
-        extra={"csrf": csrf_token(request.app.state.csrf_secret)},
-        headers=PAGE_HEADERS,
-    )
 
 
 def learning_chart(view: views.RoutingView) -> charts.ChartSpec:
@@ -236,33 +189,153 @@ def success_chart(view: views.RoutingView) -> charts.ChartSpec:
     )
 
 
-async def solve_runs_page(request: Request) -> Response:
-    view = await load_solve_runs(request)
-    return render(request, "solve.html", title="Solve", active="/solve", topics="solve", view=view)
+def _multi_user(request: Request) -> bool:
+    return bool(getattr(request.app.state, "multi_user", False))
 
 
-async def solve_run_page(request: Request) -> Response:
-    view = await load_solve_run(request)
-    title = f"Solve run {view.run.id[:8]}"
-    return render(request, "solve_run.html", title=title, active="/solve", topics="solve", view=view)
+# What each page's data comes from, as store marks (dashboard.live.store_marks).
+_SESSION_MARKS = ("session", "session_started", "raw_event", "prompt", "tool_call", "subagent_run", "model_usage")
+
+PAGES: tuple[Page[Any], ...] = (
+    Page(
+        path="/",
+        api="/overview",
+        name="overview",
+        title="Overview",
+        loader=load_overview,
+        template="overview.html",
+        topic="overview",
+        marks=(*_SESSION_MARKS, "delegation", "consensus_run", "provider_event"),
+        nav=0,
+        charts=overview_charts,
+        after_load=note_team,
+    ),
+    Page(
+        path="/sessions",
+        name="sessions",
+        title="Sessions",
+        loader=load_sessions,
+        template="sessions.html",
+        topic="sessions",
+        marks=(*_SESSION_MARKS, "delegation"),
+        nav=1,
+        after_load=note_team,
+    ),
+    Page(
+        path="/sessions/{session_id}",
+        name="session",
+        title=lambda view: f"Session {view.session.session_id[:8]}",
+        loader=load_session,
+        template="session.html",
+        topic="sessions",
+        marks=(*_SESSION_MARKS, "delegation"),
+        section="/sessions",
+    ),
+    Page(
+        path="/delegations",
+        name="delegations",
+        title="Delegations",
+        loader=load_delegations,
+        template="delegations.html",
+        topic="delegations",
+        marks=("delegation", "consensus_run"),
+        nav=2,
+        charts=delegations_charts,
+    ),
+    Page(
+        path="/providers",
+        name="providers",
+        title="Providers",
+        loader=load_providers,
+        template="providers.html",
+        topic="providers",
+        marks=("delegation", "provider_event"),
+        nav=3,
+        charts=lambda view: {"health-chart": health_chart(view)},
+    ),
+    Page(
+        path="/patterns",
+        name="patterns",
+        title="Patterns",
+        loader=load_patterns,
+        template="patterns.html",
+        topic="patterns",
+        marks=("raw_event", "tool_call", "delegation"),
+        nav=4,
+    ),
+    Page(
+        path="/routing",
+        name="routing",
+        title="Routing",
+        loader=load_routing,
+        template="routing.html",
+        topic="routing",
+        marks=("delegation", "feedback"),
+        nav=5,
+        charts=lambda view: {"learning-chart": learning_chart(view), "success-chart": success_chart(view)},
+        extra=lambda request: {"csrf": csrf_token(request.app.state.csrf_secret)},
+        headers=PAGE_HEADERS,
+    ),
+    Page(
+        path="/solve",
+        name="solve",
+        title="Solve",
+        loader=load_solve_runs,
+        template="solve.html",
+        topic="solve",
+        marks=("solve_run",),
+        nav=6,
+    ),
+    Page(
+        path="/solve/{run_id}",
+        name="solve_run",
+        title=lambda view: f"Solve run {view.run.id[:8]}",
+        loader=load_solve_run,
+        template="solve_run.html",
+        topic="solve",
+        marks=("solve_run",),
+        section="/solve",
+    ),
+    Page(
+        path="/team",
+        name="team",
+        title="Team",
+        loader=load_team,
+        template="team.html",
+        topic="team",
+        marks=("session", "session_started", "delegation"),
+        nav=7,
+        listed_if=_multi_user,
+    ),
+)
 
 
-async def team_page(request: Request) -> Response:
-    view = await load_team(request)
-    return render(request, "team.html", title="Team", active="/team", topics="team", view=view)
+def endpoint(page: Page[Any]) -> Any:
+    """The HTML route's handler for ``page``."""
+
+    async def show(request: Request) -> Response:
+        view = await page.loader(request)
+        if page.after_load is not None:
+            await page.after_load(request)
+        return render(
+            request,
+            page.template,
+            title=page.title_of(view),
+            active=page.active,
+            topics=page.topic,
+            view=view,
+            chart_specs=page.charts(view) if page.charts else None,
+            extra=page.extra(request) if page.extra else None,
+            headers=dict(page.headers),
+        )
+
+    show.__name__ = f"{page.name}_page"
+    return show
 
 
-def routes() -> list[BaseRoute]:
+def routes(pages: Sequence[Page[Any]] = PAGES) -> list[BaseRoute]:
+    """One HTML route per page, and the form posts some pages make."""
     return [
-        Route("/team", team_page, name="team"),
-        Route("/", overview_page, name="overview"),
-        Route("/sessions", sessions_page, name="sessions"),
-        Route("/sessions/{session_id}", session_page, name="session"),
-        Route("/delegations", delegations_page, name="delegations"),
-        Route("/providers", providers_page, name="providers"),
-        Route("/patterns", patterns_page, name="patterns"),
-        Route("/routing", routing_page, name="routing"),
+        *(Route(page.path, endpoint(page), name=page.name) for page in pages),
         Route("/routing/feedback", post_feedback, methods=["POST"], name="routing_feedback"),
-        Route("/solve", solve_runs_page, name="solve"),
-        Route("/solve/{run_id}", solve_run_page, name="solve_run"),
     ]

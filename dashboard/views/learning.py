@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from dashboard.views.routing import RECENT_ROWS, RangeFilter
 from server.analytics.delegation_items import delegation_items
 from server.analytics.routing import RoutingLearning, routing_learning
+from server.analytics.window import Window
 from server.config import SwitchboardConfig
 from server.store.models import Delegation, Feedback
 
@@ -53,8 +54,7 @@ class RoutingView(BaseModel):
     answers: list[AnswerRow]
 
 
-def _answers(db: Session, selected: RangeFilter) -> list[AnswerRow]:
-    window = selected.window()
+def _answers(db: Session, window: Window) -> list[AnswerRow]:
     statement = select(Delegation).where(col(Delegation.status) == "ok", col(Delegation.consensus_run_id).is_(None))
     statement = window.apply(statement, Delegation.created_at, Delegation.session_id)
     rows = db.exec(statement.order_by(col(Delegation.created_at).desc()).limit(RECENT_ROWS)).all()
@@ -79,9 +79,8 @@ def _answers(db: Session, selected: RangeFilter) -> list[AnswerRow]:
     ]
 
 
-def routing_view(db: Session, selected: RangeFilter, config: SwitchboardConfig) -> RoutingView:
+def routing_view(db: Session, selected: RangeFilter, config: SwitchboardConfig, user: str | None = None) -> RoutingView:
     """The Routing page over the last ``selected.days`` days (the learner's totals are all-time); the written order
-    is ``config``'s."""
-    return RoutingView(
-        range=selected, learning=routing_learning(db, selected.window(), config), answers=_answers(db, selected)
-    )
+    is ``config``'s; ``user``: only that person's delegations."""
+    window = selected.window(user=user)
+    return RoutingView(range=selected, learning=routing_learning(db, window, config), answers=_answers(db, window))

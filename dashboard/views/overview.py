@@ -79,20 +79,25 @@ def zone_label(now: datetime, zone: tzinfo | None = None) -> str:
 
 
 def overview(
-    db: Session, now: datetime | None = None, context: ContextConfig | None = None, zone: tzinfo | None = None
+    db: Session,
+    now: datetime | None = None,
+    context: ContextConfig | None = None,
+    zone: tzinfo | None = None,
+    user: str | None = None,
 ) -> OverviewView:
     """Everything the overview page shows, as of ``now`` (default: now); ``context``: config ``[context]``;
-    ``zone``: where "Today" starts (default: the machine's local zone)."""
+    ``zone``: where "Today" starts (default: the machine's local zone); ``user``: only that person's sessions
+    and what they delegated."""
     now = now or utcnow()
     starts = [start_of_today(now, zone) if days is None else now - timedelta(days=days) for _, days in SPEND_WINDOWS]
     zones = [zone_label(now, zone) if days is None else None for _, days in SPEND_WINDOWS]
     # One conditional-sum pass for the three spend cards; the full summaries are built once, for their own card.
     spend = [
         SpendWindow(label=label, zone=shown, **totals.model_dump())
-        for (label, _), shown, totals in zip(SPEND_WINDOWS, zones, spend_since(db, starts), strict=True)
+        for (label, _), shown, totals in zip(SPEND_WINDOWS, zones, spend_since(db, starts, user=user), strict=True)
     ]
-    week = Window(since=now - timedelta(days=7))
-    month = Window(since=now - timedelta(days=30))
+    week = Window(since=now - timedelta(days=7), user=user)
+    month = Window(since=now - timedelta(days=30), user=user)
     health = provider_health(db, week, bucket=timedelta(days=1))
     return OverviewView(
         generated_at=now,
@@ -106,5 +111,5 @@ def overview(
         top_tools=tool_stats(db, week).tools[:TOP_TOOLS],
         subagents=subagent_stats(db, week),
         context=context_pressure(db, week, context, limit=5),
-        recent_sessions=recent_sessions(db, Window(), limit=RECENT_SESSIONS),
+        recent_sessions=recent_sessions(db, Window(user=user), limit=RECENT_SESSIONS),
     )

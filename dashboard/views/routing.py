@@ -41,8 +41,9 @@ class RangeFilter(BaseModel):
 
     days: float = Field(default=7, gt=0, le=MAX_DAYS)
 
-    def window(self, now: datetime | None = None) -> Window:
-        return Window(since=(now or utcnow()) - timedelta(days=self.days))
+    def window(self, now: datetime | None = None, user: str | None = None) -> Window:
+        """The last ``days`` days up to ``now``; ``user``: only that person's sessions and what they delegated."""
+        return Window(since=(now or utcnow()) - timedelta(days=self.days), user=user)
 
 
 class RecentAttempt(BaseModel):
@@ -99,9 +100,9 @@ def _breaker_events(db: Session, window: Window) -> list[ProviderEvent]:
     return list(db.exec(statement.order_by(col(ProviderEvent.created_at).desc()).limit(RECENT_ROWS)).all())
 
 
-def delegations_view(db: Session, selected: RangeFilter) -> DelegationsView:
+def delegations_view(db: Session, selected: RangeFilter, user: str | None = None) -> DelegationsView:
     """The delegations page over the last ``selected.days`` days."""
-    window = selected.window()
+    window = selected.window(user=user)
     return DelegationsView(
         range=selected,
         stats=delegation_stats(db, window),
@@ -111,9 +112,9 @@ def delegations_view(db: Session, selected: RangeFilter) -> DelegationsView:
     )
 
 
-def providers_view(db: Session, selected: RangeFilter) -> ProvidersView:
+def providers_view(db: Session, selected: RangeFilter, user: str | None = None) -> ProvidersView:
     """The providers page over the last ``selected.days`` days."""
-    window = selected.window()
+    window = selected.window(user=user)
     return ProvidersView(
         range=selected,
         health=provider_health(db, window),
@@ -122,7 +123,7 @@ def providers_view(db: Session, selected: RangeFilter) -> ProvidersView:
     )
 
 
-def patterns_view(db: Session, selected: RangeFilter) -> PatternsView:
+def patterns_view(db: Session, selected: RangeFilter, user: str | None = None) -> PatternsView:
     """The patterns page over the last ``selected.days`` days."""
-    window = selected.window()
+    window = selected.window(user=user)
     return PatternsView(range=selected, patterns=find_patterns(delegation_stats(db, window), tool_stats(db, window)))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from server.analytics.window import Window
 from server.store.models import SolveNode, SolveRun
 
 __all__ = ["SolveNodeView", "SolveRunView", "SolveRunsView", "layout", "solve_run_view", "solve_runs_view"]
@@ -71,9 +72,10 @@ class SolveRunsView(BaseModel):
     runs: list[SolveRun]
 
 
-def solve_runs_view(db: Session) -> SolveRunsView:
-    """The newest runs."""
-    statement = select(SolveRun).order_by(col(SolveRun.created_at).desc()).limit(RUNS_SHOWN)
+def solve_runs_view(db: Session, user: str | None = None) -> SolveRunsView:
+    """The newest runs (``user``: only those from that person's sessions)."""
+    statement = Window(user=user).apply(select(SolveRun), SolveRun.created_at, SolveRun.session_id)
+    statement = statement.order_by(col(SolveRun.created_at).desc()).limit(RUNS_SHOWN)
     return SolveRunsView(runs=list(db.exec(statement).all()))
 
 

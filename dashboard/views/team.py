@@ -19,5 +19,7 @@ class TeamView(BaseModel):
     report: TeamReport
 
 
-def team_view(db: Session, selected: RangeFilter) -> TeamView:
-    return TeamView(days=selected.days, users=count_users(db), report=team_report(db, selected.window()))
+def team_view(db: Session, selected: RangeFilter, user: str | None = None) -> TeamView:
+    """Everyone's sessions over the last ``selected.days`` days (``user``: only that person's); ``users`` counts the
+    whole store's people."""
+    return TeamView(days=selected.days, users=count_users(db), report=team_report(db, selected.window(user=user)))

@@ -16,6 +16,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col
 
 from server.analytics._sql import count_if, select_columns
+from server.analytics.window import Window
 from server.store.models import AgentSession, Delegation
 
 __all__ = ["Spend", "spend_since"]
@@ -38,12 +39,13 @@ def _sum_if(condition: Any, value: Any) -> Any:
     return func.sum(case((condition, value)))
 
 
-def spend_since(db: Session, sinces: Sequence[datetime]) -> list[Spend]:
+def spend_since(db: Session, sinces: Sequence[datetime], *, user: str | None = None) -> list[Spend]:
     """Spend since each moment in ``sinces`` (each window ends now), in the same order.
 
     Args:
         db: An open session.
         sinces: Window starts, e.g. midnight today, 7 and 30 days ago.
+        user: Only this person's sessions and their delegations (``Window.user``); None: everyone's.
 
     Returns:
         One :class:`Spend` per start.
@@ -64,8 +66,11 @@ def spend_since(db: Session, sinces: Sequence[datetime]) -> list[Spend]:
         inside = created >= since
         delegation_columns += [count_if(inside), _sum_if(inside, Delegation.cost_usd), count_if(inside & unpriced)]
     connection = db.connection()
-    s = connection.execute(select_columns(*session_columns).where(started >= earliest)).one()
-    d = connection.execute(select_columns(*delegation_columns).where(created >= earliest)).one()
+    whose = Window(user=user)
+    s_where = [started >= earliest, *whose.session_clauses(AgentSession.session_id)]
+    d_where = [created >= earliest, *whose.session_clauses(Delegation.session_id)]
+    s = connection.execute(select_columns(*session_columns).where(*s_where)).one()
+    d = connection.execute(select_columns(*delegation_columns).where(*d_where)).one()
     result: list[Spend] = []
     for i, since in enumerate(sinces):
         sessions, session_cost, without_cost = s[3 * i : 3 * i + 3]

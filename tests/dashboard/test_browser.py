@@ -353,3 +353,25 @@ def test_the_url_switchboard_dashboard_prints_opens_the_page_in_chromium_and_lea
         finally:
             stranger.close()
             user.close()
+
+
+def test_the_all_me_switch_narrows_the_page_and_the_nav_and_forms_keep_it(
+    open_page: Opener, live_server: LiveServer
+) -> None:
+    with Session(live_server.engine) as db:
+        db.add(AgentSession(session_id="zoe-browser-1", user="zoe", host="z1", started_at=utcnow(), project="api"))
+        db.commit()
+    page, console = open_page("/sessions")
+    expect(page.locator("#sessions-table")).to_contain_text("zoe-brow")
+    page.locator("header .who-switch").get_by_role("link", name="me").click()
+    page.wait_for_url("**/sessions?who=me", timeout=WAIT_MS)
+    expect(page.locator("#sessions-table")).not_to_contain_text("zoe-brow")
+    expect(page.locator("#sessions-table")).to_contain_text(SESSION_A[:8])
+    page.locator("header nav").get_by_role("link", name="Delegations").click()
+    page.wait_for_url("**/delegations?who=me", timeout=WAIT_MS)
+    expect(page.locator("#who-me")).to_have_attribute("aria-current", "true")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/delegations?who=me&days=7", timeout=WAIT_MS)
+    page.locator("header .who-switch").get_by_role("link", name="all").click()
+    page.wait_for_url("**/delegations?days=7", timeout=WAIT_MS)
+    assert console.problems == [], console.problems
