@@ -19,7 +19,8 @@ from mcp.server.mcpserver import MCPServer
 
 from server.config import SwitchboardConfig
 from server.settings import Settings
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
+from server.tools.table import build_tools
 
 SNAPSHOT = Path(__file__).parent / "fixtures" / "tools_list.json"
 
@@ -38,7 +39,7 @@ async def listed(server: MCPServer[Any]) -> str:
 
 @pytest.mark.anyio
 async def test_tools_list_is_byte_identical_to_the_snapshot(home: Path) -> None:
-    text = await listed(build_server(Settings(), SwitchboardConfig(), ingest=False))
+    text = await listed(build_server(Settings(), SwitchboardConfig(), SessionOptions(ingest=False)))
     if os.environ.get("SWITCHBOARD_WRITE_SNAPSHOT") == "1":
         SNAPSHOT.write_text(text, encoding="utf-8")
     assert text == SNAPSHOT.read_text(encoding="utf-8")
@@ -46,7 +47,8 @@ async def test_tools_list_is_byte_identical_to_the_snapshot(home: Path) -> None:
 
 @pytest.mark.anyio
 async def test_a_service_session_lists_the_same_tools_as_serve(home: Path) -> None:
-    # As server/service/sessions.py builds a session: the tools built once by the service, reused.
-    shared_tools = build_server(Settings(), SwitchboardConfig())
-    session = build_server(Settings(), SwitchboardConfig(), ingest=False, tools_of=shared_tools)
-    assert await listed(session) == SNAPSHOT.read_text(encoding="utf-8")
+    # As server/service/sessions.py builds its sessions: the tools built once by the service, served by each.
+    tools = build_tools()
+    for _ in range(2):
+        session = build_server(Settings(), SwitchboardConfig(), SessionOptions(ingest=False, tools=tools))
+        assert await listed(session) == SNAPSHOT.read_text(encoding="utf-8")
