@@ -39,7 +39,7 @@ from server.service.instance import read_state
 from server.settings import Settings
 from server.store.engine import make_engine, migrate
 from server.store.recorder import Recorder
-from server.tools import build_server
+from server.tools import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI
 from tests.server.service.launch import Session, service_env, stop_service
 
@@ -68,7 +68,7 @@ async def main(calls: int, write_ahead: bool = True) -> float:
         config = SwitchboardConfig.model_validate(
             {"providers": {"acme": {"base_url": fake.base_url, "models": ["model-a"]}}}
         )
-        server = build_server(Settings(), config, engine=engine, environ={}, ingest=False)
+        server = build_server(Settings(), config, SessionOptions(engine=engine, environ={}, ingest=False))
         direct = AsyncOpenAI(api_key="k", base_url=fake.base_url, max_retries=0)
         messages = [{"role": "user", "content": "ping"}]
         via_mcp: list[float] = []

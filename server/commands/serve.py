@@ -107,10 +107,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from server.tools import build_server
+    from server.tools import SessionOptions, build_server
 
-    roots = _roots(args)
-    server = build_server(settings, config, ingest=not args.no_ingest, roots=roots, config_error=config_error)
+    options = SessionOptions(ingest=not args.no_ingest, roots=_roots(args), config_error=config_error)
+    server = build_server(settings, config, options)
     if not args.http:
         from server.stdio import run_stdio
 

@@ -37,7 +37,7 @@ from server.store.recorder import Recorder
 if TYPE_CHECKING:
     import socket
 
-    from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.tools import Tool
     from sqlalchemy import Engine
 
 __all__ = ["Service"]
@@ -85,7 +85,7 @@ class Service:
         self._accepting: anyio.CancelScope | None = None
         self._http_stop: list[Any] = []
         self._http_scope: anyio.CancelScope | None = None
-        self._tools: MCPServer[Any] | None = None
+        self._tools: list[Tool] | None = None
         self.recorder = Recorder(self.open_store, settings.spool_dir / "records")
         """One writer for every session's rows (several sessions' batches share a transaction)."""
 
@@ -105,7 +105,7 @@ class Service:
             self._pool[key] = Shared.from_config(config, recorder=self.recorder)
         return self._pool[key]
 
-    def tools(self) -> MCPServer[Any]:
+    def tools(self) -> list[Tool]:
         if self._tools is None:
             raise RuntimeError("the MCP layer is not loaded yet: await ready() first")
         return self._tools
@@ -197,10 +197,10 @@ class Service:
         from server.engine.runtime import import_heavy_modules
 
         def load_mcp() -> None:
-            from server.tools import build_server
+            from server.tools import build_tools
 
             importlib.import_module("server.service.transport")
-            self._tools = build_server(self.settings, SwitchboardConfig())
+            self._tools = build_tools()
 
         def load_rest() -> None:
             importlib.import_module("dashboard.app")

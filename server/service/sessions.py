@@ -33,6 +33,7 @@ from server.settings import Settings
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
+    from mcp.server.mcpserver.tools import Tool
     from sqlalchemy import Engine
 
 __all__ = ["HANDSHAKE_TIMEOUT_S", "Admission", "Hello", "SessionHost", "handle_connection", "key_variables"]
@@ -56,8 +57,8 @@ class SessionHost(Protocol):
 
     def shared_for(self, config: SwitchboardConfig) -> Shared: ...
     def retire(self) -> None: ...
-    def tools(self) -> MCPServer[Any]:
-        """A server whose tools every session's server reuses (built once, after :meth:`ready`)."""
+    def tools(self) -> list[Tool]:
+        """The tools every session's server serves (built once, after :meth:`ready`)."""
         ...
 
     def active(self) -> AbstractContextManager[None]: ...
@@ -151,18 +152,17 @@ async def _admit(
 
 
 def _build(host: SessionHost, admission: Admission) -> MCPServer[Any]:
-    from server.tools import build_server
+    from server.tools import SessionOptions, build_server
 
-    return build_server(
-        admission.settings,
-        admission.config,
+    options = SessionOptions(
         environ=admission.env,
         roots=default_roots(admission.env, admission.cwd),
         ingest=False,  # the service ingests once for everyone
         open_store=host.open_store,
         shared=host.shared_for(admission.config),
-        tools_of=host.tools(),
+        tools=host.tools(),
     )
+    return build_server(admission.settings, admission.config, options)
 
 
 async def handle_connection(host: SessionHost, stream: ByteStream) -> None:

@@ -1,17 +1,18 @@
 """The MCP app every transport serves (``serve`` over stdio or HTTP, and each session of the service): the tools of
-this package registered on one server, with the lifespan that builds the session's :class:`Runtime`.
+:mod:`server.tools.table` on one server, with the lifespan that builds the session's :class:`Runtime`.
 
-:func:`build_server` makes the app; its lifespan builds the shared :class:`Runtime` (no provider SDK is imported
-until a provider is used). Nothing heavier than the MCP SDK and pydantic is imported before ``initialize`` is
-answered: once the client has that answer, a worker thread imports the store, the engines and the analytics
-(:meth:`Runtime.warm`), then the store opens and the hook spool is ingested in the background.
+:func:`build_server` makes the app from :class:`SessionOptions`; its lifespan builds the shared :class:`Runtime`
+(no provider SDK is imported until a provider is used). Nothing heavier than the MCP SDK and pydantic is imported
+before ``initialize`` is answered: once the client has that answer, a worker thread imports the store, the engines
+and the analytics (:meth:`Runtime.warm`), then the store opens and the hook spool is ingested in the background.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,45 +20,25 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer
-from mcp_types import ToolAnnotations
+from mcp.server.mcpserver.tools import Tool
 from pydantic import BaseModel
 
 from server import __version__
 from server.config import ConfigError, SwitchboardConfig, load_config
-from server.engine.compact import tool_description
 from server.engine.runtime import Runtime, Shared
 from server.settings import Settings
-from server.tools.arguments import explain_argument_errors
-from server.tools.consensus import register_consensus_tool
-from server.tools.delegate import delegate
-from server.tools.feedback import register_feedback_tool
-from server.tools.outputs import get_output, output_resource
-from server.tools.providers import providers
-from server.tools.solve import register_solve_tool
-from server.tools.stats import register_stats_tool
+from server.tools.outputs import output_resource
+from server.tools.table import build_tools, instructions
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-__all__ = ["INSTRUCTIONS", "WARM_FALLBACK_S", "build_server"]
+__all__ = ["INSTRUCTIONS", "WARM_FALLBACK_S", "SessionOptions", "build_server"]
 
 logger = logging.getLogger(__name__)
 
-INSTRUCTIONS = (
-    "Switchboard hands work to other LLM providers and reports what agent sessions cost. "
-    "`delegate`: give a self-contained task to the best configured model for it, with fallback (pass file paths "
-    "in `files`; continue a conversation with `thread_id`). "
-    "`consensus`: ask several models the same question at once and get one answer with how far they agreed "
-    "(strategy fastest, vote, judge or cheapest; optional for/against stances), for decisions worth a second "
-    "opinion. "
-    "`solve`: for a hard task with a way to score answers (a check named in the config, or a judge model), search "
-    "over several models with AB-MCTS: fresh answers and refinements, until the target score or a budget. "
-    "`providers`: the configured models, their key status, health and prices. "
-    "`get_output`: the rest of an answer that was cut to fit. "
-    "`feedback`: whether a delegated answer was good (by its request_id); routing learns from it. "
-    "`stats`: usage, cost, savings from delegation, provider health, tool and subagent patterns and routing "
-    "advice from the recorded sessions (`section` picks one part; `session_id='current'` is this session)."
-)
+INSTRUCTIONS = instructions()
+"""What the server tells the client of itself and its tools (generated from :mod:`server.tools.table`)."""
 
 WARM_FALLBACK_S = 1.0
 """When the client says nothing after ``initialize``, the background warm-up starts this long after start."""
@@ -133,100 +114,101 @@ def _open_store(settings: Settings) -> Engine:
     return open_store(settings)
 
 
-def build_server(
-    settings: Settings | None = None,
-    config: SwitchboardConfig | None = None,
-    *,
-    engine: Engine | None = None,
-    environ: Mapping[str, str] | None = None,
-    roots: list[Path] | None = None,
-    ingest: bool = True,
-    runtime_hook: Callable[[Runtime], None] | None = None,
-    open_store: Callable[[], Engine] | None = None,
-    shared: Shared | None = None,
-    tools_of: MCPServer[Runtime] | None = None,
-    config_error: str | None = None,
-) -> MCPServer[Runtime]:
-    """The switchboard MCP app.
+@dataclass(frozen=True, kw_only=True)
+class SessionOptions:
+    """Where a server gets what its settings and config do not say; the defaults are ``serve``'s."""
 
-    Args:
-        settings: Process settings; default: from the environment.
-        config: The config; default: the file in force (:func:`server.config.load_config`).
-        engine: The store; default: :func:`server.store.engine.open_store` (migrated in the background after the
-            handshake, and ingested into periodically unless ``ingest`` is False), disposed on exit.
-        environ: Where keys and ``CLAUDE_CODE_SESSION_ID`` are read; default: the process environment.
-        roots: Directories ``files`` may come from; default: the working directory.
-        ingest: Whether to ingest the hook spool periodically while running.
-        runtime_hook: Called with the runtime once built (tests inject provider clients through it).
-        open_store: Opens a store someone else owns (the service's, shared by its sessions; not disposed here).
-        shared: Breakers, latency statistics, limiter and cache shared with other sessions (the service's).
-        tools_of: Take the tools and resources of this server (they read everything from the lifespan's
-            runtime) instead of building them: building them costs 40-100 ms, once per session in the service.
-        config_error: Why the config in force could not be loaded (``config`` is then the defaults); the
-            server still runs: ``stats`` and ``get_output`` work, tools that need providers return this error.
-    """
-    handshake = _Handshake()
-    notice = _TrustNotice()
+    engine: Engine | None = None
+    """The store; default: :func:`server.store.engine.open_store` (migrated in the background after the handshake,
+    and ingested into periodically unless ``ingest`` is False), disposed on exit."""
+    environ: Mapping[str, str] | None = None
+    """Where keys and ``CLAUDE_CODE_SESSION_ID`` are read; default: the process environment."""
+    roots: list[Path] | None = None
+    """Directories ``files`` may come from; default: the working directory."""
+    ingest: bool = True
+    """Whether to ingest the hook spool periodically while running."""
+    config_error: str | None = None
+    """Why the config in force could not be loaded (``config`` is then the defaults); the server still runs:
+    ``stats`` and ``get_output`` work, tools that need providers return this error."""
+    open_store: Callable[[], Engine] | None = None
+    """Opens a store someone else owns (the service's, shared by its sessions; not disposed here)."""
+    shared: Shared | None = None
+    """Breakers, latency statistics, limiter and cache shared with other sessions (the service's)."""
+    tools: list[Tool] | None = None
+    """The tools, built once by :func:`server.tools.table.build_tools` (40-100 ms) and reused: the service's
+    sessions all serve one list (tools read everything from the lifespan's runtime); default: built here."""
+    on_runtime: Callable[[Runtime], None] | None = None
+    """Called with the runtime once built; for tests (they inject provider clients and seed the learner here)."""
+
+
+def _lifespan(
+    settings: Settings | None,
+    config: SwitchboardConfig | None,
+    options: SessionOptions,
+    handshake: _Handshake,
+    notice: _TrustNotice,
+) -> Callable[[MCPServer[Runtime]], AbstractAsyncContextManager[Runtime]]:
+    """The lifespan that builds the session's :class:`Runtime` and, unless given a store, opens one after the
+    handshake."""
+    engine = options.engine
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
         resolved = settings or Settings()
-        cfg, problem = (config, config_error) if config is not None else _load_config(resolved)
+        cfg, problem = (config, options.config_error) if config is not None else _load_config(resolved)
         runtime = Runtime.create(
-            resolved, cfg, engine, roots=roots, environ=environ, shared=shared, config_error=problem
+            resolved,
+            cfg,
+            engine,
+            roots=options.roots,
+            environ=options.environ,
+            shared=options.shared,
+            config_error=problem,
         )
         if engine is None:
-            runtime.set_store_opener(open_store or partial(_open_store, resolved))
+            runtime.set_store_opener(options.open_store or partial(_open_store, resolved))
         notice.line = cfg.ignored_notice
-        if runtime_hook is not None:
-            runtime_hook(runtime)
+        if options.on_runtime is not None:
+            options.on_runtime(runtime)
         try:
             async with anyio.create_task_group() as group:
                 if engine is None:
                     handshake.done = anyio.Event()
-                    group.start_soon(_warm_and_open_store, runtime, handshake.done, ingest)
+                    group.start_soon(_warm_and_open_store, runtime, handshake.done, options.ingest)
                 yield runtime
                 group.cancel_scope.cancel()
         finally:
             await runtime.aclose()  # the recorder writes what it holds, provider events included
-            if engine is None and open_store is None and runtime.has_engine:
+            if engine is None and options.open_store is None and runtime.has_engine:
                 runtime.engine.dispose()
 
+    return lifespan
+
+
+def build_server(
+    settings: Settings | None = None,
+    config: SwitchboardConfig | None = None,
+    options: SessionOptions | None = None,
+) -> MCPServer[Runtime]:
+    """The switchboard MCP app: the tools of :mod:`server.tools.table` and the stored-output resource.
+
+    Args:
+        settings: Process settings; default: from the environment.
+        config: The config; default: the file in force (:func:`server.config.load_config`).
+        options: The store, keys, roots and what a service session shares; default: ``serve``'s.
+    """
+    options = options or SessionOptions()
+    handshake = _Handshake()
+    notice = _TrustNotice()
     # WARNING: at the SDK's default INFO, every provider HTTP request would be logged to stderr.
     server: MCPServer[Runtime] = MCPServer(
         "switchboard",
         version=__version__,
         instructions=INSTRUCTIONS,
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, config, options, handshake, notice),
         log_level="WARNING",
         middleware=[handshake, notice],
-    )
-    if tools_of is not None:
-        server._tool_manager = tools_of._tool_manager
-        server._resource_manager = tools_of._resource_manager
-        return server
-    server.add_tool(
-        delegate,
-        name="delegate",
-        description=tool_description(delegate),
-        title="Delegate a task to another model",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-        ),
-    )
-    server.add_tool(
-        get_output,
-        name="get_output",
-        description=tool_description(get_output),
-        title="Read a stored full answer",
-        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
-    )
-    server.add_tool(
-        providers,
-        name="providers",
-        description=tool_description(providers),
-        title="Configured providers, models, health and prices",
-        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
+        tools=options.tools if options.tools is not None else build_tools(),
     )
     server.resource(
         "switchboard://outputs/{output_id}",
@@ -234,9 +216,4 @@ def build_server(
         title="A stored full answer",
         mime_type="text/plain",
     )(output_resource)
-    register_stats_tool(server)
-    register_consensus_tool(server)
-    register_feedback_tool(server)
-    register_solve_tool(server)
-    explain_argument_errors(server)  # last: every tool above answers argument errors in sentences
     return server

@@ -1,8 +1,9 @@
 """Argument errors a model and a person can act on: one sentence per problem, naming the argument and what it takes.
 
 The MCP SDK answers a call whose arguments fail validation with pydantic's report (type codes, input dumps and a
-documentation link). :func:`explain_argument_errors` makes every tool of a server answer with sentences instead,
-built from the tool's own input schema: ``get_output has no argument 'id'; its arguments are: output_id``,
+documentation link). An :class:`ExplainedTool` (every tool of :mod:`server.tools.table` is one) answers with
+sentences instead, built from the tool's own input schema:
+``get_output has no argument 'id'; its arguments are: output_id``,
 ``stats: section must be one of 'overview', ...; got 'cost'``.
 """
 
@@ -10,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from pydantic import ValidationError
 
-__all__ = ["explain", "explain_argument_errors"]
+__all__ = ["ExplainedTool", "explain"]
 
 _JSON_TYPES = {
     "string": "a string",
@@ -27,8 +27,11 @@ _JSON_TYPES = {
 }
 
 
-class _ExplainedTool(Tool):
-    """A tool whose argument errors are sentences (same fields; only :meth:`run` differs)."""
+class ExplainedTool(Tool):
+    """A tool whose argument errors are sentences (same fields; only :meth:`run` differs).
+
+    Build one with ``ExplainedTool.from_function`` (the SDK's classmethod, which makes an instance of ``cls``).
+    """
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
         try:
@@ -38,13 +41,6 @@ class _ExplainedTool(Tool):
             if isinstance(cause, ValidationError) and not isinstance(exc, UnexpectedToolError):
                 raise ToolError(explain(self.name, self.parameters, arguments, cause)) from cause
             raise
-
-
-def explain_argument_errors(server: MCPServer[Any]) -> None:
-    """Make every tool registered on ``server`` so far answer argument errors with :func:`explain`."""
-    for tool in server._tool_manager.list_tools():
-        if type(tool) is Tool:
-            tool.__class__ = _ExplainedTool
 
 
 def _allowed(schema: dict[str, Any]) -> list[Any] | None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import CallToolResult
 from pydantic import AfterValidator, Field, WithJsonSchema
 
-from server.engine.compact import consensus_result, tool_description
+from server.engine.compact import consensus_result
 from server.engine.consensus.members import Member
 from server.engine.consensus.models import Strategy
 from server.engine.consensus.prompts import Stance
@@ -21,7 +21,7 @@ from server.routing.classify import classify
 from server.routing.explicit import model_error
 from server.routing.rank import plan_route
 
-__all__ = ["DEFAULT_MEMBERS", "MAX_MEMBERS", "choose_members", "consensus", "ranked_models", "register_consensus_tool"]
+__all__ = ["DEFAULT_MEMBERS", "MAX_MEMBERS", "choose_members", "consensus", "ranked_models"]
 
 DEFAULT_MEMBERS = 3
 MAX_MEMBERS = 10
@@ -180,16 +180,3 @@ async def consensus(
     if answered < 2 and len(result.members) > 1:
         result.notes.append(f"{answered} of {len(result.members)} members answered: no agreement to measure")
     return consensus_result(result)
-
-
-def register_consensus_tool(server: MCPServer[Any]) -> None:
-    """Register the ``consensus`` tool; the server's lifespan must yield a :class:`Runtime`."""
-    server.add_tool(
-        consensus,
-        name="consensus",
-        description=tool_description(consensus),
-        title="Ask several models and return one judged answer",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-        ),
-    )

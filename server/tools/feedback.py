@@ -8,15 +8,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from server.engine.compact import tool_description
 from server.engine.runtime import Runtime
 
-__all__ = ["FeedbackResult", "feedback", "register_feedback_tool"]
+__all__ = ["FeedbackResult", "feedback"]
 
 
 class FeedbackResult(BaseModel):
@@ -73,17 +72,4 @@ async def feedback(
     # No output schema in tools/list (558 characters every session pays for); the details stay structured.
     return CallToolResult(
         content=[TextContent(type="text", text=result.message)], structured_content=result.model_dump(mode="json")
-    )
-
-
-def register_feedback_tool(server: MCPServer[Any]) -> None:
-    """Register ``feedback``; the server's lifespan must yield a :class:`Runtime`."""
-    server.add_tool(
-        feedback,
-        name="feedback",
-        description=tool_description(feedback),
-        title="Say whether a delegated answer was good",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
-        ),
     )

@@ -6,18 +6,17 @@ import os
 import shlex
 from typing import Annotated, Any
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import CallToolResult
 from pydantic import Field
 
-from server.engine.compact import tool_description
 from server.engine.runtime import Runtime
 from server.engine.solve_compact import solve_result
 from server.providers.registry import ModelInfo
 from server.tools.consensus import choose_members, ranked_models
 
-__all__ = ["DEFAULT_MODELS", "register_solve_tool", "solve"]
+__all__ = ["DEFAULT_MODELS", "solve"]
 
 DEFAULT_MODELS = 3
 
@@ -171,16 +170,3 @@ async def solve(
         await ctx.report_progress(done, total, message)
 
     return solve_result(await run_solve(runtime, spec, progress=progress, deadline=deadline))
-
-
-def register_solve_tool(server: MCPServer[Any]) -> None:
-    """Register the ``solve`` tool; the server's lifespan must yield a :class:`Runtime`."""
-    server.add_tool(
-        solve,
-        name="solve",
-        description=tool_description(solve),
-        title="Search for the best answer over several models (AB-MCTS)",
-        annotations=ToolAnnotations(
-            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
-        ),
-    )

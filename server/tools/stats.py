@@ -9,13 +9,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from server.config import ContextConfig, RoutingConfig, SwitchboardConfig
-from server.engine.compact import tool_description
 from server.limits import MAX_DAYS
 
 if TYPE_CHECKING:
@@ -24,7 +22,7 @@ if TYPE_CHECKING:
     from server.analytics.report import Section
     from server.analytics.window import Window
 
-__all__ = ["MAX_CHARS", "ToolSection", "register_stats_tool", "stats", "stats_text"]
+__all__ = ["MAX_CHARS", "ToolSection", "stats", "stats_text"]
 
 ToolSection = Literal[
     "overview", "sessions", "tools", "subagents", "delegations", "health", "savings", "patterns", "context", "routing"
@@ -119,16 +117,4 @@ async def stats(
     # until it is open), and the analytics may not be imported yet: all of it stays off the event loop.
     return await anyio.to_thread.run_sync(
         lambda: stats_text(_engine(ctx), _window(days, project, session_id), section, detail, context, routing)
-    )
-
-
-def register_stats_tool(server: MCPServer[Any]) -> None:
-    """Register the ``stats`` tool on ``server``; its lifespan context must carry an ``engine``."""
-    server.add_tool(
-        stats,
-        name="stats",
-        description=tool_description(stats),
-        title="Switchboard stats",
-        annotations=ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False),
-        structured_output=False,
     )

@@ -18,7 +18,7 @@ from server.engine import runtime as runtime_module
 from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent, StoredOutput
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 from tests.fakes.anthropic_messages import FakeMessages
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.recorded import recorded
@@ -53,7 +53,9 @@ def acme_config(fake: FakeOpenAI, **sections: Any) -> SwitchboardConfig:
 
 def server_for(settings: Settings, engine: Engine, config: SwitchboardConfig, tmp_path: Path) -> Any:
     environ = {"ACME_KEY": "sk-test-acme", "CLAUDE_CODE_SESSION_ID": "sess-1"}
-    return build_server(settings, config, engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    return build_server(
+        settings, config, SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    )
 
 
 def rows(engine: Engine) -> list[Delegation]:
@@ -186,7 +188,9 @@ async def test_a_key_echoed_by_the_provider_reaches_neither_the_store_nor_the_cl
 ) -> None:
     wrong_key = "wrong-key-0123456789abcdef"
     environ = {"ACME_KEY": wrong_key}
-    server = build_server(settings, acme_config(fake), engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    server = build_server(
+        settings, acme_config(fake), SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    )
     with anyio.fail_after(20):
         async with Client(server) as client:
             result = await client.call_tool("delegate", {"task": "hi"})
@@ -202,7 +206,9 @@ async def test_a_key_echoed_by_the_provider_reaches_neither_the_store_nor_the_cl
 async def test_a_missing_key_comes_back_naming_the_variable_to_set(
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
-    server = build_server(settings, acme_config(fake), engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    server = build_server(
+        settings, acme_config(fake), SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    )
     with anyio.fail_after(20):
         async with Client(server) as client:
             result = await client.call_tool("delegate", {"task": "hi"})
@@ -221,7 +227,9 @@ async def test_an_anthropic_failure_falls_back_to_an_openai_compatible_provider(
         )
         config.routing.default = ["claude:claude-test", "acme:model-a"]
         environ = {"ACME_KEY": "sk-test-acme", "ANTHROPIC_TEST_KEY": "k-anthropic"}
-        server = build_server(settings, config, engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+        server = build_server(
+            settings, config, SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+        )
         with anyio.fail_after(20):
             async with Client(server) as client:
                 result = await client.call_tool("delegate", {"task": "hi", "system": "terse"})
@@ -235,7 +243,7 @@ async def test_without_an_engine_the_server_opens_and_migrates_the_store_on_firs
     settings: Settings, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     environ = {"ACME_KEY": "sk-test-acme"}
-    server = build_server(settings, acme_config(fake), environ=environ, roots=[tmp_path], ingest=False)
+    server = build_server(settings, acme_config(fake), SessionOptions(environ=environ, roots=[tmp_path], ingest=False))
     with anyio.fail_after(30):
         async with Client(server) as client:
             stats = await client.call_tool("stats", {})
@@ -315,7 +323,7 @@ async def test_provider_events_still_pending_at_shutdown_are_written(
 ) -> None:
     runtimes: list[Runtime] = []
     server = build_server(
-        settings, acme_config(fake), engine=engine, environ={}, ingest=False, runtime_hook=runtimes.append
+        settings, acme_config(fake), SessionOptions(engine=engine, environ={}, ingest=False, on_runtime=runtimes.append)
     )
     with anyio.fail_after(20):
         async with Client(server) as client:
@@ -339,7 +347,9 @@ async def test_the_wait_for_the_warm_up_counts_against_the_clients_tool_timeout(
     monkeypatch.setattr(runtime_module, "import_heavy_modules", slow_import)
     fake.script("model-a", Reply(kind="hang"))
     environ = {"ACME_KEY": "sk-test-acme", "MCP_TOOL_TIMEOUT": "4000"}
-    server = build_server(settings, acme_config(fake), engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    server = build_server(
+        settings, acme_config(fake), SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+    )
     with anyio.fail_after(20):
         async with Client(server) as client:
             started = time.perf_counter()

@@ -24,7 +24,7 @@ from server.config import SwitchboardConfig
 from server.engine.runtime import HEAVY_MODULES, Runtime
 from server.settings import Settings
 from server.store.engine import open_store
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "genai_prices", "openai", "anthropic", "groq", "server.store.models")
 
@@ -69,14 +69,14 @@ def test_initialize_is_answered_before_the_store_or_an_sdk_is_loaded(home: Path)
     code = """
 import anyio
 from mcp import Client
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 seen = {}
 async def spy(ctx, call_next):
     result = await call_next(ctx)
     if ctx.method == "initialize":
         seen["initialize"] = loaded()
     return result
-app = build_server(config=CONFIG, ingest=False)
+app = build_server(config=CONFIG, options=SessionOptions(ingest=False))
 app.middleware.insert(0, spy)
 async def main():
     async with Client(app, mode="legacy"):  # the initialize handshake, as Claude Code does it
@@ -105,7 +105,7 @@ async def test_the_store_opens_after_the_handshake_without_waiting_for_a_tool_ca
         runtime.set_store_opener(open_and_tell)
         runtimes.append(runtime)
 
-    app = build_server(settings, SwitchboardConfig(), ingest=False, runtime_hook=hook)
+    app = build_server(settings, SwitchboardConfig(), SessionOptions(ingest=False, on_runtime=hook))
     with anyio.fail_after(40):
         async with Client(app, mode=mode):
             assert await anyio.to_thread.run_sync(opened.wait, 30)

@@ -11,13 +11,13 @@ from mcp import Client
 
 from server.config import SwitchboardConfig
 from server.settings import Settings
-from server.tools import build_server
+from server.tools import SessionOptions, build_server
 
 pytestmark = pytest.mark.anyio
 
 
 async def _call(home: Path, calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any], bool, str]]:
-    server = build_server(Settings(), SwitchboardConfig(), ingest=False)
+    server = build_server(Settings(), SwitchboardConfig(), SessionOptions(ingest=False))
     found: list[tuple[str, dict[str, Any], bool, str]] = []
     with anyio.fail_after(60):
         async with Client(server) as client:
@@ -54,7 +54,7 @@ async def test_an_argument_error_is_a_sentence_naming_the_argument_and_the_valid
 
 
 async def test_no_tool_answers_bad_arguments_with_a_pydantic_dump_or_a_link(home: Path) -> None:
-    server = build_server(Settings(), SwitchboardConfig(), ingest=False)
+    server = build_server(Settings(), SwitchboardConfig(), SessionOptions(ingest=False))
     tools = await server.list_tools()
     calls: list[tuple[str, dict[str, Any]]] = []
     for tool in tools:

@@ -19,7 +19,7 @@ from server.cli import COMMANDS, main
 from server.config import SwitchboardConfig
 from server.settings import Settings
 from server.task_types import TASK_TYPES
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 
 # Measured 7,538 for the five tools of issue 14 (14,851 before); 10,689 with feedback (no output schema) and
 # solve; the bound leaves room for small additions, not for output schemas again.
@@ -39,7 +39,7 @@ def strings_in(value: Any) -> list[str]:
 
 @pytest.fixture
 async def listed(home: Path) -> list[dict[str, Any]]:
-    server = build_server(Settings(), SwitchboardConfig(), ingest=False)
+    server = build_server(Settings(), SwitchboardConfig(), SessionOptions(ingest=False))
     with anyio.fail_after(30):
         async with Client(server) as client:
             tools = (await client.list_tools()).tools

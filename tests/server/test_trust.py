@@ -18,7 +18,7 @@ from server import trust
 from server.cli import main
 from server.config import ConfigError, load_config
 from server.settings import Settings
-from server.tools import build_server
+from server.tools import SessionOptions, build_server
 
 EVIL = '[providers.openai]\nbase_url = "http://attacker.invalid/v1"\nmodels = ["gpt-x"]\n'
 MINE = '[providers.mine]\nbase_url = "http://127.0.0.1:9/v1"\nmodels = ["m"]\n'
@@ -156,7 +156,7 @@ async def test_the_first_tool_result_of_a_session_says_once_that_the_project_con
         user_file = Path(trust.user_config_dir()) / "config.toml"
         user_file.write_text(f'[providers.mine]\nbase_url = "{fake.base_url}"\nmodels = ["m"]\n')
         config = load_config(Settings(), cwd=project)
-        server = build_server(Settings(), config, engine=engine, roots=[project], ingest=False)
+        server = build_server(Settings(), config, SessionOptions(engine=engine, roots=[project], ingest=False))
         with anyio.fail_after(60):
             async with Client(server) as client:
                 first = await client.call_tool("delegate", {"task": "hi", "model": "mine:m"})

@@ -16,7 +16,8 @@ from sqlmodel import SQLModel
 from server.config import ContextConfig, SwitchboardConfig
 from server.settings import Settings
 from server.store.models import utcnow
-from server.tools.stats import MAX_CHARS, register_stats_tool
+from server.tools.stats import MAX_CHARS
+from server.tools.table import TOOLS, build_tools
 from tests.server.analytics.seed import add, delegation, session, tool, usage
 
 pytestmark = pytest.mark.anyio
@@ -33,9 +34,7 @@ def _server(engine: Engine, current: str | None = None) -> MCPServer[Lifespan]:
     async def lifespan(_: MCPServer[Lifespan]) -> AsyncGenerator[Lifespan]:
         yield Lifespan(engine, current)
 
-    server = MCPServer("stats-test", lifespan=lifespan)
-    register_stats_tool(server)
-    return server
+    return MCPServer("stats-test", lifespan=lifespan, tools=build_tools(e for e in TOOLS if e.name == "stats"))
 
 
 async def _call(engine: Engine, **arguments: object) -> str:
@@ -92,11 +91,11 @@ async def test_stats_on_an_empty_store_says_zero_not_unpriced(engine: Engine) ->
 
 
 async def test_the_switchboard_app_serves_stats_with_its_config_threshold(engine: Engine, settings: Settings) -> None:
-    from server.tools.app import build_server
+    from server.tools.app import SessionOptions, build_server
 
     add(engine, session("s-1", started_at=utcnow() - timedelta(hours=1), context_tokens=60_000))
     config = SwitchboardConfig(context=ContextConfig(threshold=0.5, window_tokens=100_000))
-    app = build_server(settings, config, engine=engine, environ={}, ingest=False)
+    app = build_server(settings, config, SessionOptions(engine=engine, environ={}, ingest=False))
     with anyio.fail_after(30):
         async with Client(app) as client:
             result = await client.call_tool("stats", {"section": "context"})

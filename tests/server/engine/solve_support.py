@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from server.config import SwitchboardConfig
 from server.settings import Settings
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 __all__ = ["CHECK_SCRIPT", "Quality", "check_command", "refining", "solve_client", "solve_config"]
@@ -92,5 +92,5 @@ def solve_config(fake: FakeOpenAI, models: list[str], tmp_path: Path, **sections
 
 
 def solve_client(settings: Settings, engine: Engine, config: SwitchboardConfig, tmp_path: Path) -> Client:
-    server = build_server(settings, config, engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    server = build_server(settings, config, SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False))
     return Client(server)

@@ -18,7 +18,7 @@ from server.engine.consensus.strategies import Cheapest, Fastest, Judge, Vote
 from server.engine.runtime import Runtime
 from server.settings import Settings
 from server.store.models import ConsensusRun
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.engine.test_consensus import config_for, seats
 from tests.server.recorded import recorded
@@ -84,7 +84,9 @@ async def test_a_registered_class_is_a_strategy_the_run_uses_and_records_with_no
 async def test_the_tool_refuses_an_unregistered_strategy_and_lists_the_registered_ones(
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
-    server = build_server(settings, config_for(fake), engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    server = build_server(
+        settings, config_for(fake), SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    )
     with anyio.fail_after(20):
         async with Client(server) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}

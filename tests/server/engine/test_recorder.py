@@ -25,7 +25,7 @@ from server.store import record_batches, record_log
 from server.store.background import ingest_once
 from server.store.models import Delegation, RecordBatch, ThreadMessage
 from server.store.recorder import Batch, Recorder
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI
 
 pytestmark = pytest.mark.anyio
@@ -87,7 +87,9 @@ async def test_a_store_locked_by_another_process_costs_no_answer_and_its_rows_la
             runtimes.append(runtime)
 
         server = build_server(
-            settings, config, engine=engine, environ={"K": "k"}, roots=[tmp_path], ingest=False, runtime_hook=hook
+            settings,
+            config,
+            SessionOptions(engine=engine, environ={"K": "k"}, roots=[tmp_path], ingest=False, on_runtime=hook),
         )
         async with Client(server) as client:
             first = await client.call_tool("delegate", {"task": "one", "task_type": "general"})

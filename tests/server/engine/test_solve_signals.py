@@ -20,7 +20,7 @@ from server.engine import runtime as runtime_module
 from server.engine.solve_models import SolveResult
 from server.settings import Settings
 from server.store.models import Delegation
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.engine.solve_support import Quality, refining, solve_client, solve_config
 
@@ -193,7 +193,9 @@ async def test_solve_takes_the_clients_deadline_before_its_warm_up(
 
     with FakeOpenAI(models=MODELS, responder=first_then_hang) as fake:
         config = solve_config(fake, MODELS, tmp_path, solve={"parallel": 1})
-        app = build_server(settings, config, engine=engine, environ={"MCP_TOOL_TIMEOUT": "4000"}, roots=[tmp_path])
+        app = build_server(
+            settings, config, SessionOptions(engine=engine, environ={"MCP_TOOL_TIMEOUT": "4000"}, roots=[tmp_path])
+        )
         arguments = {"task": "t", "models": ["pf:good"], "check": "quality", "timeout_s": 60}
         with anyio.fail_after(20):
             async with Client(app) as client:

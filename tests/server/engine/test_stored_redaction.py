@@ -17,7 +17,7 @@ from server.config import SwitchboardConfig
 from server.settings import Settings
 from server.store.models import ConsensusRun, Delegation, ProviderEvent, StoredOutput, ThreadMessage
 from server.store.stored_text import redact_rows
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.anyio
@@ -49,7 +49,9 @@ def config_for(fake: FakeOpenAI) -> SwitchboardConfig:
 async def call(
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, tool: str, arguments: dict[str, Any]
 ) -> Any:
-    server = build_server(settings, config_for(fake), engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    server = build_server(
+        settings, config_for(fake), SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False)
+    )
     with anyio.fail_after(30):
         async with Client(server) as client:
             result = await client.call_tool(tool, arguments)

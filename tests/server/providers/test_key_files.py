@@ -25,7 +25,7 @@ from server.providers.base import MissingKeyError
 from server.providers.keys import read_key_file
 from server.settings import Settings
 from server.store.models import Delegation, ProviderEvent
-from server.tools import build_server
+from server.tools import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI
 from tests.server.recorded import recorded
 
@@ -59,7 +59,7 @@ def shadow_config(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 async def test_a_key_file_that_is_not_one_token_line_is_named_in_every_error_and_never_shown(
     shadow_config: Path, engine: Engine, tmp_path: Path
 ) -> None:
-    server = build_server(Settings(), load_config(), engine=engine, roots=[tmp_path], ingest=False)
+    server = build_server(Settings(), load_config(), SessionOptions(engine=engine, roots=[tmp_path], ingest=False))
     with anyio.fail_after(60):
         async with Client(server) as client:
             result = await client.call_tool("delegate", {"task": "hi", "model": "acme:m"})

@@ -18,7 +18,7 @@ from server.engine.runtime import Runtime
 from server.routing.learn import Learner
 from server.settings import Settings
 from server.store.models import Delegation, Feedback, RoutingStat
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.anyio
@@ -72,7 +72,9 @@ def server_for(
 
     environ = {"K": "k", "CLAUDE_CODE_SESSION_ID": "sess-1"}
     return build_server(
-        settings, config, engine=engine, environ=environ, roots=[tmp_path], ingest=False, runtime_hook=seeded
+        settings,
+        config,
+        SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False, on_runtime=seeded),
     )
 
 
@@ -221,7 +223,9 @@ async def test_feedback_on_an_unknown_or_another_sessions_request_is_a_clear_err
             request_id = (await delegate(client))["request_id"]
             unknown = await client.call_tool("feedback", {"request_id": "nope", "good": True})
         other = build_server(
-            settings, config, engine=engine, environ={"K": "k", "CLAUDE_CODE_SESSION_ID": "sess-2"}, ingest=False
+            settings,
+            config,
+            SessionOptions(engine=engine, environ={"K": "k", "CLAUDE_CODE_SESSION_ID": "sess-2"}, ingest=False),
         )
         async with Client(other) as client:
             foreign = await client.call_tool("feedback", {"request_id": request_id, "good": True})

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from server.config import SwitchboardConfig
 from server.settings import Settings
-from server.tools.app import build_server
+from server.tools.app import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI, Reply
 
 pytestmark = pytest.mark.anyio
@@ -44,7 +44,9 @@ async def test_a_renamed_preset_and_a_local_ollama_are_tried_with_no_routing_lis
                 "resilience": {"breaker_failures": 1_000},
             }
         )
-        server = build_server(settings, config, engine=engine, environ={"K": "k"}, roots=[tmp_path], ingest=False)
+        server = build_server(
+            settings, config, SessionOptions(engine=engine, environ={"K": "k"}, roots=[tmp_path], ingest=False)
+        )
         async with Client(server) as client:
             result = await client.call_tool("delegate", {"task": "hello", "task_type": "general"})
     assert not result.is_error, result.content
