@@ -10,8 +10,9 @@ what each request carries (input: the request body's characters / 3; output: the
 
 Printed: both sessions' cost of record, Claude Code's own difference, and Switchboard's figures for the delegate
 call (counterfactual, actual, Claude overhead, net saving) from ``server.analytics.savings`` on the session's
-store. What Claude Code's difference holds beyond the overhead (the second request re-sending the whole context)
-is printed too.
+store, with the session's transcript imported (``switchboard import``), so the overhead holds the extra request
+that read the result (its whole input, context re-read from the cache included). What is left between the two
+figures (that request's own output) is printed too.
 
 Run: .venv/bin/python bench/bench_net_savings.py [--answer-chars 1500]
 """
@@ -33,6 +34,7 @@ from sqlmodel import Session, select
 
 from server.analytics import Window, savings
 from server.store.engine import make_engine
+from server.store.importer import import_transcripts
 from server.store.models import Delegation
 from tests.e2e.claude import SWITCHBOARD, claude_env, run_claude
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, Usage, serve_anthropic
@@ -65,7 +67,7 @@ def answer_text(chars: int) -> str:
     return (body + "    # step\n" * (chars // 11))[:chars]
 
 
-def session(root: Path, marker: str, turns: list[Turn], answer: str) -> tuple[float, Path]:
+def session(root: Path, marker: str, turns: list[Turn], answer: str) -> tuple[float, Path, Path]:
     (root / "user").mkdir(parents=True)
     (root / "proj").mkdir()
     with FakeOpenAI(models=["m"]) as provider, serve_anthropic(AnthropicFake([Measured(marker, turns)])) as api:
@@ -89,20 +91,22 @@ def session(root: Path, marker: str, turns: list[Turn], answer: str) -> tuple[fl
         result = run_claude(f"{marker} {TASK}", root / "proj", env, root / "run", allowed_tools=(TOOL,), mcp_config=mcp)
     if result.returncode != 0:
         raise SystemExit(f"claude exited {result.returncode}: {result.stderr[-2000:]}")
-    return float(result.output["total_cost_usd"]), root / "state" / "switchboard.db"
+    projects = root / "user" / ".claude" / "projects"
+    return float(result.output["total_cost_usd"]), root / "state" / "switchboard.db", projects
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--answer-chars", type=int, default=1500)
     args = parser.parse_args()
     answer = answer_text(args.answer_chars)
     with tempfile.TemporaryDirectory() as tmp:
-        without, _ = session(Path(tmp) / "without", "NET-WITHOUT", [Turn(text=answer)], answer)
+        without, _, _ = session(Path(tmp) / "without", "NET-WITHOUT", [Turn(text=answer)], answer)
         delegate = Turn(tool_uses=(ToolUse(TOOL, {"task": TASK}),))
-        with_cost, db_path = session(Path(tmp) / "with", "NET-WITH", [delegate, Turn(text="done")], answer)
+        with_cost, db_path, projects = session(Path(tmp) / "with", "NET-WITH", [delegate, Turn(text="done")], answer)
         engine = make_engine(f"sqlite:///{db_path}")
         try:
+            import_transcripts(engine, projects)  # the requests' usage, as `switchboard import` reads it
             with Session(engine) as db:
                 found = savings(db, Window())
                 row = db.exec(select(Delegation).where(Delegation.status == "ok")).one()
@@ -118,7 +122,11 @@ def main() -> None:
         f"overhead ${found.claude_overhead_usd:.6f} = saved ${found.saved_usd:+.6f}"
     )
     print(f"Claude Code's own figures: saved = without - with - actual = ${claude_saving:+.6f}")
-    print(f"Not in Switchboard's overhead: ${found.saved_usd - claude_saving:+.6f} (the extra request's context)")
+    print(f"Side by side: Switchboard ${found.saved_usd:+.6f} | Claude Code ${claude_saving:+.6f}")
+    print(f"Claude model priced (from the imported transcript): {found.claude_models}")
+    print(f"Side by side, Switchboard - Claude Code: ${found.saved_usd - claude_saving:+.6f} (estimates: the answer's")
+    print("  tokens as the provider counted them, the ask at 3 characters a token; the extra request's own output")
+    print("  is not counted)")
 
 
 if __name__ == "__main__":

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from server.routing.outcomes import is_model_fault
 from server.store.models import Delegation, StoredOutput, ThreadMessage
 
-__all__ = ["DelegationItem", "delegation_items"]
+__all__ = ["DelegationItem", "Outcome", "delegation_items", "outcome"]
+
+Outcome = Literal["ok", "failed", "refused"]
+
+
+def outcome(status: str) -> Outcome:
+    """How an attempt's ``status`` reads: an answer, the model's failure, or a refusal that is not the model's."""
+    if status == "ok":
+        return "ok"
+    return "failed" if is_model_fault(status) else "refused"
 
 
 class DelegationItem(BaseModel):
@@ -27,6 +38,10 @@ class DelegationItem(BaseModel):
     route: str
     task_type: str | None
     status: str
+    outcome: Outcome = Field(
+        description="ok; failed (the model's or its provider's fault); refused (not the model's: a missing key, a "
+        "budget, max_cost_usd, an open breaker, the client's deadline or cancellation)."
+    )
     error: str | None
     latency_ms: float | None
     input_tokens: int
@@ -81,6 +96,7 @@ def delegation_items(db: Session, rows: Sequence[Delegation]) -> list[Delegation
                 route=f"{d.provider}:{d.model}",
                 task_type=d.task_type,
                 status=d.status,
+                outcome=outcome(d.status),
                 error=d.error,
                 latency_ms=d.latency_ms,
                 input_tokens=d.input_tokens,

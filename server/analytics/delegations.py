@@ -8,7 +8,7 @@ from sqlmodel import Session, col
 
 from server.analytics._sql import count_if, group_key, percentiles, ratio, select_columns
 from server.analytics.window import Window
-from server.routing.outcomes import MODEL_FAULTS
+from server.routing.outcomes import MODEL_FAULTS, is_model_fault
 from server.store.models import ConsensusRun, Delegation
 
 __all__ = ["ConsensusStat", "DelegationStat", "DelegationStats", "delegation_stats"]
@@ -67,7 +67,14 @@ class DelegationStats(BaseModel):
     cache_hits: int
     cost_usd: float | None = Field(description="Sum of the priced attempts: a lower bound when unpriced_calls > 0.")
     unpriced_calls: int
-    errors: dict[str, int] = Field(description="Failed attempts by error class (the status column).")
+    errors: dict[str, int] = Field(
+        description="Failed attempts by error class (the status column): the model's or its provider's faults only."
+    )
+    refusals: dict[str, int] = Field(
+        default_factory=dict[str, int],
+        description="Attempts refused or cut short for a reason that is not the model's (a missing key, a budget, "
+        "max_cost_usd, an open breaker, the client's deadline or cancellation), by kind: not in success_rate.",
+    )
     by_route: list[DelegationStat]
     consensus: list[ConsensusStat]
 
@@ -135,14 +142,19 @@ def _routes(db: Session, window: Window) -> list[DelegationStat]:
     return sorted(stats, key=lambda s: (-s.calls, s.route, s.task_type))
 
 
-def _errors(db: Session, window: Window) -> dict[str, int]:
+def _errors(db: Session, window: Window) -> tuple[dict[str, int], dict[str, int]]:
+    """Attempts that did not answer by status: (the model's faults, the refusals that are not the model's)."""
     where = [*window.time_clauses(Delegation.created_at), *window.session_clauses(Delegation.session_id)]
     statement = (
         select_columns(Delegation.status, func.count())
         .where(col(Delegation.status) != "ok", *where)
         .group_by(group_key(Delegation.status))
     )
-    return {status: n for status, n in db.exec(statement).all()}
+    faults: dict[str, int] = {}
+    refusals: dict[str, int] = {}
+    for status, n in db.exec(statement).all():
+        (faults if is_model_fault(status) else refusals)[status] = n
+    return faults, refusals
 
 
 def _requests(db: Session, window: Window) -> int:
@@ -188,6 +200,7 @@ def delegation_stats(db: Session, window: Window) -> DelegationStats:
     ok = sum(r.ok for r in routes)
     judged = sum(r.judged for r in routes)
     priced = [r.cost_usd for r in routes if r.cost_usd is not None]
+    errors, refusals = _errors(db, window)
     return DelegationStats(
         calls=calls,
         requests=_requests(db, window),
@@ -197,7 +210,8 @@ def delegation_stats(db: Session, window: Window) -> DelegationStats:
         cache_hits=sum(r.cache_hits for r in routes),
         cost_usd=sum(priced) if priced or not calls else None,
         unpriced_calls=sum(r.unpriced_calls for r in routes),
-        errors=_errors(db, window),
+        errors=errors,
+        refusals=refusals,
         by_route=routes,
         consensus=_consensus(db, window),
     )

@@ -131,6 +131,9 @@ def _delegations(r: StatsReport, limit: int) -> list[str]:
     ]
     if d.errors:
         lines.append("Errors: " + ", ".join(f"{k} {v}" for k, v in sorted(d.errors.items(), key=lambda kv: -kv[1])))
+    if d.refusals:
+        refused = ", ".join(f"{k} {v}" for k, v in sorted(d.refusals.items(), key=lambda kv: -kv[1]))
+        lines.append(f"Refused, not the model's failure (not in the % ok): {refused}")
     rows = [
         [
             x.route,

@@ -1,9 +1,11 @@
 """Savings: what delegated answers would have cost on the session's Claude model, minus what they cost, minus what
-asking for them and reading them cost Claude."""
+asking for them and reading them cost Claude (the whole extra request that read each result)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -27,14 +29,16 @@ METHOD = (
     "output, and cached input as cache reads) priced on the session's main Claude model (most output tokens "
     "in model_usage, else the session's first model, else {default}); actual = price table applied to the "
     "recorded tokens of every attempt of the call, failed fallbacks included; claude overhead = what the call "
-    "cost Claude: the tool_use input it wrote (output tokens) and the tool_result it read (input tokens: written "
-    "to the prompt cache in the share the session's own requests wrote to it, uncached otherwise), priced on the "
-    "same model, both counted from the call's text at 3 characters a token; saved = counterfactual - actual - "
-    "claude overhead, negative when delegating cost more than it saved. Later turns re-reading the result from "
-    "the cache are not counted. Calls with any unpriced attempt, or whose Claude model is unpriced, are excluded "
-    "and counted; so are calls recorded before their Claude overhead was (unmeasured). Consensus runs are not "
-    "counted. Delegation rate = delegate calls / (delegate calls + subagent runs): the share of handed-off work "
-    "that went to another model."
+    "cost Claude: the tool_use input it wrote (output tokens, counted from the call's text at 3 characters a "
+    "token) and the extra request the call caused, the session's next main-agent request after it answered (the "
+    "one that read the tool_result), its whole input as the transcript's usage records it (uncached, cache writes "
+    "and the cache reads of the context it re-read) priced on that request's model, shared by the calls it read "
+    "back; until that request is in the store, the tool_result's own tokens instead (written to the prompt cache "
+    "in the share the session's own requests wrote to it, uncached otherwise); saved = counterfactual - actual - "
+    "claude overhead, negative when delegating cost more than it saved. Calls with any unpriced attempt, or whose "
+    "Claude model is unpriced, are excluded and counted; so are calls recorded before their Claude overhead was "
+    "(unmeasured). Consensus runs are not counted. Delegation rate = delegate calls / (delegate calls + subagent "
+    "runs): the share of handed-off work that went to another model."
 )
 
 
@@ -188,12 +192,70 @@ def overhead_rates(model: str) -> tuple[float, float, float] | None:
     return (probes[0] or 0.0) / 1_000, (probes[1] or 0.0) / 1_000, (probes[2] or 0.0) / 1_000
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _next_requests(
+    db: Session, calls: list[Any]
+) -> dict[str, tuple[str, tuple[str, int, int, int, int, datetime | None]]]:
+    """Per call (request id), the first main-agent request of its session after it answered: the one that read
+    its tool_result and re-read the context before it, as (its message id, its model and input usage)."""
+    by_session: dict[str, list[Any]] = {}
+    for call in calls:
+        by_session.setdefault(call.sid, []).append(call)
+    found: dict[str, tuple[str, tuple[str, int, int, int, int, datetime | None]]] = {}
+    for sid, mine in by_session.items():
+        since = min(_aware(c.answered_at) for c in mine)
+        statement = (
+            select_columns(
+                ModelUsage.message_id,
+                ModelUsage.created_at,
+                ModelUsage.model,
+                ModelUsage.input_tokens,
+                ModelUsage.cache_read_tokens,
+                ModelUsage.cache_creation_tokens,
+                ModelUsage.cache_creation_1h_tokens,
+            )
+            .where(
+                col(ModelUsage.session_id) == sid,
+                col(ModelUsage.agent_id).is_(None),
+                col(ModelUsage.created_at) > since,
+            )
+            .order_by(col(ModelUsage.created_at), col(ModelUsage.id))
+        )
+        requests = [r for r in db.connection().execute(statement).all() if r[1] is not None]
+        times = [_aware(r[1]) for r in requests]
+        for call in mine:
+            index = bisect_right(times, _aware(call.answered_at))
+            if index < len(requests):
+                r = requests[index]
+                found[call.request_id] = (f"{sid}/{r[0]}", (r[2], r[3], r[4], r[5], r[6], r[1]))
+    return found
+
+
+def _context_cost(model: str, usage: tuple[str, int, int, int, int, datetime | None]) -> float | None:
+    """A request's whole input (uncached, cache reads and writes) at its model's prices; None when unpriced."""
+    _, uncached, read, written, written_1h, when = usage
+    return cost_usd(
+        model,
+        input_tokens=uncached,
+        cache_read_tokens=read,
+        cache_write_tokens=written,
+        cache_write_1h_tokens=written_1h,
+        when=when,
+    )
+
+
 def _overheads(db: Session, where: list[ColumnElement[bool]], default: str) -> dict[tuple[str, str], float]:
-    """What the counted calls cost Claude, per route: the tokens it wrote asking and read back, at its rates."""
+    """What the counted calls cost Claude, per route: the tokens it wrote asking, and the extra request each call
+    caused (the one that read its tool_result, with all the context it re-read), measured from the transcript's
+    usage; a call whose next request is not in the store yet counts the tool_result's estimated tokens instead."""
     ok = col(Delegation.status) == "ok"
     unpriced = col(Delegation.cost_usd).is_(None) | ~col(Delegation.priced)
     calls = (
         select_columns(
+            Delegation.request_id,
             func.max(Delegation.session_id).label("sid"),
             count_if(ok).label("ok"),
             count_if(unpriced).label("unpriced"),
@@ -203,6 +265,7 @@ def _overheads(db: Session, where: list[ColumnElement[bool]], default: str) -> d
             sum_if(ok, Delegation.claude_read_tokens).label("read"),
             func.max(case((ok, Delegation.provider))).label("provider"),
             func.max(case((ok, Delegation.model))).label("route_model"),
+            func.max(case((ok, Delegation.created_at))).label("answered_at"),
         )
         .where(*where)
         .group_by(Delegation.request_id)
@@ -210,24 +273,30 @@ def _overheads(db: Session, where: list[ColumnElement[bool]], default: str) -> d
     )
     k = calls.c
     counted = (k.ok > 0) & (k.unpriced == 0) & k.actual.is_not(None) & (k.unmeasured == 0)
-    statement = (
-        select_columns(k.sid, k.provider, k.route_model, func.sum(k.ask), func.sum(k.read))
-        .where(counted)
-        .group_by(k.sid, k.provider, k.route_model)
+    statement = select_columns(k.request_id, k.sid, k.provider, k.route_model, k.ask, k.read, k.answered_at).where(
+        counted
     )
-    groups = list(db.connection().execute(statement).all())
+    rows = list(db.connection().execute(statement).all())
     claude = _claude_models(db, where, default)
-    shares = _read_shares(db, {g[0] for g in groups})
+    shares = _read_shares(db, {r.sid for r in rows})
+    following = _next_requests(db, [r for r in rows if r.answered_at is not None])
+    sharing = Counter(key for key, _ in following.values())  # parallel calls read back by one request share it
     rates: dict[str, tuple[float, float, float] | None] = {}
     out: dict[tuple[str, str], float] = {}
-    for sid, provider, route_model, ask, read in groups:
+    for request_id, sid, provider, route_model, ask, read, _ in rows:
         model = claude.get(sid, default)
         found = rates[model] if model in rates else rates.setdefault(model, overhead_rates(model))
         if found is None:
             continue  # an unpriced Claude model: these calls are already left out as unpriced
         r_out, r_in, r_write = found
-        share = shares.get(sid, 0.0)
-        cost = int(ask or 0) * r_out + int(read or 0) * (share * r_write + (1 - share) * r_in)
+        cost = int(ask or 0) * r_out
+        measured = following.get(request_id)
+        context = _context_cost(measured[1][0], measured[1]) if measured else None
+        if measured is not None and context is not None:
+            cost += context / sharing[measured[0]]
+        else:
+            share = shares.get(sid, 0.0)
+            cost += int(read or 0) * (share * r_write + (1 - share) * r_in)
         out[(provider, route_model)] = out.get((provider, route_model), 0.0) + cost
     return out
 

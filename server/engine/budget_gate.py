@@ -21,7 +21,14 @@ __all__ = ["BudgetRefused", "Budgeted", "apply_budgets"]
 
 
 class BudgetRefused(Exception):
-    """No candidate fits a cap, or the spend could not be read; the message says which and what to change."""
+    """No candidate fits a cap, or the spend could not be read; the message says which and what to change.
+
+    ``refusals`` says, per candidate, why and under which kind (``budget`` or ``cost_cap``) it is recorded.
+    """
+
+    def __init__(self, message: str, refusals: list[Skip]) -> None:
+        super().__init__(message)
+        self.refusals = refusals
 
 
 @dataclass
@@ -55,9 +62,11 @@ async def apply_budgets(
             lambda: reserve(runtime.engine, runtime.session_id, decide, model=model, ttl_s=ttl_s)
         )
     except Exception as exc:  # the store or its lock: without the spend a cap cannot be honoured
-        raise BudgetRefused(f"refused before any spend: the budget could not be checked ({exc})") from exc
+        message = f"refused before any spend: the budget could not be checked ({exc})"
+        raise BudgetRefused(message, [Skip(info.id, message, "budget") for info in plan.candidates]) from exc
     if not kept and refusals:
-        raise BudgetRefused("refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals))
+        message = "refused before any spend: " + "; ".join(f"{s.model}: {s.reason}" for s in refusals)
+        raise BudgetRefused(message, refusals)
     # replace keeps where the route came from and how it was ordered (the providers tool and decision say so).
     return Budgeted(replace(plan, candidates=kept, skipped=plan.skipped + refusals), reservation, note)
 
@@ -74,7 +83,7 @@ def _fit(
     for info, estimate in estimates:
         if estimate is None:
             if budgets.unpriced == "refuse":
-                refusals.append(Skip(info.id, 'unpriced under a budget ([budgets] unpriced = "refuse")'))
+                refusals.append(Skip(info.id, 'unpriced under a budget ([budgets] unpriced = "refuse")', "budget"))
                 continue
             unpriced.append(info.id)
             kept.append(info)
@@ -84,7 +93,9 @@ def _fit(
             kept.append(info)
             worst = max(worst, estimate)
         else:
-            refusals.append(Skip(info.id, reason))
+            # The call's own max_cost_usd is the user's choice, not a budget running out: its own kind.
+            kind = "cost_cap" if cap is not None and estimate > cap else "budget"
+            refusals.append(Skip(info.id, reason, kind))
     note = f"reserved ${worst:.6f} (worst case) against spend ${spend.today_usd:.6f} today"
     if unpriced:
         note += f'; unpriced, allowed by [budgets] unpriced = "allow" (not bounded by the cap): {", ".join(unpriced)}'

@@ -20,11 +20,12 @@ from server.engine.results import AttemptSummary, DelegateResult, RoutingDecisio
 from server.engine.runtime import Runtime
 from server.engine.threads import load_thread, new_thread_id, thread_rows
 from server.providers.base import ChatMessage, CompletionRequest
+from server.providers.registry import split_model_id
 from server.routing.classify import classify
 from server.routing.explicit import model_error, task_type_error
 from server.routing.learn import Learned
 from server.routing.learn_store import learned_from
-from server.routing.rank import Plan, plan_route
+from server.routing.rank import Plan, Skip, plan_route
 from server.store.models import Delegation
 
 __all__ = ["DEFAULT_OUTPUT_ESTIMATE", "DelegateError", "DelegateParams", "Progress", "delegate"]
@@ -75,6 +76,8 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     try:
         budgeted = await apply_budgets(runtime, request, plan, output_tokens=output_estimate, cap=params.max_cost_usd)
     except BudgetRefused as exc:
+        # Recorded as what it is ($0, its kind), so stats and the Delegations page show it; never the model's failure.
+        runtime.record(_refusal_rows(runtime, exc.refusals, uuid.uuid4().hex, task_type, params.thread_id))
         raise DelegateError(str(exc)) from exc
     plan, settle = budgeted.plan, [budgeted.reservation] if budgeted.reservation else []
     request_id = uuid.uuid4().hex
@@ -100,6 +103,8 @@ async def delegate(runtime: Runtime, params: DelegateParams) -> DelegateResult:
     runtime.learner.add(learned_from(rows))
     thread = (thread_id, runtime.session_id) if winner is not None else None
     if winner is None or winner.completion is None or shown is None:
+        # Unanswered: the models not tried (breaker open, the client's deadline) are recorded under their kind.
+        rows += _refusal_rows(runtime, plan.skipped, request_id, task_type, row_thread, first=len(attempts))
         runtime.record(rows, thread=thread, settle=settle)
         raise DelegateError(_all_failed(plan, attempts))
     result = DelegateResult(
@@ -192,6 +197,33 @@ def _attempt_rows(
         )
         for index, attempt in enumerate(attempts)
     ]
+
+
+def _refusal_rows(
+    runtime: Runtime, skipped: list[Skip], request_id: str, task_type: str, thread_id: str | None, first: int = 0
+) -> list[SQLModel]:
+    """A $0 ``delegation`` row for each recorded refusal in ``skipped`` (one with a kind), numbered from ``first``."""
+    rows: list[SQLModel] = []
+    for skip in skipped:
+        if skip.kind is None:
+            continue
+        provider, model = split_model_id(skip.model)
+        rows.append(
+            Delegation(
+                session_id=runtime.session_id,
+                request_id=request_id,
+                attempt=first + len(rows),
+                provider=provider,
+                model=model,
+                task_type=task_type,
+                status=skip.kind,
+                error=skip.reason,
+                cost_usd=0.0,  # refused before any request: nothing was billed
+                latency_ms=0.0,
+                thread_id=thread_id,
+            )
+        )
+    return rows
 
 
 @dataclass

@@ -70,7 +70,7 @@ async def run_fallback(
         left = _time_left(deadline)
         if left is not None and left <= MIN_ATTEMPT_S:
             reason = "not tried: the client's tool timeout (MCP_TOOL_TIMEOUT) was about to pass"
-            plan.skipped.extend(Skip(rest.id, reason) for rest in plan.candidates[position:])
+            plan.skipped.extend(Skip(rest.id, reason, "deadline") for rest in plan.candidates[position:])
             break
         if progress is not None and log.attempts:
             last = log.attempts[-1]

@@ -31,6 +31,10 @@ class Skip:
 
     model: str
     reason: str
+    kind: str | None = None
+    """The status a refusal is recorded under when the call goes unanswered (``circuit_open``, ``budget``,
+    ``cost_cap``, ``deadline``: none is the model's failure, see ``server.routing.outcomes``); None: not recorded
+    (a provider not configured, a context window too small)."""
 
 
 @dataclass
@@ -146,7 +150,7 @@ def plan_route(
         seen.add(model_id)
         info, reason = _admit(registry, model_id, needed_tokens, breakers, asked=model_id == explicit_model)
         if info is None:
-            plan.skipped.append(Skip(model_id, reason))
+            plan.skipped.append(Skip(model_id, reason, _skip_kind(reason)))
             continue
         first = -1.0 if model_id == explicit_model else 0.0
         ranked.append(((first, *_sort_key(route, ids, position, info, breakers, latency, estimate_cost)), info))
@@ -189,9 +193,18 @@ def _fit_group(ids: list[str], model_id: str, position: int) -> int:
     return position
 
 
+def _skip_kind(reason: str) -> str | None:
+    """The recorded kind of a skip ``_admit`` decided: only the breaker's is recorded (the rest are the config's)."""
+    return "circuit_open" if reason.startswith(_CIRCUIT_OPEN) else None
+
+
+_CIRCUIT_OPEN = "circuit open for"
+
+
 def _admit(
     registry: Registry, model_id: str, needed_tokens: int, breakers: Breakers, *, asked: bool = False
 ) -> tuple[ModelInfo | None, str]:
+    """The model's info when it may be tried, else None and why."""
     try:
         provider, _model = split_model_id(model_id)
     except ValueError as exc:
@@ -204,7 +217,7 @@ def _admit(
         return None, problem
     breaker = breakers[provider]
     if breaker.state is BreakerState.OPEN and breaker.cooldown_remaining_s() > 0:
-        return None, f"circuit open for {provider!r}: retried in {breaker.cooldown_remaining_s():.0f} s"
+        return None, f"{_CIRCUIT_OPEN} {provider!r}: retried in {breaker.cooldown_remaining_s():.0f} s"
     if info.context_window is not None and needed_tokens > info.context_window:
         return None, f"context window {info.context_window} tokens < about {needed_tokens} needed"
     return info, ""

@@ -149,6 +149,14 @@ def savings(db: Session, window: Window, default: str = "claude-sonnet-4-5") -> 
     routes: dict[tuple[str, str], list[float]] = {}
     used: Counter[str] = Counter()
     answered = unpriced = unmeasured = 0
+    sharing: Counter[int | None] = Counter()  # calls read back by the same request share its cost
+    for attempts in calls.values():
+        ok = [d for d in attempts if d.status == "ok"]
+        priced = all(d.cost_usd is not None and d.priced for d in attempts)
+        if ok and priced and all(d.claude_read_tokens is not None for d in ok):
+            following = _next_request(db, attempts[0].session_id, ok)
+            if following is not None:
+                sharing[following.id] += 1
     for attempts in calls.values():
         ok = [d for d in attempts if d.status == "ok"]
         if not ok:
@@ -173,7 +181,7 @@ def savings(db: Session, window: Window, default: str = "claude-sonnet-4-5") -> 
         entry[0] += 1
         entry[1] += actual
         entry[2] += counterfactual
-        entry[3] += _claude_overhead(db, sid, model, ok)
+        entry[3] += _claude_overhead(db, sid, model, ok, sharing)
     return {
         "delegated_calls": answered,
         "unpriced_calls": unpriced,
@@ -183,15 +191,45 @@ def savings(db: Session, window: Window, default: str = "claude-sonnet-4-5") -> 
     }
 
 
-def _claude_overhead(db: Session, sid: str | None, model: str, ok: list[Delegation]) -> float:
-    """What one call cost Claude: the tokens it wrote asking (output) and read back (input, written to the prompt
-    cache in the share the session's main agent wrote to it), each call priced on its own."""
+def _next_request(db: Session, sid: str | None, ok: list[Delegation]) -> ModelUsage | None:
+    """The session's first main-agent request after the call answered: the one that read its tool_result."""
+    answered = max(_utc(d.created_at) for d in ok)
+    later = [
+        u
+        for u in db.exec(select(ModelUsage)).all()
+        if u.session_id == sid and u.agent_id is None and u.created_at is not None and _utc(u.created_at) > answered
+    ]
+    return min(later, key=lambda u: (_utc(u.created_at or answered), u.id or 0), default=None)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _claude_overhead(
+    db: Session, sid: str | None, model: str, ok: list[Delegation], sharing: Counter[int | None]
+) -> float:
+    """What one call cost Claude: the tokens it wrote asking (output), and the whole input of the request that read
+    its result (shared by the calls it read back); with no such request yet, the result's own tokens (written to
+    the prompt cache in the share the session's main agent wrote to it), each call priced on its own."""
+    ask = sum(d.claude_ask_tokens or 0 for d in ok)
+    asking = cost_usd(model, output_tokens=ask) or 0.0
+    following = _next_request(db, sid, ok)
+    if following is not None:
+        context = cost_usd(
+            following.model,
+            input_tokens=following.input_tokens,
+            cache_read_tokens=following.cache_read_tokens,
+            cache_write_tokens=following.cache_creation_tokens,
+            cache_write_1h_tokens=following.cache_creation_1h_tokens,
+            when=following.created_at,
+        )
+        if context is not None:
+            return asking + context / sharing[following.id]
     main = [u for u in db.exec(select(ModelUsage)).all() if u.session_id == sid and u.agent_id is None]
     uncached = sum(u.input_tokens for u in main)
     written = sum(u.cache_creation_tokens for u in main)
     share = written / (uncached + written) if uncached + written else 0.0
-    ask = sum(d.claude_ask_tokens or 0 for d in ok)
     read = sum(d.claude_read_tokens or 0 for d in ok)
-    asking = cost_usd(model, output_tokens=ask) or 0.0
     reading = share * (cost_usd(model, cache_write_tokens=read) or 0.0)
     return asking + reading + (1 - share) * (cost_usd(model, input_tokens=read) or 0.0)

@@ -135,3 +135,44 @@ def test_calls_recorded_before_their_claude_overhead_are_left_out_and_counted_no
         result = savings(db, Window())
     assert (result.delegated_calls, result.priced_calls, result.unmeasured_calls) == (2, 2, 1)
     assert result.by_route[0].calls == 1
+
+
+# claude-sonnet-4-5 reads from the prompt cache at $0.30 per million tokens.
+
+
+def test_the_request_that_read_the_result_is_counted_whole_so_a_costly_delegation_shows_a_negative_saving(
+    engine: Engine,
+) -> None:
+    # Issue 18 item 5, measured: Claude Code's own figures said delegating cost $0.0011 more while the saving
+    # said +$0.0048, because the request after the tool_result re-reads the whole context from the cache.
+    add(
+        engine,
+        session("a", models=["claude-sonnet-4-5"]),
+        usage("a", "claude-sonnet-4-5", 1, 0.01, input_tokens=1000, cache_creation_tokens=3000, output_tokens=10),
+        delegation(
+            "a", 2, input_tokens=30, output_tokens=5, cost_usd=0.0001, claude_ask_tokens=200, claude_read_tokens=400
+        ),
+        # The request that read the tool_result: 50 new tokens, 600 written to the cache, 4,000 re-read from it.
+        usage("a", "claude-sonnet-4-5", 3, 0.01, input_tokens=50, cache_read_tokens=4000, cache_creation_tokens=600),
+        usage("a", "claude-sonnet-4-5", 4, 0.01, input_tokens=9999, cache_read_tokens=99999),  # a later turn
+    )
+    with Session(engine) as db:
+        result = savings(db, Window())
+    extra_request = 50 * 3e-6 + 4000 * 0.3e-6 + 600 * 3.75e-6
+    overhead = 200 * 15e-6 + extra_request
+    assert result.claude_overhead_usd == pytest.approx(overhead)
+    assert result.saved_usd == pytest.approx(30 * 3e-6 + 5 * 15e-6 - 0.0001 - overhead) and result.saved_usd < 0
+    assert "the extra request the call caused" in result.method
+
+
+def test_parallel_calls_read_back_by_one_request_share_it(engine: Engine) -> None:
+    add(
+        engine,
+        session("a", models=["claude-sonnet-4-5"]),
+        delegation("a", 2, claude_ask_tokens=100, claude_read_tokens=400),
+        delegation("a", 2.5, claude_ask_tokens=100, claude_read_tokens=400),
+        usage("a", "claude-sonnet-4-5", 3, 0.01, input_tokens=0, cache_read_tokens=10000, cache_creation_tokens=0),
+    )
+    with Session(engine) as db:
+        result = savings(db, Window())
+    assert result.claude_overhead_usd == pytest.approx(2 * 100 * 15e-6 + 10000 * 0.3e-6)

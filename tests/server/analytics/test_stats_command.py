@@ -186,3 +186,4 @@ def test_stats_section_savings_prints_the_net_method_and_a_negative_saving(
     out = capsys.readouterr().out
     assert "-$0.0062 saved" in out and "Claude overhead" in out, out
     assert "Method:" in out and "tool_use input" in out and "tool_result" in out
+    assert "the extra request the call caused" in out and "cache reads of the context it re-read" in out

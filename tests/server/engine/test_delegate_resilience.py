@@ -102,7 +102,10 @@ async def test_a_call_over_the_daily_cap_is_refused_before_any_request(
     with anyio.fail_after(20), pytest.raises(DelegateError) as caught:
         await delegate(runtime, DelegateParams(task="x" * 40_000, max_tokens=2000))
     assert "daily cap" in str(caught.value) and "[budgets] daily_usd" in str(caught.value)
-    assert fake.requests == [] and delegations(engine) == []
+    assert fake.requests == []
+    # Recorded as what it is, free: stats and the Delegations page show it, the model's record does not move.
+    (row,) = delegations(engine)
+    assert (row.model, row.status, row.cost_usd) == ("model-a", "budget", 0.0) and "daily cap" in (row.error or "")
 
 
 async def test_the_session_cap_counts_earlier_calls_of_the_session(
