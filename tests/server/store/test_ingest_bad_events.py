@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from server.settings import Settings
 from server.store.ingest import ingest_spool
 from server.store.models import Prompt, RawEvent
-from server.store.payload import MAX_DEPTH, TOO_DEEP
+from server.store.payload import MAX_DEPTH, TOO_DEEP, decode_payload
 from server.store.spool import Spool
 from tests.server.store.spool_support import CAPTURE, hook
 
@@ -113,6 +113,14 @@ def test_ordinary_numbers_stay_numbers(settings: Settings, engine: Engine) -> No
     _, odd_id, _ = spool_around(settings, b'{"hook_event_name":"Stop","n":[18446744073709551615,-1.5e300,0]}')
     assert ingest_ok(settings, engine) == (3, 0)
     assert stored_payloads(engine)[odd_id]["n"] == [18446744073709551615, -1.5e300, 0]
+
+
+def test_integers_past_64_bits_up_to_20_digits_stay_exact_integers() -> None:
+    # orjson (the fast path) would read these as floats; the standard parser keeps them exact.
+    data = b'{"hook_event_name":"Stop","n":[99999999999999999999,-9223372036854775809,18446744073709551616]}'
+    payload, _ = decode_payload(data)
+    assert payload["n"] == [99999999999999999999, -9223372036854775809, 18446744073709551616]
+    assert all(type(n) is int for n in payload["n"])
 
 
 def test_nesting_too_deep_to_parse_is_quarantined_with_its_reason(settings: Settings, engine: Engine) -> None:
