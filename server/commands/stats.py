@@ -8,10 +8,17 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from server.json_output import dumps
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from server.analytics.report import StatsReport
+    from server.analytics.session_detail import SessionDetail
+    from server.config import SwitchboardConfig
 
 __all__ = ["HELP", "add_arguments", "positive_days", "run", "when"]
 
@@ -93,55 +100,74 @@ def _window(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print the report; exit 1 when the store cannot be opened, 2 for an unknown ``--session``."""
+    """Print the report; exit 1 when the config or the store cannot be read, 2 for an unknown ``--session``."""
     from sqlalchemy.exc import SQLAlchemyError
-    from sqlmodel import Session
 
-    from server.analytics.render import render_report
-    from server.analytics.report import SECTIONS, Section, build_report
-    from server.analytics.session_detail import session_detail
-    from server.analytics.text import render_timeline
     from server.config import ConfigError, load_config
-    from server.store.background import ingest_once
     from server.store.engine import open_store
     from server.store.ingest import describe_store_error
 
     settings = Settings()
     try:
         config = load_config(settings)
-        context, routing = config.context, config.routing
+        database = open_store(settings)
     except ConfigError as exc:
         print(f"switchboard stats: {exc}", file=sys.stderr)
         return 1
-    try:
-        engine = open_store(settings)
     except SQLAlchemyError as exc:
         print(f"switchboard stats: {describe_store_error(exc)}", file=sys.stderr)
         return 1
     try:
         if not args.no_ingest:
-            report = ingest_once(settings, engine, lock_timeout_s=5.0)
-            if report.error:
-                print(f"switchboard stats: ingest: {report.error}", file=sys.stderr)
-        sections = cast(tuple[Section, ...], tuple(args.section) if args.section else SECTIONS)
-        with Session(engine) as db:
-            session_limit = args.limit or (ALL_SESSIONS if args.json else TABLE_ROWS)
-            stats = build_report(
-                db, _window(args), sections, session_limit=session_limit, context=context, routing=routing
-            )
-            detail = session_detail(db, args.session) if args.session else None
+            _ingest(settings, database)
+        stats, detail = _collect(args, database, config)
     finally:
-        engine.dispose()
+        database.dispose()
     if args.session and detail is None:
         print(f"switchboard stats: no session {args.session} in the store", file=sys.stderr)
+    _print(args, stats, detail)
+    return 2 if args.session and detail is None else 0
+
+
+def _ingest(settings: Settings, database: Engine) -> None:
+    """Ingest the spool so a session that just ended is counted; a failure is said, not fatal."""
+    from server.store.background import ingest_once
+
+    report = ingest_once(settings, database, lock_timeout_s=5.0)
+    if report.error:
+        print(f"switchboard stats: ingest: {report.error}", file=sys.stderr)
+
+
+def _collect(
+    args: argparse.Namespace, database: Engine, config: SwitchboardConfig
+) -> tuple[StatsReport, SessionDetail | None]:
+    """The report for the window and sections ``args`` name, and ``--session``'s detail (None: none asked or found)."""
+    from sqlmodel import Session
+
+    from server.analytics.report import SECTIONS, Section, build_report
+    from server.analytics.session_detail import session_detail
+
+    sections = cast(tuple[Section, ...], tuple(args.section) if args.section else SECTIONS)
+    session_limit = args.limit or (ALL_SESSIONS if args.json else TABLE_ROWS)
+    with Session(database) as db:
+        stats = build_report(
+            db, _window(args), sections, session_limit=session_limit, context=config.context, routing=config.routing
+        )
+        return stats, session_detail(db, args.session) if args.session else None
+
+
+def _print(args: argparse.Namespace, stats: StatsReport, detail: SessionDetail | None) -> None:
+    """The report as JSON (with ``session_detail``) or as tables (with the session's timeline)."""
+    from server.analytics.render import render_report
+    from server.analytics.text import render_timeline
+
     if args.json:
         data = stats.model_dump(mode="json")
         if detail is not None:
             data["session_detail"] = detail.model_dump(mode="json")
         print(dumps(data, indent=2))
-    else:
-        print(render_report(stats, limit=args.limit or TABLE_ROWS))
-        if detail is not None:
-            print()
-            print(render_timeline(detail))
-    return 2 if args.session and detail is None else 0
+        return
+    print(render_report(stats, limit=args.limit or TABLE_ROWS))
+    if detail is not None:
+        print()
+        print(render_timeline(detail))
