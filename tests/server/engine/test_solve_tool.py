@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from server.engine.solve_models import SolveResult
+from server.engine.solve.models import SolveResult
 from server.routing.classify import classify
 from server.routing.learn_store import rebuild
 from server.settings import Settings

@@ -1,9 +1,9 @@
 """The ``solve`` engine: an AB-MCTS search over several models, each node one answer, scored by a check or judge.
 
-This module runs one search: it writes and scores nodes for :func:`server.engine.solve_search.search` (which
+This module runs one search: it writes and scores nodes for :func:`server.engine.solve.search.search` (which
 asks TreeQuest where to go next), keeps every node, reports progress as nodes finish, and writes the run down.
 Calls, the cost cap and budgets come from consensus's :class:`~server.engine.consensus.calls.RunCalls`
-(through :class:`~server.engine.solve_calls.SolveCalls`); stored answers from its ledger.
+(through :class:`~server.engine.solve.calls.SolveCalls`); stored answers from its ledger.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ import anyio
 from server.engine.consensus.members import StopSignal
 from server.engine.consensus.record import RunLedger
 from server.engine.runtime import Runtime
-from server.engine.solve_calls import SolveCalls
-from server.engine.solve_models import SolveResult
-from server.engine.solve_prompts import ANSWER_SYSTEM, deeper_prompt, wider_prompt
-from server.engine.solve_record import NodeRecord, assemble, node_rows, run_row
-from server.engine.solve_score import Scored, Scorer
-from server.engine.solve_search import NodeState, Refused, load_treequest, search
+from server.engine.solve.calls import SolveCalls
+from server.engine.solve.models import SolveResult
+from server.engine.solve.prompts import ANSWER_SYSTEM, deeper_prompt, wider_prompt
+from server.engine.solve.record import NodeRecord, assemble, node_rows, run_row
+from server.engine.solve.score import Scored, Scorer
+from server.engine.solve.search import NodeState, Refused, load_treequest, search
 from server.providers.registry import ModelInfo
 
 __all__ = ["QUALITY_STATUSES", "Progress", "SolveSpec", "run_solve"]

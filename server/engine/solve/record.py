@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from server.engine.consensus.record import sum_costs
 from server.engine.output import cut_to_limit
-from server.engine.solve_models import NodeResult, PathStep, SolveResult, StopReason
+from server.engine.solve.models import NodeResult, PathStep, SolveResult, StopReason
 from server.store.models import Delegation, SolveNode, SolveRun
 
 if TYPE_CHECKING:
-    from server.engine.solve import SolveSpec
+    from server.engine.solve.run import SolveSpec
 
 __all__ = ["NodeRecord", "assemble", "node_rows", "run_row"]
 

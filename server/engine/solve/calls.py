@@ -7,7 +7,7 @@ from server.engine.consensus.calls import RunCalls
 from server.engine.consensus.record import RunLedger
 from server.engine.records import Attempt, delegation_row
 from server.engine.runtime import Runtime
-from server.engine.solve_search import Refused
+from server.engine.solve.search import Refused
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
 
