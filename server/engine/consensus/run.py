@@ -1,7 +1,7 @@
 """The ``consensus`` engine: ask several models at once and return one judged answer.
 
 This module runs the flow: members, then the strategy's decision (and the judge's call), then the result and
-its rows. Each call is made and recorded by :mod:`server.engine.consensus.calls` (through the delegate engine's
+its rows. Each call is made and recorded by :mod:`server.engine.runs.calls` (through the delegate engine's
 ``try_model``); the strategy is looked up by name in :mod:`server.engine.consensus.strategies` (one class each,
 never branched on here), the scheduling in
 :mod:`server.engine.consensus.members`, the judge's prompt in :mod:`server.engine.consensus.judge`.
@@ -26,14 +26,14 @@ from server.engine.consensus.agreement import (
     merge_groups,
     parse_groups,
 )
-from server.engine.consensus.calls import RunCalls
 from server.engine.consensus.judge import JudgeError, JudgeVerdict, build_judge_prompt, parse_verdict
 from server.engine.consensus.members import Member, MemberOutcome, StopSignal, run_members
 from server.engine.consensus.models import ConsensusResult, Strategy
 from server.engine.consensus.prompts import check_answer, member_system_prompt
-from server.engine.consensus.record import RunLedger
 from server.engine.consensus.result import RunFacts, assemble_result, run_row
 from server.engine.consensus.strategies import STRATEGIES
+from server.engine.runs.calls import RunCalls
+from server.engine.runs.ledger import RunLedger
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo

@@ -1,11 +1,11 @@
-"""The model calls of one ``solve`` run: consensus's :class:`~server.engine.consensus.calls.RunCalls` (cost cap,
+"""The model calls of one ``solve`` run: consensus's :class:`~server.engine.runs.calls.RunCalls` (cost cap,
 budgets, ``try_model``, recording), with each call's ``delegation`` row linked to the node it served."""
 
 from __future__ import annotations
 
-from server.engine.consensus.calls import RunCalls
-from server.engine.consensus.record import RunLedger
 from server.engine.records import Attempt, delegation_row
+from server.engine.runs.calls import RunCalls
+from server.engine.runs.ledger import RunLedger
 from server.engine.runtime import Runtime
 from server.engine.solve.search import Refused
 from server.providers.base import CompletionRequest

@@ -2,7 +2,7 @@
 
 This module runs one search: it writes and scores nodes for :func:`server.engine.solve.search.search` (which
 asks TreeQuest where to go next), keeps every node, reports progress as nodes finish, and writes the run down.
-Calls, the cost cap and budgets come from consensus's :class:`~server.engine.consensus.calls.RunCalls`
+Calls, the cost cap and budgets come from consensus's :class:`~server.engine.runs.calls.RunCalls`
 (through :class:`~server.engine.solve.calls.SolveCalls`); stored answers from its ledger.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import anyio
 
 from server.engine.consensus.members import StopSignal
-from server.engine.consensus.record import RunLedger
+from server.engine.runs.ledger import RunLedger
 from server.engine.runtime import Runtime
 from server.engine.solve.calls import SolveCalls
 from server.engine.solve.models import SolveResult

@@ -2,7 +2,7 @@
 
 Each call goes through the delegate engine's :func:`~server.engine.attempt.try_model` (breaker, cache,
 concurrency limit, usage and cost) and becomes a ``delegation`` row with ``consensus_run_id`` set, kept in the
-run's :class:`~server.engine.consensus.record.RunLedger` until the run writes everything at once.
+run's :class:`~server.engine.runs.ledger.RunLedger` until the run writes everything at once.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ import time
 import anyio
 
 from server.engine.attempt import try_model
-from server.engine.consensus.cap import CostCap
 from server.engine.consensus.members import MemberOutcome, StopSignal
-from server.engine.consensus.record import RunLedger
 from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
 from server.engine.records import Attempt, delegation_row, estimate_cost
+from server.engine.runs.cap import CostCap
+from server.engine.runs.ledger import RunLedger
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
