@@ -1,22 +1,23 @@
-"""The model calls of one consensus run: admitted under its cost cap and budgets, made, and recorded.
+"""The model calls of one run of ``consensus`` or ``solve``: admitted under its cost cap and budgets, made, recorded.
 
 Each call goes through the delegate engine's :func:`~server.engine.attempt.try_model` (breaker, cache,
-concurrency limit, usage and cost) and becomes a ``delegation`` row with ``consensus_run_id`` set, kept in the
-run's :class:`~server.engine.runs.ledger.RunLedger` until the run writes everything at once.
+concurrency limit, usage and cost) and becomes a ``delegation`` row (each engine's subclass says how it is linked
+to the run), kept in the run's :class:`~server.engine.runs.ledger.RunLedger` until the run writes everything at once.
 """
 
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 
 import anyio
 
 from server.engine.attempt import try_model
-from server.engine.consensus.members import MemberOutcome, StopSignal
 from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
-from server.engine.records import Attempt, delegation_row, estimate_cost
+from server.engine.records import Attempt, estimate_cost
 from server.engine.runs.cap import CostCap
 from server.engine.runs.ledger import RunLedger
+from server.engine.runs.outcome import MemberOutcome, StopSignal
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
@@ -46,21 +47,21 @@ def outcome_of(attempt: Attempt) -> MemberOutcome:
     )
 
 
-class RunCalls:
-    """Makes and records the calls of run ``ledger.run_id``; ``slot`` numbers them (members, then the judge).
+class RunCalls(ABC):
+    """Makes and records the calls of run ``ledger.run_id``; ``slot`` numbers them; a subclass writes their rows.
 
     Args:
         runtime: The shared resources (registry, breakers, store, config).
         ledger: Where the delegation rows go.
         max_cost_usd: The run's cap; None for no cap (the daily and session budgets still apply).
-        members: How many member slots come before the judge's.
+        tool: The tool whose run this is (``consensus``, ``solve``).
     """
 
-    def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None, members: int) -> None:
+    def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None, *, tool: str) -> None:
         self.runtime = runtime
         self.ledger = ledger
         self.cap = CostCap(max_cost_usd)
-        self.members = members
+        self.tool = tool
         self.spend: Spend | None = None
         self.reservation: str | None = None
         """The run's budget reservation in the store, settled when its rows are recorded."""
@@ -121,7 +122,7 @@ class RunCalls:
     ) -> MemberOutcome:
         """Make call ``slot`` and record it; a cancelled call is recorded with ``stop.reason`` and re-raised.
 
-        ``task_type`` names the row's task type; default: ``consensus`` for a member, ``consensus_judge`` after.
+        ``task_type`` names the row's task type; default: the subclass's (:meth:`_record`).
         """
         started = time.perf_counter()
         try:
@@ -139,13 +140,6 @@ class RunCalls:
         self.cap.settle(slot, attempt.cost_usd)
         return outcome_of(attempt)
 
+    @abstractmethod
     def _record(self, slot: int, attempt: Attempt, task_type: str | None) -> None:
-        row = delegation_row(
-            attempt,
-            index=slot,
-            request_id=self.ledger.run_id,
-            session_id=self.runtime.session_id,
-            task_type=task_type or ("consensus_judge" if slot >= self.members else "consensus"),
-            consensus_run_id=self.ledger.run_id,
-        )
-        self.ledger.add_call(slot, row)
+        """Keep call ``slot``'s delegation row in the ledger (``task_type``: None for the engine's default)."""

@@ -96,7 +96,7 @@ def _node_result(node: NodeRecord) -> NodeResult:
 
 def _costs(calls: Iterable[Delegation]) -> tuple[int, float | None, float, int]:
     """How many calls; their total (None when any one's cost is unknown: unpriced, or cut off mid-answer) and
-    known part, as consensus counts them (:func:`~server.engine.runs.ledger.sum_costs`); how many unknown."""
+    known part, as every run counts them (:func:`~server.engine.runs.ledger.sum_costs`); how many unknown."""
     costs = [row.cost_usd for row in calls]
     total, known = sum_costs(costs)
     return len(costs), total, known, sum(1 for cost in costs if cost is None)

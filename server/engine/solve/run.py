@@ -2,8 +2,9 @@
 
 This module runs one search: it writes and scores nodes for :func:`server.engine.solve.search.search` (which
 asks TreeQuest where to go next), keeps every node, reports progress as nodes finish, and writes the run down.
-Calls, the cost cap and budgets come from consensus's :class:`~server.engine.runs.calls.RunCalls`
-(through :class:`~server.engine.solve.calls.SolveCalls`); stored answers from its ledger.
+Calls, the cost cap and budgets come from the shared :class:`~server.engine.runs.calls.RunCalls` (through
+:class:`~server.engine.solve.calls.SolveCalls`); stored answers from its ledger; the rows are written by
+:func:`~server.engine.runs.record.run_recorded`, even when the client cancels.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import anyio
+from sqlmodel import SQLModel
 
-from server.engine.consensus.members import StopSignal
 from server.engine.runs.ledger import RunLedger
+from server.engine.runs.outcome import StopSignal
+from server.engine.runs.record import Ended, run_recorded
 from server.engine.runtime import Runtime
 from server.engine.solve.calls import SolveCalls
 from server.engine.solve.models import SolveResult
@@ -258,21 +261,15 @@ async def run_solve(
     The run ends at the target score, ``max_calls``, the cost cap or the deadline.
     """
     run = _SolveRun(runtime, spec, progress, deadline)
-    result: SolveResult | None = None
-    ended = "error"
-    try:
-        result = await run.execute()
-        return result
-    except anyio.get_cancelled_exc_class():
-        ended = "cancelled"
+
+    def cancelled() -> None:
         for node in run.nodes:
             if node.status == "running":
                 node.finish(status="cancelled", error="the client cancelled the run")
-        raise
-    finally:
+
+    def rows(result: SolveResult | None, ended: Ended) -> list[SQLModel]:
         calls = run.ledger.delegations.values()
         row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms(), run.nodes, calls)
-        rows = [row, *node_rows(run.run_id, runtime.session_id, run.nodes), *run.ledger.delegations.values()]
-        # Recorded even when the client cancelled: the calls happened and may have cost money.
-        settle = [run.calls.reservation] if run.calls.reservation else []
-        runtime.record([*rows, *run.ledger.rows], settle=settle)
+        return [row, *node_rows(run.run_id, runtime.session_id, run.nodes), *calls, *run.ledger.rows]
+
+    return await run_recorded(run.calls, run.execute, rows, on_cancel=cancelled)

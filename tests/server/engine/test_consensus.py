@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from server.config import SwitchboardConfig
-from server.engine.compact import consensus_result
+from server.engine.consensus.compact import consensus_result
 from server.engine.consensus.members import Member
 from server.engine.consensus.run import ConsensusSpec, run_consensus
 from server.engine.output import CHARS_PER_TOKEN
