@@ -54,7 +54,8 @@ class RunCalls(ABC):
         runtime: The shared resources (registry, breakers, store, config).
         ledger: Where the delegation rows go.
         max_cost_usd: The run's cap; None for no cap (the daily and session budgets still apply).
-        tool: The tool whose run this is (``consensus``, ``solve``).
+        tool: The tool whose run this is (``consensus``, ``solve``): it labels the run's budget reservation (the
+            ``model`` column of ``budget_reservation``) and a cancelled call's error.
     """
 
     def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None, *, tool: str) -> None:
@@ -100,7 +101,7 @@ class RunCalls(ABC):
 
         ttl_s = self.runtime.config.resilience.timeout_s * 2 + 60
         self.reservation, self.spend = await anyio.to_thread.run_sync(
-            lambda: reserve(store, self.runtime.session_id, decide, model="consensus", ttl_s=ttl_s)
+            lambda: reserve(store, self.runtime.session_id, decide, model=self.tool, ttl_s=ttl_s)
         )
 
     def admit(self, slot: int, info: ModelInfo, request: CompletionRequest) -> str | None:
@@ -134,7 +135,7 @@ class RunCalls(ABC):
                 breaker.release_probe()
             status = stop.reason or "cancelled"
             latency_ms = (time.perf_counter() - started) * 1000
-            self._record(slot, Attempt(info, status, latency_ms, error=f"consensus: {status}"), task_type)
+            self._record(slot, Attempt(info, status, latency_ms, error=f"{self.tool}: {status}"), task_type)
             raise
         self._record(slot, attempt, task_type)
         self.cap.settle(slot, attempt.cost_usd)
