@@ -5,7 +5,7 @@ answers ``quality=0.5`` fresh and adds 0.25 each time it refines a parent (its k
 0.5 + 0.25 k); ``weak`` answers 0.25 and adds 0.05. One-shot sampling can never pass 0.5. A check (a Python
 script, the answer on its stdin) prints the quality as the score, for every method alike.
 
-- ``solve``: :func:`server.engine.solve.run_solve` over both models, ``max_calls`` calls, target 0.95;
+- ``solve``: :func:`server.engine.solve.run.run_solve` over both models, ``max_calls`` calls, target 0.95;
 - ``best-of-N``: ``max_calls`` fresh answers from ``good`` at once, the best-scored wins;
 - ``consensus vote``: ``max_calls`` members (half ``good``, half ``weak``), the majority answer, scored.
 
@@ -38,9 +38,9 @@ from server.engine.attempt import try_model  # noqa: E402
 from server.engine.consensus.members import Member  # noqa: E402
 from server.engine.consensus.run import ConsensusSpec, run_consensus  # noqa: E402
 from server.engine.runtime import Runtime  # noqa: E402
-from server.engine.solve import SolveSpec, run_solve  # noqa: E402
-from server.engine.solve_check import run_check  # noqa: E402
-from server.engine.solve_prompts import ANSWER_SYSTEM  # noqa: E402
+from server.engine.solve.check import run_check  # noqa: E402
+from server.engine.solve.prompts import ANSWER_SYSTEM  # noqa: E402
+from server.engine.solve.run import SolveSpec, run_solve  # noqa: E402
 from server.providers.base import ChatMessage, CompletionRequest  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store.engine import make_engine, migrate  # noqa: E402

@@ -1,4 +1,5 @@
-"""What the model reads back from ``delegate`` and ``consensus``: the answer and one line, details aside.
+"""What the model reads back from ``delegate`` (``consensus`` and ``solve`` build theirs from these helpers): the
+answer and one line, details aside.
 
 The text content is the answer followed by one provenance line (model, tokens, cost, latency, any fallback);
 structuredContent holds the details without nulls or defaults, numbers rounded. Before this a 23-character
@@ -14,12 +15,9 @@ from typing import Any
 from mcp_types import CallToolResult, TextContent
 from pydantic import BaseModel
 
-from server.engine.consensus.models import ConsensusResult
 from server.engine.results import DelegateResult
 
 __all__ = [
-    "consensus_line",
-    "consensus_result",
     "delegate_line",
     "delegate_result",
     "details",
@@ -61,35 +59,6 @@ def delegate_line(result: DelegateResult) -> str:
     if failed:
         parts.append("fell back from " + ", ".join(f"{a.model}: {a.status}" for a in failed))
     parts.append(f"id {result.request_id[:8]}")
-    return " · ".join(parts)
-
-
-def consensus_result(result: ConsensusResult) -> CallToolResult:
-    """The client's result for a consensus run: the final answer and a line on agreement and members."""
-    answer = result.final_answer if result.final_answer is not None else "(no final answer)"
-    lines = [answer, "", f"[{consensus_line(result)}]"]
-    if result.dissent:
-        lines.append(f"[dissent: {result.dissent}]")
-    lines += [f"[note: {note}]" for note in result.notes]
-    return CallToolResult(
-        content=[TextContent(type="text", text="\n".join(lines))],
-        structured_content=details(result),
-    )
-
-
-def consensus_line(result: ConsensusResult) -> str:
-    """``judge · agreement 0.67 · 2 of 3 members answered (pa:a1, pb:b1; pc:c1 timeout) · chosen pa:a1 · $0.0012``."""
-    answered = [m for m in result.members if m.status == "ok"]
-    others = [f"{m.model} {m.status}" for m in result.members if m.status != "ok"]
-    members = f"{len(answered)} of {len(result.members)} members answered"
-    names = ", ".join(m.model for m in answered) + ("; " + ", ".join(others) if others else "")
-    parts = [result.strategy]
-    if result.agreement is not None:
-        parts.append(f"agreement {result.agreement:.2f}")
-    parts.append(f"{members} ({names})" if names else members)
-    if result.chosen:
-        parts.append(f"chosen {result.chosen}")
-    parts.append(money(result.total_cost_usd, len(result.unpriced_models)))
     return " · ".join(parts)
 
 

@@ -43,7 +43,7 @@ HEAVY_MODULES = (
     "alembic.config",
     "server.engine.delegate",
     "server.engine.consensus.run",
-    "server.engine.solve",  # not treequest (~1.1 s with numpy and scipy): a solve call loads it in a thread
+    "server.engine.solve.run",  # not treequest (~1.1 s with numpy and scipy): a solve call loads it in a thread
     "server.engine.output",
     "server.analytics.report",
     "server.analytics.render",

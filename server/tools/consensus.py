@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import AfterValidator, Field, WithJsonSchema
 
-from server.engine.compact import consensus_result
+from server.engine.consensus.compact import consensus_result
 from server.engine.consensus.members import Member
 from server.engine.consensus.models import Strategy
 from server.engine.consensus.prompts import Stance

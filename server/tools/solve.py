@@ -12,7 +12,7 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from server.engine.runtime import Runtime
-from server.engine.solve_compact import solve_result
+from server.engine.solve.compact import solve_result
 from server.providers.registry import ModelInfo
 from server.tools.consensus import choose_members, ranked_models
 
@@ -133,8 +133,8 @@ async def solve(
     deadline = runtime.call_deadline()  # before any wait (warm-up, the client's roots): its clock is running
     await runtime.warm()
     from server.engine.files import FileRefused, attach_files
-    from server.engine.solve import SolveSpec, run_solve
-    from server.engine.solve_search import MissingExtra, load_treequest
+    from server.engine.solve.run import SolveSpec, run_solve
+    from server.engine.solve.search import MissingExtra, load_treequest
 
     try:
         await load_treequest()  # before anything is spent: without the extra, the answer is the install command

@@ -1,143 +1,22 @@
-"""The model calls of one consensus run: admitted under its cost cap and budgets, made, and recorded.
-
-Each call goes through the delegate engine's :func:`~server.engine.attempt.try_model` (breaker, cache,
-concurrency limit, usage and cost) and becomes a ``delegation`` row with ``consensus_run_id`` set, kept in the
-run's :class:`~server.engine.consensus.record.RunLedger` until the run writes everything at once.
-"""
+"""The model calls of one consensus run: :class:`~server.engine.runs.calls.RunCalls` (cost cap, budgets,
+``try_model``, recording), each call's ``delegation`` row linked to the run by ``consensus_run_id``."""
 
 from __future__ import annotations
 
-import time
-
-import anyio
-
-from server.engine.attempt import try_model
-from server.engine.consensus.cap import CostCap
-from server.engine.consensus.members import MemberOutcome, StopSignal
-from server.engine.consensus.record import RunLedger
-from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
-from server.engine.records import Attempt, delegation_row, estimate_cost
+from server.engine.records import Attempt, delegation_row
+from server.engine.runs.calls import RunCalls
+from server.engine.runs.ledger import RunLedger
 from server.engine.runtime import Runtime
-from server.providers.base import ChatMessage, CompletionRequest
-from server.providers.registry import ModelInfo
-from server.routing.breaker import BreakerState
-from server.routing.budgets import Spend, budget_refusal, reserve
 
-__all__ = ["ANSWER_TOKENS_UNDER_CAP", "RunCalls", "outcome_of"]
-
-ANSWER_TOKENS_UNDER_CAP = 4_096
-"""Under a cost cap each call's output is capped at this, so its worst case has a price."""
+__all__ = ["ConsensusCalls"]
 
 
-def outcome_of(attempt: Attempt) -> MemberOutcome:
-    """A delegate attempt as a member outcome; ``truncated`` when the provider hit the output-token limit."""
-    completion = attempt.completion
-    finish = completion.extra.get("finish_reason") if completion else None
-    return MemberOutcome(
-        status=attempt.status,
-        text=completion.text if completion else None,
-        error=attempt.error,
-        latency_ms=attempt.latency_ms,
-        input_tokens=completion.input_tokens if completion else 0,
-        output_tokens=completion.output_tokens if completion else 0,
-        cost_usd=attempt.cost_usd,
-        priced=attempt.priced,
-        truncated=finish in ("length", "max_tokens"),
-    )
-
-
-class RunCalls:
-    """Makes and records the calls of run ``ledger.run_id``; ``slot`` numbers them (members, then the judge).
-
-    Args:
-        runtime: The shared resources (registry, breakers, store, config).
-        ledger: Where the delegation rows go.
-        max_cost_usd: The run's cap; None for no cap (the daily and session budgets still apply).
-        members: How many member slots come before the judge's.
-    """
+class ConsensusCalls(RunCalls):
+    """Calls of run ``ledger.run_id``: ``members`` member slots, then the judge's (and the grouping model's)."""
 
     def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None, members: int) -> None:
-        self.runtime = runtime
-        self.ledger = ledger
-        self.cap = CostCap(max_cost_usd)
+        super().__init__(runtime, ledger, max_cost_usd, tool="consensus")
         self.members = members
-        self.spend: Spend | None = None
-        self.reservation: str | None = None
-        """The run's budget reservation in the store, settled when its rows are recorded."""
-
-    def model(self, model_id: str) -> ModelInfo | None:
-        """The configured model ``provider:model``, or None (unknown provider or a malformed id)."""
-        try:
-            return self.runtime.registry.model(model_id)
-        except ValueError:
-            return None
-
-    def request(self, system: str, user: str) -> CompletionRequest:
-        max_tokens = ANSWER_TOKENS_UNDER_CAP if self.cap.cap_usd is not None else None
-        return CompletionRequest(messages=(ChatMessage("user", user),), system=system, max_tokens=max_tokens)
-
-    def worst_case(self, info: ModelInfo, request: CompletionRequest) -> float | None:
-        # Without a cap there is no output bound; estimate as delegate does, so budgets judge both alike.
-        output_tokens = request.max_tokens or DEFAULT_OUTPUT_ESTIMATE
-        return estimate_cost(info, request.approx_input_tokens(), output_tokens)
-
-    async def load_spend(self, worst_usd: float) -> None:
-        """Read today's and this session's spend, when a daily or session budget is set, and reserve the run's
-        worst case (``worst_usd``, at most the room left) in the store, so other processes count it as spent."""
-        budgets = self.runtime.config.budgets
-        if budgets.daily_usd is None and budgets.session_usd is None:
-            return
-        store = await self.runtime.ready_engine()
-        await self.runtime.recorder.settled()  # our last calls' real costs, not just their reservations
-
-        def decide(spend: Spend) -> tuple[float | None, Spend]:
-            rooms = [budgets.daily_usd - spend.today_usd if budgets.daily_usd is not None else None]
-            rooms.append(budgets.session_usd - spend.session_usd if budgets.session_usd is not None else None)
-            room = min(r for r in rooms if r is not None)
-            amount = min(worst_usd, max(room, 0.0))
-            return (amount if amount > 0 else None), spend
-
-        ttl_s = self.runtime.config.resilience.timeout_s * 2 + 60
-        self.reservation, self.spend = await anyio.to_thread.run_sync(
-            lambda: reserve(store, self.runtime.session_id, decide, model="consensus", ttl_s=ttl_s)
-        )
-
-    def admit(self, slot: int, info: ModelInfo, request: CompletionRequest) -> str | None:
-        """Reserve the call's worst case under the run's cap, then check the daily and session budgets."""
-        worst = self.worst_case(info, request)
-        reason = self.cap.admit(slot, info.id, worst)
-        if reason is not None or worst is None or self.spend is None:
-            return reason
-        # The run's own reservations count as spent: its members start before any of them is recorded.
-        ours = self.cap.committed_usd - worst
-        spend = Spend(self.spend.today_usd + ours, self.spend.session_usd + ours)
-        reason = budget_refusal(self.runtime.config.budgets, spend, worst, config_file=self.runtime.config_file)
-        if reason is not None:
-            self.cap.settle(slot, 0.0)
-        return reason
-
-    async def call(
-        self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal, *, task_type: str | None = None
-    ) -> MemberOutcome:
-        """Make call ``slot`` and record it; a cancelled call is recorded with ``stop.reason`` and re-raised.
-
-        ``task_type`` names the row's task type; default: ``consensus`` for a member, ``consensus_judge`` after.
-        """
-        started = time.perf_counter()
-        try:
-            attempt = await try_model(self.runtime, info, request)
-        except anyio.get_cancelled_exc_class():
-            # A cancelled call says nothing about the provider's health; free a half-open probe slot.
-            breaker = self.runtime.breakers[info.provider]
-            if breaker.state is BreakerState.HALF_OPEN:
-                breaker.release_probe()
-            status = stop.reason or "cancelled"
-            latency_ms = (time.perf_counter() - started) * 1000
-            self._record(slot, Attempt(info, status, latency_ms, error=f"consensus: {status}"), task_type)
-            raise
-        self._record(slot, attempt, task_type)
-        self.cap.settle(slot, attempt.cost_usd)
-        return outcome_of(attempt)
 
     def _record(self, slot: int, attempt: Attempt, task_type: str | None) -> None:
         row = delegation_row(

@@ -8,15 +8,15 @@ parse is a :class:`JudgeError`; the caller then falls back to voting.
 
 from __future__ import annotations
 
-import json
 import math
 import random
-import re
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from server.engine.runs.replies import JudgeError, json_object
 
 __all__ = [
     "RUBRIC",
@@ -24,7 +24,6 @@ __all__ = [
     "JudgePrompt",
     "JudgeVerdict",
     "build_judge_prompt",
-    "json_object",
     "parse_verdict",
 ]
 
@@ -34,12 +33,6 @@ RUBRIC: dict[str, str] = {
     "clarity": "Is it direct and easy to act on, without padding?",
 }
 """Each criterion is scored 0 to 10; an answer's score is the mean over the criteria."""
-
-_FENCE = re.compile(r"```(?:json)?\s*(?P<body>\{.*?\})\s*```", re.S)
-
-
-class JudgeError(ValueError):
-    """The judge's reply cannot be used (no JSON, unknown labels, no scores); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -118,26 +111,6 @@ def build_judge_prompt(question: str, answers: Sequence[str], seed: str) -> Judg
     return JudgePrompt(system=system, user=user, labels=labels)
 
 
-def _json_object(reply: str) -> object:
-    fenced = _FENCE.search(reply)
-    start = reply.find("{")
-    if fenced:
-        body = fenced.group("body")
-    elif start < 0:
-        raise JudgeError("the judge's reply holds no JSON object")
-    else:
-        end = reply.rfind("}")
-        body = reply[start : end + 1] if end > start else reply[start:]
-    try:
-        return json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise JudgeError(f"the judge's reply is not valid JSON: {exc}") from exc
-
-
-json_object = _json_object
-"""The JSON object in a model's reply (fenced or bare); :class:`JudgeError` if none. Solve's judge uses it."""
-
-
 def _mean_score(scores: dict[str, float]) -> float | None:
     # The reply is untrusted model output: JSON allows NaN and Infinity, which no scale can hold.
     known = [min(max(scores[name], 0.0), 10.0) for name in RUBRIC if name in scores and math.isfinite(scores[name])]
@@ -154,7 +127,7 @@ def parse_verdict(reply: str, labels: dict[str, int]) -> JudgeVerdict:
         JudgeError: no JSON, the wrong shape, or no usable score for any shown label.
     """
     try:
-        parsed = _Reply.model_validate(_json_object(reply))
+        parsed = _Reply.model_validate(json_object(reply))
     except ValidationError as exc:
         raise JudgeError(f"the judge's reply has the wrong shape: {exc.error_count()} error(s)") from exc
     scores: dict[int, float] = {}

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 import anyio
 
 from server.engine.consensus.prompts import Stance
+from server.engine.runs.outcome import MemberOutcome, StopSignal
 
 __all__ = [
     "CallMember",
@@ -34,36 +35,6 @@ class Member:
 
     model: str
     stance: Stance | None = None
-
-
-@dataclass
-class MemberOutcome:
-    """How one member's call ended."""
-
-    status: str
-    """``ok``, ``cancelled``, ``skipped``, ``rejected`` (answered, but failed the check) or an error class."""
-    text: str | None = None
-    error: str | None = None
-    latency_ms: float | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = None
-    priced: bool = True
-    truncated: bool = False
-    """The provider stopped the answer at its output-token limit."""
-    output_id: str | None = None
-    """The delegation's stored full answer, when the call stored one."""
-
-    @property
-    def answered(self) -> bool:
-        return self.status == "ok" and self.text is not None
-
-
-@dataclass
-class StopSignal:
-    """Why running members are being cancelled; a :data:`CallMember` reads it to record the right status."""
-
-    reason: Literal["cancelled", "timeout"] | None = None
 
 
 class CallMember(Protocol):

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 
 from server.engine.consensus.members import Member, MemberOutcome
 from server.engine.consensus.models import ConsensusResult, MemberResult, Strategy
-from server.engine.consensus.record import RunLedger
 from server.engine.consensus.registry import Decision
 from server.engine.output import cut_to_limit
+from server.engine.runs.ledger import RunLedger
 from server.store.models import ConsensusRun
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """The ``consensus`` engine: ask several models at once and return one judged answer.
 
 This module runs the flow: members, then the strategy's decision (and the judge's call), then the result and
-its rows. Each call is made and recorded by :mod:`server.engine.consensus.calls` (through the delegate engine's
+its rows. Each call is made and recorded by :mod:`server.engine.runs.calls` (through the delegate engine's
 ``try_model``); the strategy is looked up by name in :mod:`server.engine.consensus.strategies` (one class each,
 never branched on here), the scheduling in
 :mod:`server.engine.consensus.members`, the judge's prompt in :mod:`server.engine.consensus.judge`.
@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
+from sqlmodel import SQLModel
 
 from server.engine.consensus.agreement import (
     GROUPING_SYSTEM,
@@ -26,14 +27,15 @@ from server.engine.consensus.agreement import (
     merge_groups,
     parse_groups,
 )
-from server.engine.consensus.calls import RunCalls
+from server.engine.consensus.calls import ConsensusCalls
 from server.engine.consensus.judge import JudgeError, JudgeVerdict, build_judge_prompt, parse_verdict
 from server.engine.consensus.members import Member, MemberOutcome, StopSignal, run_members
 from server.engine.consensus.models import ConsensusResult, Strategy
 from server.engine.consensus.prompts import check_answer, member_system_prompt
-from server.engine.consensus.record import RunLedger
 from server.engine.consensus.result import RunFacts, assemble_result, run_row
 from server.engine.consensus.strategies import STRATEGIES
+from server.engine.runs.ledger import RunLedger
+from server.engine.runs.record import Ended, run_recorded
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
@@ -77,7 +79,7 @@ class _ConsensusRun:
         self.progress = progress
         self.run_id = uuid.uuid4().hex
         self.ledger = RunLedger(self.run_id, runtime.session_id, runtime.project_dir)
-        self.calls = RunCalls(runtime, self.ledger, spec.max_cost_usd, len(spec.members))
+        self.calls = ConsensusCalls(runtime, self.ledger, spec.max_cost_usd, len(spec.members))
         self.members = list(spec.members)
         self.infos = [self.calls.model(m.model) for m in self.members]
         self.strategy = STRATEGIES[spec.strategy]
@@ -290,16 +292,10 @@ async def run_consensus(
     another member answers; with no good answer the result's ``status`` is ``failed``.
     """
     run = _ConsensusRun(runtime, spec, progress, runtime.call_deadline() if deadline is None else deadline)
-    result: ConsensusResult | None = None
-    ended = "error"
-    try:
-        result = await run.execute()
-        return result
-    except anyio.get_cancelled_exc_class():
-        ended = "cancelled"
-        raise
-    finally:
-        row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms(), run.ledger)
-        # Recorded even when the client cancelled the call: the members' calls happened and may have cost money.
-        settle = [run.calls.reservation] if run.calls.reservation else []
-        runtime.record(run.ledger.rows_with(row), settle=settle)
+
+    def rows(result: ConsensusResult | None, ended: Ended) -> list[SQLModel]:
+        return run.ledger.rows_with(
+            run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms(), run.ledger)
+        )
+
+    return await run_recorded(run.calls, run.execute, rows)

@@ -10,16 +10,16 @@ from typing import Any
 import anyio
 import pytest
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from server.config import SwitchboardConfig
-from server.engine.compact import consensus_result
+from server.engine.consensus.compact import consensus_result
 from server.engine.consensus.members import Member
 from server.engine.consensus.run import ConsensusSpec, run_consensus
 from server.engine.output import CHARS_PER_TOKEN
 from server.engine.runtime import Runtime
 from server.settings import Settings
-from server.store.models import ConsensusRun, Delegation, StoredOutput
+from server.store.models import BudgetReservation, ConsensusRun, Delegation, StoredOutput
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.recorded import recorded
 
@@ -345,6 +345,27 @@ async def test_the_daily_budget_counts_the_runs_own_members_before_they_are_reco
     assert [m.status for m in result.members] == ["ok", "skipped"]
     assert "daily cap" in (result.members[1].error or "")
     assert fake.calls_for("m2") == 0
+
+
+async def test_a_consensus_runs_budget_reservation_is_labelled_consensus_while_its_members_are_in_flight(
+    settings: Settings, engine: Engine
+) -> None:
+    labels: list[str] = []
+
+    def respond(body: dict[str, Any]) -> Reply | None:
+        # Read in the fake's thread while the run waits on this member: its reservation is not settled yet.
+        with Session(engine) as db:
+            labels.extend(row.model for row in db.exec(select(BudgetReservation)).all())
+        return ok("Final answer: 42")
+
+    with FakeOpenAI(models=MODELS, responder=respond) as fake:
+        runtime = Runtime.create(settings, config_for(fake, budgets={"daily_usd": 5.0}), engine, environ={})
+        try:
+            result = await consensus(runtime, seats("m1", "m2"), strategy="vote")
+        finally:
+            await runtime.aclose()
+    assert result.status == "ok"
+    assert labels and set(labels) == {"consensus"}, labels
 
 
 async def test_the_whole_result_fits_the_clients_output_limit_however_long_the_answers(

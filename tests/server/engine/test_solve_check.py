@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server.engine.solve_check import FEEDBACK_CHARS, check_env, run_check, score_from
-from server.engine.solve_search import NodeState, Refused, load_treequest, search
+from server.engine.solve.check import FEEDBACK_CHARS, check_env, run_check, score_from
+from server.engine.solve.search import NodeState, Refused, load_treequest, search
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from server.engine.solve_check import run_check
+from server.engine.solve.check import run_check
 from server.settings import Settings
 from server.store.models import SolveNode
 from tests.fakes.openai_api import FakeOpenAI

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from server.engine.solve_models import SolveResult
+from server.engine.solve.models import SolveResult
 from server.store.engine import make_engine
 from server.store.models import Delegation, SolveNode, SolveRun
 from tests.fakes.openai_api import FakeOpenAI

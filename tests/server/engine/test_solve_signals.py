@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from server.engine import runtime as runtime_module
-from server.engine.solve_models import SolveResult
+from server.engine.solve.models import SolveResult
 from server.settings import Settings
 from server.store.models import Delegation
 from server.tools.app import SessionOptions, build_server

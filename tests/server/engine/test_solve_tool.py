@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from server.engine.solve_models import SolveResult
+from server.engine.solve.models import SolveResult
 from server.routing.classify import classify
 from server.routing.learn_store import rebuild
 from server.settings import Settings
-from server.store.models import Delegation, RoutingStat, SolveNode, SolveRun, StoredOutput
+from server.store.models import BudgetReservation, Delegation, RoutingStat, SolveNode, SolveRun, StoredOutput
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.engine.solve_support import Quality, refining, solve_client, solve_config
 
@@ -288,6 +288,27 @@ async def test_the_daily_budget_ends_the_run_as_budget_not_as_the_runs_cost_cap(
         data = solved(result)
         assert data["stop_reason"] == "budget" and data["best_score"] == 0.5
         assert data["nodes"][-1]["status"] == "skipped" and "budget" in data["nodes"][-1]["error"]
+
+
+async def test_a_solve_runs_budget_reservation_is_labelled_solve_while_its_calls_are_in_flight(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    labels: list[str] = []
+    answer = refining(QUALITIES)
+
+    def respond(body: dict[str, Any]) -> Reply | None:
+        # Read in the fake's thread while the run waits on this call: its reservation is not settled yet.
+        with Session(engine) as db:
+            labels.extend(row.model for row in db.exec(select(BudgetReservation)).all())
+        return answer(body)
+
+    with FakeOpenAI(models=MODELS, responder=respond) as fake:
+        price = {"input_per_mtok": 1.0, "output_per_mtok": 1.0}
+        arguments = {"task": "t", "models": ["pf:good"], "check": "quality", "max_calls": 2}
+        sections: dict[str, Any] = {"solve": {"parallel": 1}, "pf": {"prices": {"good": price}}}
+        result = await call_solve(settings, engine, fake, tmp_path, arguments, budgets={"daily_usd": 5.0}, **sections)
+    assert not result.is_error, text_of(result)
+    assert labels and set(labels) == {"solve"}, labels
 
 
 async def test_a_configured_check_that_is_not_a_command_line_is_refused_naming_it(

@@ -13,13 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from server.engine.consensus.record import sum_costs
 from server.engine.output import cut_to_limit
-from server.engine.solve_models import NodeResult, PathStep, SolveResult, StopReason
+from server.engine.runs.ledger import sum_costs
+from server.engine.solve.models import NodeResult, PathStep, SolveResult, StopReason
 from server.store.models import Delegation, SolveNode, SolveRun
 
 if TYPE_CHECKING:
-    from server.engine.solve import SolveSpec
+    from server.engine.solve.run import SolveSpec
 
 __all__ = ["NodeRecord", "assemble", "node_rows", "run_row"]
 
@@ -96,7 +96,7 @@ def _node_result(node: NodeRecord) -> NodeResult:
 
 def _costs(calls: Iterable[Delegation]) -> tuple[int, float | None, float, int]:
     """How many calls; their total (None when any one's cost is unknown: unpriced, or cut off mid-answer) and
-    known part, as consensus counts them (:func:`~server.engine.consensus.record.sum_costs`); how many unknown."""
+    known part, as every run counts them (:func:`~server.engine.runs.ledger.sum_costs`); how many unknown."""
     costs = [row.cost_usd for row in calls]
     total, known = sum_costs(costs)
     return len(costs), total, known, sum(1 for cost in costs if cost is None)

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.engine.consensus.judge import JudgeError
-from server.engine.consensus.members import StopSignal
-from server.engine.solve_calls import SolveCalls
-from server.engine.solve_check import run_check
-from server.engine.solve_prompts import JUDGE_SYSTEM, judge_prompt, parse_judge_score
+from server.engine.runs.outcome import StopSignal
+from server.engine.runs.replies import JudgeError
+from server.engine.solve.calls import SolveCalls
+from server.engine.solve.check import run_check
+from server.engine.solve.prompts import JUDGE_SYSTEM, judge_prompt, parse_judge_score
 from server.providers.registry import ModelInfo
 
 __all__ = ["Scored", "Scorer"]

@@ -1,8 +1,7 @@
-"""Writing a consensus run down, and fitting its result into the client's output limit.
+"""The rows of one run of ``consensus`` or ``solve``, collected as its calls end and written at once.
 
-A run is one ``consensus_run`` row, one ``delegation`` row per member call (and one for the judge) with
-``consensus_run_id`` set, and ``stored_output`` rows: the final answer always (so stats and the dashboard can
-show it), and each member answer that had to be cut for the client.
+A run is one run row (``consensus_run``, ``solve_run``), one ``delegation`` row per call, and ``stored_output``
+rows: a consensus run's final answer and each member answer cut for the client, a solve run's node answers.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlmodel import SQLModel
 
 from server.engine.output import stored_output
-from server.store.models import ConsensusRun, Delegation
+from server.store.models import Delegation
 
 __all__ = ["RunLedger", "sum_costs"]
 
@@ -67,6 +66,6 @@ class RunLedger:
         """:func:`sum_costs` of every call recorded so far, cancelled ones included (their cost is unknown)."""
         return sum_costs([row.cost_usd for row in self.delegations.values()])
 
-    def rows_with(self, run: ConsensusRun) -> list[SQLModel]:
-        """Every row of the run, the ``consensus_run`` row first."""
+    def rows_with(self, run: SQLModel) -> list[SQLModel]:
+        """Every row of the run, its run row first."""
         return [run, *self.delegations.values(), *self.rows]

@@ -1,9 +1,10 @@
 """The ``solve`` engine: an AB-MCTS search over several models, each node one answer, scored by a check or judge.
 
-This module runs one search: it writes and scores nodes for :func:`server.engine.solve_search.search` (which
+This module runs one search: it writes and scores nodes for :func:`server.engine.solve.search.search` (which
 asks TreeQuest where to go next), keeps every node, reports progress as nodes finish, and writes the run down.
-Calls, the cost cap and budgets come from consensus's :class:`~server.engine.consensus.calls.RunCalls`
-(through :class:`~server.engine.solve_calls.SolveCalls`); stored answers from its ledger.
+Calls, the cost cap and budgets come from the shared :class:`~server.engine.runs.calls.RunCalls` (through
+:class:`~server.engine.solve.calls.SolveCalls`); stored answers from its ledger; the rows are written by
+:func:`~server.engine.runs.record.run_recorded`, even when the client cancels.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import anyio
+from sqlmodel import SQLModel
 
-from server.engine.consensus.members import StopSignal
-from server.engine.consensus.record import RunLedger
+from server.engine.runs.ledger import RunLedger
+from server.engine.runs.outcome import StopSignal
+from server.engine.runs.record import Ended, run_recorded
 from server.engine.runtime import Runtime
-from server.engine.solve_calls import SolveCalls
-from server.engine.solve_models import SolveResult
-from server.engine.solve_prompts import ANSWER_SYSTEM, deeper_prompt, wider_prompt
-from server.engine.solve_record import NodeRecord, assemble, node_rows, run_row
-from server.engine.solve_score import Scored, Scorer
-from server.engine.solve_search import NodeState, Refused, load_treequest, search
+from server.engine.solve.calls import SolveCalls
+from server.engine.solve.models import SolveResult
+from server.engine.solve.prompts import ANSWER_SYSTEM, deeper_prompt, wider_prompt
+from server.engine.solve.record import NodeRecord, assemble, node_rows, run_row
+from server.engine.solve.score import Scored, Scorer
+from server.engine.solve.search import NodeState, Refused, load_treequest, search
 from server.providers.registry import ModelInfo
 
 __all__ = ["QUALITY_STATUSES", "Progress", "SolveSpec", "run_solve"]
@@ -258,21 +261,15 @@ async def run_solve(
     The run ends at the target score, ``max_calls``, the cost cap or the deadline.
     """
     run = _SolveRun(runtime, spec, progress, deadline)
-    result: SolveResult | None = None
-    ended = "error"
-    try:
-        result = await run.execute()
-        return result
-    except anyio.get_cancelled_exc_class():
-        ended = "cancelled"
+
+    def cancelled() -> None:
         for node in run.nodes:
             if node.status == "running":
                 node.finish(status="cancelled", error="the client cancelled the run")
-        raise
-    finally:
+
+    def rows(result: SolveResult | None, ended: Ended) -> list[SQLModel]:
         calls = run.ledger.delegations.values()
         row = run_row(run.run_id, runtime.session_id, spec, result, ended, run.elapsed_ms(), run.nodes, calls)
-        rows = [row, *node_rows(run.run_id, runtime.session_id, run.nodes), *run.ledger.delegations.values()]
-        # Recorded even when the client cancelled: the calls happened and may have cost money.
-        settle = [run.calls.reservation] if run.calls.reservation else []
-        runtime.record([*rows, *run.ledger.rows], settle=settle)
+        return [row, *node_rows(run.run_id, runtime.session_id, run.nodes), *calls, *run.ledger.rows]
+
+    return await run_recorded(run.calls, run.execute, rows, on_cancel=cancelled)

@@ -7,7 +7,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from server.engine.consensus.judge import JudgeError, json_object
+from server.engine.runs.replies import JudgeError, json_object
 
 __all__ = [
     "ANSWER_SYSTEM",

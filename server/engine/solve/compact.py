@@ -9,7 +9,7 @@ from __future__ import annotations
 from mcp_types import CallToolResult, TextContent
 
 from server.engine.compact import details, money
-from server.engine.solve_models import SolveResult
+from server.engine.solve.models import SolveResult
 
 __all__ = ["solve_line", "solve_result"]
 

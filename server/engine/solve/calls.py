@@ -1,13 +1,13 @@
-"""The model calls of one ``solve`` run: consensus's :class:`~server.engine.consensus.calls.RunCalls` (cost cap,
+"""The model calls of one ``solve`` run: the shared :class:`~server.engine.runs.calls.RunCalls` (cost cap,
 budgets, ``try_model``, recording), with each call's ``delegation`` row linked to the node it served."""
 
 from __future__ import annotations
 
-from server.engine.consensus.calls import RunCalls
-from server.engine.consensus.record import RunLedger
 from server.engine.records import Attempt, delegation_row
+from server.engine.runs.calls import RunCalls
+from server.engine.runs.ledger import RunLedger
 from server.engine.runtime import Runtime
-from server.engine.solve_search import Refused
+from server.engine.solve.search import Refused
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
 
@@ -18,7 +18,7 @@ class SolveCalls(RunCalls):
     """Calls of run ``ledger.run_id``; every slot belongs to one node, as its answer or its judge verdict."""
 
     def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None) -> None:
-        super().__init__(runtime, ledger, max_cost_usd, members=0)
+        super().__init__(runtime, ledger, max_cost_usd, tool="solve")
         self._slots = 0
         self._node_of: dict[int, tuple[str, str]] = {}
         self._made: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""The one cost cap of a consensus run: a call starts only if its worst case fits in what is left.
+"""The one cost cap of a run (``consensus``, ``solve``): a call starts only if its worst case fits in what is left.
 
 Members start at the same moment, before any has a bill, so each reserves its worst case (its input plus its
 whole output allowance at the model's price); when it ends, the reservation becomes its real cost. A call
