@@ -57,13 +57,8 @@ class HealthReport(BaseModel):
     timeline: list[HealthBucket]
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands times back without an offset; the store keeps UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _bucket_start(moment: datetime, size: timedelta) -> datetime:
-    return _EPOCH + ((_aware(moment) - _EPOCH) // size) * size
+    return _EPOCH + ((moment - _EPOCH) // size) * size
 
 
 def default_bucket(window: Window) -> timedelta:
@@ -77,8 +72,7 @@ def _tally(rows: Sequence[Any], size: timedelta) -> tuple[Counter[tuple[str, dat
     """Delegations counted by (provider, bucket start, status), and each provider's latest failure."""
     counts: Counter[tuple[str, datetime, str]] = Counter()
     last_failure: dict[str, datetime] = {}
-    for provider, status, created in rows:
-        moment = _aware(created)
+    for provider, status, moment in rows:
         counts[(provider, _bucket_start(moment, size), status)] += 1
         if is_model_fault(status) and (provider not in last_failure or moment > last_failure[provider]):
             last_failure[provider] = moment

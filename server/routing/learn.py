@@ -140,7 +140,7 @@ class Learner:
         """Count what this process just wrote, at once (the next reload brings it from the store anyway)."""
         for key, more in increments.items():
             e = self._totals.get(key, Evidence())
-            latest = max((t for t in (e.last_at, more.last_at) if t is not None), default=None, key=_aware)
+            latest = max((t for t in (e.last_at, more.last_at) if t is not None), default=None)
             self._totals[key] = Evidence(
                 calls=e.calls + more.calls,
                 successes=e.successes + more.successes,
@@ -206,7 +206,7 @@ class Learner:
         """``e`` with its counts shrunk by the time since it was last observed (discounted Thompson sampling)."""
         if e.last_at is None or e.empty:
             return e
-        age_h = max(0.0, (self._now() - _aware(e.last_at)).total_seconds() / 3600)
+        age_h = max(0.0, (self._now() - e.last_at).total_seconds() / 3600)
         keep = 0.5 ** (age_h / self.config.half_life_h)
         if keep > 0.999:
             return e
@@ -278,8 +278,3 @@ def _why(weights: LearnConfig, a: Evidence, b: Evidence) -> str:
 
 def _num(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.2f}"
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands times back without an offset; the store keeps them in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
