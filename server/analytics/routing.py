@@ -80,9 +80,7 @@ def _model(model: str, e: Evidence) -> ModelLearning:
 
 def _window_calls(db: Session, window: Window, task_type: str) -> dict[str, list[Delegation]]:
     """The window's delegate attempts of ``task_type``, by request."""
-    statement = select(Delegation).where(
-        col(Delegation.task_type) == task_type, col(Delegation.consensus_run_id).is_(None)
-    )
+    statement = select(Delegation).where(col(Delegation.task_type) == task_type, col(Delegation.role).is_(None))
     rows = db.exec(window.apply(statement, Delegation.created_at, Delegation.session_id)).all()
     calls: dict[str, list[Delegation]] = {}
     for row in rows:

@@ -91,9 +91,8 @@ def _delegate_attempt(row: Delegation) -> bool:
     """A delegate attempt the router learns success, latency and cost from (consensus and solve calls run in
     parallel; solve's are learned from through their scores)."""
     return (
-        row.task_type is not None
-        and row.consensus_run_id is None
-        and row.solve_node_id is None
+        row.role is None
+        and row.task_type is not None
         and not row.cache_hit
         and counts_for_model(row.status)  # a missing key, a refusal or the client's deadline is not the model's
     )

@@ -234,7 +234,21 @@ class Delegation(SQLModel, table=True):
     attempt: int = Field(default=0, description="0 for the first candidate, n for the n-th fallback.")
     provider: str = Field(index=True, max_length=200)
     model: str = Field(index=True, max_length=200)
-    task_type: str | None = Field(default=None, index=True, max_length=100)
+    task_type: str | None = Field(
+        default=None,
+        index=True,
+        max_length=100,
+        description="The task type (code_fix, ui, ...): a delegate call's; a consensus call's question's. NULL on "
+        "solve calls (the task's type is the classification of solve_run.task) and on consensus rows written before "
+        "migration 0015.",
+    )
+    role: str | None = Field(
+        default=None,
+        index=True,
+        max_length=20,
+        description="What the call was for: member, judge or grouping (a consensus call), solve or solve_judge "
+        "(a solve call); NULL for a delegate attempt.",
+    )
     status: str = Field(index=True, max_length=50, description="ok, or an error class (timeout, rate_limited, ...).")
     error: str | None = Field(default=None, sa_column=Column(Text))
     input_tokens: int = 0

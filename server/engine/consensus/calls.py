@@ -54,10 +54,19 @@ class RunCalls:
         ledger: Where the delegation rows go.
         max_cost_usd: The run's cap; None for no cap (the daily and session budgets still apply).
         members: How many member slots come before the judge's.
+        task_type: The question's task type, on every row (None: not known).
     """
 
-    def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None, members: int) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        ledger: RunLedger,
+        max_cost_usd: float | None,
+        members: int,
+        task_type: str | None = None,
+    ) -> None:
         self.runtime = runtime
+        self.task_type = task_type
         self.ledger = ledger
         self.cap = CostCap(max_cost_usd)
         self.members = members
@@ -117,11 +126,11 @@ class RunCalls:
         return reason
 
     async def call(
-        self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal, *, task_type: str | None = None
+        self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal, *, role: str | None = None
     ) -> MemberOutcome:
         """Make call ``slot`` and record it; a cancelled call is recorded with ``stop.reason`` and re-raised.
 
-        ``task_type`` names the row's task type; default: ``consensus`` for a member, ``consensus_judge`` after.
+        ``role`` is the row's role; default: ``member`` for a member slot, ``judge`` after.
         """
         started = time.perf_counter()
         try:
@@ -133,19 +142,20 @@ class RunCalls:
                 breaker.release_probe()
             status = stop.reason or "cancelled"
             latency_ms = (time.perf_counter() - started) * 1000
-            self._record(slot, Attempt(info, status, latency_ms, error=f"consensus: {status}"), task_type)
+            self._record(slot, Attempt(info, status, latency_ms, error=f"consensus: {status}"), role)
             raise
-        self._record(slot, attempt, task_type)
+        self._record(slot, attempt, role)
         self.cap.settle(slot, attempt.cost_usd)
         return outcome_of(attempt)
 
-    def _record(self, slot: int, attempt: Attempt, task_type: str | None) -> None:
+    def _record(self, slot: int, attempt: Attempt, role: str | None) -> None:
         row = delegation_row(
             attempt,
             index=slot,
             request_id=self.ledger.run_id,
             session_id=self.runtime.session_id,
-            task_type=task_type or ("consensus_judge" if slot >= self.members else "consensus"),
+            task_type=self.task_type,
+            role=role or ("judge" if slot >= self.members else "member"),
             consensus_run_id=self.ledger.run_id,
         )
         self.ledger.add_call(slot, row)

@@ -37,6 +37,7 @@ from server.engine.consensus.strategies import STRATEGIES
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
+from server.routing.classify import classify
 
 __all__ = ["ConsensusRefused", "ConsensusSpec", "Progress", "run_consensus"]
 
@@ -77,7 +78,7 @@ class _ConsensusRun:
         self.progress = progress
         self.run_id = uuid.uuid4().hex
         self.ledger = RunLedger(self.run_id, runtime.session_id, runtime.project_dir)
-        self.calls = RunCalls(runtime, self.ledger, spec.max_cost_usd, len(spec.members))
+        self.calls = RunCalls(runtime, self.ledger, spec.max_cost_usd, len(spec.members), classify(spec.question))
         self.members = list(spec.members)
         self.infos = [self.calls.model(m.model) for m in self.members]
         self.strategy = STRATEGIES[spec.strategy]
@@ -226,9 +227,7 @@ class _ConsensusRun:
         left = self._left_s()
         outcome: MemberOutcome | None = None
         with anyio.move_on_after(float("inf") if left is None else left):
-            outcome = await self.calls.call(
-                slot, info, request, StopSignal(reason="timeout"), task_type="consensus_grouping"
-            )
+            outcome = await self.calls.call(slot, info, request, StopSignal(reason="timeout"), role="grouping")
         if outcome is None:
             return mark_unmeasured(grouping, f"grouping model {info.id}: the client's tool timeout came first")
         if not outcome.answered:
