@@ -23,13 +23,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
 from server.routing.classify import classify
-from server.routing.learn import Evidence, Learner
+from server.routing.learn import Learner
 from server.routing.outcomes import counts_for_model
 from server.store.models import AgentSession, ConsensusRun, Delegation, Feedback, RoutingStat, SolveRun
+from server.store.routing_evidence import COUNTERS, Evidence
 
 __all__ = [
     "Totals",
-    "evidence_of",
     "fold",
     "fold_feedback",
     "learned_from",
@@ -43,41 +43,35 @@ __all__ = [
 
 @dataclass
 class Totals:
-    """Increments for one (task type, model)."""
+    """What rows add to one (task type, model) as they are read: the evidence so far, and the session of its latest
+    observation (``routing_stat.session_id``)."""
 
-    calls: int = 0
-    successes: int = 0
-    latency_ms_sum: float = 0.0
-    latency_n: int = 0
-    cost_usd_sum: float = 0.0
-    cost_n: int = 0
-    quality_sum: float = 0.0
-    quality_n: int = 0
-    last_at: datetime | None = None
+    evidence: Evidence = field(default_factory=Evidence)
     session_id: str | None = None
-    touched: bool = field(default=False, repr=False)
 
     def attempt(self, row: Delegation) -> None:
-        self.calls += 1
-        if row.status == "ok":
-            self.successes += 1
-            if row.latency_ms is not None:
-                self.latency_ms_sum += row.latency_ms
-                self.latency_n += 1
-            if row.cost_usd is not None:
-                self.cost_usd_sum += row.cost_usd
-                self.cost_n += 1
-        self.seen(row.created_at, row.session_id)
+        ok = row.status == "ok"
+        latency = row.latency_ms if ok else None
+        cost = row.cost_usd if ok else None
+        more = Evidence(
+            calls=1,
+            successes=int(ok),
+            latency_ms_sum=latency or 0.0,
+            latency_n=int(latency is not None),
+            cost_usd_sum=cost or 0.0,
+            cost_n=int(cost is not None),
+            last_at=row.created_at,
+        )
+        self.add(more, row.session_id)
 
     def signal(self, quality: float, at: datetime | None, session_id: str | None, count: int = 1) -> None:
-        self.quality_sum += quality
-        self.quality_n += count
-        self.seen(at, session_id)
+        self.add(Evidence(quality_sum=quality, quality_n=count, last_at=at), session_id)
 
-    def seen(self, at: datetime | None, session_id: str | None) -> None:
-        self.touched = True
-        if at is not None and (self.last_at is None or at >= self.last_at):
-            self.last_at, self.session_id = at, session_id
+    def add(self, more: Evidence, session_id: str | None) -> None:
+        latest = self.evidence.last_at
+        if more.last_at is not None and (latest is None or more.last_at >= latest):
+            self.session_id = session_id
+        self.evidence = self.evidence + more
 
 
 Key = tuple[str, str]
@@ -163,41 +157,22 @@ def _apply(conn: Connection, increments: dict[Key, Totals], user: str = "") -> N
     table = RoutingStat.__table__  # pyright: ignore[reportAttributeAccessIssue]
     for (task_type, model), t in sorted(increments.items()):
         conn.execute(insert(table).values(**_zero(task_type, model), user=user).on_conflict_do_nothing())  # pyright: ignore[reportUnknownArgumentType]
-        values = {
-            "calls": col(RoutingStat.calls) + t.calls,
-            "successes": col(RoutingStat.successes) + t.successes,
-            "latency_ms_sum": col(RoutingStat.latency_ms_sum) + t.latency_ms_sum,
-            "latency_n": col(RoutingStat.latency_n) + t.latency_n,
-            "cost_usd_sum": col(RoutingStat.cost_usd_sum) + t.cost_usd_sum,
-            "cost_n": col(RoutingStat.cost_n) + t.cost_n,
-            "quality_sum": col(RoutingStat.quality_sum) + t.quality_sum,
-            "quality_n": col(RoutingStat.quality_n) + t.quality_n,
-        }
+        values = {name: table.c[name] + getattr(t.evidence, name) for name in COUNTERS}
         statement = update(RoutingStat).where(
             col(RoutingStat.task_type) == task_type, col(RoutingStat.model) == model, col(RoutingStat.user) == user
         )
         conn.execute(statement.values(**values))
-        if t.last_at is not None:
+        last_at = t.evidence.last_at
+        if last_at is not None:
             # Only ever moves forward, whoever commits last.
-            newer = (col(RoutingStat.last_at).is_(None)) | (col(RoutingStat.last_at) < t.last_at)
+            newer = (col(RoutingStat.last_at).is_(None)) | (col(RoutingStat.last_at) < last_at)
             conn.execute(
-                statement.where(newer).values(last_at=t.last_at, session_id=t.session_id)  # pyright: ignore[reportUnknownMemberType]
+                statement.where(newer).values(last_at=last_at, session_id=t.session_id)  # pyright: ignore[reportUnknownMemberType]
             )
 
 
 def _zero(task_type: str, model: str) -> dict[str, object]:
-    return {
-        "task_type": task_type,
-        "model": model,
-        "calls": 0,
-        "successes": 0,
-        "latency_ms_sum": 0.0,
-        "latency_n": 0,
-        "cost_usd_sum": 0.0,
-        "cost_n": 0,
-        "quality_sum": 0.0,
-        "quality_n": 0,
-    }
+    return {"task_type": task_type, "model": model, **{name: getattr(Evidence(), name) for name in COUNTERS}}
 
 
 def load(engine: Engine, user: str = "") -> dict[Key, Evidence]:
@@ -205,7 +180,7 @@ def load(engine: Engine, user: str = "") -> dict[Key, Evidence]:
     pair and person (dozens, not millions)."""
     with Session(engine) as db:
         rows = db.exec(select(RoutingStat).where(col(RoutingStat.user) == user)).all()
-        return {(r.task_type, r.model): evidence_of(r) for r in rows}
+        return {(r.task_type, r.model): Evidence.of(r) for r in rows}
 
 
 def load_for(engine: Engine, project_dir: str | None, user: str = "") -> dict[Key, Evidence]:
@@ -242,21 +217,7 @@ def load_for(engine: Engine, project_dir: str | None, user: str = "") -> dict[Ke
 
 def learned_from(rows: Sequence[SQLModel]) -> dict[Key, Evidence]:
     """What ``rows`` add, as evidence to hand :meth:`Learner.add` once they are written."""
-    return {key: _as_evidence(t) for key, t in totals_from_rows(rows).items()}
-
-
-def _as_evidence(t: Totals) -> Evidence:
-    return Evidence(
-        calls=t.calls,
-        successes=t.successes,
-        latency_ms_sum=t.latency_ms_sum,
-        latency_n=t.latency_n,
-        cost_usd_sum=t.cost_usd_sum,
-        cost_n=t.cost_n,
-        quality_sum=t.quality_sum,
-        quality_n=t.quality_n,
-        last_at=t.last_at,
-    )
+    return {key: t.evidence for key, t in totals_from_rows(rows).items()}
 
 
 def refresh(learner: Learner, engine: Engine, project_dir: str | None = None) -> None:
@@ -267,21 +228,6 @@ def refresh(learner: Learner, engine: Engine, project_dir: str | None = None) ->
 
     user = current_identity().user if learner.config.scope == "user" else ""
     learner.replace(load_for(engine, project_dir, user))
-
-
-def evidence_of(r: RoutingStat) -> Evidence:
-    """One stored ``routing_stat`` row as the learner's :class:`Evidence`."""
-    return Evidence(
-        calls=r.calls,
-        successes=r.successes,
-        latency_ms_sum=r.latency_ms_sum,
-        latency_n=r.latency_n,
-        cost_usd_sum=r.cost_usd_sum,
-        cost_n=r.cost_n,
-        quality_sum=r.quality_sum,
-        quality_n=r.quality_n,
-        last_at=r.last_at,
-    )
 
 
 def rebuild(engine: Engine) -> int:
