@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from server.analytics._sql import ratio, select_columns
 from server.analytics.window import Window
-from server.routing.outcomes import counts_for_model, is_model_fault
+from server.outcomes import counts_for_model, is_model_fault
 from server.store.models import Delegation, ProviderEvent
 
 __all__ = ["HealthBucket", "HealthReport", "ProviderHealth", "provider_health"]
@@ -83,7 +83,7 @@ def provider_health(db: Session, window: Window, bucket: timedelta | None = None
     """Calls, failures by error class and breaker openings per provider, overall and per ``bucket``.
 
     Failures and their classes come from the delegation rows (``status``), provider faults only (the rule of
-    :mod:`server.routing.outcomes`; the rest is listed under ``not_its_fault``); breaker openings and state from
+    :mod:`server.outcomes`; the rest is listed under ``not_its_fault``); breaker openings and state from
     ``provider_event`` (its ``error`` events repeat what the delegation rows say, so they are not counted twice).
     """
     size = bucket or default_bucket(window)

@@ -22,9 +22,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, SQLModel, col, select
 
-from server.routing.classify import classify
+from server.classify import classify
+from server.outcomes import counts_for_model
 from server.routing.learn import Learner
-from server.routing.outcomes import counts_for_model
 from server.store.models import AgentSession, ConsensusRun, Delegation, Feedback, RoutingStat, SolveRun
 from server.store.routing_evidence import COUNTERS, Evidence
 

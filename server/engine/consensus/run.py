@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import anyio
 
+from server.classify import classify
 from server.engine.consensus.agreement import (
     GROUPING_SYSTEM,
     Grouping,
@@ -37,7 +38,6 @@ from server.engine.consensus.strategies import STRATEGIES
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
-from server.routing.classify import classify
 
 __all__ = ["ConsensusRefused", "ConsensusSpec", "Progress", "run_consensus"]
 

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import col, select
 
+from server.classify import classify
 from server.config import SwitchboardConfig
 from server.engine.compact import consensus_result
 from server.engine.consensus.members import Member
 from server.engine.consensus.run import ConsensusSpec, run_consensus
 from server.engine.output import CHARS_PER_TOKEN
 from server.engine.runtime import Runtime
-from server.routing.classify import classify
 from server.settings import Settings
 from server.store.models import ConsensusRun, Delegation, StoredOutput
 from tests.fakes.openai_api import FakeOpenAI, Reply
