@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import anyio
 
 from server.engine.consensus.members import StopSignal
 from server.engine.consensus.record import RunLedger
+from server.engine.progress import Progress
 from server.engine.runtime import Runtime
 from server.engine.solve_calls import SolveCalls
 from server.engine.solve_models import SolveResult
@@ -30,8 +31,6 @@ __all__ = ["QUALITY_STATUSES", "Progress", "SolveSpec", "run_solve"]
 
 QUALITY_STATUSES = ("ok", "check_failed")
 """Scores that say how good the model's answer was (a check that hung, or a judge that failed, say nothing of it)."""
-Progress = Callable[[float, float | None, str], Awaitable[None]]
-"""``(done, total, message)``: told as each node finishes."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
@@ -35,6 +34,7 @@ from server.engine.consensus.prompts import check_answer, member_system_prompt
 from server.engine.consensus.record import RunLedger
 from server.engine.consensus.result import RunFacts, assemble_result, run_row
 from server.engine.consensus.strategies import STRATEGIES
+from server.engine.progress import Progress
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
@@ -44,9 +44,6 @@ __all__ = ["ConsensusRefused", "ConsensusSpec", "Progress", "run_consensus"]
 JUDGE_SHARE = 0.5
 """Of the time left before the client's timeout when the members start, a ``judge`` run gives them this share;
 the judge gets the rest."""
-
-Progress = Callable[[float, float | None, str], Awaitable[None]]
-"""``(done, total, message)``: told as each member (and the judge) ends."""
 
 
 @dataclass(frozen=True)
