@@ -8,7 +8,7 @@ attempt's ``output_id``. The exchange of an attempt is its thread's exchange clo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -55,10 +55,6 @@ Exchange = tuple[datetime, str, str | None]
 """(when, the user message, the assistant answer)."""
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _exchanges(db: Session, thread_ids: set[str]) -> dict[str, list[Exchange]]:
     messages = db.exec(
         select(ThreadMessage).where(col(ThreadMessage.thread_id).in_(thread_ids)).order_by(col(ThreadMessage.id))
@@ -67,14 +63,14 @@ def _exchanges(db: Session, thread_ids: set[str]) -> dict[str, list[Exchange]]:
     for m in messages:
         found = exchanges.setdefault(m.thread_id, [])
         if m.role == "user":
-            found.append((_aware(m.created_at), m.content, None))
+            found.append((m.created_at, m.content, None))
         elif m.role == "assistant" and found and found[-1][2] is None:
             found[-1] = (found[-1][0], found[-1][1], m.content)
     return exchanges
 
 
 def _closest(exchanges: list[Exchange], moment: datetime) -> Exchange | None:
-    return min(exchanges, key=lambda e: abs((e[0] - _aware(moment)).total_seconds()), default=None)
+    return min(exchanges, key=lambda e: abs((e[0] - moment).total_seconds()), default=None)
 
 
 def delegation_items(db: Session, rows: Sequence[Delegation]) -> list[DelegationItem]:

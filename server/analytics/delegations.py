@@ -8,7 +8,7 @@ from sqlmodel import Session, col
 
 from server.analytics._sql import count_if, group_key, percentiles, ratio, select_columns
 from server.analytics.window import Window
-from server.routing.outcomes import MODEL_FAULTS, is_model_fault
+from server.outcomes import MODEL_FAULTS, is_model_fault
 from server.store.models import ConsensusRun, Delegation
 
 __all__ = ["ConsensusStat", "DelegationStat", "DelegationStats", "delegation_stats"]
@@ -88,7 +88,7 @@ class DelegationStats(BaseModel):
 
 
 def _judged() -> ColumnElement[bool]:
-    """The rows :func:`server.routing.outcomes.counts_for_model` counts, in SQL."""
+    """The rows :func:`server.outcomes.counts_for_model` counts, in SQL."""
     return (col(Delegation.status) == "ok") | col(Delegation.status).in_(sorted(MODEL_FAULTS))
 
 

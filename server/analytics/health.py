@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from server.analytics._sql import ratio, select_columns
 from server.analytics.window import Window
-from server.routing.outcomes import counts_for_model, is_model_fault
+from server.outcomes import counts_for_model, is_model_fault
 from server.store.models import Delegation, ProviderEvent
 
 __all__ = ["HealthBucket", "HealthReport", "ProviderHealth", "provider_health"]
@@ -57,13 +57,8 @@ class HealthReport(BaseModel):
     timeline: list[HealthBucket]
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands times back without an offset; the store keeps UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _bucket_start(moment: datetime, size: timedelta) -> datetime:
-    return _EPOCH + ((_aware(moment) - _EPOCH) // size) * size
+    return _EPOCH + ((moment - _EPOCH) // size) * size
 
 
 def default_bucket(window: Window) -> timedelta:
@@ -77,8 +72,7 @@ def _tally(rows: Sequence[Any], size: timedelta) -> tuple[Counter[tuple[str, dat
     """Delegations counted by (provider, bucket start, status), and each provider's latest failure."""
     counts: Counter[tuple[str, datetime, str]] = Counter()
     last_failure: dict[str, datetime] = {}
-    for provider, status, created in rows:
-        moment = _aware(created)
+    for provider, status, moment in rows:
         counts[(provider, _bucket_start(moment, size), status)] += 1
         if is_model_fault(status) and (provider not in last_failure or moment > last_failure[provider]):
             last_failure[provider] = moment
@@ -89,7 +83,7 @@ def provider_health(db: Session, window: Window, bucket: timedelta | None = None
     """Calls, failures by error class and breaker openings per provider, overall and per ``bucket``.
 
     Failures and their classes come from the delegation rows (``status``), provider faults only (the rule of
-    :mod:`server.routing.outcomes`; the rest is listed under ``not_its_fault``); breaker openings and state from
+    :mod:`server.outcomes`; the rest is listed under ``not_its_fault``); breaker openings and state from
     ``provider_event`` (its ``error`` events repeat what the delegation rows say, so they are not counted twice).
     """
     size = bucket or default_bucket(window)

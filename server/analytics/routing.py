@@ -15,7 +15,6 @@ from server.analytics.window import Window
 from server.config import RoutingConfig, SwitchboardConfig
 from server.providers.registry import Registry
 from server.routing.learn import Evidence, Learner
-from server.routing.learn_store import evidence_of
 from server.routing.rank import route_for
 from server.store.models import Delegation, RoutingStat
 
@@ -80,9 +79,7 @@ def _model(model: str, e: Evidence) -> ModelLearning:
 
 def _window_calls(db: Session, window: Window, task_type: str) -> dict[str, list[Delegation]]:
     """The window's delegate attempts of ``task_type``, by request."""
-    statement = select(Delegation).where(
-        col(Delegation.task_type) == task_type, col(Delegation.consensus_run_id).is_(None)
-    )
+    statement = select(Delegation).where(col(Delegation.task_type) == task_type, col(Delegation.role).is_(None))
     rows = db.exec(window.apply(statement, Delegation.created_at, Delegation.session_id)).all()
     calls: dict[str, list[Delegation]] = {}
     for row in rows:
@@ -151,7 +148,7 @@ def routing_learning(
     by_type: dict[str, dict[str, Evidence]] = {}
     team = select(RoutingStat).where(col(RoutingStat.user) == "")  # the whole store's: per-person rows are parts of it
     for row in db.exec(team.order_by(col(RoutingStat.task_type), col(RoutingStat.model))).all():
-        by_type.setdefault(row.task_type, {})[row.model] = evidence_of(row)
+        by_type.setdefault(row.task_type, {})[row.model] = Evidence.of(row)
     learner = Learner(routing.learn)
     learner.replace({(t, m): e for t, models in by_type.items() for m, e in models.items()})
     return RoutingLearning(

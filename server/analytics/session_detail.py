@@ -44,12 +44,8 @@ class SessionDetail(BaseModel):
     delegations: list[DelegationItem]
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
-
-
 def _sort_key(node: TimelineNode) -> tuple[datetime, str]:
-    return (_aware(node.at) or datetime.min.replace(tzinfo=UTC), node.id)
+    return (node.at or datetime.min.replace(tzinfo=UTC), node.id)
 
 
 def _roll_up(node: TimelineNode) -> None:
@@ -66,9 +62,8 @@ def _roll_up(node: TimelineNode) -> None:
 def _prompt_of(at: datetime | None, prompts: list[TimelineNode]) -> TimelineNode | None:
     """The latest prompt submitted at or before ``at``."""
     owner = None
-    moment = _aware(at)
     for prompt in prompts:
-        if moment is not None and (_aware(prompt.at) or moment) <= moment:
+        if at is not None and (prompt.at or at) <= at:
             owner = prompt
     return owner
 

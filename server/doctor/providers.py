@@ -10,12 +10,12 @@ from collections.abc import Iterable
 
 import anyio
 
+from server.classify import TASK_TYPES
 from server.config import ConfigError, SwitchboardConfig, load_config
 from server.doctor.base import Check, DoctorContext
 from server.providers.base import MissingKeyError, ProviderError
 from server.providers.keys import KeyFileError
 from server.providers.registry import ProviderSpec, Registry, split_model_id
-from server.routing.classify import TASK_TYPES
 from server.routing.rank import unlisted_model
 
 __all__ = ["check_providers"]

@@ -20,7 +20,7 @@ from server.providers.registry import ModelInfo
 __all__ = ["try_model"]
 
 # Failures that say nothing about the provider's health (the request, the setup or the client is at fault): they
-# never trip its breaker (server.routing.outcomes is the same rule for learning, stats and health).
+# never trip its breaker (server.outcomes is the same rule for learning, stats and health).
 _NOT_HEALTH = {
     ErrorClass.BAD_REQUEST,
     ErrorClass.NOT_FOUND,

@@ -10,6 +10,7 @@ from pathlib import Path
 import anyio
 from sqlmodel import SQLModel
 
+from server.classify import classify
 from server.engine.budget_gate import BudgetRefused, apply_budgets
 from server.engine.discovery import refresh_learner
 from server.engine.fallback import FallbackLog, Progress, run_fallback
@@ -21,7 +22,6 @@ from server.engine.runtime import Runtime
 from server.engine.threads import load_thread, new_thread_id, thread_rows
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import split_model_id
-from server.routing.classify import classify
 from server.routing.explicit import model_error, task_type_error
 from server.routing.learn import Learned
 from server.routing.learn_store import learned_from

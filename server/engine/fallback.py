@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import anyio
 
 from server.engine.attempt import try_model
+from server.engine.progress import Progress
 from server.engine.records import Attempt
 from server.engine.runtime import Runtime
 from server.providers.base import CompletionRequest, ErrorClass
@@ -16,9 +16,6 @@ from server.providers.registry import ModelInfo
 from server.routing.rank import Plan, Skip
 
 __all__ = ["MIN_ATTEMPT_S", "FallbackLog", "Progress", "run_fallback"]
-
-Progress = Callable[[float, float, str], Awaitable[None]]
-"""Told ``(done, total, message)`` when a call falls back or waits, e.g. to report MCP progress."""
 
 # Below this many seconds before the client's tool timeout, no further model is tried.
 MIN_ATTEMPT_S = 0.5

@@ -69,12 +69,14 @@ def delegation_row(
     index: int,
     request_id: str,
     session_id: str | None,
-    task_type: str | None,
+    task_type: str | None = None,
+    role: str | None = None,
     thread_id: str | None = None,
     consensus_run_id: str | None = None,
     output_id: str | None = None,
 ) -> Delegation:
-    """The ``delegation`` row of ``attempt`` (the ``index``-th model tried for ``request_id``)."""
+    """The ``delegation`` row of ``attempt`` (the ``index``-th model tried for ``request_id``); ``role`` says what
+    a consensus or solve call was for (None: a delegate attempt)."""
     completion = attempt.completion
     return Delegation(
         session_id=session_id,
@@ -83,6 +85,7 @@ def delegation_row(
         provider=attempt.info.provider,
         model=attempt.info.model,
         task_type=task_type,
+        role=role,
         status=attempt.status,
         error=attempt.error,
         input_tokens=completion.input_tokens if completion else 0,

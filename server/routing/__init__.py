@@ -1,7 +1,7 @@
 """Routing: classify a task, rank the models for it, circuit breakers per provider, budget caps."""
 
+from server.classify import TASK_TYPES, classify
 from server.routing.breaker import Breaker, Breakers, BreakerState
-from server.routing.classify import TASK_TYPES, classify
 from server.routing.rank import LatencyStats, Plan, Skip, plan_route
 
 __all__ = [

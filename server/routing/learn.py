@@ -7,7 +7,8 @@ once per decision: ``p`` from Beta(successes, failures) and ``q`` from Beta(good
 the time since it was last observed (``half_life_h``), so a model that only failed lately is drawn first now and
 then and a recovery is noticed. Only candidates already admitted are reordered: learning never adds a model.
 
-This module stays light (no store): the MCP server imports routing before ``initialize``. The totals come from
+This module stays light (no SQLAlchemy, no models): the MCP server imports routing before ``initialize``;
+:class:`Evidence` comes from :mod:`server.store.routing_evidence` (standard library only). The totals come from
 :mod:`server.routing.learn_store`, loaded into :class:`Learner` (an in-memory copy), so a decision costs
 microseconds, not a query.
 """
@@ -17,51 +18,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from server.config import LearnConfig
+from server.store.routing_evidence import Evidence
 
 __all__ = ["REFRESH_S", "Evidence", "Learned", "Learner", "utility_means"]
 
 REFRESH_S = 2.0
 """How old the in-memory totals may get before a decision reloads them (other processes write too)."""
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """The running totals of one (task type, model), as stored in ``routing_stat``."""
-
-    calls: int = 0
-    successes: int = 0
-    latency_ms_sum: float = 0.0
-    latency_n: int = 0
-    cost_usd_sum: float = 0.0
-    cost_n: int = 0
-    quality_sum: float = 0.0
-    quality_n: int = 0
-    last_at: datetime | None = None
-
-    @property
-    def success_rate(self) -> float | None:
-        return self.successes / self.calls if self.calls else None
-
-    @property
-    def quality(self) -> float | None:
-        return self.quality_sum / self.quality_n if self.quality_n else None
-
-    @property
-    def latency_ms(self) -> float | None:
-        return self.latency_ms_sum / self.latency_n if self.latency_n else None
-
-    @property
-    def cost_usd(self) -> float | None:
-        """Mean cost of a priced answer; None when no answer was priced (unknown, never $0)."""
-        return self.cost_usd_sum / self.cost_n if self.cost_n else None
-
-    @property
-    def empty(self) -> bool:
-        return self.calls == 0 and self.quality_n == 0
 
 
 @dataclass(frozen=True)
@@ -139,19 +105,7 @@ class Learner:
     def add(self, increments: Mapping[tuple[str, str], Evidence]) -> None:
         """Count what this process just wrote, at once (the next reload brings it from the store anyway)."""
         for key, more in increments.items():
-            e = self._totals.get(key, Evidence())
-            latest = max((t for t in (e.last_at, more.last_at) if t is not None), default=None, key=_aware)
-            self._totals[key] = Evidence(
-                calls=e.calls + more.calls,
-                successes=e.successes + more.successes,
-                latency_ms_sum=e.latency_ms_sum + more.latency_ms_sum,
-                latency_n=e.latency_n + more.latency_n,
-                cost_usd_sum=e.cost_usd_sum + more.cost_usd_sum,
-                cost_n=e.cost_n + more.cost_n,
-                quality_sum=e.quality_sum + more.quality_sum,
-                quality_n=e.quality_n + more.quality_n,
-                last_at=latest,
-            )
+            self._totals[key] = self._totals.get(key, Evidence()) + more
 
     def keep(self) -> None:
         """Count the totals in memory as fresh (a reload failed: do not retry it on every call)."""
@@ -206,20 +160,16 @@ class Learner:
         """``e`` with its counts shrunk by the time since it was last observed (discounted Thompson sampling)."""
         if e.last_at is None or e.empty:
             return e
-        age_h = max(0.0, (self._now() - _aware(e.last_at)).total_seconds() / 3600)
+        age_h = max(0.0, (self._now() - e.last_at).total_seconds() / 3600)
         keep = 0.5 ** (age_h / self.config.half_life_h)
         if keep > 0.999:
             return e
-        return Evidence(
+        return replace(
+            e,
             calls=round(e.calls * keep),
             successes=round(e.successes * keep),
-            latency_ms_sum=e.latency_ms_sum,
-            latency_n=e.latency_n,
-            cost_usd_sum=e.cost_usd_sum,
-            cost_n=e.cost_n,
             quality_sum=e.quality_sum * keep,
             quality_n=round(e.quality_n * keep),
-            last_at=e.last_at,
         )
 
     def _draw(self, models: list[str], evidence: list[Evidence]) -> list[tuple[float, int, str]]:
@@ -278,8 +228,3 @@ def _why(weights: LearnConfig, a: Evidence, b: Evidence) -> str:
 
 def _num(value: float | None) -> str:
     return "unknown" if value is None else f"{value:.2f}"
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands times back without an offset; the store keeps them in UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -1,10 +1,8 @@
-"""The learning router's totals in the store: folded in as rows are written, loaded whole, rebuilt from rows.
+"""The learning router's totals in the store: loaded whole, feedback folded in, rebuilt from rows.
 
-``routing_stat`` holds one row per (task type, model). The recorder (:mod:`server.store.record_batches`) adds to
-it in the transaction that writes the ``delegation`` rows (``fold``), replayed batches included, with
-``UPDATE ... SET calls = calls + n``, so two processes writing at once both count (a read-modify-write would lose
-one). ``rebuild`` recomputes every row from ``delegation``, ``feedback``
-and ``consensus_run``; a test pins the folded totals to it.
+``routing_stat`` holds one row per (task type, model). The recorder adds to it in the transaction that writes the
+``delegation`` rows (:func:`server.store.routing_totals.fold`, beside the table). ``rebuild`` recomputes every row
+from ``delegation``, ``feedback`` and ``consensus_run``; a test pins the folded totals to it.
 
 The totals hold every project's feedback; a session's learner loads them with :func:`load_for`, which takes back
 the feedback given through MCP in other projects (``feedback.project_dir``), so it moves routing only where it
@@ -13,132 +11,18 @@ was given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import replace
 
-from sqlalchemy import Connection, Engine, case, delete, func, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Engine, case, delete, func
 from sqlmodel import Session, SQLModel, col, select
 
-from server.routing.classify import classify
-from server.routing.learn import Evidence, Learner
-from server.routing.outcomes import counts_for_model
+from server.routing.learn import Learner
 from server.store.models import AgentSession, ConsensusRun, Delegation, Feedback, RoutingStat, SolveRun
+from server.store.routing_evidence import Evidence
+from server.store.routing_totals import Key, Totals, apply, totals_from_rows
 
-__all__ = [
-    "Totals",
-    "evidence_of",
-    "fold",
-    "fold_feedback",
-    "learned_from",
-    "load",
-    "load_for",
-    "rebuild",
-    "refresh",
-    "totals_from_rows",
-]
-
-
-@dataclass
-class Totals:
-    """Increments for one (task type, model)."""
-
-    calls: int = 0
-    successes: int = 0
-    latency_ms_sum: float = 0.0
-    latency_n: int = 0
-    cost_usd_sum: float = 0.0
-    cost_n: int = 0
-    quality_sum: float = 0.0
-    quality_n: int = 0
-    last_at: datetime | None = None
-    session_id: str | None = None
-    touched: bool = field(default=False, repr=False)
-
-    def attempt(self, row: Delegation) -> None:
-        self.calls += 1
-        if row.status == "ok":
-            self.successes += 1
-            if row.latency_ms is not None:
-                self.latency_ms_sum += row.latency_ms
-                self.latency_n += 1
-            if row.cost_usd is not None:
-                self.cost_usd_sum += row.cost_usd
-                self.cost_n += 1
-        self.seen(row.created_at, row.session_id)
-
-    def signal(self, quality: float, at: datetime | None, session_id: str | None, count: int = 1) -> None:
-        self.quality_sum += quality
-        self.quality_n += count
-        self.seen(at, session_id)
-
-    def seen(self, at: datetime | None, session_id: str | None) -> None:
-        self.touched = True
-        if at is not None and (self.last_at is None or at >= self.last_at):
-            self.last_at, self.session_id = at, session_id
-
-
-Key = tuple[str, str]
-
-
-def _model_id(row: Delegation) -> str:
-    return f"{row.provider}:{row.model}"
-
-
-def _delegate_attempt(row: Delegation) -> bool:
-    """A delegate attempt the router learns success, latency and cost from (consensus and solve calls run in
-    parallel; solve's are learned from through their scores)."""
-    return (
-        row.task_type is not None
-        and row.consensus_run_id is None
-        and row.solve_node_id is None
-        and not row.cache_hit
-        and counts_for_model(row.status)  # a missing key, a refusal or the client's deadline is not the model's
-    )
-
-
-def totals_from_rows(
-    rows: Iterable[SQLModel], questions: dict[str, str] | None = None, tasks: dict[str, str] | None = None
-) -> dict[Key, Totals]:
-    """What ``rows`` add: delegate attempts' outcomes, and the quality of consensus members and of solve answers
-    (their check or judge score) under the question's or task's type.
-
-    ``questions`` maps consensus run ids to their question, ``tasks`` solve run ids to their task (runs in
-    ``rows`` are looked up there too).
-    """
-    rows = list(rows)
-    asked = dict(questions or {})
-    asked.update({run.id: run.question for run in rows if isinstance(run, ConsensusRun)})
-    solved = dict(tasks or {})
-    solved.update({run.id: run.task for run in rows if isinstance(run, SolveRun)})
-    out: dict[Key, Totals] = {}
-    for row in rows:
-        if not isinstance(row, Delegation):
-            continue
-        if _delegate_attempt(row):
-            out.setdefault((row.task_type or "", _model_id(row)), Totals()).attempt(row)
-        elif row.quality is not None and row.consensus_run_id in asked:
-            key = (classify(asked[row.consensus_run_id]), _model_id(row))
-            out.setdefault(key, Totals()).signal(row.quality, row.created_at, row.session_id)
-        elif row.quality is not None and row.solve_node_id is not None and row.request_id in solved:
-            key = (classify(solved[row.request_id]), _model_id(row))
-            out.setdefault(key, Totals()).signal(row.quality, row.created_at, row.session_id)
-    return out
-
-
-def fold(conn: Connection, rows: Sequence[SQLModel]) -> None:
-    """Add what ``rows`` say to ``routing_stat``, in ``conn``'s transaction (the caller commits): to the whole
-    store's totals and to the totals of the person each delegation names."""
-    _apply(conn, totals_from_rows(rows))
-    runs = [row for row in rows if not isinstance(row, Delegation)]
-    people: dict[str, list[SQLModel]] = {}
-    for row in rows:
-        if isinstance(row, Delegation) and row.user:
-            people.setdefault(row.user, []).append(row)
-    for user, theirs in sorted(people.items()):
-        _apply(conn, totals_from_rows([*runs, *theirs]), user)
+__all__ = ["fold_feedback", "learned_from", "load", "load_for", "rebuild", "refresh"]
 
 
 def fold_feedback(db: Session, before: Feedback | None, after: Feedback) -> None:
@@ -147,10 +31,10 @@ def fold_feedback(db: Session, before: Feedback | None, after: Feedback) -> None
     if before is not None:
         totals.signal(-float(before.good), None, None, count=-1)
     totals.signal(float(after.good), after.updated_at, after.session_id)
-    _apply(db.connection(), {(after.task_type, after.model): totals})
+    apply(db.connection(), {(after.task_type, after.model): totals})
     user = _user_of(db, after.session_id)
     if user:
-        _apply(db.connection(), {(after.task_type, after.model): totals}, user)
+        apply(db.connection(), {(after.task_type, after.model): totals}, user)
 
 
 def _user_of(db: Session, session_id: str | None) -> str | None:
@@ -159,54 +43,12 @@ def _user_of(db: Session, session_id: str | None) -> str | None:
     return found.user if found is not None else None
 
 
-def _apply(conn: Connection, increments: dict[Key, Totals], user: str = "") -> None:
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    table = RoutingStat.__table__  # pyright: ignore[reportAttributeAccessIssue]
-    for (task_type, model), t in sorted(increments.items()):
-        conn.execute(insert(table).values(**_zero(task_type, model), user=user).on_conflict_do_nothing())  # pyright: ignore[reportUnknownArgumentType]
-        values = {
-            "calls": col(RoutingStat.calls) + t.calls,
-            "successes": col(RoutingStat.successes) + t.successes,
-            "latency_ms_sum": col(RoutingStat.latency_ms_sum) + t.latency_ms_sum,
-            "latency_n": col(RoutingStat.latency_n) + t.latency_n,
-            "cost_usd_sum": col(RoutingStat.cost_usd_sum) + t.cost_usd_sum,
-            "cost_n": col(RoutingStat.cost_n) + t.cost_n,
-            "quality_sum": col(RoutingStat.quality_sum) + t.quality_sum,
-            "quality_n": col(RoutingStat.quality_n) + t.quality_n,
-        }
-        statement = update(RoutingStat).where(
-            col(RoutingStat.task_type) == task_type, col(RoutingStat.model) == model, col(RoutingStat.user) == user
-        )
-        conn.execute(statement.values(**values))
-        if t.last_at is not None:
-            # Only ever moves forward, whoever commits last.
-            newer = (col(RoutingStat.last_at).is_(None)) | (col(RoutingStat.last_at) < t.last_at)
-            conn.execute(
-                statement.where(newer).values(last_at=t.last_at, session_id=t.session_id)  # pyright: ignore[reportUnknownMemberType]
-            )
-
-
-def _zero(task_type: str, model: str) -> dict[str, object]:
-    return {
-        "task_type": task_type,
-        "model": model,
-        "calls": 0,
-        "successes": 0,
-        "latency_ms_sum": 0.0,
-        "latency_n": 0,
-        "cost_usd_sum": 0.0,
-        "cost_n": 0,
-        "quality_sum": 0.0,
-        "quality_n": 0,
-    }
-
-
 def load(engine: Engine, user: str = "") -> dict[Key, Evidence]:
     """Every (task type, model)'s totals, the whole store's or ``user``'s: one select of a table with a row per
     pair and person (dozens, not millions)."""
     with Session(engine) as db:
         rows = db.exec(select(RoutingStat).where(col(RoutingStat.user) == user)).all()
-        return {(r.task_type, r.model): evidence_of(r) for r in rows}
+        return {(r.task_type, r.model): Evidence.of(r) for r in rows}
 
 
 def load_for(engine: Engine, project_dir: str | None, user: str = "") -> dict[Key, Evidence]:
@@ -243,21 +85,7 @@ def load_for(engine: Engine, project_dir: str | None, user: str = "") -> dict[Ke
 
 def learned_from(rows: Sequence[SQLModel]) -> dict[Key, Evidence]:
     """What ``rows`` add, as evidence to hand :meth:`Learner.add` once they are written."""
-    return {key: _as_evidence(t) for key, t in totals_from_rows(rows).items()}
-
-
-def _as_evidence(t: Totals) -> Evidence:
-    return Evidence(
-        calls=t.calls,
-        successes=t.successes,
-        latency_ms_sum=t.latency_ms_sum,
-        latency_n=t.latency_n,
-        cost_usd_sum=t.cost_usd_sum,
-        cost_n=t.cost_n,
-        quality_sum=t.quality_sum,
-        quality_n=t.quality_n,
-        last_at=t.last_at,
-    )
+    return {key: t.evidence for key, t in totals_from_rows(rows).items()}
 
 
 def refresh(learner: Learner, engine: Engine, project_dir: str | None = None) -> None:
@@ -268,21 +96,6 @@ def refresh(learner: Learner, engine: Engine, project_dir: str | None = None) ->
 
     user = current_identity().user if learner.config.scope == "user" else ""
     learner.replace(load_for(engine, project_dir, user))
-
-
-def evidence_of(r: RoutingStat) -> Evidence:
-    """One stored ``routing_stat`` row as the learner's :class:`Evidence`."""
-    return Evidence(
-        calls=r.calls,
-        successes=r.successes,
-        latency_ms_sum=r.latency_ms_sum,
-        latency_n=r.latency_n,
-        cost_usd_sum=r.cost_usd_sum,
-        cost_n=r.cost_n,
-        quality_sum=r.quality_sum,
-        quality_n=r.quality_n,
-        last_at=r.last_at,
-    )
 
 
 def rebuild(engine: Engine) -> int:
@@ -309,6 +122,6 @@ def rebuild(engine: Engine) -> int:
                     )
         db.connection().execute(delete(RoutingStat))
         for user, totals in people.items():
-            _apply(db.connection(), totals, user)
+            apply(db.connection(), totals, user)
         db.commit()
     return len(people[""])

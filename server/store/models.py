@@ -1,8 +1,8 @@
 """The store's tables: a documented public schema (see docs/schema.md).
 
 Users query these tables with their own tools (psql, sqlite3, Datasette, Grafana), so table and column
-names are a public contract: add columns through migrations, never rename. All times are timezone-aware UTC
-(stored as UTC; SQLite keeps them without an offset).
+names are a public contract: add columns through migrations, never rename. Every time column is a
+``UtcDateTime`` (``server.store.types``): stored as UTC, read back timezone-aware UTC on SQLite and PostgreSQL.
 Every table carries ``session_id`` (the Claude Code session, when there is one).
 """
 
@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from server.store.types import UtcDateTime
 
 __all__ = [
     "AgentLog",
@@ -55,8 +57,10 @@ class RawEvent(SQLModel, table=True):
     event_id: str = Field(unique=True, max_length=200, description="The spool file's name.")
     session_id: str | None = Field(default=None, index=True, max_length=200)
     event_name: str = Field(index=True, max_length=100)
-    received_at: datetime = Field(index=True, description="When the hook wrote the event (spool file mtime).")
-    ingested_at: datetime = Field(default_factory=utcnow)
+    received_at: datetime = Field(
+        sa_type=UtcDateTime, index=True, description="When the hook wrote the event (spool file mtime)."
+    )
+    ingested_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow)
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
@@ -79,9 +83,9 @@ class AgentSession(SQLModel, table=True):
     )
     user: str | None = Field(default=None, index=True, max_length=200, description=_USER)
     host: str | None = Field(default=None, max_length=200, description=_HOST)
-    started_at: datetime | None = Field(default=None, index=True)
-    ended_at: datetime | None = None
-    last_event_at: datetime | None = None
+    started_at: datetime | None = Field(sa_type=UtcDateTime, default=None, index=True)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_event_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     cwd: str | None = None
     project: str | None = Field(default=None, index=True, max_length=500)
     models: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -107,7 +111,7 @@ class Prompt(SQLModel, table=True):
     event_id: str = Field(unique=True, max_length=200)
     session_id: str = Field(index=True, max_length=200)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, index=True)
 
 
 class ToolCall(SQLModel, table=True):
@@ -125,8 +129,8 @@ class ToolCall(SQLModel, table=True):
     tool_name: str = Field(index=True, max_length=200)
     agent_id: str | None = Field(default=None, index=True, max_length=200, description="Set inside a subagent.")
     status: str = Field(default="pending", max_length=20, description="ok, error or pending.")
-    started_at: datetime | None = Field(default=None, index=True)
-    ended_at: datetime | None = None
+    started_at: datetime | None = Field(sa_type=UtcDateTime, default=None, index=True)
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     duration_ms: float | None = None
     input_summary: str | None = Field(default=None, sa_column=Column(Text))
     response_summary: str | None = Field(default=None, sa_column=Column(Text))
@@ -143,8 +147,8 @@ class SubagentRun(SQLModel, table=True):
     agent_id: str = Field(unique=True, max_length=200)
     agent_type: str | None = Field(default=None, index=True, max_length=200)
     parent_agent_id: str | None = Field(default=None, max_length=200, description="None: started by the main agent.")
-    started_at: datetime | None = Field(default=None, index=True)
-    stopped_at: datetime | None = None
+    started_at: datetime | None = Field(sa_type=UtcDateTime, default=None, index=True)
+    stopped_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     duration_ms: float | None = None
     transcript_path: str | None = None
     input_tokens: int = 0
@@ -180,7 +184,7 @@ class ModelUsage(SQLModel, table=True):
     model: str = Field(index=True, max_length=200)
     message_id: str = Field(max_length=200)
     request_id: str = Field(default="", max_length=200)
-    created_at: datetime | None = Field(default=None, index=True)
+    created_at: datetime | None = Field(sa_type=UtcDateTime, default=None, index=True)
     input_tokens: int = 0
     output_tokens: int = 0
     cache_read_tokens: int = 0
@@ -214,7 +218,7 @@ class TranscriptMark(SQLModel, table=True):
         sa_column=Column(JSON, nullable=False),
         description="Usage lines refused, by reason (negative, not a number, absurd).",
     )
-    read_at: datetime = Field(default_factory=utcnow)
+    read_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow)
 
 
 class Delegation(SQLModel, table=True):
@@ -230,7 +234,21 @@ class Delegation(SQLModel, table=True):
     attempt: int = Field(default=0, description="0 for the first candidate, n for the n-th fallback.")
     provider: str = Field(index=True, max_length=200)
     model: str = Field(index=True, max_length=200)
-    task_type: str | None = Field(default=None, index=True, max_length=100)
+    task_type: str | None = Field(
+        default=None,
+        index=True,
+        max_length=100,
+        description="The task type (code_fix, ui, ...): a delegate call's; a consensus call's question's. NULL on "
+        "solve calls (the task's type is the classification of solve_run.task) and on consensus rows written before "
+        "migration 0015.",
+    )
+    role: str | None = Field(
+        default=None,
+        index=True,
+        max_length=20,
+        description="What the call was for: member, judge or grouping (a consensus call), solve or solve_judge "
+        "(a solve call); NULL for a delegate attempt.",
+    )
     status: str = Field(index=True, max_length=50, description="ok, or an error class (timeout, rate_limited, ...).")
     error: str | None = Field(default=None, sa_column=Column(Text))
     input_tokens: int = 0
@@ -244,7 +262,7 @@ class Delegation(SQLModel, table=True):
     consensus_run_id: str | None = Field(default=None, index=True, max_length=64)
     output_id: str | None = Field(default=None, max_length=64, description="StoredOutput holding the full answer.")
     solve_node_id: str | None = Field(default=None, index=True, max_length=64, description="The solve node it served.")
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
     quality: float | None = Field(
         default=None, description="0 to 1: a consensus member's judge score / 10, or 1/0 for agreeing with the vote."
     )
@@ -292,7 +310,7 @@ class RoutingStat(SQLModel, table=True):
     cost_n: int = 0
     quality_sum: float = Field(default=0.0, description="Good feedback 1, bad 0, consensus quality 0 to 1.")
     quality_n: int = 0
-    last_at: datetime | None = Field(default=None, description="The latest observation folded in.")
+    last_at: datetime | None = Field(sa_type=UtcDateTime, default=None, description="The latest observation folded in.")
 
 
 class Feedback(SQLModel, table=True):
@@ -313,8 +331,8 @@ class Feedback(SQLModel, table=True):
         max_length=1000,
         description="Where MCP feedback was given: it moves learned routing there only. NULL counts everywhere.",
     )
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
+    updated_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow)
 
 
 class ConsensusRun(SQLModel, table=True):
@@ -332,7 +350,7 @@ class ConsensusRun(SQLModel, table=True):
     total_cost_usd: float | None = Field(default=None, description="None when any call's cost is unknown.")
     cost_known_usd: float | None = Field(default=None, description="The sum of the calls whose cost is known.")
     latency_ms: float | None = None
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
 
 
 class SolveRun(SQLModel, table=True):
@@ -358,7 +376,7 @@ class SolveRun(SQLModel, table=True):
     cost_known_usd: float | None = Field(default=None, description="The sum of the calls whose cost is known.")
     unpriced_calls: int = Field(default=0, description="Calls whose cost is unknown.")
     latency_ms: float | None = None
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
 
 
 class SolveNode(SQLModel, table=True):
@@ -380,7 +398,7 @@ class SolveNode(SQLModel, table=True):
     cost_usd: float | None = Field(default=None, description="The node's calls (answer and judge); NULL if unpriced.")
     latency_ms: float | None = None
     output_id: str | None = Field(default=None, max_length=64, description="StoredOutput holding the answer.")
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
 
 
 class Thread(SQLModel, table=True):
@@ -390,8 +408,8 @@ class Thread(SQLModel, table=True):
 
     thread_id: str = Field(primary_key=True, max_length=64)
     session_id: str | None = Field(default=None, index=True, max_length=200)
-    created_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow)
+    updated_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow)
 
 
 class ThreadMessage(SQLModel, table=True):
@@ -405,7 +423,7 @@ class ThreadMessage(SQLModel, table=True):
     role: str = Field(max_length=20)
     content: str = Field(sa_column=Column(Text, nullable=False))
     model: str | None = Field(default=None, max_length=200)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow)
     project_dir: str | None = Field(
         default=None, max_length=1000, description="The project folder of the session that made it (resolved)."
     )
@@ -420,7 +438,7 @@ class StoredOutput(SQLModel, table=True):
     session_id: str | None = Field(default=None, index=True, max_length=200)
     kind: str = Field(default="delegation", max_length=50)
     content: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow)
     project_dir: str | None = Field(
         default=None, max_length=1000, description="The project folder of the session that made it (resolved)."
     )
@@ -437,7 +455,7 @@ class ProviderEvent(SQLModel, table=True):
     event: str = Field(max_length=50, description="breaker_open, breaker_half_open, breaker_closed or error.")
     error_class: str | None = Field(default=None, max_length=50)
     detail: str | None = Field(default=None, sa_column=Column(Text))
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
 
 
 class RecordBatch(SQLModel, table=True):
@@ -447,7 +465,7 @@ class RecordBatch(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     session_id: str | None = Field(default=None, max_length=200)
-    written_at: datetime = Field(default_factory=utcnow, index=True)
+    written_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
 
 
 class BudgetReservation(SQLModel, table=True):
@@ -459,8 +477,10 @@ class BudgetReservation(SQLModel, table=True):
     session_id: str | None = Field(default=None, index=True, max_length=200)
     model: str = Field(max_length=200)
     amount_usd: float
-    created_at: datetime = Field(default_factory=utcnow, index=True)
-    expires_at: datetime = Field(index=True, description="Ignored after this (a process that died mid-call).")
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
+    expires_at: datetime = Field(
+        sa_type=UtcDateTime, index=True, description="Ignored after this (a process that died mid-call)."
+    )
 
 
 class ApiRequest(SQLModel, table=True):
@@ -490,7 +510,7 @@ class ApiRequest(SQLModel, table=True):
     cache_creation_tokens: int = 0
     query_source: str | None = Field(default=None, max_length=200, description="sdk, or agent:... for a subagent.")
     agent_id: str | None = Field(default=None, index=True, max_length=200, description="Set for a subagent.")
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
 
 
 class ToolDecision(SQLModel, table=True):
@@ -510,7 +530,7 @@ class ToolDecision(SQLModel, table=True):
     source: str | None = Field(default=None, max_length=100, description="What decided (config, user, hook...).")
     success: bool | None = Field(default=None, description="From tool_result.")
     duration_ms: float | None = Field(default=None, description="From tool_result.")
-    created_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow, index=True)
 
 
 class AgentLog(SQLModel, table=True):
@@ -532,4 +552,4 @@ class AgentLog(SQLModel, table=True):
     lines: int = 0
     skipped: int = Field(default=0, description="Lines not understood (skipped).")
     skip_reasons: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    read_at: datetime = Field(default_factory=utcnow)
+    read_at: datetime = Field(sa_type=UtcDateTime, default_factory=utcnow)

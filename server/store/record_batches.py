@@ -26,8 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import SQLModel
 
 from server.private import private_dirs, private_file
-from server.routing.learn_store import fold
 from server.store.models import BudgetReservation, RecordBatch, Thread, utcnow
+from server.store.routing_totals import fold
 from server.team import stamp
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp_types import CallToolResult
 from pydantic import AfterValidator, Field, WithJsonSchema
 
+from server.classify import classify
 from server.engine.consensus.compact import consensus_result
 from server.engine.consensus.members import Member
 from server.engine.consensus.models import Strategy
@@ -17,7 +18,6 @@ from server.engine.consensus.strategies import known_strategy, strategy_help, st
 from server.engine.runtime import Runtime
 from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
-from server.routing.classify import classify
 from server.routing.explicit import model_error
 from server.routing.rank import plan_route
 

@@ -12,19 +12,31 @@ __all__ = ["ConsensusCalls"]
 
 
 class ConsensusCalls(RunCalls):
-    """Calls of run ``ledger.run_id``: ``members`` member slots, then the judge's (and the grouping model's)."""
+    """Calls of run ``ledger.run_id``: ``members`` member slots, then the judge's (and the grouping model's).
 
-    def __init__(self, runtime: Runtime, ledger: RunLedger, max_cost_usd: float | None, members: int) -> None:
+    ``task_type`` is the question's task type, on every row (None: not known).
+    """
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        ledger: RunLedger,
+        max_cost_usd: float | None,
+        members: int,
+        task_type: str | None = None,
+    ) -> None:
         super().__init__(runtime, ledger, max_cost_usd, tool="consensus")
         self.members = members
+        self.task_type = task_type
 
-    def _record(self, slot: int, attempt: Attempt, task_type: str | None) -> None:
+    def _record(self, slot: int, attempt: Attempt, role: str | None) -> None:
         row = delegation_row(
             attempt,
             index=slot,
             request_id=self.ledger.run_id,
             session_id=self.runtime.session_id,
-            task_type=task_type or ("consensus_judge" if slot >= self.members else "consensus"),
+            task_type=self.task_type,
+            role=role or ("judge" if slot >= self.members else "member"),
             consensus_run_id=self.ledger.run_id,
         )
         self.ledger.add_call(slot, row)

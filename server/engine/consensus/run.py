@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import anyio
 from sqlmodel import SQLModel
 
+from server.classify import classify
 from server.engine.consensus.agreement import (
     GROUPING_SYSTEM,
     Grouping,
@@ -34,6 +34,7 @@ from server.engine.consensus.models import ConsensusResult, Strategy
 from server.engine.consensus.prompts import check_answer, member_system_prompt
 from server.engine.consensus.result import RunFacts, assemble_result, run_row
 from server.engine.consensus.strategies import STRATEGIES
+from server.engine.progress import Progress
 from server.engine.runs.ledger import RunLedger
 from server.engine.runs.record import Ended, run_recorded
 from server.engine.runtime import Runtime
@@ -45,9 +46,6 @@ __all__ = ["ConsensusRefused", "ConsensusSpec", "Progress", "run_consensus"]
 JUDGE_SHARE = 0.5
 """Of the time left before the client's timeout when the members start, a ``judge`` run gives them this share;
 the judge gets the rest."""
-
-Progress = Callable[[float, float | None, str], Awaitable[None]]
-"""``(done, total, message)``: told as each member (and the judge) ends."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ class _ConsensusRun:
         self.progress = progress
         self.run_id = uuid.uuid4().hex
         self.ledger = RunLedger(self.run_id, runtime.session_id, runtime.project_dir)
-        self.calls = ConsensusCalls(runtime, self.ledger, spec.max_cost_usd, len(spec.members))
+        self.calls = ConsensusCalls(runtime, self.ledger, spec.max_cost_usd, len(spec.members), classify(spec.question))
         self.members = list(spec.members)
         self.infos = [self.calls.model(m.model) for m in self.members]
         self.strategy = STRATEGIES[spec.strategy]
@@ -228,9 +226,7 @@ class _ConsensusRun:
         left = self._left_s()
         outcome: MemberOutcome | None = None
         with anyio.move_on_after(float("inf") if left is None else left):
-            outcome = await self.calls.call(
-                slot, info, request, StopSignal(reason="timeout"), task_type="consensus_grouping"
-            )
+            outcome = await self.calls.call(slot, info, request, StopSignal(reason="timeout"), role="grouping")
         if outcome is None:
             return mark_unmeasured(grouping, f"grouping model {info.id}: the client's tool timeout came first")
         if not outcome.answered:

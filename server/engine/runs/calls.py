@@ -119,11 +119,11 @@ class RunCalls(ABC):
         return reason
 
     async def call(
-        self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal, *, task_type: str | None = None
+        self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal, *, role: str | None = None
     ) -> MemberOutcome:
         """Make call ``slot`` and record it; a cancelled call is recorded with ``stop.reason`` and re-raised.
 
-        ``task_type`` names the row's task type; default: the subclass's (:meth:`_record`).
+        ``role`` is the row's role (``delegation.role``); default: the subclass's (:meth:`_record`).
         """
         started = time.perf_counter()
         try:
@@ -135,12 +135,12 @@ class RunCalls(ABC):
                 breaker.release_probe()
             status = stop.reason or "cancelled"
             latency_ms = (time.perf_counter() - started) * 1000
-            self._record(slot, Attempt(info, status, latency_ms, error=f"{self.tool}: {status}"), task_type)
+            self._record(slot, Attempt(info, status, latency_ms, error=f"{self.tool}: {status}"), role)
             raise
-        self._record(slot, attempt, task_type)
+        self._record(slot, attempt, role)
         self.cap.settle(slot, attempt.cost_usd)
         return outcome_of(attempt)
 
     @abstractmethod
-    def _record(self, slot: int, attempt: Attempt, task_type: str | None) -> None:
-        """Keep call ``slot``'s delegation row in the ledger (``task_type``: None for the engine's default)."""
+    def _record(self, slot: int, attempt: Attempt, role: str | None) -> None:
+        """Keep call ``slot``'s delegation row in the ledger (``role``: None for the engine's default)."""

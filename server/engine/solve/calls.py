@@ -45,11 +45,11 @@ class SolveCalls(RunCalls):
     def made_for(self, node_id: str) -> int:
         return self._made.get(node_id, 0)
 
-    def _record(self, slot: int, attempt: Attempt, task_type: str | None = None) -> None:
-        del task_type  # a solve call's row is named by its role
+    def _record(self, slot: int, attempt: Attempt, role: str | None = None) -> None:
+        del role  # a solve call's role is its slot's
         node_id, role = self._node_of[slot]
         row = delegation_row(
-            attempt, index=slot, request_id=self.ledger.run_id, session_id=self.runtime.session_id, task_type=role
+            attempt, index=slot, request_id=self.ledger.run_id, session_id=self.runtime.session_id, role=role
         )
         row.solve_node_id = node_id
         self.ledger.add_call(slot, row)

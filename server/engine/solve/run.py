@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import anyio
 from sqlmodel import SQLModel
 
+from server.engine.progress import Progress
 from server.engine.runs.ledger import RunLedger
 from server.engine.runs.outcome import StopSignal
 from server.engine.runs.record import Ended, run_recorded
@@ -33,8 +34,6 @@ __all__ = ["QUALITY_STATUSES", "Progress", "SolveSpec", "run_solve"]
 
 QUALITY_STATUSES = ("ok", "check_failed")
 """Scores that say how good the model's answer was (a check that hung, or a judge that failed, say nothing of it)."""
-Progress = Callable[[float, float | None, str], Awaitable[None]]
-"""``(done, total, message)``: told as each node finishes."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from server.classify import classify
 from server.config import SwitchboardConfig
 from server.engine.consensus.compact import consensus_result
 from server.engine.consensus.members import Member
@@ -178,10 +179,10 @@ async def test_the_judge_scores_anonymous_answers_and_its_pick_becomes_the_final
     assert result.judge is not None and (result.judge.model, result.judge.status) == ("pj:judge", "ok")
     with recorded(engine) as db:
         rows = db.exec(select(Delegation).where(Delegation.consensus_run_id == result.run_id)).all()
-    assert sorted(row.task_type or "" for row in rows if row.model == "judge") == [
-        "consensus_grouping",
-        "consensus_judge",
-    ]
+    assert sorted(row.role or "" for row in rows if row.model == "judge") == ["grouping", "judge"]
+    assert sorted(row.role or "" for row in rows if row.model != "judge") == ["member"] * 3
+    # Every row names the question's task type, not what the call was for.
+    assert {row.task_type for row in rows} == {classify("What is 6 x 7?")}
     assert result.total_cost_usd == pytest.approx((1 + 2 + 3 + 6 + 6) * 7 / 1e6)
 
 

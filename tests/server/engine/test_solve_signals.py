@@ -71,7 +71,7 @@ async def test_a_judge_that_fails_leaves_its_node_unscored_with_the_reason_never
     assert first["error"].startswith("judge pf:judge")
     assert second["score"] == 0.9
     with Session(engine) as db:
-        rows = db.exec(select(Delegation).where(Delegation.task_type == "solve")).all()
+        rows = db.exec(select(Delegation).where(Delegation.role == "solve")).all()
     assert sorted(row.quality for row in rows if row.quality is not None) == [0.9], "no quality from a failed judge"
 
 
@@ -142,7 +142,8 @@ async def test_only_the_models_that_answered_get_a_quality_signal_never_the_judg
     with Session(engine) as db:
         rows = db.exec(select(Delegation)).all()
     assert {row.model for row in rows if row.quality is not None} <= {"good", "weak"}
-    assert all(row.quality is None for row in rows if row.task_type == "solve_judge")
+    assert all(row.quality is None for row in rows if row.role == "solve_judge")
+    assert {(row.role, row.task_type) for row in rows} == {("solve", None), ("solve_judge", None)}
 
 
 async def test_stopped_max_calls_only_when_max_calls_calls_were_made(

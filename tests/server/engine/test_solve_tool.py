@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from server.classify import classify
 from server.engine.solve.models import SolveResult
-from server.routing.classify import classify
 from server.routing.learn_store import rebuild
 from server.settings import Settings
 from server.store.models import BudgetReservation, Delegation, RoutingStat, SolveNode, SolveRun, StoredOutput

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.routing.classify import classify
+from server.classify import classify
 from server.task_types import TASK_TYPE_MEANINGS, TASK_TYPES
 
 TABLE = Path(__file__).parents[3] / "docs" / "task-types.md"

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from server.classify import classify
 from server.config import RoutingConfig, SwitchboardConfig
 from server.providers.registry import ModelInfo, Registry
 from server.routing.breaker import Breakers
-from server.routing.classify import classify
 from server.routing.rank import LatencyStats, Plan, plan_route
 
 

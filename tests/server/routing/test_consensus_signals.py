@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from server.classify import classify
 from server.engine.runtime import Runtime
-from server.routing.classify import classify
 from server.settings import Settings
 from server.store.models import RoutingStat
 from tests.fakes.openai_api import FakeOpenAI

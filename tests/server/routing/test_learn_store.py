@@ -37,7 +37,7 @@ def random_batches(seed: int) -> list[list[SQLModel]]:
                         attempt=slot,
                         provider=provider,
                         model=model,
-                        task_type="consensus",
+                        role="member",
                         status="ok",
                         consensus_run_id=run.id,
                         quality=rng.choice([None, 0.0, 1.0, 0.7]),

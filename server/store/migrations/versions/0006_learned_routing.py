@@ -23,7 +23,7 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The rule of its time (server.routing.outcomes is today's; `switchboard relearn` applies it to history).
+# The rule of its time (server.outcomes is today's; `switchboard relearn` applies it to history).
 _BACKFILL = """
 INSERT INTO routing_stat (task_type, model, calls, successes, latency_ms_sum, latency_n, cost_usd_sum, cost_n,
                           quality_sum, quality_n, last_at)
