@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from server.routing.outcomes import is_model_fault
+from server.outcomes import is_model_fault
 from server.store.models import Delegation, StoredOutput, ThreadMessage
 
 __all__ = ["DelegationItem", "Outcome", "delegation_items", "outcome"]

@@ -33,7 +33,7 @@ class Skip:
     reason: str
     kind: str | None = None
     """The status a refusal is recorded under when the call goes unanswered (``circuit_open``, ``budget``,
-    ``cost_cap``, ``deadline``: none is the model's failure, see ``server.routing.outcomes``); None: not recorded
+    ``cost_cap``, ``deadline``: none is the model's failure, see ``server.outcomes``); None: not recorded
     (a provider not configured, a context window too small)."""
 
 
