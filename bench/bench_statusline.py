@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from server.install import hook_entries, hooks_dir  # noqa: E402
+from server.install.plan import python3  # noqa: E402
 from tests.e2e.claude import CLAUDE, SWITCHBOARD, claude_env, hook_timings_ms, run_claude  # noqa: E402
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, serve_anthropic  # noqa: E402
 
@@ -50,7 +51,7 @@ TARGET_P50_MS = 50.0
 
 
 def _python3() -> str:
-    return shlex.quote(str(Path(shutil.which("python3") or sys.executable).resolve()))
+    return shlex.quote(python3())  # the interpreter install --statusline registers
 
 
 def setups() -> dict[str, dict[str, Any]]:

@@ -539,6 +539,8 @@ def test_install_statusline_sets_the_fast_path_and_uninstall_takes_it_out(tmp_pa
     words = shlex.split(entry["command"], comments=True)
     assert entry["type"] == "command" and is_ours(entry["command"])
     assert words[1:] == ["-I", "-S", str(hooks_dir() / "statusline.py")]
+    # The interpreter itself, not a wrapper script such as pyenv's bash shim (~100 ms before Python starts).
+    assert not Path(words[0]).read_bytes().startswith(b"#!")
     uninstall(target)
     assert target.settings_file.read_bytes() == before
 
