@@ -12,7 +12,7 @@ from pydantic import AfterValidator, Field, WithJsonSchema
 from server.classify import classify
 from server.engine.consensus.compact import consensus_result
 from server.engine.consensus.members import Member
-from server.engine.consensus.models import Strategy
+from server.engine.consensus.models import ConsensusResult, Strategy
 from server.engine.consensus.prompts import Stance
 from server.engine.consensus.strategies import known_strategy, strategy_help, strategy_schema
 from server.engine.runtime import Runtime
@@ -156,7 +156,6 @@ async def consensus(
     from server.engine.consensus.run import ConsensusRefused, ConsensusSpec, run_consensus
 
     seats, default_judge = _members(runtime, question, models, n, stances, judge)
-    asked = None if models else n or (len(stances) if stances else DEFAULT_MEMBERS)
     spec = ConsensusSpec(
         question=question,
         members=tuple(seats),
@@ -173,10 +172,16 @@ async def consensus(
         result = await run_consensus(runtime, spec, progress=progress, deadline=deadline)
     except ConsensusRefused as exc:
         raise ToolError(str(exc)) from exc
-    if asked is not None and len(seats) < asked:
-        wanted = f"asked for {asked} members" if n else f"{asked} members by default"
-        result.notes.insert(0, f"{wanted}, only {len(seats)} configured model(s) could sit (see the providers tool)")
+    asked = None if models else n or (len(stances) if stances else DEFAULT_MEMBERS)
+    _note_shortfall(result, len(seats), asked, n_given=n is not None)
+    return consensus_result(result)
+
+
+def _note_shortfall(result: ConsensusResult, seated: int, asked: int | None, *, n_given: bool) -> None:
+    """Say when fewer members sat than ``asked`` (None: the caller named them), and when too few answered."""
+    if asked is not None and seated < asked:
+        wanted = f"asked for {asked} members" if n_given else f"{asked} members by default"
+        result.notes.insert(0, f"{wanted}, only {seated} configured model(s) could sit (see the providers tool)")
     answered = sum(1 for member in result.members if member.status == "ok")
     if answered < 2 and len(result.members) > 1:
         result.notes.append(f"{answered} of {len(result.members)} members answered: no agreement to measure")
-    return consensus_result(result)
