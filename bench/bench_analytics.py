@@ -41,7 +41,7 @@ from server.analytics import (
     tool_stats,
 )
 from server.analytics.render import render_report
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from server.store.models import ToolCall
 
 TARGET_MS = 100.0

@@ -40,7 +40,7 @@ from server.engine.consensus.run import ConsensusSpec, run_consensus  # noqa: E4
 from server.engine.runtime import Runtime  # noqa: E402
 from server.providers.base import ChatMessage, CompletionRequest  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.store.engine import make_engine, migrate  # noqa: E402
+from server.store.database import make_engine, migrate  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI, Reply  # noqa: E402
 
 MEMBERS = [f"m{i}" for i in range(1, 6)]

@@ -40,7 +40,7 @@ from dashboard.live import store_marks  # noqa: E402
 from dashboard.views import overview  # noqa: E402
 from dashboard.views.overview import start_of_today  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.store.engine import make_engine, migrate  # noqa: E402
+from server.store.database import make_engine, migrate  # noqa: E402
 from server.store.models import (  # noqa: E402
     ConsensusRun,
     Delegation,

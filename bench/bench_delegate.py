@@ -37,7 +37,7 @@ from server.engine.delegate import DelegateParams, delegate
 from server.engine.runtime import Runtime
 from server.service.instance import read_state
 from server.settings import Settings
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from server.store.recorder import Recorder
 from server.tools import SessionOptions, build_server
 from tests.fakes.openai_api import FakeOpenAI

@@ -69,7 +69,7 @@ def _switchboard(root: Path, state: Path) -> Run:
 _IN_PROCESS = """
 import sys, time
 from pathlib import Path
-from server.store.engine import open_store
+from server.store.database import open_store
 from server.store.importer import import_transcripts
 engine = open_store()
 started = time.perf_counter()

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from server.store.engine import make_engine, migrate  # noqa: E402
+from server.store.database import make_engine, migrate  # noqa: E402
 from server.store.ingest import ingest_spool  # noqa: E402
 from server.store.spool import Spool  # noqa: E402
 

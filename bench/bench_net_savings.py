@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlmodel import Session, select
 
 from server.analytics import Window, savings
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.importer import import_transcripts
 from server.store.models import Delegation
 from tests.e2e.claude import SWITCHBOARD, claude_env, run_claude

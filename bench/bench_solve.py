@@ -43,7 +43,7 @@ from server.engine.solve.prompts import ANSWER_SYSTEM  # noqa: E402
 from server.engine.solve.run import SolveSpec, run_solve  # noqa: E402
 from server.providers.base import ChatMessage, CompletionRequest  # noqa: E402
 from server.settings import Settings  # noqa: E402
-from server.store.engine import make_engine, migrate  # noqa: E402
+from server.store.database import make_engine, migrate  # noqa: E402
 from tests.fakes.openai_api import FakeOpenAI  # noqa: E402
 from tests.server.engine.solve_support import Quality, check_command, refining  # noqa: E402
 

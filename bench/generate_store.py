@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import Engine, insert
 from sqlmodel import SQLModel
 
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from server.store.models import (
     AgentSession,
     ConsensusRun,

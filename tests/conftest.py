@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from server.settings import Settings
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 
 EXTERNAL_DATABASE_URL = os.environ.get("SWITCHBOARD_DATABASE_URL")
 

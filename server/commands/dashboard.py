@@ -81,7 +81,7 @@ def _serve_here(args: argparse.Namespace) -> int:
     from server.page_token import page_token, page_url
     from server.service.listen import listen
     from server.settings import Settings
-    from server.store.engine import open_store
+    from server.store.database import open_store
 
     settings = Settings()
     try:

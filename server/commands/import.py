@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from server.settings import Settings
-    from server.store.engine import open_store
+    from server.store.database import open_store
     from server.store.importer import projects_dir
     from server.store.ingest import describe_store_error
 

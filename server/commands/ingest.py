@@ -71,7 +71,7 @@ def _ingest(settings: Settings, args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from server.store.background import ingest_once
-    from server.store.engine import open_store
+    from server.store.database import open_store
     from server.store.ingest import describe_store_error
 
     try:

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from server.routing.learn_store import rebuild
-    from server.store.engine import open_store
+    from server.store.database import open_store
     from server.store.ingest import describe_store_error
 
     try:

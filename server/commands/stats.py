@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from server.config import ConfigError, load_config
-    from server.store.engine import open_store
+    from server.store.database import open_store
     from server.store.ingest import describe_store_error
 
     settings = Settings()

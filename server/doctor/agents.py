@@ -20,7 +20,7 @@ def agent_log_checks(ctx: DoctorContext) -> Iterable[Check]:
     from sqlmodel import Session, col, select
 
     from server.doctor.base import Check
-    from server.store.engine import make_engine
+    from server.store.database import make_engine
     from server.store.models import AgentLog
 
     url = make_url(ctx.settings.resolved_database_url)

@@ -290,7 +290,7 @@ def check_database(ctx: DoctorContext) -> Iterable[Check]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from server.store.engine import _alembic_config, make_engine
+    from server.store.database import _alembic_config, make_engine
 
     url = make_url(ctx.settings.resolved_database_url)
     shown = url.render_as_string(hide_password=True)
@@ -324,7 +324,7 @@ def _known_revision(engine: Any, revision: str) -> bool:
     from alembic.script.revision import ResolutionError
     from alembic.util import CommandError
 
-    from server.store.engine import _alembic_config
+    from server.store.database import _alembic_config
 
     try:
         ScriptDirectory.from_config(_alembic_config(engine)).get_revision(revision)
@@ -336,7 +336,7 @@ def _known_revision(engine: Any, revision: str) -> bool:
 def _sessions_check(url: str) -> Iterable[Check]:
     from sqlmodel import Session, func, select
 
-    from server.store.engine import make_engine
+    from server.store.database import make_engine
     from server.store.models import AgentSession, TranscriptMark
 
     engine = make_engine(url)

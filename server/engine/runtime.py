@@ -38,7 +38,7 @@ CLIENT_MARGIN = 0.9
 
 HEAVY_MODULES = (
     "server.store.models",  # SQLAlchemy and SQLModel come with the tables
-    "server.store.engine",
+    "server.store.database",
     "alembic.command",  # opening the store migrates; importing alembic is most of that on an existing store
     "alembic.config",
     "server.engine.delegate",
@@ -229,7 +229,7 @@ class Runtime:
         return self._engine is not None
 
     def set_store_opener(self, opener: Callable[[], Engine]) -> None:
-        """How to open the store when it is first needed (e.g. :func:`server.store.engine.open_store`)."""
+        """How to open the store when it is first needed (e.g. :func:`server.store.database.open_store`)."""
         self._opener = opener
 
     def open_store_now(self) -> Engine:

@@ -93,7 +93,7 @@ class Service:
         """The store every session writes to, opened (and migrated) once; safe from any thread."""
         with self._engine_lock:
             if self._engine is None:
-                from server.store.engine import open_store
+                from server.store.database import open_store
 
                 self._engine = open_store(self.settings)
             return self._engine

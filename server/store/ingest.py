@@ -21,7 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, func, select
 
 from server.redact import may_hold_secrets, redact
-from server.store.engine import BUSY_TIMEOUT_MS
+from server.store.database import BUSY_TIMEOUT_MS
 from server.store.hook_rows import HookEvent, apply_events
 from server.store.models import RawEvent, utcnow
 from server.store.spool import BadEvent, Spool, SpoolEntry
@@ -128,7 +128,7 @@ def _driver_message(exc: SQLAlchemyError | ValueError) -> str:
 
 def describe_store_error(exc: SQLAlchemyError) -> str:
     """A one-line, secret-free description of a database error."""
-    from server.store.engine import SchemaTooNew
+    from server.store.database import SchemaTooNew
 
     if isinstance(exc, SchemaTooNew):
         return str(exc)

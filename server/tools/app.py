@@ -109,7 +109,7 @@ def _load_config(settings: Settings) -> tuple[SwitchboardConfig, str | None]:
 
 
 def _open_store(settings: Settings) -> Engine:
-    from server.store.engine import open_store
+    from server.store.database import open_store
 
     return open_store(settings)
 
@@ -119,7 +119,7 @@ class SessionOptions:
     """Where a server gets what its settings and config do not say; the defaults are ``serve``'s."""
 
     engine: Engine | None = None
-    """The store; default: :func:`server.store.engine.open_store` (migrated in the background after the handshake,
+    """The store; default: :func:`server.store.database.open_store` (migrated in the background after the handshake,
     and ingested into periodically unless ``ingest`` is False), disposed on exit."""
     environ: Mapping[str, str] | None = None
     """Where keys and ``CLAUDE_CODE_SESSION_ID`` are read; default: the process environment."""

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dashboard.live import StoreWatcher, store_marks, topics_changed
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import Delegation, ProviderEvent
 from tests.dashboard.conftest import LiveServer
 

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from dashboard import build_app
 from dashboard.security import COOKIE_NAME, is_loopback
 from server.settings import Settings
-from server.store.engine import make_engine
+from server.store.database import make_engine
 
 TOKEN = "s3cret-token-value"
 BASE = "http://127.0.0.1:8765"

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from server.redact import redact_text
 from server.settings import Settings
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import AgentSession, Delegation, Prompt, SubagentRun, ToolCall
 from server.store.spool import Spool
 from tests.e2e.claude import (

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from server.commands.service import query_status
 from server.page_token import page_token, page_url
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import ApiRequest
 from tests.e2e.claude import SWITCHBOARD, claude_env, run_claude, run_switchboard, wait_until
 from tests.fakes.anthropic_api import AnthropicFake, Turn, Usage, serve_anthropic

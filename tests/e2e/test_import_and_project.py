@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import AgentSession, Delegation, ModelUsage, RawEvent, SubagentRun
 from tests.e2e.claude import REPO, SWITCHBOARD, claude_env, run_claude, run_switchboard
 from tests.e2e.test_claude_code import MAIN, SUB

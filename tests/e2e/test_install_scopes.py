@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.hook_events import CAPTURE_EVENTS
 from server.store.models import RawEvent
 from server.store.spool import Spool

@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, select
 
 from server.commands.service import query_status
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import ApiRequest, Delegation
 from tests.e2e.claude import ClaudeResult, claude_env, run_claude, run_switchboard, wait_until
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, Usage, serve_anthropic

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from dashboard import build_app
 from server.settings import Settings
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from server.store.models import AgentSession, Prompt, RawEvent
 from tests.dashboard.conftest import serve, stop
 from tests.e2e.claude import claude_env, run_claude, run_switchboard

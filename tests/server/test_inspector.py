@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import Delegation
 from tests.fakes.openai_api import FakeOpenAI, Reply
 

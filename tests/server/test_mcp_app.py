@@ -250,7 +250,7 @@ async def test_without_an_engine_the_server_opens_and_migrates_the_store_on_firs
             result = await client.call_tool("delegate", {"task": "hi"})
     assert not stats.is_error, stats.content
     assert not result.is_error, result.content
-    from server.store.engine import make_engine
+    from server.store.database import make_engine
 
     store = make_engine(settings.resolved_database_url)
     try:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from server.private import private_dirs, private_file
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from tests.dashboard.test_command import Run
 from tests.server.store.spool_support import CAPTURE, hook
 

@@ -23,7 +23,7 @@ import server.tools.app
 from server.config import SwitchboardConfig
 from server.engine.runtime import HEAVY_MODULES, Runtime
 from server.settings import Settings
-from server.store.engine import open_store
+from server.store.database import open_store
 from server.tools.app import SessionOptions, build_server
 
 HEAVY = ("sqlalchemy", "sqlmodel", "alembic", "genai_prices", "openai", "anthropic", "groq", "server.store.models")

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import Delegation
 from tests.e2e.claude import wait_until
 from tests.fakes.openai_api import FakeOpenAI, Reply

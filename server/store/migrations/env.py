@@ -1,4 +1,4 @@
-"""Alembic environment: runs against the engine handed over by ``server.store.engine.migrate``."""
+"""Alembic environment: runs against the engine handed over by ``server.store.database.migrate``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def run_migrations_online() -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Processes migrating at once take turns; the lock ends with this transaction, after the version is
-            # written, so the next one finds the schema current. (SQLite: a file lock in server.store.engine.)
+            # written, so the next one finds the schema current. (SQLite: a file lock in server.store.database.)
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         context.configure(
             connection=connection,

@@ -4,7 +4,7 @@ from alembic import command
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
-from server.store.engine import _alembic_config, make_engine, migrate
+from server.store.database import _alembic_config, make_engine, migrate
 
 # (table, index, columns) of migration 0002, then of migration 0003.
 INDEXES_0002 = [

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import ConsensusRun, Delegation
 from tests.e2e.claude import SWITCHBOARD, ClaudeResult, claude_env, run_claude
 from tests.fakes.anthropic_api import AnthropicFake, Conversation, ToolUse, Turn, serve_anthropic

@@ -20,7 +20,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from sqlmodel import Session, col, func, select
 
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from server.store.models import Delegation, RecordBatch
 from tests.fakes.openai_api import FakeOpenAI
 from tests.server.service.launch import service_env, session, stop_service

@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session, select
 
 from server.engine.solve.models import SolveResult
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import Delegation, SolveNode, SolveRun
 from tests.fakes.openai_api import FakeOpenAI
 from tests.server.engine.solve_support import Quality, check_command, refining

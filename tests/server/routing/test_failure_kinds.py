@@ -20,7 +20,7 @@ from server.analytics.delegations import DelegationStats, delegation_stats
 from server.analytics.health import HealthReport, provider_health
 from server.analytics.window import Window
 from server.outcomes import counts_for_model
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from server.store.models import Delegation, RoutingStat
 from tests.fakes.openai_api import FakeOpenAI, Reply
 

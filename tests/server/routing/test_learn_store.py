@@ -111,7 +111,7 @@ def test_a_projects_learner_counts_its_own_and_the_dashboards_feedback_and_no_ot
 def test_migration_0006_backfills_the_totals_from_delegations_already_stored(database_url: str) -> None:
     from sqlalchemy import text
 
-    from server.store.engine import make_engine, migrate
+    from server.store.database import make_engine, migrate
 
     store = make_engine(database_url)
     try:

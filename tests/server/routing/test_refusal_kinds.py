@@ -19,7 +19,7 @@ from mcp.client.stdio import StdioServerParameters
 from sqlmodel import Session, select
 
 from server.analytics.delegation_items import delegation_items
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from server.store.models import Delegation
 from tests.fakes.openai_api import FakeOpenAI, Reply
 from tests.server.routing.test_failure_kinds import SWITCHBOARD, reports, routing_stats, server_params, stats_text

@@ -22,7 +22,7 @@ from server.page_token import page_token
 from server.service.http import MAX_BODY_BYTES
 from server.service.otel_settings import OTLP_SECRET_HEADER, otlp_secret
 from server.service.telemetry import MAX_COST_USD, parse_logs
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 from server.store.models import AgentSession, ApiRequest, SubagentRun, ToolDecision
 from tests.server.service.launch import SWITCHBOARD_ARGV, service_env, stop_service
 

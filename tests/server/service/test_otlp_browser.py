@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from sqlmodel import Session, select
 
 from server.commands.service import query_status
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import ApiRequest
 from tests.server.service.launch import SWITCHBOARD_ARGV, service_env, stop_service
 

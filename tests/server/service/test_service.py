@@ -23,7 +23,7 @@ from sqlmodel import select
 from server.commands.service import query_status
 from server.service.instance import Instance, is_running
 from server.service.wire import PROTOCOL, run_dir, socket_path
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.models import Delegation
 from tests.e2e.claude import wait_until
 from tests.fakes.openai_api import FakeOpenAI

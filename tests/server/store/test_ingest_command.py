@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from server.cli import main
 from server.settings import Settings
 from server.store.background import ingest_lock, ingest_once, ingest_periodically
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.ingest import IngestReport
 from server.store.spool import Spool
 from tests.server.store.spool_support import CAPTURE, hook, pending, raw_event_count, spool_event

@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, func, select
 
 from server.settings import Settings
-from server.store.engine import make_engine
+from server.store.database import make_engine
 from server.store.ingest import ingest_spool
 from server.store.models import RawEvent, ToolCall
 from server.store.spool import Spool

@@ -8,7 +8,7 @@ import pytest
 from alembic import command
 from sqlalchemy import Engine, text
 
-from server.store.engine import _alembic_config, make_engine, migrate
+from server.store.database import _alembic_config, make_engine, migrate
 
 # (request_id, task_type written before 0015, consensus_run_id, solve_node_id)
 _OLD_ROWS = [

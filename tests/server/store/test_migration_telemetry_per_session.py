@@ -10,7 +10,7 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-from server.store.engine import _alembic_config, make_engine, migrate
+from server.store.database import _alembic_config, make_engine, migrate
 
 
 @pytest.fixture

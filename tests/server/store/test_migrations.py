@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Engine, inspect
 from sqlmodel import SQLModel
 
-from server.store.engine import make_engine, migrate
+from server.store.database import make_engine, migrate
 
 PUBLIC_TABLES = {"session", "prompt", "tool_call", "subagent_run", "delegation", "raw_event", "model_usage"}
 
@@ -49,7 +49,7 @@ def test_migrating_twice_changes_nothing_and_downgrade_to_base_drops_the_tables(
     migrate(engine)
     from alembic import command
 
-    from server.store.engine import _alembic_config
+    from server.store.database import _alembic_config
 
     command.downgrade(_alembic_config(engine), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
@@ -67,7 +67,7 @@ def test_sqlite_store_runs_in_wal_mode_with_a_busy_timeout(engine: Engine) -> No
 
 def test_processes_migrating_a_new_store_at_once_all_succeed(database_url: str) -> None:
     # The MCP server, the dashboard and the SessionEnd ingest may all open a brand-new store at the same moment.
-    script = "import sys; from server.store.engine import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
+    script = "import sys; from server.store.database import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
     procs = [
         subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE, text=True)
         for _ in range(4)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from server.store.engine import SchemaTooNew, migrate
+from server.store.database import SchemaTooNew, migrate
 
 SWITCHBOARD = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "switchboard"
 MESSAGE = "the store's schema is newer than this switchboard: upgrade"
