@@ -68,7 +68,7 @@ async def main(calls: int, write_ahead: bool = True) -> float:
         config = SwitchboardConfig.model_validate(
             {"providers": {"acme": {"base_url": fake.base_url, "models": ["model-a"]}}}
         )
-        server = build_server(Settings(), config, SessionOptions(engine=engine, environ={}, ingest=False))
+        server = build_server(Settings(), config, SessionOptions(store=engine, environ={}, ingest=False))
         direct = AsyncOpenAI(api_key="k", base_url=fake.base_url, max_retries=0)
         messages = [{"role": "user", "content": "ping"}]
         via_mcp: list[float] = []

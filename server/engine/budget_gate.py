@@ -59,7 +59,7 @@ async def apply_budgets(
     await runtime.recorder.settled()  # our last calls' real costs, not just their reservations
     try:
         reservation, (kept, refusals, note) = await anyio.to_thread.run_sync(
-            lambda: reserve(runtime.engine, runtime.session_id, decide, model=model, ttl_s=ttl_s)
+            lambda: reserve(runtime.store, runtime.session_id, decide, model=model, ttl_s=ttl_s)
         )
     except Exception as exc:  # the store or its lock: without the spend a cap cannot be honoured
         message = f"refused before any spend: the budget could not be checked ({exc})"

@@ -261,7 +261,7 @@ async def _build_request(runtime: Runtime, params: DelegateParams) -> tuple[Comp
     thread_id = params.thread_id
     if thread_id:
         await runtime.recorder.settled()  # the thread's last answer may still be on its way to the store
-        found = await anyio.to_thread.run_sync(load_thread, runtime.engine, thread_id, runtime.scope)
+        found = await anyio.to_thread.run_sync(load_thread, runtime.store, thread_id, runtime.scope)
         if found is None:
             raise DelegateError(f"unknown thread_id {thread_id!r}: omit it to start a new thread")
         history = found

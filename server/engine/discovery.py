@@ -102,7 +102,7 @@ async def refresh_learner(runtime: Runtime) -> None:
     from server.routing.learn_store import refresh
 
     try:
-        engine = await runtime.ready_engine()
+        engine = await runtime.ready_store()
         await anyio.to_thread.run_sync(refresh, runtime.learner, engine, runtime.project_dir)
     except (SQLAlchemyError, OSError) as exc:
         logger.warning("learned routing: could not reload routing_stat (%s); using what is in memory", exc)

@@ -111,8 +111,8 @@ class Runtime:
 
     ``pending`` holds provider events (breaker transitions, errors) not yet written; the next call's
     write takes them along, so a breaker flip costs no transaction of its own. The store may not be open yet
-    (the server answers ``initialize`` before paying for migrations): async code awaits :meth:`ready_engine`;
-    the ``engine`` attribute opens it on the spot.
+    (the server answers ``initialize`` before paying for migrations): async code awaits :meth:`ready_store`;
+    the ``store`` attribute opens it on the spot.
     """
 
     settings: Settings
@@ -136,7 +136,7 @@ class Runtime:
     project_dir: str | None = None
     """The session's project folder (:func:`server.engine.scope.project_dir_of`): outputs, threads and feedback
     are kept to it."""
-    _engine: Engine | None = field(default=None, repr=False)
+    _store: Engine | None = field(default=None, repr=False)
     _opener: Callable[[], Engine] | None = field(default=None, repr=False)
     _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _warmed: bool = field(default=False, repr=False)
@@ -147,7 +147,7 @@ class Runtime:
         cls,
         settings: Settings,
         config: SwitchboardConfig,
-        engine: Engine | None = None,
+        store: Engine | None = None,
         *,
         roots: list[Path] | None = None,
         environ: Mapping[str, str] | None = None,
@@ -157,7 +157,7 @@ class Runtime:
     ) -> Runtime:
         """Build the shared resources from the config; no provider SDK is imported here.
 
-        Without ``engine`` the caller names how to open the store with :meth:`set_store_opener`; it is opened
+        Without ``store`` the caller names how to open the store with :meth:`set_store_opener`; it is opened
         on first need. ``shared`` (the service's, for sessions on the same providers) replaces this runtime's own
         breakers, latency statistics, concurrency limit and cache. A config whose providers cannot be built (an
         unknown preset) leaves the runtime without providers and with ``config_error`` set, like a config that did
@@ -188,7 +188,7 @@ class Runtime:
             project_dir=project_dir_of(env, root),
         )
         runtime.breakers.on_transition = runtime.record_transition
-        runtime._engine = engine
+        runtime._store = store
         if common.recorder is not None:
             runtime.recorder, runtime._owns_recorder = common.recorder, False
         return runtime
@@ -211,22 +211,22 @@ class Runtime:
         return anyio.current_time() + self.client_timeout_s * CLIENT_MARGIN
 
     def __post_init__(self) -> None:
-        self.recorder = Recorder(lambda: self.engine, self.settings.spool_dir / "records")
+        self.recorder = Recorder(lambda: self.store, self.settings.spool_dir / "records")
         self._owns_recorder = True
 
     @property
-    def engine(self) -> Engine:
-        """The store's engine; opened here (blocking briefly) if the background opening has not finished.
+    def store(self) -> Engine:
+        """The store (its SQLAlchemy engine); opened here (blocking briefly) if the background opening has not finished.
 
         Raises:
             RuntimeError: there is no store to open.
             Exception: whatever opening the store raised (unreachable database...).
         """
-        return self._engine if self._engine is not None else self.open_store_now()
+        return self._store if self._store is not None else self.open_store_now()
 
     @property
-    def has_engine(self) -> bool:
-        return self._engine is not None
+    def has_store(self) -> bool:
+        return self._store is not None
 
     def set_store_opener(self, opener: Callable[[], Engine]) -> None:
         """How to open the store when it is first needed (e.g. :func:`server.store.database.open_store`)."""
@@ -235,16 +235,16 @@ class Runtime:
     def open_store_now(self) -> Engine:
         """Open the store unless it is open; safe from any thread, only one opening runs."""
         with self._open_lock:
-            if self._engine is None:
+            if self._store is None:
                 if self._opener is None:
                     raise RuntimeError("no store was given to this runtime")
-                self._engine = self._opener()
-            return self._engine
+                self._store = self._opener()
+            return self._store
 
-    async def ready_engine(self) -> Engine:
-        """The store's engine, opened in a worker thread if need be, so the event loop is not blocked."""
-        if self._engine is not None:
-            return self._engine
+    async def ready_store(self) -> Engine:
+        """The store (its SQLAlchemy engine), opened in a worker thread if need be, so the event loop is not blocked."""
+        if self._store is not None:
+            return self._store
         return await anyio.to_thread.run_sync(self.open_store_now)
 
     async def warm(self) -> None:
@@ -323,7 +323,7 @@ class Runtime:
         """Write what the recorder holds (spilling what cannot land); shielded, as those calls cost money."""
         with anyio.CancelScope(shield=True):
             rows = self.take_pending()
-            if rows and self.has_engine:  # provider events alone are not worth opening a store at exit
+            if rows and self.has_store:  # provider events alone are not worth opening a store at exit
                 self.recorder.record(rows, session_id=self.session_id)
             if self._owns_recorder:
                 await anyio.to_thread.run_sync(self.recorder.close)

@@ -84,12 +84,12 @@ async def _warm_and_open_store(runtime: Runtime, handshake: anyio.Event, ingest:
     # Importing the store and the engines, alembic and migrating hold the GIL for a while; even in a thread they
     # would slow the answer to initialize. So they start once the client has that answer (notifications/initialized
     # follows it at once), or a moment after start if the client says nothing; a tool that needs them first
-    # loads them itself (Runtime.warm, ready_engine).
+    # loads them itself (Runtime.warm, ready_store).
     with anyio.move_on_after(WARM_FALLBACK_S):
         await handshake.wait()
     try:
         await runtime.warm()
-        store = await runtime.ready_engine()
+        store = await runtime.ready_store()
     except Exception:
         logger.exception("could not open the store; tools will retry when they need it")
         return
@@ -118,9 +118,9 @@ def _open_store(settings: Settings) -> Engine:
 class SessionOptions:
     """Where a server gets what its settings and config do not say; the defaults are ``serve``'s."""
 
-    engine: Engine | None = None
-    """The store; default: :func:`server.store.database.open_store` (migrated in the background after the handshake,
-    and ingested into periodically unless ``ingest`` is False), disposed on exit."""
+    store: Engine | None = None
+    """The store (its SQLAlchemy engine); default: :func:`server.store.database.open_store` (migrated in the
+    background after the handshake, and ingested into periodically unless ``ingest`` is False), disposed on exit."""
     environ: Mapping[str, str] | None = None
     """Where keys and ``CLAUDE_CODE_SESSION_ID`` are read; default: the process environment."""
     roots: list[Path] | None = None
@@ -150,7 +150,7 @@ def _lifespan(
 ) -> Callable[[MCPServer[Runtime]], AbstractAsyncContextManager[Runtime]]:
     """The lifespan that builds the session's :class:`Runtime` and, unless given a store, opens one after the
     handshake."""
-    engine = options.engine
+    given = options.store
 
     @asynccontextmanager
     async def lifespan(_server: MCPServer[Runtime]) -> AsyncGenerator[Runtime]:
@@ -159,28 +159,28 @@ def _lifespan(
         runtime = Runtime.create(
             resolved,
             cfg,
-            engine,
+            given,
             roots=options.roots,
             environ=options.environ,
             shared=options.shared,
             config_error=problem,
         )
-        if engine is None:
+        if given is None:
             runtime.set_store_opener(options.open_store or partial(_open_store, resolved))
         notice.line = cfg.ignored_notice
         if options.on_runtime is not None:
             options.on_runtime(runtime)
         try:
             async with anyio.create_task_group() as group:
-                if engine is None:
+                if given is None:
                     handshake.done = anyio.Event()
                     group.start_soon(_warm_and_open_store, runtime, handshake.done, options.ingest)
                 yield runtime
                 group.cancel_scope.cancel()
         finally:
             await runtime.aclose()  # the recorder writes what it holds, provider events included
-            if engine is None and options.open_store is None and runtime.has_engine:
-                runtime.engine.dispose()
+            if given is None and options.open_store is None and runtime.has_store:
+                runtime.store.dispose()
 
     return lifespan
 

@@ -47,7 +47,7 @@ async def feedback(
     from server.routing.feedback import FeedbackError, give_feedback
     from server.routing.learn_store import refresh
 
-    engine = await runtime.ready_engine()
+    engine = await runtime.ready_store()
     await runtime.recorder.settled()  # the delegate call being judged may still be on its way to the store
 
     def save() -> Any:

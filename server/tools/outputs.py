@@ -27,7 +27,7 @@ async def _load_output(runtime: Runtime, output_id: str) -> str | None:
     from server.engine.output import load_output
 
     await runtime.recorder.settled()  # an answer just given may still be on its way to the store
-    engine = await runtime.ready_engine()
+    engine = await runtime.ready_store()
     return await anyio.to_thread.run_sync(load_output, engine, output_id, runtime.scope)
 
 

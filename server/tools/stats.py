@@ -36,7 +36,7 @@ _ROWS = {"overview": 3, "section": 10, "detail": 25}
 
 def _engine(ctx: Context[Any, Any]) -> Engine:
     # The app's lifespan yields an object with at least ``engine`` (and ``settings``, maybe ``config``).
-    return ctx.request_context.lifespan_context.engine
+    return ctx.request_context.lifespan_context.store
 
 
 def _current_session(ctx: Context[Any, Any]) -> str:

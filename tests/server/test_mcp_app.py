@@ -53,9 +53,7 @@ def acme_config(fake: FakeOpenAI, **sections: Any) -> SwitchboardConfig:
 
 def server_for(settings: Settings, engine: Engine, config: SwitchboardConfig, tmp_path: Path) -> Any:
     environ = {"ACME_KEY": "sk-test-acme", "CLAUDE_CODE_SESSION_ID": "sess-1"}
-    return build_server(
-        settings, config, SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
-    )
+    return build_server(settings, config, SessionOptions(store=engine, environ=environ, roots=[tmp_path], ingest=False))
 
 
 def rows(engine: Engine) -> list[Delegation]:
@@ -189,7 +187,7 @@ async def test_a_key_echoed_by_the_provider_reaches_neither_the_store_nor_the_cl
     wrong_key = "wrong-key-0123456789abcdef"
     environ = {"ACME_KEY": wrong_key}
     server = build_server(
-        settings, acme_config(fake), SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+        settings, acme_config(fake), SessionOptions(store=engine, environ=environ, roots=[tmp_path], ingest=False)
     )
     with anyio.fail_after(20):
         async with Client(server) as client:
@@ -207,7 +205,7 @@ async def test_a_missing_key_comes_back_naming_the_variable_to_set(
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     server = build_server(
-        settings, acme_config(fake), SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False)
+        settings, acme_config(fake), SessionOptions(store=engine, environ={}, roots=[tmp_path], ingest=False)
     )
     with anyio.fail_after(20):
         async with Client(server) as client:
@@ -228,7 +226,7 @@ async def test_an_anthropic_failure_falls_back_to_an_openai_compatible_provider(
         config.routing.default = ["claude:claude-test", "acme:model-a"]
         environ = {"ACME_KEY": "sk-test-acme", "ANTHROPIC_TEST_KEY": "k-anthropic"}
         server = build_server(
-            settings, config, SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+            settings, config, SessionOptions(store=engine, environ=environ, roots=[tmp_path], ingest=False)
         )
         with anyio.fail_after(20):
             async with Client(server) as client:
@@ -323,7 +321,7 @@ async def test_provider_events_still_pending_at_shutdown_are_written(
 ) -> None:
     runtimes: list[Runtime] = []
     server = build_server(
-        settings, acme_config(fake), SessionOptions(engine=engine, environ={}, ingest=False, on_runtime=runtimes.append)
+        settings, acme_config(fake), SessionOptions(store=engine, environ={}, ingest=False, on_runtime=runtimes.append)
     )
     with anyio.fail_after(20):
         async with Client(server) as client:
@@ -348,7 +346,7 @@ async def test_the_wait_for_the_warm_up_counts_against_the_clients_tool_timeout(
     fake.script("model-a", Reply(kind="hang"))
     environ = {"ACME_KEY": "sk-test-acme", "MCP_TOOL_TIMEOUT": "4000"}
     server = build_server(
-        settings, acme_config(fake), SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+        settings, acme_config(fake), SessionOptions(store=engine, environ=environ, roots=[tmp_path], ingest=False)
     )
     with anyio.fail_after(20):
         async with Client(server) as client:

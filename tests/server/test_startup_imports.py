@@ -109,7 +109,7 @@ async def test_the_store_opens_after_the_handshake_without_waiting_for_a_tool_ca
     with anyio.fail_after(40):
         async with Client(app, mode=mode):
             assert await anyio.to_thread.run_sync(opened.wait, 30)
-    assert runtimes[0].has_engine
+    assert runtimes[0].has_store
 
 
 def test_the_warm_up_list_names_modules_that_exist() -> None:

@@ -156,7 +156,7 @@ async def test_the_first_tool_result_of_a_session_says_once_that_the_project_con
         user_file = Path(trust.user_config_dir()) / "config.toml"
         user_file.write_text(f'[providers.mine]\nbase_url = "{fake.base_url}"\nmodels = ["m"]\n')
         config = load_config(Settings(), cwd=project)
-        server = build_server(Settings(), config, SessionOptions(engine=engine, roots=[project], ingest=False))
+        server = build_server(Settings(), config, SessionOptions(store=engine, roots=[project], ingest=False))
         with anyio.fail_after(60):
             async with Client(server) as client:
                 first = await client.call_tool("delegate", {"task": "hi", "model": "mine:m"})

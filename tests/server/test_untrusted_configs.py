@@ -77,7 +77,7 @@ def configs(draw: st.DrawFn, base_url: str, marker: str) -> tuple[str, list[str]
 
 
 async def _use_every_tool(engine: Engine, cwd: Path, models: list[str], checks: list[str]) -> None:
-    server = build_server(Settings(), load_config(cwd=cwd), SessionOptions(engine=engine, roots=[cwd], ingest=False))
+    server = build_server(Settings(), load_config(cwd=cwd), SessionOptions(store=engine, roots=[cwd], ingest=False))
     with anyio.fail_after(60):
         async with Client(server) as client:
             await client.call_tool("providers", {})

@@ -89,7 +89,7 @@ class RunCalls(ABC):
         budgets = self.runtime.config.budgets
         if budgets.daily_usd is None and budgets.session_usd is None:
             return
-        store = await self.runtime.ready_engine()
+        store = await self.runtime.ready_store()
         await self.runtime.recorder.settled()  # our last calls' real costs, not just their reservations
 
         def decide(spend: Spend) -> tuple[float | None, Spend]:

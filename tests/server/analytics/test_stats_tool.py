@@ -95,7 +95,7 @@ async def test_the_switchboard_app_serves_stats_with_its_config_threshold(engine
 
     add(engine, session("s-1", started_at=utcnow() - timedelta(hours=1), context_tokens=60_000))
     config = SwitchboardConfig(context=ContextConfig(threshold=0.5, window_tokens=100_000))
-    app = build_server(settings, config, SessionOptions(engine=engine, environ={}, ingest=False))
+    app = build_server(settings, config, SessionOptions(store=engine, environ={}, ingest=False))
     with anyio.fail_after(30):
         async with Client(app) as client:
             result = await client.call_tool("stats", {"section": "context"})

@@ -92,5 +92,5 @@ def solve_config(fake: FakeOpenAI, models: list[str], tmp_path: Path, **sections
 
 
 def solve_client(settings: Settings, engine: Engine, config: SwitchboardConfig, tmp_path: Path) -> Client:
-    server = build_server(settings, config, SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False))
+    server = build_server(settings, config, SessionOptions(store=engine, environ={}, roots=[tmp_path], ingest=False))
     return Client(server)

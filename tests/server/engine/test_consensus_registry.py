@@ -85,7 +85,7 @@ async def test_the_tool_refuses_an_unregistered_strategy_and_lists_the_registere
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     server = build_server(
-        settings, config_for(fake), SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False)
+        settings, config_for(fake), SessionOptions(store=engine, environ={}, roots=[tmp_path], ingest=False)
     )
     with anyio.fail_after(20):
         async with Client(server) as client:

@@ -43,7 +43,7 @@ async def call(
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, arguments: dict[str, Any], progress: Any
 ) -> Any:
     server = build_server(
-        settings, config_for(fake), SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False)
+        settings, config_for(fake), SessionOptions(store=engine, environ={}, roots=[tmp_path], ingest=False)
     )
     with anyio.fail_after(20):
         async with Client(server) as client:
@@ -119,7 +119,7 @@ async def test_a_run_shows_in_stats_as_one_consensus_run_over_its_member_calls(
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     server = build_server(
-        settings, config_for(fake), SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False)
+        settings, config_for(fake), SessionOptions(store=engine, environ={}, roots=[tmp_path], ingest=False)
     )
     arguments = {"question": "6 x 7?", "models": ["pb:b1", "pc:c1"], "strategy": "vote"}
     with anyio.fail_after(20):
@@ -138,7 +138,7 @@ async def test_a_cut_final_answer_is_read_back_whole_with_get_output(
     long_answer = "Final answer: 42. " + "Because " * 2_000
     fake.script("b1", Reply(text=long_answer))
     fake.script("c1", Reply(text=long_answer))
-    server = build_server(settings, config, SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False))
+    server = build_server(settings, config, SessionOptions(store=engine, environ={}, roots=[tmp_path], ingest=False))
     arguments = {"question": "6 x 7?", "models": ["pb:b1", "pc:c1"], "strategy": "fastest"}
     with anyio.fail_after(20):
         async with Client(server) as client:
@@ -163,7 +163,7 @@ async def test_a_run_whose_every_member_the_daily_budget_refuses_is_an_error_say
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path
 ) -> None:
     config = priced_config(fake, budgets={"daily_usd": 0.0001})
-    server = build_server(settings, config, SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False))
+    server = build_server(settings, config, SessionOptions(store=engine, environ={}, roots=[tmp_path], ingest=False))
     with anyio.fail_after(20):
         async with Client(server) as client:
             result = await client.call_tool("consensus", {"question": "6 x 7?", "models": ["pb:b1", "pc:c1"]})
@@ -223,7 +223,7 @@ async def test_the_wait_for_the_warm_up_counts_against_the_clients_tool_timeout(
     fake.script("a2", Reply(kind="hang"))
     environ = {"MCP_TOOL_TIMEOUT": "4000"}
     app = build_server(
-        settings, config_for(fake), SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False)
+        settings, config_for(fake), SessionOptions(store=engine, environ=environ, roots=[tmp_path], ingest=False)
     )
     arguments = {"question": "6 x 7?", "models": ["pa:a1", "pb:b1", "pc:c1"], "judge": "pa:a2", "timeout_s": 60}
     with anyio.fail_after(20):

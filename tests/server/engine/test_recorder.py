@@ -89,7 +89,7 @@ async def test_a_store_locked_by_another_process_costs_no_answer_and_its_rows_la
         server = build_server(
             settings,
             config,
-            SessionOptions(engine=engine, environ={"K": "k"}, roots=[tmp_path], ingest=False, on_runtime=hook),
+            SessionOptions(store=engine, environ={"K": "k"}, roots=[tmp_path], ingest=False, on_runtime=hook),
         )
         async with Client(server) as client:
             first = await client.call_tool("delegate", {"task": "one", "task_type": "general"})

@@ -195,7 +195,7 @@ async def test_solve_takes_the_clients_deadline_before_its_warm_up(
     with FakeOpenAI(models=MODELS, responder=first_then_hang) as fake:
         config = solve_config(fake, MODELS, tmp_path, solve={"parallel": 1})
         app = build_server(
-            settings, config, SessionOptions(engine=engine, environ={"MCP_TOOL_TIMEOUT": "4000"}, roots=[tmp_path])
+            settings, config, SessionOptions(store=engine, environ={"MCP_TOOL_TIMEOUT": "4000"}, roots=[tmp_path])
         )
         arguments = {"task": "t", "models": ["pf:good"], "check": "quality", "timeout_s": 60}
         with anyio.fail_after(20):

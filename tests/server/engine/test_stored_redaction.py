@@ -50,7 +50,7 @@ async def call(
     settings: Settings, engine: Engine, fake: FakeOpenAI, tmp_path: Path, tool: str, arguments: dict[str, Any]
 ) -> Any:
     server = build_server(
-        settings, config_for(fake), SessionOptions(engine=engine, environ={}, roots=[tmp_path], ingest=False)
+        settings, config_for(fake), SessionOptions(store=engine, environ={}, roots=[tmp_path], ingest=False)
     )
     with anyio.fail_after(30):
         async with Client(server) as client:

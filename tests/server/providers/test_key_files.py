@@ -59,7 +59,7 @@ def shadow_config(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 async def test_a_key_file_that_is_not_one_token_line_is_named_in_every_error_and_never_shown(
     shadow_config: Path, engine: Engine, tmp_path: Path
 ) -> None:
-    server = build_server(Settings(), load_config(), SessionOptions(engine=engine, roots=[tmp_path], ingest=False))
+    server = build_server(Settings(), load_config(), SessionOptions(store=engine, roots=[tmp_path], ingest=False))
     with anyio.fail_after(60):
         async with Client(server) as client:
             result = await client.call_tool("delegate", {"task": "hi", "model": "acme:m"})

@@ -74,7 +74,7 @@ def server_for(
     return build_server(
         settings,
         config,
-        SessionOptions(engine=engine, environ=environ, roots=[tmp_path], ingest=False, on_runtime=seeded),
+        SessionOptions(store=engine, environ=environ, roots=[tmp_path], ingest=False, on_runtime=seeded),
     )
 
 
@@ -225,7 +225,7 @@ async def test_feedback_on_an_unknown_or_another_sessions_request_is_a_clear_err
         other = build_server(
             settings,
             config,
-            SessionOptions(engine=engine, environ={"K": "k", "CLAUDE_CODE_SESSION_ID": "sess-2"}, ingest=False),
+            SessionOptions(store=engine, environ={"K": "k", "CLAUDE_CODE_SESSION_ID": "sess-2"}, ingest=False),
         )
         async with Client(other) as client:
             foreign = await client.call_tool("feedback", {"request_id": request_id, "good": True})

@@ -45,7 +45,7 @@ async def test_a_renamed_preset_and_a_local_ollama_are_tried_with_no_routing_lis
             }
         )
         server = build_server(
-            settings, config, SessionOptions(engine=engine, environ={"K": "k"}, roots=[tmp_path], ingest=False)
+            settings, config, SessionOptions(store=engine, environ={"K": "k"}, roots=[tmp_path], ingest=False)
         )
         async with Client(server) as client:
             result = await client.call_tool("delegate", {"task": "hello", "task_type": "general"})
