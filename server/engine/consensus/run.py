@@ -220,7 +220,7 @@ class _ConsensusRun:
         prompt = grouping_prompt(self.spec.question, [group.representative for group in grouping.groups])
         request = self.calls.request(prompt.system, prompt.user)
         slot = len(self.members) + 1
-        reason = self.calls.admit(slot, info, request)
+        reason = self.calls.admit(slot, info, request, role="grouping")
         if reason is not None:
             return mark_unmeasured(grouping, f"grouping model {info.id} skipped: {reason}")
         left = self._left_s()

@@ -254,7 +254,10 @@ async def test_the_cost_cap_skips_members_whose_worst_case_does_not_fit(
     assert fake.calls_for("m3") == 0
     assert all(body["max_tokens"] == 4096 for body in fake.requests)
     assert result.total_cost_usd is not None and result.total_cost_usd <= 0.0125
-    assert set(delegations(engine, result.run_id)) == {"m1", "m2"}
+    rows = delegations(engine, result.run_id)
+    # The skipped member made no call: its row is the user's cap's refusal, $0, never the model's failure.
+    assert {model: row.status for model, row in rows.items()} == {"m1": "ok", "m2": "ok", "m3": "cost_cap"}
+    assert rows["m3"].cost_usd == 0.0 and rows["m3"].role == "member"
 
 
 async def test_members_still_running_at_the_deadline_time_out_and_the_rest_decide(
