@@ -32,11 +32,13 @@ class SolveCalls(RunCalls):
         return slot
 
     def refusal(self, slot: int, info: ModelInfo, request: CompletionRequest) -> Refused | None:
-        """Reserve call ``slot`` under the cap and budgets (:meth:`admit`); why it may not start, if it may not."""
-        reason = self.admit(slot, info, request)
-        if reason is None:
+        """Admit call ``slot`` (:meth:`admit`); why it may not start and under which kind (the search's stop reason:
+        ``deadline``, ``cost_cap``, ``budget``), if it may not."""
+        refused = self._refusal(slot, info, request)
+        if refused is None:
             return None
-        return Refused(reason, "cost_cap" if reason.startswith("cost cap") else "budget")
+        self.refuse(slot, info, *refused)
+        return Refused(*refused)
 
     @property
     def made(self) -> int:

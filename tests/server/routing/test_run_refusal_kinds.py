@@ -32,34 +32,23 @@ BASE = (
 )
 BUDGET = "[budgets]\ndaily_usd = 0.000001\n"
 
+QUESTION = {"question": "Is the sky blue?", "models": ["acme:model-a", "acme:model-b"], "judge": "acme:model-j"}
+TASK = {"task": "Say hi.", "models": ["acme:model-a"], "judge": "acme:model-j", "max_calls": 2}
+NO_TIME = {"MCP_TOOL_TIMEOUT": "300"}  # 0.3 s: less than a call needs, so none starts
+
 CASES: dict[str, tuple[str, dict[str, Any], bool, str, str]] = {
     # name: (tool, arguments, under the daily budget, kind, role)
-    "consensus_budget": (
-        "consensus",
-        {"question": "Is the sky blue?", "models": ["acme:model-a", "acme:model-b"], "judge": "acme:model-j"},
-        True,
-        "budget",
-        "member",
-    ),
+    "consensus_budget": ("consensus", QUESTION, True, "budget", "member"),
     "consensus_cost_cap": (
         "consensus",
-        {
-            "question": "Is the sky blue?",
-            "models": ["acme:model-a", "acme:model-b"],
-            "judge": "acme:model-j",
-            "max_cost_usd": 0.0000001,
-        },
+        {**QUESTION, "max_cost_usd": 0.0000001},
         False,
         "cost_cap",
         "member",
     ),
-    "solve_budget": (
-        "solve",
-        {"task": "Say hi.", "models": ["acme:model-a"], "judge": "acme:model-j", "max_calls": 2},
-        True,
-        "budget",
-        "solve",
-    ),
+    "solve_budget": ("solve", TASK, True, "budget", "solve"),
+    "consensus_deadline": ("consensus", QUESTION, False, "deadline", "member"),
+    "solve_deadline": ("solve", TASK, False, "deadline", "solve"),
 }
 
 
@@ -96,7 +85,8 @@ async def test_a_run_whose_calls_are_refused_records_each_as_a_free_row_of_its_k
             if budgeted:
                 config = tmp_path / "capped.toml"
                 config.write_text(BASE.format(url=fake.base_url) + BUDGET)
-            is_error, text = await call(server_params(config, database_url, home, **keys), tool, arguments)
+            timeout = NO_TIME if kind == "deadline" else {}
+            is_error, text = await call(server_params(config, database_url, home, **timeout, **keys), tool, arguments)
         asked = sum(fake.calls_for(model) for model in MODELS) - asked_before
     assert asked == 0, "a refused run asks no model"
     assert is_error or tool == "solve", text
