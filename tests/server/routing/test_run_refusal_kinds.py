@@ -108,3 +108,33 @@ async def test_a_run_whose_calls_are_refused_records_each_as_a_free_row_of_its_k
     assert delegations.errors == {"server_error": 1} and delegations.refusals == {kind: len(expected)}
     acme = next(h for h in health.providers if h.provider == "acme")
     assert acme.failures == 1
+
+
+@pytest.mark.parametrize(("tool", "arguments", "role"), [("consensus", QUESTION, "member"), ("solve", TASK, "solve")])
+async def test_a_run_whose_provider_breaker_is_open_records_free_circuit_open_rows_and_no_model_failure(
+    tool: str, arguments: dict[str, Any], role: str, database_url: str, home: Path, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    engine.dispose()
+    with FakeOpenAI(models=MODELS) as fake:
+        fake.script("model-a", Reply(text="fine"), Reply.error(500))
+        config = tmp_path / "switchboard.toml"
+        config.write_text(BASE.format(url=fake.base_url) + "[resilience]\nbreaker_failures = 1\n")
+        params = server_params(config, database_url, home, ACME_KEY="k", CLAUDE_CODE_SESSION_ID="sess-breaker")
+        with anyio.fail_after(180):
+            # The breaker lives in the server process: the same session finds it open after the provider fault.
+            async with Client(params, read_timeout_seconds=60) as client:
+                for index in range(2):
+                    answer = await client.call_tool("delegate", {"task": f"task {index}", "task_type": "general"})
+                    assert answer.is_error == (index == 1), answer.content
+                asked_before = sum(fake.calls_for(model) for model in MODELS)
+                await client.call_tool(tool, arguments)
+        assert sum(fake.calls_for(model) for model in MODELS) == asked_before, "an open breaker asks no model"
+    run_rows = [row for row in rows(database_url) if row.role is not None]
+    assert run_rows, "the run recorded no row"
+    assert {(row.status, row.cost_usd, row.role) for row in run_rows} == {("circuit_open", 0.0, role)}
+    assert routing_stats(database_url)[("general", "acme:model-a")] == (2, 1)
+    delegations, health = reports(database_url)
+    assert delegations.success_rate == 0.5 and delegations.errors == {"server_error": 1}
+    assert next(h for h in health.providers if h.provider == "acme").failures == 1
