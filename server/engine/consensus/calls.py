@@ -7,6 +7,7 @@ from server.engine.records import Attempt, delegation_row
 from server.engine.runs.calls import RunCalls
 from server.engine.runs.ledger import RunLedger
 from server.engine.runtime import Runtime
+from server.store.models import Delegation
 
 __all__ = ["ConsensusCalls"]
 
@@ -29,8 +30,8 @@ class ConsensusCalls(RunCalls):
         self.members = members
         self.task_type = task_type
 
-    def _record(self, slot: int, attempt: Attempt, role: str | None) -> None:
-        row = delegation_row(
+    def _row(self, slot: int, attempt: Attempt, role: str | None) -> Delegation:
+        return delegation_row(
             attempt,
             index=slot,
             request_id=self.ledger.run_id,
@@ -39,4 +40,3 @@ class ConsensusCalls(RunCalls):
             role=role or ("judge" if slot >= self.members else "member"),
             consensus_run_id=self.ledger.run_id,
         )
-        self.ledger.add_call(slot, row)

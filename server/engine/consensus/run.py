@@ -61,7 +61,8 @@ class ConsensusSpec:
 
 
 class ConsensusRefused(Exception):
-    """Every member was refused by a budget or the run's cost cap before any spend; the message lists why."""
+    """Every member was refused before any spend (a budget, the run's cost cap, the client's deadline); the
+    message lists why."""
 
 
 def _label(member: Member) -> str:
@@ -92,6 +93,7 @@ class _ConsensusRun:
         self.started = time.perf_counter()
         self.deadline = deadline
         """When the whole run must be over (``anyio.current_time()``), if the client's timeout bounds it."""
+        self.calls.deadline = deadline
 
     def _seat_in_order(self) -> None:
         probe = self.calls.request(member_system_prompt(None), self.spec.question)
@@ -143,7 +145,7 @@ class _ConsensusRun:
         )
         if self.members and len(self.refused) == len(self.members):
             reasons = "; ".join(f"{self.members[i].model}: {why}" for i, why in sorted(self.refused.items()))
-            raise ConsensusRefused(f"every member was refused by the budget before any spend: {reasons}")
+            raise ConsensusRefused(f"every member was refused before any spend: {reasons}")
         labels = [_label(member) for member in self.members]
         order = self.finish_order + [i for i in range(len(outcomes)) if i not in self.finish_order]
         decision = await self.strategy.decide(outcomes, labels, order, self)
@@ -220,7 +222,7 @@ class _ConsensusRun:
         prompt = grouping_prompt(self.spec.question, [group.representative for group in grouping.groups])
         request = self.calls.request(prompt.system, prompt.user)
         slot = len(self.members) + 1
-        reason = self.calls.admit(slot, info, request)
+        reason = self.calls.admit(slot, info, request, role="grouping")
         if reason is not None:
             return mark_unmeasured(grouping, f"grouping model {info.id} skipped: {reason}")
         left = self._left_s()

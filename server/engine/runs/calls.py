@@ -14,6 +14,7 @@ import anyio
 
 from server.engine.attempt import try_model
 from server.engine.delegate import DEFAULT_OUTPUT_ESTIMATE
+from server.engine.fallback import MIN_ATTEMPT_S
 from server.engine.records import Attempt, estimate_cost
 from server.engine.runs.cap import CostCap
 from server.engine.runs.ledger import RunLedger
@@ -23,6 +24,7 @@ from server.providers.base import ChatMessage, CompletionRequest
 from server.providers.registry import ModelInfo
 from server.routing.breaker import BreakerState
 from server.routing.budgets import Spend, budget_refusal, reserve
+from server.store.models import Delegation
 
 __all__ = ["ANSWER_TOKENS_UNDER_CAP", "RunCalls", "outcome_of"]
 
@@ -64,6 +66,8 @@ class RunCalls(ABC):
         self.cap = CostCap(max_cost_usd)
         self.tool = tool
         self.spend: Spend | None = None
+        self.deadline: float | None = None
+        """The client's deadline (``anyio.current_time()``), if it bounds the run: no call starts too close to it."""
         self.reservation: str | None = None
         """The run's budget reservation in the store, settled when its rows are recorded."""
 
@@ -104,19 +108,40 @@ class RunCalls(ABC):
             lambda: reserve(store, self.runtime.session_id, decide, model=self.tool, ttl_s=ttl_s)
         )
 
-    def admit(self, slot: int, info: ModelInfo, request: CompletionRequest) -> str | None:
-        """Reserve the call's worst case under the run's cap, then check the daily and session budgets."""
+    def admit(self, slot: int, info: ModelInfo, request: CompletionRequest, *, role: str | None = None) -> str | None:
+        """Check the client's deadline, reserve the call's worst case under the run's cap, then check the daily and
+        session budgets.
+
+        A refusal is recorded as a $0 row of its kind (:meth:`refuse`; ``role`` as for :meth:`call`).
+        """
+        refused = self._refusal(slot, info, request)
+        if refused is not None:
+            self.refuse(slot, info, *refused, role)
+        return None if refused is None else refused[0]
+
+    def _refusal(self, slot: int, info: ModelInfo, request: CompletionRequest) -> tuple[str, str] | None:
+        """Why call ``slot`` may not start and the kind it is recorded under, or None (its worst case reserved)."""
+        if self.deadline is not None and self.deadline - anyio.current_time() <= MIN_ATTEMPT_S:
+            return "not tried: the client's tool timeout (MCP_TOOL_TIMEOUT) was about to pass", "deadline"
         worst = self.worst_case(info, request)
         reason = self.cap.admit(slot, info.id, worst)
-        if reason is not None or worst is None or self.spend is None:
-            return reason
+        if reason is not None:
+            return reason, "cost_cap"  # the user's own max_cost_usd, not a budget running out
+        if worst is None or self.spend is None:
+            return None
         # The run's own reservations count as spent: its members start before any of them is recorded.
         ours = self.cap.committed_usd - worst
         spend = Spend(self.spend.today_usd + ours, self.spend.session_usd + ours)
         reason = budget_refusal(self.runtime.config.budgets, spend, worst, config_file=self.runtime.config_file)
-        if reason is not None:
-            self.cap.settle(slot, 0.0)
-        return reason
+        if reason is None:
+            return None
+        self.cap.settle(slot, 0.0)
+        return reason, "budget"
+
+    def refuse(self, slot: int, info: ModelInfo, reason: str, kind: str, role: str | None = None) -> None:
+        """Record call ``slot``, refused before any request, as a $0 row of ``kind`` (never the model's failure:
+        ``server.outcomes``), recorded with the run's rows through its ledger."""
+        self.ledger.add_refusal(self._row(slot, Attempt(info, kind, 0.0, error=reason, cost_usd=0.0), role))
 
     async def call(
         self, slot: int, info: ModelInfo, request: CompletionRequest, stop: StopSignal, *, role: str | None = None
@@ -141,6 +166,10 @@ class RunCalls(ABC):
         self.cap.settle(slot, attempt.cost_usd)
         return outcome_of(attempt)
 
-    @abstractmethod
     def _record(self, slot: int, attempt: Attempt, role: str | None) -> None:
         """Keep call ``slot``'s delegation row in the ledger (``role``: None for the engine's default)."""
+        self.ledger.add_call(slot, self._row(slot, attempt, role))
+
+    @abstractmethod
+    def _row(self, slot: int, attempt: Attempt, role: str | None) -> Delegation:
+        """Call ``slot``'s delegation row, linked to the run as the engine links it."""

@@ -1,7 +1,8 @@
 """The rows of one run of ``consensus`` or ``solve``, collected as its calls end and written at once.
 
-A run is one run row (``consensus_run``, ``solve_run``), one ``delegation`` row per call, and ``stored_output``
-rows: a consensus run's final answer and each member answer cut for the client, a solve run's node answers.
+A run is one run row (``consensus_run``, ``solve_run``), one ``delegation`` row per call, a $0 ``delegation`` row
+per call refused before it started (budget, cost cap), and ``stored_output`` rows: a consensus run's final answer
+and each member answer cut for the client, a solve run's node answers.
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ class RunLedger:
     def add_call(self, slot: int, row: Delegation) -> None:
         """Keep the delegation row of call ``slot`` (a member index, or the judge's slot after them)."""
         self.delegations[slot] = row
+
+    def add_refusal(self, row: Delegation) -> None:
+        """Keep the $0 row of a call refused before it started: written with the run, but not one of its calls
+        (not in :meth:`costs`, the run's call count or its quality signals)."""
+        self.rows.append(row)
 
     def store_full(self, slot: int | None, text: str, kind: str, output_id: str | None = None) -> str:
         """Keep ``text`` as a stored output; link it from the delegation row of ``slot``; return its id."""

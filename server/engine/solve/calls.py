@@ -10,6 +10,7 @@ from server.engine.runtime import Runtime
 from server.engine.solve.search import Refused
 from server.providers.base import CompletionRequest
 from server.providers.registry import ModelInfo
+from server.store.models import Delegation
 
 __all__ = ["SolveCalls"]
 
@@ -31,11 +32,13 @@ class SolveCalls(RunCalls):
         return slot
 
     def refusal(self, slot: int, info: ModelInfo, request: CompletionRequest) -> Refused | None:
-        """Reserve call ``slot`` under the cap and budgets (:meth:`admit`); why it may not start, if it may not."""
-        reason = self.admit(slot, info, request)
-        if reason is None:
+        """Admit call ``slot`` (:meth:`admit`); why it may not start and under which kind (the search's stop reason:
+        ``deadline``, ``cost_cap``, ``budget``), if it may not."""
+        refused = self._refusal(slot, info, request)
+        if refused is None:
             return None
-        return Refused(reason, "cost_cap" if reason.startswith("cost cap") else "budget")
+        self.refuse(slot, info, *refused)
+        return Refused(*refused)
 
     @property
     def made(self) -> int:
@@ -45,12 +48,16 @@ class SolveCalls(RunCalls):
     def made_for(self, node_id: str) -> int:
         return self._made.get(node_id, 0)
 
-    def _record(self, slot: int, attempt: Attempt, role: str | None = None) -> None:
+    def _row(self, slot: int, attempt: Attempt, role: str | None) -> Delegation:
         del role  # a solve call's role is its slot's
         node_id, role = self._node_of[slot]
         row = delegation_row(
             attempt, index=slot, request_id=self.ledger.run_id, session_id=self.runtime.session_id, role=role
         )
         row.solve_node_id = node_id
-        self.ledger.add_call(slot, row)
+        return row
+
+    def _record(self, slot: int, attempt: Attempt, role: str | None = None) -> None:
+        super()._record(slot, attempt, role)
+        node_id, _ = self._node_of[slot]
         self._made[node_id] = self._made.get(node_id, 0) + 1

@@ -69,6 +69,7 @@ class _SolveRun:
         self.run_id = uuid.uuid4().hex
         self.ledger = RunLedger(self.run_id, runtime.session_id, runtime.project_dir)
         self.calls = SolveCalls(runtime, self.ledger, spec.max_cost_usd)
+        self.calls.deadline = deadline  # the client's: a call too close to it is refused, not started
         self.stop = StopSignal()
         self.scorer = Scorer(
             self.calls,

@@ -169,7 +169,7 @@ async def test_a_run_whose_every_member_the_daily_budget_refuses_is_an_error_say
             result = await client.call_tool("consensus", {"question": "6 x 7?", "models": ["pb:b1", "pc:c1"]})
     assert result.is_error
     text = "".join(getattr(block, "text", "") for block in result.content)
-    assert "every member was refused by the budget before any spend" in text
+    assert "every member was refused before any spend" in text
     assert "pb:b1:" in text and "pc:c1:" in text
     assert fake.requests == []
 
