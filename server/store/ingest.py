@@ -10,12 +10,15 @@ A store that is locked or unreachable stops the run with the files still in the 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, insert
+import orjson
+from sqlalchemy import Connection, Engine, Table, insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, col, func, select
@@ -92,19 +95,7 @@ def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache, lock
             stored = set(db.exec(select(RawEvent.event_id).where(col(RawEvent.event_id).in_(ids))))
             fresh = [event for event in events if event.event_id not in stored]
             if fresh:
-                now = utcnow()
-                rows = [
-                    {
-                        "event_id": e.event_id,
-                        "session_id": e.session_id,
-                        "event_name": e.name,
-                        "received_at": e.received_at,
-                        "ingested_at": now,
-                        "payload": e.payload,
-                    }
-                    for e in fresh
-                ]
-                db.connection().execute(insert(RawEvent.__table__), rows)  # pyright: ignore[reportAttributeAccessIssue]
+                _insert_raw_events(db.connection(), fresh, utcnow())
                 refresh_sessions(db, apply_events(db.connection(), fresh), cache)
                 if any(e.agent != "claude-code" for e in fresh):
                     from server.store.agents.hooked import read_named_logs
@@ -116,6 +107,63 @@ def _store(engine: Engine, events: list[HookEvent], cache: TranscriptCache, lock
         raise
     cache.commit()
     return len(fresh)
+
+
+_RAW_EVENT: Table = RawEvent.__table__  # pyright: ignore[reportAttributeAccessIssue]
+_RAW_COLUMNS = ("event_id", "session_id", "event_name", "received_at", "ingested_at", "payload")
+
+
+def _payload_json(payload: dict[str, Any]) -> str:
+    """What the ``payload`` column's JSON type writes (``json.dumps``), but by orjson where it can.
+
+    A decoded payload holds str keys, str/int/float/bool/None, lists and dicts, and no NaN or infinity
+    (:mod:`server.store.payload` keeps those as their text); orjson writes them as the same JSON values
+    (compact, non-ASCII as UTF-8: read back equal) in 2.6-4.0 µs per bench_ingest event where ``json.dumps``
+    took 19.1. What it refuses, an integer outside 64 bits or a lone surrogate, goes to ``json.dumps``.
+    """
+    try:
+        return orjson.dumps(payload).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(payload)
+
+
+def _insert_raw_events(conn: Connection, events: list[HookEvent], now: datetime) -> None:
+    """One ``raw_event`` row per event, ``ingested_at`` ``now``.
+
+    On SQLite the rows go as tuples to the driver's ``executemany`` (each datetime through its column type's
+    bind processor, the payload serialised by :func:`_payload_json`), skipping SQLAlchemy's per-row parameter
+    building; elsewhere through ``conn.execute(insert(...))`` as before.
+    """
+    if conn.dialect.name != "sqlite":
+        rows = [
+            {
+                "event_id": e.event_id,
+                "session_id": e.session_id,
+                "event_name": e.name,
+                "received_at": e.received_at,
+                "ingested_at": now,
+                "payload": e.payload,
+            }
+            for e in events
+        ]
+        conn.execute(insert(_RAW_EVENT), rows)
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(_RAW_EVENT.c[name].name) for name in _RAW_COLUMNS)
+    sql = f"INSERT INTO {quote(_RAW_EVENT.name)} ({names}) VALUES ({', '.join('?' * len(_RAW_COLUMNS))})"
+    processors = [
+        (i, process)
+        for i, name in enumerate(_RAW_COLUMNS[:-1])
+        if (process := _RAW_EVENT.c[name].type.bind_processor(conn.dialect)) is not None
+    ]
+    values: list[tuple[Any, ...]] = []
+    for e in events:
+        value: list[Any] = [e.event_id, e.session_id, e.name, e.received_at, now]
+        for i, process in processors:
+            value[i] = process(value[i])
+        value.append(_payload_json(e.payload))
+        values.append(tuple(value))
+    conn.exec_driver_sql(sql, values)
 
 
 def _driver_message(exc: SQLAlchemyError | ValueError) -> str:

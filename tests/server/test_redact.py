@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.redact import redact, redact_text
+from server.redact import may_hold_secrets, redact, redact_text
+from server.secret_rules import HINTS
 
 SECRETS = {
     "anthropic-key": "sk-ant-api03-" + "x9Y8z7W6" * 11,
@@ -215,3 +217,21 @@ def test_the_pathological_api_key_list_is_redacted_in_well_under_a_second() -> N
     started = time.perf_counter()
     assert redact_text(text) == text
     assert time.perf_counter() - started < 1.0  # 87 s before the patterns were made linear
+
+
+# Pieces of hints (whole, cut, in upper case) among ordinary characters: texts that hold a hint or just miss one.
+_HINT_PIECES = [piece for hint in HINTS for piece in (hint, hint[:-1], hint[1:], hint.upper())]
+_NEAR_HINTS = st.lists(st.sampled_from(_HINT_PIECES) | st.text(max_size=6), max_size=6).map("".join)
+
+
+@given(text=_NEAR_HINTS)
+def test_the_secret_prefilter_answers_whether_the_text_holds_any_hint(text: str) -> None:
+    lowered = text.lower()
+    assert may_hold_secrets(text) == ("\\u" in lowered or any(hint in lowered for hint in HINTS))
+
+
+@given(value=st.dictionaries(_NEAR_HINTS, _NEAR_HINTS | st.lists(_NEAR_HINTS, max_size=3), max_size=4))
+def test_a_payload_the_prefilter_passes_has_nothing_to_redact(value: dict[str, Any]) -> None:
+    for text in (json.dumps(value), json.dumps(value, ensure_ascii=False)):
+        if not may_hold_secrets(text):
+            assert redact(value) == value

@@ -175,3 +175,18 @@ def test_nesting_over_the_limit_ends_in_a_marker(settings: Settings, engine: Eng
     _, odd_id, _ = spool_around(settings, json.dumps(odd).encode())
     ingest_ok(settings, engine)
     assert json.dumps(stored_payloads(engine)[odd_id]).endswith(f'{{"k": "{TOO_DEEP}"}}' + "}" * (MAX_DEPTH - 1))
+
+
+def test_text_and_numbers_of_every_kind_read_back_equal(settings: Settings, engine: Engine) -> None:
+    payload = {
+        "hook_event_name": "UserPromptSubmit",
+        "session_id": "s1",
+        "prompt": 'héllo ✓ 😀 "quoted" \\ back\nslash\ttab \u2028 \x7f',
+        "n": [0.1, 1e-7, -0.0, 1.5e300, 123456789.123, 18446744073709551615, -9223372036854775808],
+        "nested": {"ключ": [None, True, False, {}, []]},
+    }
+    for data in (json.dumps(payload).encode(), json.dumps(payload, ensure_ascii=False).encode()):
+        _, odd_id, _ = spool_around(settings, data)
+        assert ingest_ok(settings, engine) == (3, 0)
+        assert stored_payloads(engine)[odd_id] == payload
+    assert_every_payload_is_json_the_database_reads(engine)
