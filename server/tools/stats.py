@@ -35,7 +35,7 @@ _ROWS = {"overview": 3, "section": 10, "detail": 25}
 
 
 def _engine(ctx: Context[Any, Any]) -> Engine:
-    # The app's lifespan yields an object with at least ``engine`` (and ``settings``, maybe ``config``).
+    # The app's lifespan yields an object with at least ``store`` (and ``settings``, maybe ``config``).
     return ctx.request_context.lifespan_context.store
 
 

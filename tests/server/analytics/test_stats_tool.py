@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
 
 @dataclass
 class Lifespan:
-    engine: Engine
+    store: Engine
     session_id: str | None = None
 
 
