@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import anyio
 
@@ -101,6 +101,7 @@ async def run_members(
     gate: StartGate | None = None,
     on_finish: OnFinish | None = None,
     sequential: bool = False,
+    deadline_reason: Literal["timeout", "deadline"] = "timeout",
 ) -> list[MemberOutcome]:
     """Run ``members`` until all end, ``should_stop`` says the result is settled, or ``timeout_s`` passes.
 
@@ -112,10 +113,12 @@ async def run_members(
         gate: Checked before each member starts; a reason skips that member.
         on_finish: Awaited as each member ends, including skipped ones.
         sequential: Start the next member only after the previous one ended (``cheapest``).
+        deadline_reason: What a member cut by ``timeout_s`` is recorded as: ``timeout`` (the members' own deadline:
+            the model was too slow) or ``deadline`` (the client's tool timeout decided it: not the model's failure).
 
     Returns:
         One outcome per member: the call's, or ``cancelled`` (stopped because the result was settled),
-        ``timeout`` (the deadline passed first) or ``skipped`` (never started).
+        ``timeout`` / ``deadline`` (the deadline passed first) or ``skipped`` (never started).
     """
     run = _Run(members, call, should_stop, gate or (lambda _index: None), on_finish, anyio.current_time() + timeout_s)
     run.outcomes = [None] * len(members)
@@ -123,7 +126,7 @@ async def run_members(
 
         async def watch_deadline() -> None:
             await anyio.sleep(timeout_s)
-            run.stop.reason = "timeout"
+            run.stop.reason = deadline_reason
             group.cancel_scope.cancel()
 
         async def settle_check() -> None:
@@ -158,6 +161,8 @@ def _unfinished(outcome: MemberOutcome | None, started: bool, stop: StopSignal) 
         return outcome
     if stop.reason == "timeout":
         return MemberOutcome(status="timeout", error="the consensus deadline passed before it answered")
+    if stop.reason == "deadline":
+        return MemberOutcome(status="deadline", error="the client's tool timeout came before it answered")
     if started:
         return MemberOutcome(status="cancelled", error="stopped: the result was settled without it")
     return MemberOutcome(status="skipped", error="the result was settled before it started")

@@ -133,7 +133,7 @@ class _ConsensusRun:
     async def execute(self) -> ConsensusResult:
         await self.calls.load_spend(self._worst_usd())
         await self.runtime.build_providers([info.provider for info in self.infos if info is not None])
-        timeout_s = self._members_deadline_s()  # taken now: the spend and the clients above took some of it
+        timeout_s, by_client = self._members_deadline_s()  # taken now: the spend and the clients took some of it
         outcomes = await run_members(
             self.members,
             self.call_member,
@@ -142,6 +142,7 @@ class _ConsensusRun:
             gate=self.gate,
             on_finish=self.on_finish,
             sequential=self.strategy.sequential,
+            deadline_reason="deadline" if by_client else "timeout",
         )
         if self.members and len(self.refused) == len(self.members):
             reasons = "; ".join(f"{self.members[i].model}: {why}" for i, why in sorted(self.refused.items()))
@@ -166,16 +167,18 @@ class _ConsensusRun:
         judge = max(known, default=0.0) if self.strategy.judged else 0.0
         return sum(known) + judge
 
-    def _members_deadline_s(self) -> float:
-        """The members' deadline: the one asked for, cut short to end within the client's own timeout."""
+    def _members_deadline_s(self) -> tuple[float, bool]:
+        """The members' deadline: the one asked for, cut short to end within the client's own timeout; and
+        whether the client's timeout is what sets it (a member cut then is recorded ``deadline``, not ``timeout``)."""
         asked = self.spec.timeout_s or self.runtime.config.resilience.timeout_s
         left = self._left_s()
         if left is None:
-            return asked
+            return asked, False
         bound = max(0.0, left * (JUDGE_SHARE if self.strategy.judged else 1.0))
         if bound < asked:
             self.notes.append(f"members' deadline cut to {bound:.1f} s to end within the client's tool timeout")
-        return min(asked, bound)
+            return bound, True
+        return asked, False
 
     async def ask_judge(self, answers: list[str]) -> JudgeVerdict | str:
         """The judge's verdict on ``answers``, or why there is none (the judge strategy then falls back to voting).
@@ -197,8 +200,9 @@ class _ConsensusRun:
             return f"judge skipped: {reason}"
         left = self._left_s()
         with anyio.move_on_after(float("inf") if left is None else left):
-            self.judge_outcome = await self.calls.call(slot, info, request, StopSignal(reason="timeout"))
-        outcome = self.judge_outcome or MemberOutcome(status="timeout", error="the client's tool timeout came first")
+            # Only the client's timeout cuts the judge here (its own is the provider's): not the model's failure.
+            self.judge_outcome = await self.calls.call(slot, info, request, StopSignal(reason="deadline"))
+        outcome = self.judge_outcome or MemberOutcome(status="deadline", error="the client's tool timeout came first")
         self.judge_outcome = outcome
         if self.progress is not None:
             await self.progress(self.total_steps, self.total_steps, f"judge {judge_id}: {outcome.status}")
@@ -228,7 +232,7 @@ class _ConsensusRun:
         left = self._left_s()
         outcome: MemberOutcome | None = None
         with anyio.move_on_after(float("inf") if left is None else left):
-            outcome = await self.calls.call(slot, info, request, StopSignal(reason="timeout"), role="grouping")
+            outcome = await self.calls.call(slot, info, request, StopSignal(reason="deadline"), role="grouping")
         if outcome is None:
             return mark_unmeasured(grouping, f"grouping model {info.id}: the client's tool timeout came first")
         if not outcome.answered:

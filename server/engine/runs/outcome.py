@@ -35,4 +35,6 @@ class MemberOutcome:
 class StopSignal:
     """Why running members are being cancelled; a :data:`CallMember` reads it to record the right status."""
 
-    reason: Literal["cancelled", "timeout"] | None = None
+    reason: Literal["cancelled", "timeout", "deadline"] | None = None
+    """``timeout``: the run's own deadline (the model was too slow); ``deadline``: the client's tool timeout (not
+    the model's failure); ``cancelled``: the result was settled or the client cancelled."""

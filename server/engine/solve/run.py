@@ -61,6 +61,9 @@ class _SolveRun:
         self.runtime = runtime
         self.ends_at = anyio.current_time() + spec.timeout_s
         """When the run must be over: its own deadline, or the client's when that comes first."""
+        self.by_client = deadline is not None and deadline < self.ends_at
+        """Whether the client's tool timeout ends the run: a call cut then is recorded ``deadline`` (not the model's
+        failure), one cut by the run's own ``timeout_s`` ``timeout``."""
         if deadline is not None:
             self.ends_at = min(self.ends_at, deadline)
         self.run_s = self.ends_at - anyio.current_time()
@@ -174,7 +177,8 @@ class _SolveRun:
 
             async def deadline() -> None:
                 await anyio.sleep_until(self.ends_at)
-                self.stop.reason = "timeout"  # read by the calls being cancelled, to record why
+                # read by the calls being cancelled, to record why
+                self.stop.reason = "deadline" if self.by_client else "timeout"
                 group.cancel_scope.cancel()
 
             group.start_soon(deadline)
@@ -192,7 +196,9 @@ class _SolveRun:
         for node in self.nodes:
             if node.status != "running":
                 continue
-            if stop_reason == "deadline":
+            if stop_reason == "deadline" and self.by_client:
+                node.finish(status="deadline", error=f"the client's tool timeout ({self.run_s:.1f} s) came first")
+            elif stop_reason == "deadline":
                 node.finish(status="timeout", error=f"the run's {self.run_s:.1f} s deadline came first")
             else:
                 node.finish(status="cancelled", error=f"stopped: the run ended ({stop_reason}) before it finished")

@@ -145,6 +145,6 @@ def test_a_hanging_member_and_judge_do_not_make_claude_codes_tool_timeout_fire(t
     arguments = {**ARGUMENTS, "strategy": "judge", "judge": "pj:j1", "timeout_s": 60}
     run = run_session(tmp_path, arguments, replies, MCP_TOOL_TIMEOUT="6000")
     assert run.tool_result["final_answer"] == "Final answer: 42"
-    assert [m["status"] for m in run.tool_result["members"]] == ["ok", "ok", "timeout"]
-    assert run.tool_result["judge"]["status"] == "timeout"
+    assert [m["status"] for m in run.tool_result["members"]] == ["ok", "ok", "deadline"]
+    assert run.tool_result["judge"]["status"] == "deadline"
     assert run.tool_result["latency_ms"] < 6_000

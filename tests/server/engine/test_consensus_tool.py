@@ -235,5 +235,5 @@ async def test_the_wait_for_the_warm_up_counts_against_the_clients_tool_timeout(
     assert not result.is_error, result.content
     data = result.structured_content
     assert data is not None and data["final_answer"] == "Final answer: 42"
-    assert [m["status"] for m in data["members"]] == ["ok", "ok", "timeout"]
-    assert data["judge"]["status"] == "timeout"
+    assert [m["status"] for m in data["members"]] == ["ok", "ok", "deadline"]
+    assert data["judge"]["status"] == "deadline"

@@ -207,4 +207,5 @@ async def test_solve_takes_the_clients_deadline_before_its_warm_up(
     assert not result.is_error, text_of(result)
     data = solved(result)
     assert data["best_score"] == 0.5 and data["stop_reason"] == "deadline"
-    assert json.dumps(data).count('"timeout"') >= 1
+    # The hanging call was cut by the client's tool timeout: recorded as such, not as the model's timeout.
+    assert [n["status"] for n in data["nodes"]][-1] == "deadline"
