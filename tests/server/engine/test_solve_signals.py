@@ -3,7 +3,6 @@ the deadline say what happened. Through the in-memory MCP client, on fake models
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
