@@ -25,6 +25,7 @@ from sqlmodel import Session, col, func, select
 
 from server.redact import may_hold_secrets, redact
 from server.store.database import BUSY_TIMEOUT_MS
+from server.store.driver_insert import sqlite_insert_many
 from server.store.hook_rows import HookEvent, apply_events
 from server.store.models import RawEvent, utcnow
 from server.store.spool import BadEvent, Spool, SpoolEntry
@@ -130,9 +131,8 @@ def _payload_json(payload: dict[str, Any]) -> str:
 def _insert_raw_events(conn: Connection, events: list[HookEvent], now: datetime) -> None:
     """One ``raw_event`` row per event, ``ingested_at`` ``now``.
 
-    On SQLite the rows go as tuples to the driver's ``executemany`` (each datetime through its column type's
-    bind processor, the payload serialised by :func:`_payload_json`), skipping SQLAlchemy's per-row parameter
-    building; elsewhere through ``conn.execute(insert(...))`` as before.
+    On SQLite through :func:`~server.store.driver_insert.sqlite_insert_many`, the payload serialised by
+    :func:`_payload_json`; elsewhere through ``conn.execute(insert(...))``.
     """
     if conn.dialect.name != "sqlite":
         rows = [
@@ -148,22 +148,8 @@ def _insert_raw_events(conn: Connection, events: list[HookEvent], now: datetime)
         ]
         conn.execute(insert(_RAW_EVENT), rows)
         return
-    quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(_RAW_EVENT.c[name].name) for name in _RAW_COLUMNS)
-    sql = f"INSERT INTO {quote(_RAW_EVENT.name)} ({names}) VALUES ({', '.join('?' * len(_RAW_COLUMNS))})"
-    processors = [
-        (i, process)
-        for i, name in enumerate(_RAW_COLUMNS[:-1])
-        if (process := _RAW_EVENT.c[name].type.bind_processor(conn.dialect)) is not None
-    ]
-    values: list[tuple[Any, ...]] = []
-    for e in events:
-        value: list[Any] = [e.event_id, e.session_id, e.name, e.received_at, now]
-        for i, process in processors:
-            value[i] = process(value[i])
-        value.append(_payload_json(e.payload))
-        values.append(tuple(value))
-    conn.exec_driver_sql(sql, values)
+    values = ((e.event_id, e.session_id, e.name, e.received_at, now, _payload_json(e.payload)) for e in events)
+    sqlite_insert_many(conn, _RAW_EVENT, _RAW_COLUMNS, values, bound={"payload"})
 
 
 def _driver_message(exc: SQLAlchemyError | ValueError) -> str:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, cast, func
+from sqlalchemy import Engine, cast, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Session, select
 
@@ -190,3 +192,19 @@ def test_text_and_numbers_of_every_kind_read_back_equal(settings: Settings, engi
         assert ingest_ok(settings, engine) == (3, 0)
         assert stored_payloads(engine)[odd_id] == payload
     assert_every_payload_is_json_the_database_reads(engine)
+
+
+def test_raw_event_times_are_stored_in_the_text_the_orm_writes(settings: Settings, engine: Engine) -> None:
+    """raw_event's fast insert writes its times as SQLAlchemy does for every other row (SQLite keeps the text)."""
+    capture(settings, json.dumps(hook("Stop", session_id="s1")).encode())
+    assert ingest_ok(settings, engine) == (1, 0)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT received_at, ingested_at FROM raw_event")).one()
+        started = conn.execute(text("SELECT started_at FROM session WHERE session_id = 's1'")).scalar_one()
+    if engine.dialect.name == "sqlite":
+        for stored in (*row, started):
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", stored), stored
+        assert row[0] == started  # the session starts at its one event, to the microsecond, in the same text
+    with Session(engine) as db:
+        event = db.exec(select(RawEvent)).one()
+        assert event.received_at.tzinfo is not None and event.received_at.utcoffset() == timedelta(0)

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
+import subprocess
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
-from sqlalchemy import DateTime, Engine, func
+from sqlalchemy import DateTime, Engine, func, text
 from sqlalchemy.exc import StatementError
 from sqlmodel import Session, SQLModel, col, select
 
+from server.settings import Settings
+from server.store.importer import import_transcripts
+from server.store.ingest import ingest_spool
 from server.store.models import Delegation, RoutingStat
+from server.store.spool import Spool
 from server.store.types import UtcDateTime
+from tests.fakes.projects_folder import write_projects
 
 _PARIS_SUMMER = timezone(timedelta(hours=2))
 
@@ -44,3 +53,37 @@ def test_a_naive_time_is_refused_rather_than_guessed(engine: Engine) -> None:
         db.add(Delegation(request_id="r", provider="p", model="m", status="ok", created_at=datetime(2026, 7, 1)))
         with pytest.raises(StatementError, match="naive datetime"):
             db.commit()
+
+
+def test_an_import_and_an_ingest_store_every_time_in_sqlalchemy_s_own_text(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """On SQLite a time is text: the fast inserts (usage rows, raw events) write it as the ORM does, so it sorts and
+    compares with every other row's (sqlite3's own adapter wrote '2026-12-06 04:14:40+00:00')."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL stores a timestamp with time zone, not a text")
+    root = tmp_path / "projects"
+    write_projects(root, sessions=3, turns=6)
+    import_transcripts(engine, root)
+    capture = Path(__file__).parents[3] / "hooks" / "capture.sh"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(settings.home), "SWITCHBOARD_HOME": str(settings.home)}
+    stop = json.dumps({"hook_event_name": "Stop", "session_id": "s1", "transcript_path": "", "cwd": "/w"})
+    subprocess.run(["/bin/sh", str(capture)], input=stop.encode(), env=env, check=True, timeout=30)
+    assert ingest_spool(engine, Spool(settings.spool_dir)).ingested == 1
+    stamp = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]"
+    checked: dict[str, int] = {}
+    odd: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for table in SQLModel.metadata.tables.values():
+            for column in table.columns:
+                if type(column.type) is not UtcDateTime:
+                    continue
+                name = f"{table.name}.{column.name}"
+                query = f'SELECT "{column.name}" FROM "{table.name}" WHERE "{column.name}" IS NOT NULL'
+                stored = [value for (value,) in conn.execute(text(query))]
+                checked[name] = len(stored)
+                odd[name] = [value for value in stored if not fnmatch.fnmatchcase(value, stamp)]
+    assert {name: values for name, values in odd.items() if values} == {}
+    assert checked["model_usage.created_at"] > 0
+    assert checked["raw_event.received_at"] == checked["raw_event.ingested_at"] == 1
+    assert checked["session.started_at"] > 0
