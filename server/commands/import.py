@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from server.store.read_ahead import ReadAhead
 
 HELP = "import past sessions from Claude Code's transcripts and Codex / Gemini CLI's logs"
 
@@ -31,6 +34,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from server.store.read_ahead import ReadAhead, worth_a_worker
+
+    # The worker that parses transcripts starts first: it loads pricing while this process loads SQLAlchemy.
+    with ReadAhead() if worth_a_worker() else nullcontext() as read_ahead:
+        if read_ahead is not None and _has_transcripts(args.projects_dir):
+            read_ahead.start()
+        return _run(args, read_ahead)
+
+
+def _has_transcripts(explicit: Path | None) -> bool:
+    from server.store.transcripts import projects_dir
+
+    return projects_dir(explicit).is_dir()
+
+
+def _run(args: argparse.Namespace, read_ahead: ReadAhead | None) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from server.settings import Settings
@@ -45,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         engine = open_store(Settings())
         if root.is_dir():
-            _import_claude_code(engine, root, args.quiet)
+            _import_claude_code(engine, root, args.quiet, read_ahead)
         elif not args.quiet:  # day one: Claude Code has not run here yet
             print(f"nothing to import yet: {root} does not exist (Claude Code writes it on its first session)")
         _import_other_agents(engine, args)
@@ -55,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _import_claude_code(engine: Engine, root: Path, quiet: bool) -> None:
+def _import_claude_code(engine: Engine, root: Path, quiet: bool, read_ahead: ReadAhead | None) -> None:
     from server.store.importer import import_transcripts
     from server.words import plural
 
@@ -67,7 +86,7 @@ def _import_claude_code(engine: Engine, root: Path, quiet: bool) -> None:
             last[0] = time.monotonic()
             print(f"  {done}/{total} transcripts", file=sys.stderr, flush=True)
 
-    report = import_transcripts(engine, root, progress)
+    report = import_transcripts(engine, root, progress, read_ahead=read_ahead)
     for reason in report.skipped:
         print(f"switchboard import: skipped {reason}", file=sys.stderr)
     if not quiet:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from server.store.models import AgentSession, SubagentRun
-from server.store.transcripts import TranscriptCache, load_line, open_regular
+from server.store.read_ahead import ReadAhead, worth_a_worker
+from server.store.transcripts import TranscriptCache, load_line, open_regular, projects_dir
 from server.store.usage_rows import load_marks, refresh_sessions
 
 __all__ = ["ImportReport", "TranscriptFile", "find_transcripts", "import_transcripts", "projects_dir"]
@@ -31,14 +33,6 @@ _TAIL_BYTES = 64 * 1024
 _LINE_CAP = 1 << 20
 """Lines longer than this (a pasted file) are skipped when looking for the session's folder and times."""
 _BATCH = 200
-
-
-def projects_dir(explicit: Path | None = None) -> Path:
-    """Where Claude Code keeps transcripts: ``$CLAUDE_CONFIG_DIR/projects``, else ``~/.claude/projects``."""
-    if explicit is not None:
-        return explicit
-    config = os.environ.get("CLAUDE_CONFIG_DIR")
-    return (Path(config) if config else Path.home() / ".claude") / "projects"
 
 
 @dataclass(frozen=True)
@@ -166,14 +160,16 @@ def _unchanged(item: TranscriptFile, known: dict[str, AgentSession], cache: Tran
     return all(cache.is_unchanged(path) for path in _paths(item))
 
 
-def _import_batch(db: Session, batch: list[TranscriptFile], report: ImportReport) -> int:
+def _import_batch(
+    db: Session, batch: list[TranscriptFile], report: ImportReport, read_ahead: ReadAhead | None = None
+) -> int:
     """Import one batch in the open transaction; returns how many sessions it holds."""
     ids = [item.session_id for item in batch]
     known = {row.session_id: row for row in db.exec(select(AgentSession).where(col(AgentSession.session_id).in_(ids)))}
     agent_ids = [agent_id[:200] for item in batch for agent_id in item.subagents]
     query = select(SubagentRun).where(col(SubagentRun.agent_id).in_(agent_ids))
     agents = {row.agent_id: row for row in db.exec(query)} if agent_ids else {}
-    cache = TranscriptCache()
+    cache = TranscriptCache(read_ahead)
     cache.know(load_marks(db.connection(), [path for item in batch for path in _paths(item)]))
     changed: list[str] = []
     done = 0
@@ -191,26 +187,53 @@ def _import_batch(db: Session, batch: list[TranscriptFile], report: ImportReport
         done += 1
         report.new_sessions += is_new
         report.subagents += len(item.subagents)
+    if read_ahead is not None:
+        read_ahead.plan(cache, _reads(changed, known, agents))
     db.flush()
     refresh_sessions(db, changed, cache)
     return done
 
 
+def _reads(
+    changed: list[str], known: dict[str, AgentSession], agents: dict[str, SubagentRun]
+) -> list[tuple[str, str | None]]:
+    """The transcripts :func:`refresh_sessions` reads for these sessions, in its order: sessions by id, each
+    one's subagents by agent id, then its main transcript."""
+    mine: dict[str, list[SubagentRun]] = {}
+    for agent in agents.values():
+        mine.setdefault(agent.session_id, []).append(agent)
+    reads: list[tuple[str, str | None]] = []
+    for session_id in sorted(set(changed)):
+        for agent in sorted(mine.get(session_id, []), key=lambda agent: agent.agent_id):
+            if agent.transcript_path:
+                reads.append((agent.transcript_path, agent.agent_id))
+        if path := known[session_id].transcript_path:
+            reads.append((path, None))
+    return reads
+
+
 def import_transcripts(
-    engine: Engine, root: Path, progress: Progress | None = None, found: list[TranscriptFile] | None = None
+    engine: Engine,
+    root: Path,
+    progress: Progress | None = None,
+    found: list[TranscriptFile] | None = None,
+    read_ahead: ReadAhead | None = None,
 ) -> ImportReport:
     """Import every transcript under ``root`` (or those ``found`` there earlier), committing every few sessions.
 
     A session whose transcripts are unchanged since they were read (``transcript_mark``) costs a ``stat`` per
     file; an appended transcript is read from where the last read stopped. ``progress(done, total)`` is called
-    after each batch.
+    after each batch. Transcripts are parsed by ``read_ahead``'s worker (the caller's, or one started here
+    when the machine has a second core) while the rows of the ones before are written.
     """
     found = list(find_transcripts(root)) if found is None else found
     report = ImportReport()
-    for start in range(0, len(found), _BATCH):
-        with Session(engine) as db:
-            report.sessions += _import_batch(db, found[start : start + _BATCH], report)
-            db.commit()
-        if progress is not None:
-            progress(min(start + _BATCH, len(found)), len(found))
+    own = ReadAhead() if read_ahead is None and worth_a_worker() else nullcontext(read_ahead)
+    with own as read_ahead:
+        for start in range(0, len(found), _BATCH):
+            with Session(engine) as db:
+                report.sessions += _import_batch(db, found[start : start + _BATCH], report, read_ahead)
+                db.commit()
+            if progress is not None:
+                progress(min(start + _BATCH, len(found)), len(found))
     return report

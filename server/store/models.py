@@ -179,7 +179,8 @@ class ModelUsage(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    session_id: str = Field(index=True, max_length=200)
+    # No index of its own: both indexes above start with it (one cost 0.07 of 0.44 s inserting 65,223 rows).
+    session_id: str = Field(max_length=200)
     agent_id: str | None = Field(default=None, index=True, max_length=200, description="None: the main agent.")
     model: str = Field(index=True, max_length=200)
     message_id: str = Field(max_length=200)

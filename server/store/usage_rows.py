@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from server.store.driver_insert import sqlite_insert_many
 from server.store.models import AgentSession, ModelUsage, SubagentRun, TranscriptMark, utcnow
-from server.store.transcripts import Mark, Transcript, TranscriptCache, UsageLine
+from server.store.transcripts import Mark, Transcript, TranscriptCache, UsageLine, price_usage
 
 __all__ = ["MARK_PATH_MAX", "load_marks", "refresh_recent_sessions", "refresh_sessions", "save_marks"]
 
@@ -39,29 +39,13 @@ _COUNT_COLUMNS = (
 )
 
 
-def _cost(line: UsageLine) -> float | None:
-    from server.pricing import cost_usd  # genai-prices costs ~0.2 s to import: only when there is usage
-
-    return cost_usd(
-        line.model,
-        input_tokens=line.input_tokens,
-        output_tokens=line.output_tokens,
-        cache_read_tokens=line.cache_read_tokens,
-        cache_write_tokens=line.cache_creation_tokens,
-        cache_write_1h_tokens=line.cache_creation_1h_tokens,
-        service_tier=line.service_tier,
-        speed=line.speed,
-        when=line.created_at,
-    )
-
-
 def _values(line: UsageLine) -> dict[str, Any]:
     return {
         "model": line.model,
         "created_at": line.created_at,
         **dict(zip(_COUNT_COLUMNS, line.counts, strict=True)),
         "service_tier": line.service_tier,
-        "cost_usd": _cost(line),
+        "cost_usd": line.cost_usd if line.priced else price_usage(line),
     }
 
 
@@ -214,9 +198,12 @@ def refresh_sessions(db: Session, session_ids: Iterable[str], cache: TranscriptC
     wanted = sorted(set(session_ids))
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        sessions = db.exec(select(AgentSession).where(col(AgentSession.session_id).in_(chunk))).all()
+        # Sessions by id, each one's subagents by agent id: the order the importer's read-ahead plans for.
+        query = select(AgentSession).where(col(AgentSession.session_id).in_(chunk))
+        sessions = sorted(db.exec(query), key=lambda session: session.session_id)
         agents: dict[str, list[SubagentRun]] = {}
-        for agent in db.exec(select(SubagentRun).where(col(SubagentRun.session_id).in_(chunk))):
+        query = select(SubagentRun).where(col(SubagentRun.session_id).in_(chunk))
+        for agent in sorted(db.exec(query), key=lambda agent: agent.agent_id):
             agents.setdefault(agent.session_id, []).append(agent)
         owners = {s.transcript_path: s.session_id for s in sessions if s.transcript_path}
         owners |= {a.transcript_path: a.session_id for rows in agents.values() for a in rows if a.transcript_path}

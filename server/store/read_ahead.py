@@ -1,0 +1,144 @@
+"""Transcripts parsed in a worker process while this one writes the rows of the ones before.
+
+A first ``switchboard import`` spends about as long parsing transcripts (reading lines, orjson, usage) as
+writing their rows and totals; on one core it does one after the other. :class:`ReadAhead` hands the
+transcripts an import is about to read, in the order it reads them and a few at a time, to one worker
+process, so on a machine with a second core the two overlap. A read is taken from the worker only when the file
+is still the one planned for (same device, inode, size, mtime and start offset); anything else, and a worker
+that died, is read here as before. What is stored does not depend on where a transcript was parsed.
+
+The worker is started with ``spawn``, never ``fork`` (the importing process holds database connections and may
+hold threads), and as a child of this process, which waits for it: its CPU time counts in this process's
+children's, where a benchmark reads it (a ``forkserver`` worker's is lost with the server).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
+from types import TracebackType
+
+from server.store.transcripts import PackedTranscript, Transcript, TranscriptCache, read_transcript, unpack
+
+__all__ = ["ReadAhead", "worth_a_worker"]
+
+WINDOW = 4
+"""Transcripts handed to the worker ahead of the one read now: enough to keep it busy, few enough that parsed
+transcripts waiting to be written stay a few MB."""
+
+_Identity = tuple[int, int, int, int, int]
+
+
+def worth_a_worker() -> bool:
+    """Whether a second core can take the parsing (a worker on the only core would only add its start-up)."""
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return len(cores) > 1
+
+
+def _warm_up() -> None:
+    import server.pricing  # noqa: F401  # pyright: ignore[reportUnusedImport]
+
+
+def _identity(info: os.stat_result, offset: int) -> _Identity:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, offset)
+
+
+class ReadAhead:
+    """Reads planned by :meth:`plan`, run in a worker process, taken by ``TranscriptCache.read_if_changed``.
+
+    Use as a context manager: the worker is started on the first read handed to it and stopped on exit.
+    """
+
+    def __init__(self, window: int = WINDOW, executor: Executor | None = None) -> None:
+        self._window = window
+        self._executor = executor
+        self._own_executor = executor is None
+        self._queue: deque[tuple[str, str | None]] = deque()
+        self._pending: dict[str, tuple[_Identity, str | None, Future[tuple[PackedTranscript, int]]]] = {}
+        self._cache: TranscriptCache | None = None
+        self.taken = 0
+        """Reads that came from the worker (the rest were read here)."""
+
+    def __enter__(self) -> ReadAhead:
+        return self
+
+    def start(self) -> None:
+        """Start the worker now, and have it import what pricing needs (~0.2 s): a caller that has its own
+        start-up ahead (the import command loading SQLAlchemy) overlaps the two."""
+        with suppress(BrokenProcessPool):
+            self._pool().submit(_warm_up)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._drop_pending()
+        self._queue.clear()
+        if self._own_executor and self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def plan(self, cache: TranscriptCache, reads: Iterable[tuple[str, str | None]]) -> None:
+        """The transcripts ``cache`` reads next, in order, as (path, agent id); replaces an earlier plan."""
+        self._drop_pending()
+        self._cache = cache
+        self._queue = deque(reads)
+        self._fill()
+
+    def take(self, path: str, agent_id: str | None, info: os.stat_result, offset: int) -> tuple[Transcript, int] | None:
+        """The worker's read of ``path`` from ``offset``, if it was planned for the file ``info`` describes.
+
+        Raises:
+            OSError: the worker could not read the file (as :func:`~server.store.transcripts.parse_transcript`).
+        """
+        entry = self._pending.pop(path, None)
+        self._fill()  # keep the worker busy while this one is handed over
+        if entry is None:
+            return None
+        identity, planned_agent, future = entry
+        if (identity, planned_agent) != (_identity(info, offset), agent_id):
+            future.cancel()
+            return None
+        try:
+            packed, end = future.result()
+        except BrokenProcessPool:  # the worker died (killed, out of memory): read it here
+            return None
+        self.taken += 1
+        return unpack(packed), end
+
+    def _drop_pending(self) -> None:
+        for entry in self._pending.values():
+            entry[2].cancel()
+        self._pending.clear()
+
+    def _fill(self) -> None:
+        cache = self._cache
+        while cache is not None and self._queue and len(self._pending) < self._window:
+            path, agent_id = self._queue.popleft()
+            if path in self._pending:
+                continue
+            try:
+                start = cache.start(path)
+            except OSError:
+                continue  # read_if_changed will find it unreadable too
+            if start is None:
+                continue
+            info, _mark, offset = start
+            try:
+                future = self._pool().submit(read_transcript, path, agent_id, offset)
+            except BrokenProcessPool:
+                self._queue.clear()
+                return
+            self._pending[path] = (_identity(info, offset), agent_id, future)
+
+    def _pool(self) -> Executor:
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self._executor
