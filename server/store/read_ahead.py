@@ -23,15 +23,21 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
 from types import TracebackType
 
-from server.store.transcripts import PackedTranscript, Transcript, TranscriptCache, read_transcript, unpack
+from server.store.transcripts import PackedTranscript, Transcript, TranscriptCache, read_transcripts, unpack
 
 __all__ = ["ReadAhead", "worth_a_worker"]
 
-WINDOW = 4
-"""Transcripts handed to the worker ahead of the one read now: enough to keep it busy, few enough that parsed
+WINDOW = 3
+"""Chunks handed to the worker ahead of the one read now: enough to keep it busy, few enough that parsed
 transcripts waiting to be written stay a few MB."""
+CHUNK_BYTES = 2 * 1024 * 1024
+CHUNK_READS = 200
+"""A chunk is about this many bytes to read, or this many transcripts: one task per small transcript cost more in
+the hand-over than the parse (10,000 sessions of 23 requests: 26.7 CPU s, against 20.1 read here and 20.9 in
+chunks)."""
 
 _Identity = tuple[int, int, int, int, int]
+_Read = tuple[PackedTranscript, int] | OSError
 
 
 def worth_a_worker() -> bool:
@@ -59,7 +65,7 @@ class ReadAhead:
         self._executor = executor
         self._own_executor = executor is None
         self._queue: deque[tuple[str, str | None]] = deque()
-        self._pending: dict[str, tuple[_Identity, str | None, Future[tuple[PackedTranscript, int]]]] = {}
+        self._pending: dict[str, tuple[_Identity, str | None, Future[list[_Read]], int]] = {}
         self._cache: TranscriptCache | None = None
         self.taken = 0
         """Reads that came from the worker (the rest were read here)."""
@@ -102,41 +108,54 @@ class ReadAhead:
         self._fill()  # keep the worker busy while this one is handed over
         if entry is None:
             return None
-        identity, planned_agent, future = entry
+        identity, planned_agent, future, index = entry
         if (identity, planned_agent) != (_identity(info, offset), agent_id):
-            future.cancel()
             return None
         try:
-            packed, end = future.result()
+            read = future.result()[index]
         except BrokenProcessPool:  # the worker died (killed, out of memory): read it here
             return None
+        if isinstance(read, OSError):
+            raise read
         self.taken += 1
+        packed, end = read
         return unpack(packed), end
 
     def _drop_pending(self) -> None:
-        for entry in self._pending.values():
-            entry[2].cancel()
+        for future in {entry[2] for entry in self._pending.values()}:
+            future.cancel()
         self._pending.clear()
 
     def _fill(self) -> None:
+        """Hand the next planned reads to the worker, a chunk at a time, until :attr:`_window` chunks are out."""
         cache = self._cache
-        while cache is not None and self._queue and len(self._pending) < self._window:
-            path, agent_id = self._queue.popleft()
-            if path in self._pending:
-                continue
+        while cache is not None and self._queue and len({entry[2] for entry in self._pending.values()}) < self._window:
+            chunk: list[tuple[str, str | None, int]] = []
+            identities: list[_Identity] = []
+            size = 0
+            while self._queue and size < CHUNK_BYTES and len(chunk) < CHUNK_READS:
+                path, agent_id = self._queue.popleft()
+                if path in self._pending or any(path == planned for planned, _agent, _offset in chunk):
+                    continue
+                try:
+                    start = cache.start(path)
+                except OSError:
+                    continue  # read_if_changed will find it unreadable too
+                if start is None:
+                    continue
+                info, _mark, offset = start
+                chunk.append((path, agent_id, offset))
+                identities.append(_identity(info, offset))
+                size += info.st_size - offset
+            if not chunk:
+                return
             try:
-                start = cache.start(path)
-            except OSError:
-                continue  # read_if_changed will find it unreadable too
-            if start is None:
-                continue
-            info, _mark, offset = start
-            try:
-                future = self._pool().submit(read_transcript, path, agent_id, offset)
+                future = self._pool().submit(read_transcripts, chunk)
             except BrokenProcessPool:
                 self._queue.clear()
                 return
-            self._pending[path] = (_identity(info, offset), agent_id, future)
+            for index, ((path, agent_id, _offset), identity) in enumerate(zip(chunk, identities, strict=True)):
+                self._pending[path] = (identity, agent_id, future, index)
 
     def _pool(self) -> Executor:
         if self._executor is None:

@@ -51,6 +51,7 @@ __all__ = [
     "price_usage",
     "projects_dir",
     "read_transcript",
+    "read_transcripts",
     "unpack",
 ]
 
@@ -338,6 +339,17 @@ def unpack(packed: PackedTranscript) -> Transcript:
     usage = {(line.message_id, line.request_id): line for line in (UsageLine(*row) for row in rows)}
     last_line = None if last is None else UsageLine(*last)
     return Transcript(usage, total_cost_usd, cost_state_seen, last_line, more, skipped)
+
+
+def read_transcripts(reads: list[tuple[str, str | None, int]]) -> list[tuple[PackedTranscript, int] | OSError]:
+    """:func:`read_transcript` for each (path, agent id, offset): what it returned, or the ``OSError`` it raised."""
+    results: list[tuple[PackedTranscript, int] | OSError] = []
+    for path, agent_id, offset in reads:
+        try:
+            results.append(read_transcript(path, agent_id, offset))
+        except OSError as exc:
+            results.append(exc)
+    return results
 
 
 def read_transcript(path: str, agent_id: str | None, offset: int) -> tuple[PackedTranscript, int]:
