@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Table, insert
 
-__all__ = ["sqlite_insert_many"]
+__all__ = ["insert_rows", "sqlite_insert_many"]
 
 
 def sqlite_insert_many(
@@ -52,3 +52,19 @@ def sqlite_insert_many(
             value[i] = process(value[i])
         values.append(tuple(value))
     conn.exec_driver_sql(sql, values)
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """``conn.execute(insert(table), rows)``, through :func:`sqlite_insert_many` on SQLite when it gives the same rows.
+
+    That is when every row has the same keys and the rows leave out no column with a Python-side default (which
+    ``conn.execute`` would fill in and SQLite's own ``executemany`` would not).
+    """
+    if not rows:
+        return
+    keys = list(rows[0])
+    missing_defaults = any(c.default is not None for c in table.c if c.key not in rows[0] and not c.primary_key)
+    if conn.dialect.name != "sqlite" or missing_defaults or any(row.keys() != rows[0].keys() for row in rows):
+        conn.execute(insert(table), rows)
+        return
+    sqlite_insert_many(conn, table, keys, ([row[key] for key in keys] for row in rows))

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
-from sqlmodel import SQLModel
+from sqlalchemy import Connection, insert
 
 from server.store.models import AgentSession, Prompt, SubagentRun, ToolCall
+from server.store.row_set import RowSet
 from server.team import stamp_values
 
 __all__ = ["SUMMARY_CHARS", "HookEvent", "apply_events"]
@@ -51,60 +51,11 @@ class HookEvent:
         return value[:limit] if isinstance(value, str) and value else None
 
 
-class _Rows:
-    """One table's rows touched by a batch, as plain dicts keyed by a unique column.
-
-    Plain dicts and two bulk statements (insert the new, update the changed) rather than ORM objects: a
-    batch touches thousands of rows, and per-object ORM bookkeeping cost more than all the rest of ingest.
-    """
-
-    def __init__(self, model: type[SQLModel], key: str) -> None:
-        self.table: Table = model.__table__  # pyright: ignore[reportAttributeAccessIssue]
-        self.key = key
-        self.defaults = {
-            name: info.get_default(call_default_factory=True)
-            for name, info in model.model_fields.items()
-            if name != "id" and not info.is_required()
-        }
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.new: set[str] = set()
-        self.touched: set[str] = set()
-
-    def load(self, conn: Connection, ids: set[str]) -> None:
-        wanted = sorted(ids)
-        column = self.table.c[self.key]
-        for start in range(0, len(wanted), _CHUNK):
-            for row in conn.execute(select(self.table).where(column.in_(wanted[start : start + _CHUNK]))):
-                self.rows[row._mapping[self.key]] = dict(row._mapping)
-
-    def get(self, key: str, **required: Any) -> dict[str, Any]:
-        """The row for ``key`` to change, created (with the model's defaults and ``required``) if new."""
-        self.touched.add(key)
-        row = self.rows.get(key)
-        if row is None:
-            fresh = {name: list(v) if isinstance(v, list) else v for name, v in self.defaults.items()}  # pyright: ignore[reportUnknownArgumentType]
-            row = self.rows[key] = {**fresh, **required, self.key: key}
-            self.new.add(key)
-        return row
-
-    def write(self, conn: Connection) -> None:
-        inserts = [self.rows[key] for key in sorted(self.new)]
-        if inserts:
-            conn.execute(insert(self.table), inserts)
-        skip = {"id", self.key}
-        updates = [
-            {**{k: v for k, v in self.rows[key].items() if k not in skip}, "key_": key}
-            for key in sorted(self.touched - self.new)
-        ]
-        if updates:
-            conn.execute(update(self.table).where(self.table.c[self.key] == bindparam("key_")), updates)
-
-
 @dataclass
 class _Batch:
-    sessions: _Rows = field(default_factory=lambda: _Rows(AgentSession, "session_id"))
-    tools: _Rows = field(default_factory=lambda: _Rows(ToolCall, "tool_use_id"))
-    agents: _Rows = field(default_factory=lambda: _Rows(SubagentRun, "agent_id"))
+    sessions: RowSet = field(default_factory=lambda: RowSet(AgentSession, "session_id"))
+    tools: RowSet = field(default_factory=lambda: RowSet(ToolCall, "tool_use_id"))
+    agents: RowSet = field(default_factory=lambda: RowSet(SubagentRun, "agent_id"))
     prompts: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
 
 

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from server.store.models import AgentSession, SubagentRun
 from server.store.read_ahead import ReadAhead, worth_a_worker
+from server.store.row_set import RowSet
 from server.store.transcripts import TranscriptCache, load_line, open_regular, projects_dir
 from server.store.usage_rows import load_marks, refresh_sessions
+from server.team import stamp_values
 
 __all__ = ["ImportReport", "TranscriptFile", "find_transcripts", "import_transcripts", "projects_dir"]
 
@@ -97,29 +99,27 @@ def _facts(path: Path) -> _Facts:
     return facts
 
 
-def _session_row(
-    db: Session, found: TranscriptFile, known: dict[str, AgentSession], agents: dict[str, SubagentRun]
-) -> None:
-    row = known.get(found.session_id)
+def _session_row(found: TranscriptFile, sessions: RowSet, agents: RowSet) -> None:
+    """Make the session's row and its subagents' where missing; give a row without a transcript path this one."""
+    row = sessions.rows.get(found.session_id)
     if row is None:
         facts = _facts(found.path)
-        row = AgentSession(session_id=found.session_id, started_at=facts.started_at, ended_at=facts.ended_at)
-        row.last_event_at = facts.ended_at
+        row = sessions.get(found.session_id)
+        row["started_at"], row["ended_at"], row["last_event_at"] = facts.started_at, facts.ended_at, facts.ended_at
         if facts.cwd:
-            row.cwd, row.project = facts.cwd, (os.path.basename(facts.cwd.rstrip("/\\")) or facts.cwd)[:500]
-        db.add(row)
-        known[found.session_id] = row
-    row.transcript_path = row.transcript_path or str(found.path)
+            row["cwd"], row["project"] = facts.cwd, (os.path.basename(facts.cwd.rstrip("/\\")) or facts.cwd)[:500]
+        stamp_values(row)
+    if row["transcript_path"] is None:
+        sessions.get(found.session_id)["transcript_path"] = str(found.path)
     for agent_id, path in found.subagents.items():
-        agent = agents.get(agent_id[:200])
+        agent = agents.rows.get(agent_id[:200])
         if agent is None:
             times = _facts(path)
-            agent = SubagentRun(session_id=found.session_id, agent_id=agent_id[:200], transcript_path=str(path))
-            agent.started_at, agent.stopped_at = times.started_at, times.ended_at
-            agent.agent_type = _agent_type(path)
-            db.add(agent)
-            agents[agent.agent_id] = agent
-        agent.transcript_path = agent.transcript_path or str(path)
+            agent = agents.get(agent_id[:200], session_id=found.session_id, transcript_path=str(path))
+            agent["started_at"], agent["stopped_at"] = times.started_at, times.ended_at
+            agent["agent_type"] = _agent_type(path)
+        elif agent["transcript_path"] is None:
+            agents.get(agent_id[:200])["transcript_path"] = str(path)
 
 
 def _agent_type(transcript: Path) -> str | None:
@@ -152,10 +152,10 @@ def _paths(item: TranscriptFile) -> list[str]:
     return [str(item.path), *(str(path) for path in item.subagents.values())]
 
 
-def _unchanged(item: TranscriptFile, known: dict[str, AgentSession], cache: TranscriptCache) -> bool:
+def _unchanged(item: TranscriptFile, sessions: RowSet, cache: TranscriptCache) -> bool:
     """Whether the session is imported and none of its transcripts changed since they were read."""
-    row = known.get(item.session_id)
-    if row is None or row.transcript_path != str(item.path):
+    row = sessions.rows.get(item.session_id)
+    if row is None or row["transcript_path"] != str(item.path):
         return False
     return all(cache.is_unchanged(path) for path in _paths(item))
 
@@ -164,22 +164,21 @@ def _import_batch(
     db: Session, batch: list[TranscriptFile], report: ImportReport, read_ahead: ReadAhead | None = None
 ) -> int:
     """Import one batch in the open transaction; returns how many sessions it holds."""
-    ids = [item.session_id for item in batch]
-    known = {row.session_id: row for row in db.exec(select(AgentSession).where(col(AgentSession.session_id).in_(ids)))}
-    agent_ids = [agent_id[:200] for item in batch for agent_id in item.subagents]
-    query = select(SubagentRun).where(col(SubagentRun.agent_id).in_(agent_ids))
-    agents = {row.agent_id: row for row in db.exec(query)} if agent_ids else {}
+    conn = db.connection()
+    sessions, agents = RowSet(AgentSession, "session_id"), RowSet(SubagentRun, "agent_id")
+    sessions.load(conn, {item.session_id for item in batch})
+    agents.load(conn, {agent_id[:200] for item in batch for agent_id in item.subagents})
     cache = TranscriptCache(read_ahead)
-    cache.know(load_marks(db.connection(), [path for item in batch for path in _paths(item)]))
+    cache.know(load_marks(conn, [path for item in batch for path in _paths(item)]))
     changed: list[str] = []
     done = 0
     for item in batch:
-        if _unchanged(item, known, cache):
+        if _unchanged(item, sessions, cache):
             done += 1
             continue
-        is_new = item.session_id not in known
+        is_new = item.session_id not in sessions.rows
         try:
-            _session_row(db, item, known, agents)
+            _session_row(item, sessions, agents)
         except OSError as exc:
             report.skipped.append(f"{item.path}: {exc.strerror or type(exc).__name__}")
             continue
@@ -188,26 +187,25 @@ def _import_batch(
         report.new_sessions += is_new
         report.subagents += len(item.subagents)
     if read_ahead is not None:
-        read_ahead.plan(cache, _reads(changed, known, agents))
-    db.flush()
+        read_ahead.plan(cache, _reads(changed, sessions, agents))
+    sessions.write(conn)
+    agents.write(conn)
     refresh_sessions(db, changed, cache)
     return done
 
 
-def _reads(
-    changed: list[str], known: dict[str, AgentSession], agents: dict[str, SubagentRun]
-) -> list[tuple[str, str | None]]:
+def _reads(changed: list[str], sessions: RowSet, agents: RowSet) -> list[tuple[str, str | None]]:
     """The transcripts :func:`refresh_sessions` reads for these sessions, in its order: sessions by id, each
     one's subagents by agent id, then its main transcript."""
-    mine: dict[str, list[SubagentRun]] = {}
-    for agent in agents.values():
-        mine.setdefault(agent.session_id, []).append(agent)
+    mine: dict[str, list[dict[str, Any]]] = {}
+    for agent in agents.rows.values():
+        mine.setdefault(agent["session_id"], []).append(agent)
     reads: list[tuple[str, str | None]] = []
     for session_id in sorted(set(changed)):
-        for agent in sorted(mine.get(session_id, []), key=lambda agent: agent.agent_id):
-            if agent.transcript_path:
-                reads.append((agent.transcript_path, agent.agent_id))
-        if path := known[session_id].transcript_path:
+        for agent in sorted(mine.get(session_id, []), key=lambda agent: agent["agent_id"]):
+            if agent["transcript_path"]:
+                reads.append((agent["transcript_path"], agent["agent_id"]))
+        if path := sessions.rows[session_id]["transcript_path"]:
             reads.append((path, None))
     return reads
 

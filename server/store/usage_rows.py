@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Table, bindparam, case, func, insert, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from server.store.driver_insert import sqlite_insert_many
+from server.store.driver_insert import insert_rows
 from server.store.models import AgentSession, ModelUsage, SubagentRun, TranscriptMark, utcnow
 from server.store.transcripts import Mark, Transcript, TranscriptCache, UsageLine, price_usage
 
@@ -83,25 +83,11 @@ def _store_usage(conn: Connection, session_id: str, transcript: Transcript) -> N
         elif tuple(row[4:]) != line.counts:
             updates.append({"_id": row.id, "agent_id": row.agent_id or line.agent_id, **_values(line)})
     if inserts:
-        _insert_many(conn, _USAGE, inserts)
+        insert_rows(conn, _USAGE, inserts)
     if updates:
         names = ["agent_id", "model", "created_at", *_COUNT_COLUMNS, "service_tier", "cost_usd"]
         statement = update(_USAGE).where(_USAGE.c.id == bindparam("_id"))
         conn.execute(statement.values({name: bindparam(name) for name in names}), updates)
-
-
-def _insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """``conn.execute(insert(table), rows)`` for rows that all have the same keys, faster on SQLite.
-
-    On SQLite through :func:`~server.store.driver_insert.sqlite_insert_many`. Elsewhere, and for a table with
-    Python-side defaults the rows leave out, it is ``conn.execute``.
-    """
-    keys = list(rows[0])
-    missing_defaults = any(c.default is not None for c in table.c if c.key not in rows[0] and not c.primary_key)
-    if conn.dialect.name != "sqlite" or missing_defaults:
-        conn.execute(insert(table), rows)
-        return
-    sqlite_insert_many(conn, table, keys, ([row[key] for key in keys] for row in rows))
 
 
 _TOTALS = (

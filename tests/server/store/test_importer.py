@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from server.settings import Settings
 from server.store.importer import find_transcripts, import_transcripts
 from server.store.models import AgentSession, ModelUsage, SubagentRun
+from server.team import current_identity
 from tests.server.store.spool_support import hook
 from tests.server.store.test_transcripts import HAIKU, assistant, cost_state, ingest_session, write_jsonl
 
@@ -192,3 +193,28 @@ def test_a_line_of_megabytes_before_the_first_user_line_still_gives_the_sessions
     with Session(engine) as db:
         row = db.get(AgentSession, "s-big")
     assert row is not None and (row.cwd, row.cost_usd) == ("/work/my-app", 0.1)
+
+
+def test_imported_sessions_say_who_ran_them_and_fill_a_captured_row_s_missing_transcript(
+    engine: Engine, tmp_path: Path
+) -> None:
+    root = tmp_path / "projects"
+    transcript = _session(root, "s-one", 0.0123, agent="a1")
+    _session(root, "s-two", 0.5)
+    with Session(engine) as db:  # what hooks record before the transcript path is known
+        db.add(AgentSession(session_id="s-one", user="alice", host="laptop"))
+        db.add(SubagentRun(session_id="s-one", agent_id="a1", agent_type="Plan"))
+        db.commit()
+    report = import_transcripts(engine, root)
+    assert (report.sessions, report.new_sessions) == (2, 1)
+    sessions, _, agents = _rows(engine)
+    who = current_identity()
+    assert [(s["session_id"], s["user"], s["host"]) for s in sessions] == [
+        ("s-one", "alice", "laptop"),
+        ("s-two", who.user, who.host),
+    ]
+    assert sessions[0]["transcript_path"] == str(transcript)
+    assert sessions[0]["cost_usd"] == 0.0123
+    [agent] = agents
+    assert agent["transcript_path"] == str(transcript.with_suffix("") / "subagents" / "agent-a1.jsonl")
+    assert (agent["agent_type"], agent["output_tokens"]) == ("Plan", 20)
