@@ -96,5 +96,3 @@ def test_a_message_two_transcripts_hold_keeps_its_first_agent_and_the_last_count
     assert [(u["message_id"], u["agent_id"], u["output_tokens"]) for u in usage] == [("m0", "s0a0", 90)]
     assert [(a["agent_id"], a["output_tokens"]) for a in agents] == [("s0a0", 90)]
     assert sessions[0]["models"] == [HAIKU]
-
-
