@@ -47,13 +47,37 @@ class TranscriptFile:
 
 
 def find_transcripts(root: Path) -> Iterator[TranscriptFile]:
-    """Every session transcript under ``root``, in name order (regular files only: no FIFO can hang import)."""
-    for path in sorted(root.glob("*/*.jsonl")):
-        if not path.is_file():
+    """Every session transcript under ``root``, in name order (regular files only: no FIFO can hang import).
+
+    Read with ``os.scandir``, and a session's ``subagents`` folder looked in only when its folder is there:
+    ``Path.glob`` for each of 10,000 sessions and a ``stat`` per file took 0.51 s of a 1.2 s import with
+    nothing new.
+    """
+    for folder in _entries(root):
+        if not folder.is_dir():
             continue
-        folder = path.with_suffix("") / "subagents"
-        agents = {p.stem.removeprefix("agent-"): p for p in sorted(folder.glob("agent-*.jsonl")) if p.is_file()}
-        yield TranscriptFile(path.stem, path, agents)
+        entries = _entries(folder.path)
+        folders = {entry.name for entry in entries if entry.is_dir()}
+        for entry in entries:
+            session_id = entry.name.removesuffix(".jsonl")
+            if not session_id or session_id == entry.name or not entry.is_file():
+                continue
+            agents: dict[str, Path] = {}
+            if session_id in folders:
+                for agent in _entries(os.path.join(folder.path, session_id, "subagents")):
+                    name = agent.name
+                    if name.startswith("agent-") and name.endswith(".jsonl") and agent.is_file():
+                        agents[name.removeprefix("agent-").removesuffix(".jsonl")] = Path(agent.path)
+            yield TranscriptFile(session_id, Path(entry.path), agents)
+
+
+def _entries(path: str | Path) -> list[os.DirEntry[str]]:
+    """The entries of a folder in name order; none when it is missing or unreadable."""
+    try:
+        with os.scandir(path) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError:
+        return []
 
 
 def _record(raw: bytes) -> dict[str, Any] | None:
@@ -166,8 +190,11 @@ def _import_batch(
     """Import one batch in the open transaction; returns how many sessions it holds."""
     conn = db.connection()
     sessions, agents = RowSet(AgentSession, "session_id"), RowSet(SubagentRun, "agent_id")
-    sessions.load(conn, {item.session_id for item in batch})
-    agents.load(conn, {agent_id[:200] for item in batch for agent_id in item.subagents})
+    # Only what is needed to tell which changed: a second import of 10,000 unchanged sessions spent 0.32 of
+    # its 1.2 s loading whole rows (JSON and times decoded).
+    sessions.load(conn, {item.session_id for item in batch}, ["transcript_path"])
+    agent_ids = {agent_id[:200] for item in batch for agent_id in item.subagents}
+    agents.load(conn, agent_ids, ["session_id", "transcript_path"])
     cache = TranscriptCache(read_ahead)
     cache.know(load_marks(conn, [path for item in batch for path in _paths(item)]))
     changed: list[str] = []

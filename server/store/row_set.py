@@ -8,6 +8,7 @@ validation, then an attribute event per field) was the import's largest share of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, select, update
@@ -39,12 +40,15 @@ class RowSet:
         self.new: set[str] = set()
         self.touched: set[str] = set()
 
-    def load(self, conn: Connection, ids: set[str]) -> None:
-        """Read the stored rows of these keys."""
+    def load(self, conn: Connection, ids: set[str], columns: Sequence[str] = ()) -> None:
+        """Read the stored rows of these keys: whole, or only the key and ``columns`` (then :meth:`write` updates
+        only those)."""
         wanted = sorted(ids)
         column = self.table.c[self.key]
+        query = select(*(self.table.c[name] for name in dict.fromkeys([self.key, *columns]))) if columns else None
         for start in range(0, len(wanted), _CHUNK):
-            for row in conn.execute(select(self.table).where(column.in_(wanted[start : start + _CHUNK]))):
+            where = column.in_(wanted[start : start + _CHUNK])
+            for row in conn.execute(query.where(where) if query is not None else select(self.table).where(where)):
                 self.rows[row._mapping[self.key]] = dict(row._mapping)
 
     def get(self, key: str, **required: Any) -> dict[str, Any]:
@@ -58,7 +62,7 @@ class RowSet:
         return row
 
     def write(self, conn: Connection) -> None:
-        """Insert the new rows and update the touched ones, in the open transaction."""
+        """Insert the new rows and update the columns loaded of the touched ones, in the open transaction."""
         insert_rows(conn, self.table, [self.rows[key] for key in sorted(self.new)])
         skip = {"id", self.key}
         updates = [

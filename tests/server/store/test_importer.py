@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import uuid
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +221,52 @@ def test_imported_sessions_say_who_ran_them_and_fill_a_captured_row_s_missing_tr
     [agent] = agents
     assert agent["transcript_path"] == str(transcript.with_suffix("") / "subagents" / "agent-a1.jsonl")
     assert (agent["agent_type"], agent["output_tokens"]) == ("Plan", 20)
+
+
+def _glob_transcripts(root: Path) -> list[tuple[str, Path, dict[str, Path]]]:
+    """What :func:`find_transcripts` finds, by the folder layout's definition: ``*/*.jsonl`` regular files, and
+    ``<session>/subagents/agent-*.jsonl`` beside each."""
+    found: list[tuple[str, Path, dict[str, Path]]] = []
+    for path in sorted(root.glob("*/*.jsonl")):
+        if path.is_file() and path.name != ".jsonl":
+            folder = path.with_name(path.name.removesuffix(".jsonl")) / "subagents"
+            agents = sorted(p for p in folder.glob("agent-*.jsonl") if p.is_file())
+            found.append((path.name.removesuffix(".jsonl"), path, {p.name[6:-6]: p for p in agents}))
+    return found
+
+
+_names = st.sampled_from(["s1", "s2", ".hidden", "a.b", "agent-x", "agent-", "subagents", "S1", "é"])
+_layout = st.lists(
+    st.tuples(
+        st.sampled_from(["-work-app", "-work-api", ".cache"]),
+        _names,
+        st.sampled_from([".jsonl", ".json", "", ".jsonl/"]),  # a folder named like a transcript is no transcript
+        st.lists(st.tuples(_names, st.sampled_from([".jsonl", ".meta.json", ".jsonl/"])), max_size=3),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(layout=_layout)
+def test_find_transcripts_finds_what_the_folder_layout_says_in_name_order(
+    layout: list[tuple[str, str, str, list[tuple[str, str]]]],
+) -> None:
+    root = Path(tempfile.mkdtemp())
+    try:
+        for folder, name, suffix, agents in layout:
+            target = root / folder / (name + suffix.rstrip("/"))
+            with suppress(OSError):  # a part the layout already made a file (or a folder) of
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.mkdir(exist_ok=True) if suffix.endswith("/") else target.write_text("{}\n")
+            for agent, agent_suffix in agents:
+                path = root / folder / name / "subagents" / ("agent-" + agent + agent_suffix.rstrip("/"))
+                with suppress(OSError):
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.mkdir(exist_ok=True) if agent_suffix.endswith("/") else path.write_text("{}\n")
+        if layout:
+            os.mkfifo(root / layout[0][0] / "fifo.jsonl")
+        found = [(t.session_id, t.path, t.subagents) for t in find_transcripts(root)]
+        assert found == _glob_transcripts(root)
+    finally:
+        shutil.rmtree(root)
