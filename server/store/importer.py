@@ -34,7 +34,9 @@ _HEAD_LINES = 50
 _TAIL_BYTES = 64 * 1024
 _LINE_CAP = 1 << 20
 """Lines longer than this (a pasted file) are skipped when looking for the session's folder and times."""
-_BATCH = 200
+_BATCH = 1000
+"""Sessions a transaction: at each one's start and end (rows, totals, commit) the read-ahead worker has nothing
+to parse. 10,000 sessions of 23 requests: 10.4-12.0 s wall at 200, 8.9-9.9 s at 1,000, 8.9 s at 2,000."""
 
 
 @dataclass(frozen=True)
