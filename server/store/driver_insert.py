@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
-__all__ = ["insert_rows", "sqlite_insert_many"]
+__all__ = ["insert_rows", "insert_values", "sqlite_insert_many"]
 
 
 def sqlite_insert_many(
@@ -68,3 +68,13 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         conn.execute(insert(table), rows)
         return
     sqlite_insert_many(conn, table, keys, ([row[key] for key in keys] for row in rows))
+
+
+def insert_values(conn: Connection, table: Table, keys: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` (values in ``keys`` order, which must name every column with a Python-side default)."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        sqlite_insert_many(conn, table, keys, rows)
+    else:
+        conn.execute(insert(table), [dict(zip(keys, row, strict=True)) for row in rows])
