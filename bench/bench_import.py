@@ -1,6 +1,7 @@
 """``switchboard import`` beside ``ccusage daily`` on one projects folder written the way Claude Code writes it.
 
-Usage: .venv/bin/python bench/bench_import.py [SESSIONS] [TURNS]   (default 40 sessions of ~1,400 requests: ~240 MB)
+Usage: .venv/bin/python bench/bench_import.py [SESSIONS] [TURNS] [ROUNDS]
+(default 40 sessions of ~1,400 requests, ~240 MB; 3 rounds)
 
 The folder (tests/fakes/projects_folder.py): compact JSON, one line per content block with the usage repeated
 (streamed duplicates), 5-minute and 1-hour cache writes, Sonnet requests past 200k input tokens, subagents with
@@ -10,6 +11,10 @@ second one with nothing new (wall time, peak RSS), ``ccusage daily --json --offl
 and the cost totals: what switchboard stored per response (estimated at list prices), its sessions' cost of
 record (Claude Code's own figure where a transcript has one, else the same estimate), ccusage's, and a
 recomputation from the files at Anthropic's published rates.
+
+The folder is written and flushed to disk (``os.sync``) before anything is timed: the kernel writing a GB back
+in the background slowed whichever command ran first. ``ccusage`` and a first import into a new store then run
+in turn, ROUNDS times; each row gives the round of median wall time (this machine's run-to-run spread is ~15%).
 """
 
 from __future__ import annotations
@@ -21,9 +26,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -125,19 +131,35 @@ def _stored(state: Path) -> dict[str, float]:
     return {**dict(zip(keys, usage, strict=True)), "of_record": record[0], "reported": record[1]}
 
 
+_T = TypeVar("_T")
+
+
+def _median(runs: list[_T], wall: Callable[[_T], float]) -> _T:
+    return sorted(runs, key=wall)[len(runs) // 2]
+
+
 def main() -> None:
     sessions = int(sys.argv[1]) if len(sys.argv) > 1 else 40
     turns = int(sys.argv[2]) if len(sys.argv) > 2 else 1400
+    rounds = max(1, int(sys.argv[3])) if len(sys.argv) > 3 else 3
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
-        config, state = Path(tmp) / "claude", Path(tmp) / "state"
+        config = Path(tmp) / "claude"
         root = config / "projects"
         write_projects(root, sessions, turns)
         files = list(root.rglob("*.jsonl"))
         size = sum(p.stat().st_size for p in files)
         responses = len(usage_lines(root))
         listed, tokens = list_price(root)
-        ccusage = _ccusage(config)
-        first = _switchboard(root, state)
+        os.sync()
+        ccusages: list[tuple[Run, dict[str, Any]] | None] = []
+        firsts: list[Run] = []
+        state = Path(tmp) / "state-0"
+        for round_ in range(rounds):
+            ccusages.append(_ccusage(config))
+            state = Path(tmp) / f"state-{round_}"
+            firsts.append(_switchboard(root, state))
+        ccusage = None if None in ccusages else _median([c for c in ccusages if c is not None], lambda c: c[0].wall)
+        first = _median(firsts, lambda run: run.wall)
         second = _switchboard(root, state)
         own = _in_process(root, state)
         (Path(tmp) / "empty").mkdir()
@@ -146,6 +168,8 @@ def main() -> None:
         shutil.rmtree(root)
     mb = size / 1e6
     print(f"folder: {sessions:,} sessions, {len(files):,} transcripts, {mb:,.0f} MB, {responses:,} responses")
+    print(f"first import, each round: {', '.join(f'{run.wall:.2f}' for run in firsts)} s; ccusage: ", end="")
+    print(", ".join(f"{c[0].wall:.2f}" for c in ccusages if c is not None) + f" s (median of {rounds} rows below)")
     print(f"{'':34}{'wall s':>9}{'CPU s':>9}{'peak RSS MB':>13}{'responses/s':>13}")
     rows = [("switchboard import, first", first), ("switchboard import, nothing new", second)]
     rows.append(("switchboard import, empty folder", floor))
