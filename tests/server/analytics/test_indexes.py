@@ -64,3 +64,29 @@ def test_downgrading_the_analytics_migrations_drops_only_their_indexes(database_
             assert f"ix_{table}_session_id" in names
     finally:
         store.dispose()
+
+
+def test_model_usage_keeps_only_the_indexes_its_queries_use_and_a_downgrade_gives_the_others_back(
+    database_url: str,
+) -> None:
+    store = make_engine(database_url)
+    try:
+        migrate(store)
+        assert set(_named_indexes(store, "model_usage")) == {
+            "ix_model_usage_session_id_agent_id",
+            "ix_model_usage_session_id_model",
+        }
+        command.downgrade(_alembic_config(store), "0017")
+        assert {
+            name: columns
+            for name, columns in _named_indexes(store, "model_usage").items()
+            if not name.startswith("ix_model_usage_session_id")
+        } == {
+            "ix_model_usage_agent_id": ["agent_id"],
+            "ix_model_usage_created_at": ["created_at"],
+            "ix_model_usage_model": ["model"],
+        }
+        migrate(store)
+        assert len(_named_indexes(store, "model_usage")) == 2
+    finally:
+        store.dispose()
