@@ -25,7 +25,6 @@ __all__ = ["SUMMARY_CHARS", "HookEvent", "apply_events"]
 
 SUMMARY_CHARS = 500
 _ERROR_CHARS = 4000
-_CHUNK = 500
 _ID = 200  # the size of the id and name columns
 
 

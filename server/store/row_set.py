@@ -45,10 +45,10 @@ class RowSet:
         only those)."""
         wanted = sorted(ids)
         column = self.table.c[self.key]
-        query = select(*(self.table.c[name] for name in dict.fromkeys([self.key, *columns]))) if columns else None
+        names = dict.fromkeys([self.key, *columns])
+        query = select(*(self.table.c[name] for name in names)) if columns else select(self.table)
         for start in range(0, len(wanted), _CHUNK):
-            where = column.in_(wanted[start : start + _CHUNK])
-            for row in conn.execute(query.where(where) if query is not None else select(self.table).where(where)):
+            for row in conn.execute(query.where(column.in_(wanted[start : start + _CHUNK]))):
                 self.rows[row._mapping[self.key]] = dict(row._mapping)
 
     def get(self, key: str, **required: Any) -> dict[str, Any]:
