@@ -55,13 +55,21 @@ def team_database() -> Iterator[str]:
 
 
 def _machine(root: Path, user: str, host: str, url: str, share: bool) -> tuple[Path, dict[str, str]]:
-    """A home with its own spool and config, hooks installed in its project, pointing at the shared store."""
+    """A home with its own spool and config, hooks installed in its project, pointing at the shared store.
+
+    The config is the machine's user config (``$XDG_CONFIG_HOME/switchboard/config.toml``), which every
+    process of that machine reads: the hooks' ingest and the service's periodic one alike. The service starts
+    with no session's variables, so a ``[team]`` given only through ``SWITCHBOARD_CONFIG`` would not reach the
+    rows it ingests (docs/configuration.md).
+    """
     home, project, state = root / user, root / user / "proj", root / user / "state"
     project.mkdir(parents=True)
-    config = home / "switchboard.toml"
+    config = home / ".config" / "switchboard" / "config.toml"
+    config.parent.mkdir(parents=True)
     config.write_text(f'[team]\nuser = "{user}"\nhost = "{host}"\nshare_prompts = {str(share).lower()}\n')
-    env = {"SWITCHBOARD_HOME": str(state), "SWITCHBOARD_DATABASE_URL": url, "SWITCHBOARD_CONFIG": str(config)}
-    run_switchboard("install", "--project", str(project), env={"HOME": str(home), **env})
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "SWITCHBOARD_HOME": str(state)}
+    env["SWITCHBOARD_DATABASE_URL"] = url
+    run_switchboard("install", "--project", str(project), env=env)
     return project, env
 
 
