@@ -6,23 +6,15 @@ config file named by ``SWITCHBOARD_CONFIG``; see :mod:`server.config`.
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 from pathlib import Path
 
-import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from server.home import default_home
+
 __all__ = ["Settings", "default_home"]
-
-
-def default_home() -> Path:
-    """The state directory: ``${CLAUDE_PLUGIN_DATA}`` when run as a Claude Code plugin, else the user data dir."""
-    plugin_data = os.environ.get("CLAUDE_PLUGIN_DATA")
-    if plugin_data:
-        return Path(plugin_data)
-    return Path(platformdirs.user_data_dir("switchboard", appauthor=False))
 
 
 class Settings(BaseSettings):

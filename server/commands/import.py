@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from server.store.agents import AgentReader
+    from server.store.nothing_new import Unchanged
     from server.store.read_ahead import ReadAhead
 
 HELP = "import past sessions from Claude Code's transcripts and Codex / Gemini CLI's logs"
@@ -34,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (answer := _nothing_new(args)) is not None:
+        _report_unchanged(answer, args)
+        return 0
     from server.store.read_ahead import ReadAhead, worth_a_worker
 
     # The worker that parses transcripts starts first: it loads pricing while this process loads SQLAlchemy.
@@ -41,6 +46,68 @@ def run(args: argparse.Namespace) -> int:
         if read_ahead is not None and _has_transcripts(args.projects_dir):
             read_ahead.start()
         return _run(args, read_ahead)
+
+
+def _agent_homes(args: argparse.Namespace) -> list[tuple[AgentReader, Path]]:
+    """Each agent CLI whose logs are to be read, with its folder (those without one are left out)."""
+    from server.store.agents import READERS
+
+    explicit = {"codex": args.codex_home, "gemini": args.gemini_home}
+    homes = [(reader, explicit.get(name) or reader.home()) for name, reader in READERS.items()]
+    return [(reader, root) for reader, root in homes if root.is_dir()]
+
+
+def _nothing_new(args: argparse.Namespace) -> Unchanged | None:
+    """What the import would report when it would read nothing, told without loading SQLAlchemy
+    (server/store/nothing_new.py: 0.6 -> 0.1 s for an unchanged folder of 40 sessions); None otherwise."""
+    from server.store.nothing_new import default_store_file, unchanged_import
+    from server.store.transcripts import projects_dir
+
+    store = default_store_file()
+    root = projects_dir(args.projects_dir)
+    if store is None or (args.projects_dir is not None and not root.is_dir()):
+        return None
+    return unchanged_import(store, root if root.is_dir() else None, _agent_homes(args))
+
+
+def _report_unchanged(answer: Unchanged, args: argparse.Namespace) -> None:
+    """Print what :func:`_run` prints when it finds nothing new."""
+    from server.store.transcripts import projects_dir
+
+    root = projects_dir(args.projects_dir)
+    if args.quiet:
+        return
+    if root.is_dir():
+        if answer.sessions:
+            _progress_line(answer.sessions, answer.sessions)
+        _claude_code_summary(root, answer.sessions, 0, 0)
+    else:
+        _no_projects_yet(root)
+    for name, (folder, files) in answer.agent_files.items():
+        if files:
+            _agent_summary(name, folder, 0, 0, files)
+
+
+def _progress_line(done: int, total: int) -> None:
+    print(f"  {done}/{total} transcripts", file=sys.stderr, flush=True)
+
+
+def _claude_code_summary(root: Path, sessions: int, new: int, subagents: int) -> None:
+    from server.words import plural
+
+    print(
+        f"imported {plural(sessions, 'session')} from {root} ({new} new, "
+        f"{plural(subagents, 'subagent transcript')}); running it again adds nothing",
+        flush=True,
+    )
+
+
+def _no_projects_yet(root: Path) -> None:  # day one: Claude Code has not run here yet
+    print(f"nothing to import yet: {root} does not exist (Claude Code writes it on its first session)")
+
+
+def _agent_summary(name: str, root: Path, sessions: int, new: int, unchanged: int) -> None:
+    print(f"imported {sessions} {name} sessions from {root} ({new} new, {unchanged} files unchanged)")
 
 
 def _has_transcripts(explicit: Path | None) -> bool:
@@ -65,8 +132,8 @@ def _run(args: argparse.Namespace, read_ahead: ReadAhead | None) -> int:
         engine = open_store(Settings())
         if root.is_dir():
             _import_claude_code(engine, root, args.quiet, read_ahead)
-        elif not args.quiet:  # day one: Claude Code has not run here yet
-            print(f"nothing to import yet: {root} does not exist (Claude Code writes it on its first session)")
+        elif not args.quiet:
+            _no_projects_yet(root)
         _import_other_agents(engine, args)
     except SQLAlchemyError as exc:
         print(f"switchboard import: {describe_store_error(exc)}", file=sys.stderr)
@@ -76,7 +143,6 @@ def _run(args: argparse.Namespace, read_ahead: ReadAhead | None) -> int:
 
 def _import_claude_code(engine: Engine, root: Path, quiet: bool, read_ahead: ReadAhead | None) -> None:
     from server.store.importer import import_transcripts
-    from server.words import plural
 
     last = [time.monotonic()]
 
@@ -84,30 +150,23 @@ def _import_claude_code(engine: Engine, root: Path, quiet: bool, read_ahead: Rea
         # At most once a second: a long import shows it is moving without flooding a log.
         if not quiet and (done == total or time.monotonic() - last[0] >= _PROGRESS_EVERY_S):
             last[0] = time.monotonic()
-            print(f"  {done}/{total} transcripts", file=sys.stderr, flush=True)
+            _progress_line(done, total)
 
     report = import_transcripts(engine, root, progress, read_ahead=read_ahead)
     for reason in report.skipped:
         print(f"switchboard import: skipped {reason}", file=sys.stderr)
     if not quiet:
-        print(
-            f"imported {plural(report.sessions, 'session')} from {root} ({report.new_sessions} new, "
-            f"{plural(report.subagents, 'subagent transcript')}); running it again adds nothing",
-            flush=True,
-        )
+        _claude_code_summary(root, report.sessions, report.new_sessions, report.subagents)
 
 
 def _import_other_agents(engine: Engine, args: argparse.Namespace) -> None:
     from server.config import load_config
-    from server.store.agents import READERS, import_agent_logs
+    from server.store.agents.imports import import_agent_logs
     from server.team import identity
 
     who = identity(load_config().team)
-    explicit = {"codex": args.codex_home, "gemini": args.gemini_home}
-    for name, reader in READERS.items():
-        root = explicit.get(name) or reader.home()
-        if not root.is_dir():
-            continue
+    for reader, root in _agent_homes(args):
+        name = reader.agent
         report = import_agent_logs(engine, reader, root, who)
         for error in report.errors:
             print(f"switchboard import: skipped {error}", file=sys.stderr)
@@ -118,7 +177,4 @@ def _import_other_agents(engine: Engine, args: argparse.Namespace) -> None:
                 file=sys.stderr,
             )
         if not args.quiet and report.files:
-            print(
-                f"imported {report.sessions} {name} sessions from {root} ({report.new_sessions} new, "
-                f"{report.unchanged} files unchanged)"
-            )
+            _agent_summary(name, root, report.sessions, report.new_sessions, report.unchanged)

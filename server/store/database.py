@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import logging
-import re
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ from sqlmodel import create_engine
 
 from server.private import private_dirs, private_file, tighten
 from server.settings import Settings
+from server.store.schema_head import MIGRATIONS, head_revision
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -27,7 +27,6 @@ __all__ = ["BUSY_TIMEOUT_MS", "SchemaTooNew", "make_engine", "migrate", "open_st
 logger = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
-_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _stamp_new_rows(session: OrmSession, _context: Any, _instances: Any) -> None:
@@ -74,7 +73,7 @@ def _alembic_config(engine: Engine) -> Config:
     from alembic.config import Config
 
     config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     return config
 
@@ -129,26 +128,9 @@ def _refuse_newer_schema(engine: Engine, config: Config) -> None:
             raise SchemaTooNew(revision, script.get_current_head()) from None
 
 
-_REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(None|"[^"]*")\s*$', re.MULTILINE)
-
-
-def _head() -> str | None:
-    """The newest revision, read from the migration files' own lines; None when that is not one clear head."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (_MIGRATIONS / "versions").glob("*.py"):
-        found = dict(_REVISION.findall(path.read_text(encoding="utf-8")))
-        if "revision" not in found or "down_revision" not in found:
-            continue
-        revisions.add(found["revision"].strip('"'))
-        parents.add(found["down_revision"].strip('"'))
-    heads = revisions - parents
-    return heads.pop() if len(heads) == 1 else None
-
-
 def _at_head(engine: Engine) -> bool:
     """Whether the store is at the newest revision already (checked without importing Alembic: ~1 s per command)."""
-    head = _head()
+    head = head_revision()
     if head is None:
         return False
     try:

@@ -8,29 +8,17 @@ mtime have not changed since the last import is not read again.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from server.store.agents.log import AgentLogRead
+from server.store.agents.log import AgentLogRead, AgentReader
 from server.store.models import AgentLog, AgentSession, ModelUsage, ToolCall
 from server.team import Identity
 
 __all__ = ["AgentImport", "AgentReader", "import_agent_logs", "import_file"]
-
-
-@dataclass(frozen=True)
-class AgentReader:
-    """One agent CLI: its name, genai-prices provider, default home, how to find and read its logs."""
-
-    agent: str
-    pricing_provider: str
-    home: Callable[[], Path]
-    find_logs: Callable[[Path], Iterator[Path]]
-    read_log: Callable[[Path], AgentLogRead]
 
 
 @dataclass

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-__all__ = ["LINE_CAP", "AgentLogRead", "LoggedTool", "LoggedUsage", "count", "parse_time", "summary"]
+__all__ = ["LINE_CAP", "AgentLogRead", "AgentReader", "LoggedTool", "LoggedUsage", "count", "parse_time", "summary"]
 
 LINE_CAP = 4 << 20
 """A longer line (a pasted file in a tool result) is skipped unread, and counted."""
@@ -85,3 +87,14 @@ def summary(value: Any, limit: int = 500) -> str | None:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     # Secrets out (a command's output can hold a key), and NUL out (PostgreSQL refuses it in text).
     return strip_nul(redact_text(text[: limit * 4]))[:limit]
+
+
+@dataclass(frozen=True)
+class AgentReader:
+    """One agent CLI: its name, genai-prices provider, default home, how to find and read its logs."""
+
+    agent: str
+    pricing_provider: str
+    home: Callable[[], Path]
+    find_logs: Callable[[Path], Iterator[Path]]
+    read_log: Callable[[Path], AgentLogRead]

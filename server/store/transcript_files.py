@@ -1,0 +1,62 @@
+"""Where Claude Code's transcripts are in a projects folder: each session's main transcript and its subagents'.
+
+Standard library only: an import with nothing new (:mod:`server.store.nothing_new`) walks the folder without
+loading SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["TranscriptFile", "find_transcripts", "transcript_paths"]
+
+
+@dataclass(frozen=True)
+class TranscriptFile:
+    """One session's main transcript and its subagents' transcripts."""
+
+    session_id: str
+    path: Path
+    subagents: dict[str, Path] = field(default_factory=dict[str, Path])
+
+
+def find_transcripts(root: Path) -> Iterator[TranscriptFile]:
+    """Every session transcript under ``root``, in name order (regular files only: no FIFO can hang import).
+
+    Read with ``os.scandir``, and a session's ``subagents`` folder looked in only when its folder is there:
+    ``Path.glob`` for each of 10,000 sessions and a ``stat`` per file took 0.51 s of a 1.2 s import with
+    nothing new.
+    """
+    for folder in _entries(root):
+        if not folder.is_dir():
+            continue
+        entries = _entries(folder.path)
+        folders = {entry.name for entry in entries if entry.is_dir()}
+        for entry in entries:
+            session_id = entry.name.removesuffix(".jsonl")
+            if not session_id or session_id == entry.name or not entry.is_file():
+                continue
+            agents: dict[str, Path] = {}
+            if session_id in folders:
+                for agent in _entries(os.path.join(folder.path, session_id, "subagents")):
+                    name = agent.name
+                    if name.startswith("agent-") and name.endswith(".jsonl") and agent.is_file():
+                        agents[name.removeprefix("agent-").removesuffix(".jsonl")] = Path(agent.path)
+            yield TranscriptFile(session_id, Path(entry.path), agents)
+
+
+def _entries(path: str | Path) -> list[os.DirEntry[str]]:
+    """The entries of a folder in name order; none when it is missing or unreadable."""
+    try:
+        with os.scandir(path) as entries:
+            return sorted(entries, key=lambda entry: entry.name)
+    except OSError:
+        return []
+
+
+def transcript_paths(item: TranscriptFile) -> list[str]:
+    """The session's transcript, then its subagents'."""
+    return [str(item.path), *(str(path) for path in item.subagents.values())]
