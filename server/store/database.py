@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import sqlite3
 from collections.abc import Generator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from server.store.schema_head import MIGRATIONS, head_revision
 if TYPE_CHECKING:
     from alembic.config import Config
 
-__all__ = ["BUSY_TIMEOUT_MS", "SchemaTooNew", "make_engine", "migrate", "open_store"]
+__all__ = ["BUSY_TIMEOUT_MS", "SchemaTooNew", "make_engine", "migrate", "migrate_with_alembic", "open_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +150,31 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """
     if revision == "head" and _at_head(engine):
         return
+    if revision == "head" and _created_from_snapshot(engine):
+        return
+    migrate_with_alembic(engine, revision)
+
+
+def _created_from_snapshot(engine: Engine) -> bool:
+    """Whether an empty SQLite file was given the newest schema from its snapshot (server/store/sqlite_schema.py)."""
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return False
+    from server.store.sqlite_schema import create_if_empty
+
+    with _sqlite_migration_lock(engine), engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        if not isinstance(driver, sqlite3.Connection):
+            return False
+        connection.commit()  # the driver's own transaction handling from here: the script has BEGIN ... COMMIT
+        return create_if_empty(driver)
+
+
+def migrate_with_alembic(engine: Engine, revision: str = "head") -> None:
+    """Upgrade ``engine``'s database to ``revision`` by running Alembic's migrations.
+
+    Raises:
+        SchemaTooNew: a newer switchboard migrated this store; this one must be upgraded to use it.
+    """
     from alembic import command
 
     config = _alembic_config(engine)
