@@ -25,17 +25,19 @@ def sqlite_insert_many(
     rows: Iterable[Sequence[Any]],
     *,
     bound: Collection[str] = (),
-) -> None:
-    """Insert ``rows`` (values in ``keys`` order) into ``table`` on a SQLite connection.
+    on_conflict: str = "",
+) -> int:
+    """Insert ``rows`` (values in ``keys`` order) into ``table`` on a SQLite connection; returns how many were.
 
     A key in ``bound`` names a value the caller already gives as the driver's (a JSON text, say): it is passed
-    as it is.
+    as it is. ``on_conflict`` is an upsert clause SQLite appends to the statement (``ON CONFLICT (...) DO
+    NOTHING``): rows it leaves out are not counted.
     """
     dialect = conn.dialect
     quote = dialect.identifier_preparer.quote
     columns = [table.c[key] for key in keys]
     names = ", ".join(quote(column.name) for column in columns)
-    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join('?' * len(columns))}) {on_conflict}"
     processors: list[tuple[int, Callable[[Any], Any]]] = [
         (i, process)
         for i, column in enumerate(columns)
@@ -43,15 +45,14 @@ def sqlite_insert_many(
         and (process := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
     if not processors:
-        conn.exec_driver_sql(sql, [tuple(row) for row in rows])
-        return
+        return conn.exec_driver_sql(sql, [tuple(row) for row in rows]).rowcount
     values: list[tuple[Any, ...]] = []
     for row in rows:
         value = list(row)
         for i, process in processors:
             value[i] = process(value[i])
         values.append(tuple(value))
-    conn.exec_driver_sql(sql, values)
+    return conn.exec_driver_sql(sql, values).rowcount
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
