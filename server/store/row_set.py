@@ -40,11 +40,11 @@ class RowSet:
         self.new: set[str] = set()
         self.touched: set[str] = set()
 
-    def load(self, conn: Connection, ids: set[str], columns: Sequence[str] = ()) -> None:
-        """Read the stored rows of these keys: whole, or only the key and ``columns`` (then :meth:`write` updates
-        only those)."""
+    def load(self, conn: Connection, ids: set[str], columns: Sequence[str] = (), by: str | None = None) -> None:
+        """Read the stored rows of these keys (or whose column ``by`` holds one of ``ids``): whole, or only the key
+        and ``columns`` (then :meth:`write` updates only those)."""
         wanted = sorted(ids)
-        column = self.table.c[self.key]
+        column = self.table.c[by or self.key]
         names = dict.fromkeys([self.key, *columns])
         query = select(*(self.table.c[name] for name in names)) if columns else select(self.table)
         for start in range(0, len(wanted), _CHUNK):

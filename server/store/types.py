@@ -3,14 +3,32 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Interval
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.operators import OperatorType
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+if TYPE_CHECKING:
+    from sqlalchemy.sql.type_api import _BindProcessorType  # pyright: ignore[reportPrivateUsage]
+
 __all__ = ["UtcDateTime"]
+
+
+_SQLITE_DEFAULT = SQLITE_DATETIME._storage_format  # pyright: ignore[reportPrivateUsage]
+"""SQLite's ``DATETIME`` text, as SQLAlchemy writes it unless told another format."""
+
+
+def _sqlite_text(value: datetime | None) -> Any:
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.utcoffset() is None:
+            raise ValueError(f"a naive datetime ({value.isoformat()}) has no zone: give a timezone-aware one")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -33,6 +51,17 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.utcoffset() is None:
             raise ValueError(f"a naive datetime ({value.isoformat()}) has no zone: give a timezone-aware one")
         return value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> _BindProcessorType[datetime] | None:
+        """On SQLite, :meth:`process_bind_param` and SQLite's ``DATETIME`` text in one step.
+
+        The two processors SQLAlchemy chains (this type's, then ``DATETIME``'s ``%``-formatting of a dict of the
+        fields) cost ~2 us a value; an import binds one per usage row (244,367 at 10,000 sessions). ``isoformat``
+        gives the same text (a test holds the two equal for any moment).
+        """
+        if dialect.name != "sqlite" or getattr(self.impl_instance, "_storage_format", None) != _SQLITE_DEFAULT:
+            return super().bind_processor(dialect)
+        return _sqlite_text
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import DateTime, Engine, func, text
 from sqlalchemy.exc import StatementError
 from sqlmodel import Session, SQLModel, col, select
@@ -87,3 +89,37 @@ def test_an_import_and_an_ingest_store_every_time_in_sqlalchemy_s_own_text(
     assert checked["model_usage.created_at"] > 0
     assert checked["raw_event.received_at"] == checked["raw_event.ingested_at"] == 1
     assert checked["session.started_at"] > 0
+
+
+def _chained_sqlite_text(value: datetime | None) -> object:
+    """What SQLAlchemy's own chain writes on SQLite: UtcDateTime.process_bind_param, then DATETIME's processor."""
+    from sqlalchemy.dialects import sqlite
+
+    dialect = sqlite.dialect()
+    impl = UtcDateTime().dialect_impl(dialect)
+    assert isinstance(impl, UtcDateTime)
+    process = impl.impl_instance.bind_processor(dialect)
+    assert process is not None
+    return process(UtcDateTime().process_bind_param(value, dialect))
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(2, 1, 2), max_value=datetime(9998, 12, 30)),
+    offset_minutes=st.integers(-23 * 60 - 59, 23 * 60 + 59),
+    seconds=st.integers(-59, 59),
+)
+def test_the_sqlite_text_of_any_moment_is_the_text_sqlalchemy_s_processors_write(
+    moment: datetime, offset_minutes: int, seconds: int
+) -> None:
+    from sqlalchemy.dialects import sqlite
+
+    zone = timezone(timedelta(minutes=offset_minutes, seconds=seconds))
+    aware = moment.replace(tzinfo=zone)
+    process = UtcDateTime().dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
+    assert process is not None
+    assert process(aware) == _chained_sqlite_text(aware)
+    assert process(aware.astimezone(UTC)) == _chained_sqlite_text(aware)
+    assert process(None) is None
+    with pytest.raises(ValueError, match="no zone"):
+        process(moment)
