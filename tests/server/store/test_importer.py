@@ -270,3 +270,38 @@ def test_find_transcripts_finds_what_the_folder_layout_says_in_name_order(
         assert found == _glob_transcripts(root)
     finally:
         shutil.rmtree(root)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(
+        st.tuples(st.integers(0, 70_000), st.booleans(), st.booleans()),  # padding, has a time, is a JSON object
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_a_session_ends_at_the_last_time_within_its_last_64_kb(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[tuple[int, bool, bool]]
+) -> None:
+    """Whatever the size of the last lines: the time of the last line that has one, when it ends within the
+    file's last 64 KB (read from its end), else none."""
+    from server.store import importer
+
+    path = tmp_path_factory.mktemp("tail") / "s.jsonl"
+    raws: list[bytes] = []
+    for n, (padding, timed, valid) in enumerate(lines):
+        record: dict[str, Any] = {"type": "system", "pad": "x" * padding}
+        if timed:
+            record["timestamp"] = f"2026-11-20T10:{n:02d}:00.000Z"
+        raw = json.dumps(record, separators=(",", ":")).encode()
+        raws.append(raw if valid else raw[:-1])
+    path.write_bytes(b"\n".join(raws) + b"\n")
+    data = path.read_bytes()
+    window = data[-importer._TAIL_BYTES :]  # pyright: ignore[reportPrivateUsage]
+    expected = None
+    for raw in reversed(window.split(b"\n")):
+        record = importer._record(raw)  # pyright: ignore[reportPrivateUsage]
+        if (found := importer._time(record)) is not None:  # pyright: ignore[reportPrivateUsage]
+            expected = found
+            break
+    assert importer._facts(path).ended_at == expected  # pyright: ignore[reportPrivateUsage]

@@ -8,7 +8,6 @@ import os
 import random
 import signal
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,9 +30,9 @@ from tests.server.store.test_import_rereads import assert_totals
 
 def _priced_here(transcript: Transcript) -> Transcript:
     """The transcript as the importing process uses it: every line priced."""
-    usage = {key: replace(line, priced=True, cost_usd=price_usage(line)) for key, line in transcript.usage.items()}
+    usage = {key: line._replace(priced=True, cost_usd=price_usage(line)) for key, line in transcript.usage.items()}
     last = transcript.last_main_usage
-    priced_last = None if last is None else replace(last, priced=True, cost_usd=price_usage(last))
+    priced_last = None if last is None else last._replace(priced=True, cost_usd=price_usage(last))
     return Transcript(usage, transcript.total_cost_usd, transcript.cost_state_seen, priced_last, transcript.more,
                       transcript.skipped)  # fmt: skip
 
