@@ -300,8 +300,8 @@ def test_a_session_ends_at_the_last_time_within_its_last_64_kb(
     window = data[-importer._TAIL_BYTES :]  # pyright: ignore[reportPrivateUsage]
     expected = None
     for raw in reversed(window.split(b"\n")):
-        record = importer._record(raw)  # pyright: ignore[reportPrivateUsage]
-        if (found := importer._time(record)) is not None:  # pyright: ignore[reportPrivateUsage]
+        parsed = importer._record(raw)  # pyright: ignore[reportPrivateUsage]
+        if (found := importer._time(parsed)) is not None:  # pyright: ignore[reportPrivateUsage]
             expected = found
             break
     assert importer._facts(path).ended_at == expected  # pyright: ignore[reportPrivateUsage]
