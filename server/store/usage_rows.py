@@ -15,11 +15,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, case, func, insert, update
+from sqlalchemy import Connection, Table, bindparam, case, func, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from server.store.driver_insert import insert_values, sqlite_insert_many
+from server.store.driver_insert import insert_rows, insert_values, sqlite_insert_many
 from server.store.models import AgentSession, ModelUsage, SubagentRun, TranscriptMark, utcnow
 from server.store.row_set import RowSet
 from server.store.transcripts import Mark, Transcript, TranscriptCache, UsageLine, price_usage
@@ -260,7 +260,7 @@ def save_marks(conn: Connection, staged: dict[str, Mark], known: set[str], owner
     new = [row for row in rows if row["path"] not in known]
     old = [{**row, "_path": row["path"]} for row in rows if row["path"] in known]
     if new:
-        conn.execute(insert(_MARKS), new)
+        insert_rows(conn, _MARKS, new)
     if old:
         names = ["session_id", "device", "inode", "size", "mtime_ns", "offset", "skipped", "read_at"]
         statement = update(_MARKS).where(_MARKS.c.path == bindparam("_path"))
