@@ -11,14 +11,15 @@ id and totals are recomputed, so importing twice adds nothing.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Generator
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from server.store.models import AgentSession, SubagentRun
@@ -201,6 +202,32 @@ def _reads(changed: list[str], sessions: RowSet, agents: RowSet) -> list[tuple[s
     return reads
 
 
+_SQLITE_BULK = {"cache_size": -16 * 1024, "wal_autocheckpoint": 10_000}
+"""SQLite settings of an import's connection, put back after: a 16 MiB page cache (the default is 2 MiB: inserting
+into the unique index on message and request id, in no order, read its pages back again and again) and a
+checkpoint every ~40 MB of WAL rather than every ~4 MB (each one syncs the file). 244,367 usage rows inserted a
+1,000 sessions at a time: 2.30-2.43 -> 1.82-1.86 s; a 10,000-session import, min of 4 side by side: 8.36 -> 8.25 s
+wall, 1.9 -> 1.35 s of system time, 90 -> 106 MB peak memory."""
+
+
+@contextmanager
+def _bulk_writes(db: Session) -> Generator[None]:
+    """:data:`_SQLITE_BULK` on ``db``'s connection while it writes an import's batch."""
+    conn = db.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = {name: int(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()) for name in _SQLITE_BULK}
+    for name, value in _SQLITE_BULK.items():
+        conn.exec_driver_sql(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            with suppress(SQLAlchemyError):  # a connection already broken goes back to the pool as it is
+                db.connection().exec_driver_sql(f"PRAGMA {name} = {value}")
+
+
 def import_transcripts(
     engine: Engine,
     root: Path,
@@ -220,7 +247,7 @@ def import_transcripts(
     own = ReadAhead() if read_ahead is None and worth_a_worker() else nullcontext(read_ahead)
     with own as read_ahead:
         for start in range(0, len(found), _BATCH):
-            with Session(engine) as db:
+            with Session(engine) as db, _bulk_writes(db):
                 report.sessions += _import_batch(db, found[start : start + _BATCH], report, read_ahead)
                 db.commit()
             if progress is not None:
