@@ -305,3 +305,15 @@ def test_a_session_ends_at_the_last_time_within_its_last_64_kb(
             expected = found
             break
     assert importer._facts(path).ended_at == expected  # pyright: ignore[reportPrivateUsage]
+
+
+def test_an_import_puts_its_sqlite_settings_back(engine: Engine, tmp_path: Path) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's page cache and checkpoints")
+    with engine.connect() as conn:
+        before = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("cache_size", "wal_autocheckpoint")]
+    _session(tmp_path / "projects", "s-one", 0.1)
+    import_transcripts(engine, tmp_path / "projects")
+    with engine.connect() as conn:
+        after = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("cache_size", "wal_autocheckpoint")]
+    assert after == before == [-2000, 1000]
