@@ -171,6 +171,10 @@ def _time(value: Any) -> datetime | None:
         return None
 
 
+_new_line = UsageLine._make
+"""A line from its values in field order (one call; keywords cost ~1 us more a line)."""
+
+
 def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLine | None:
     """The line's usage, or None when it has none; raises :class:`_BadCount` when a count is unusable."""
     message = record.get("message")
@@ -192,19 +196,23 @@ def _usage_line(record: dict[str, Any], default_agent_id: str | None) -> UsageLi
         raise _BadCount("1-hour cache writes over all cache writes")
     request_id = record.get("requestId")
     agent_id = record.get("agentId") if record.get("isSidechain") else None
-    return UsageLine(
-        message_id=message_id[:_ID],
-        request_id=request_id[:_ID] if isinstance(request_id, str) else "",
-        model=model[:_ID],
-        agent_id=agent_id[:_ID] if isinstance(agent_id, str) else default_agent_id,
-        created_at=_time(record.get("timestamp")),
-        input_tokens=inp,
-        output_tokens=out,
-        cache_read_tokens=read,
-        cache_creation_tokens=write,
-        cache_creation_1h_tokens=write_1h,
-        service_tier=_short(usage.get("service_tier")),
-        speed=_short(usage.get("speed")),
+    return _new_line(
+        (
+            message_id[:_ID],
+            request_id[:_ID] if isinstance(request_id, str) else "",
+            model[:_ID],
+            agent_id[:_ID] if isinstance(agent_id, str) else default_agent_id,
+            _time(record.get("timestamp")),
+            inp,
+            out,
+            read,
+            write,
+            write_1h,
+            _short(get("service_tier")),
+            _short(get("speed")),
+            False,
+            None,
+        )
     )
 
 
