@@ -242,8 +242,8 @@ def import_transcripts(
     after each batch. Transcripts are parsed by ``read_ahead``'s worker (the caller's, or one started here
     when the machine has a second core) while the rows of the ones before are written.
     """
-    found = list(find_transcripts(root)) if found is None else found
     report = ImportReport()
+    found = list(find_transcripts(root, report.skipped)) if found is None else found
     own = ReadAhead() if read_ahead is None and worth_a_worker() else nullcontext(read_ahead)
     with own as read_ahead:
         for start in range(0, len(found), _BATCH):

@@ -93,7 +93,10 @@ def _same_file(path: str, mark: tuple[object, ...] | None) -> bool:
 
 
 def _sessions_unchanged(db: sqlite3.Connection, root: Path) -> int | None:
-    found = list(find_transcripts(root))
+    unnamed: list[str] = []
+    found = list(find_transcripts(root, unnamed))
+    if unnamed:
+        return None  # the import says which
     rows = _lookup(
         db, "SELECT session_id, transcript_path FROM session WHERE session_id IN ({})", [t.session_id for t in found]
     )

@@ -23,12 +23,13 @@ class TranscriptFile:
     subagents: dict[str, Path] = field(default_factory=dict[str, Path])
 
 
-def find_transcripts(root: Path) -> Iterator[TranscriptFile]:
+def find_transcripts(root: Path, unnamed: list[str] | None = None) -> Iterator[TranscriptFile]:
     """Every session transcript under ``root``, in name order (regular files only: no FIFO can hang import).
 
     Read with ``os.scandir``, and a session's ``subagents`` folder looked in only when its folder is there:
     ``Path.glob`` for each of 10,000 sessions and a ``stat`` per file took 0.51 s of a 1.2 s import with
-    nothing new.
+    nothing new. A transcript whose path is not UTF-8 (Linux allows any bytes) cannot be stored, its session id
+    and path being text: it is left out, and said in ``unnamed``.
     """
     for folder in _entries(root):
         if not folder.is_dir():
@@ -39,13 +40,27 @@ def find_transcripts(root: Path) -> Iterator[TranscriptFile]:
             session_id = entry.name.removesuffix(".jsonl")
             if not session_id or session_id == entry.name or not entry.is_file():
                 continue
+            if not _text(entry.path, unnamed):
+                continue
             agents: dict[str, Path] = {}
             if session_id in folders:
                 for agent in _entries(os.path.join(folder.path, session_id, "subagents")):
                     name = agent.name
-                    if name.startswith("agent-") and name.endswith(".jsonl") and agent.is_file():
+                    named = name.startswith("agent-") and name.endswith(".jsonl")
+                    if named and agent.is_file() and _text(agent.path, unnamed):
                         agents[name.removeprefix("agent-").removesuffix(".jsonl")] = Path(agent.path)
             yield TranscriptFile(session_id, Path(entry.path), agents)
+
+
+def _text(path: str, unnamed: list[str] | None) -> bool:
+    """Whether ``path`` is text the store can keep (no byte that is not UTF-8); if not, said in ``unnamed``."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        if unnamed is not None:
+            unnamed.append(f"{path.encode('utf-8', 'surrogateescape')!r}: its name is not UTF-8")
+        return False
+    return True
 
 
 def _entries(path: str | Path) -> list[os.DirEntry[str]]:

@@ -317,3 +317,24 @@ def test_an_import_puts_its_sqlite_settings_back(engine: Engine, tmp_path: Path)
     with engine.connect() as conn:
         after = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("cache_size", "wal_autocheckpoint")]
     assert after == before == [-2000, 1000]
+
+
+def test_a_transcript_whose_name_is_not_utf8_is_skipped_and_said_and_the_rest_imported(
+    database_url: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "projects"
+    good = _session(root, "s-one", 0.1, agent="a1")
+    folder = os.fsencode(good.parent)
+    for name in (b"s-\xff.jsonl", b"s-one/subagents/agent-\xfe.jsonl"):
+        shutil.copy(good, os.path.join(folder, name))
+    for _ in range(2):  # the second time with nothing new: still said
+        done = subprocess.run(
+            [str(SWITCHBOARD), "import", "--projects-dir", str(root)], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert "imported 1 session " in done.stdout
+        skipped = [line for line in done.stderr.splitlines() if line.startswith("switchboard import: skipped")]
+        assert skipped == [
+            f"switchboard import: skipped {os.path.join(folder, name)!r}: its name is not UTF-8"
+            for name in (b"s-one/subagents/agent-\xfe.jsonl", b"s-\xff.jsonl")  # found in name order
+        ]
