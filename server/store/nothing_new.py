@@ -26,7 +26,7 @@ from urllib.parse import quote
 from server.home import default_home
 from server.store.agents.log import AgentReader
 from server.store.schema_head import head_revision
-from server.store.transcript_files import find_transcripts, transcript_paths
+from server.store.transcript_files import find_transcripts, transcript_paths, untextual
 
 __all__ = ["Unchanged", "default_store_file", "unchanged_import"]
 
@@ -112,6 +112,8 @@ def _sessions_unchanged(db: sqlite3.Connection, root: Path) -> int | None:
 
 def _logs_unchanged(db: sqlite3.Connection, reader: AgentReader, root: Path) -> int | None:
     logs = [str(path) for path in reader.find_logs(root)]
+    if any(untextual(path) for path in logs):
+        return None  # the import says which
     read = _lookup(db, "SELECT path, size, mtime_ns FROM agent_log WHERE path IN ({})", logs)
     for path in logs:
         try:
@@ -148,5 +150,5 @@ def unchanged_import(
                     return None
                 answer.agent_files[reader.agent] = (root, files)
             return answer
-    except (sqlite3.Error, OSError):
+    except (sqlite3.Error, OSError, UnicodeError):  # any doubt: the import decides, and says what it found
         return None

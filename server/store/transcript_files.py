@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["TranscriptFile", "find_transcripts", "transcript_paths"]
+__all__ = ["TranscriptFile", "find_transcripts", "transcript_paths", "untextual"]
 
 
 @dataclass(frozen=True)
@@ -53,14 +53,21 @@ def find_transcripts(root: Path, unnamed: list[str] | None = None) -> Iterator[T
 
 
 def _text(path: str, unnamed: list[str] | None) -> bool:
-    """Whether ``path`` is text the store can keep (no byte that is not UTF-8); if not, said in ``unnamed``."""
+    """Whether ``path`` is text the store can keep; if not, said in ``unnamed``."""
+    if (why := untextual(path)) is None:
+        return True
+    if unnamed is not None:
+        unnamed.append(why)
+    return False
+
+
+def untextual(path: str) -> str | None:
+    """Why the store cannot keep ``path`` as text (a name with bytes that are not UTF-8), or None when it can."""
     try:
         path.encode("utf-8")
     except UnicodeEncodeError:
-        if unnamed is not None:
-            unnamed.append(f"{path.encode('utf-8', 'surrogateescape')!r}: its name is not UTF-8")
-        return False
-    return True
+        return f"{path.encode('utf-8', 'surrogateescape')!r}: its name is not UTF-8"
+    return None
 
 
 def _entries(path: str | Path) -> list[os.DirEntry[str]]:

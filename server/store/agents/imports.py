@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from server.store.agents.log import AgentLogRead, AgentReader
 from server.store.models import AgentLog, AgentSession, ModelUsage, ToolCall
+from server.store.transcript_files import untextual
 from server.team import Identity
 
 __all__ = ["AgentImport", "AgentReader", "import_agent_logs", "import_file"]
@@ -152,7 +153,12 @@ _BATCH = 50
 def import_agent_logs(engine: Engine, reader: AgentReader, root: Path, who: Identity) -> AgentImport:
     """Import every log of ``reader``'s agent under ``root``, committing every few files."""
     report = AgentImport(reader.agent, root)
-    found = list(reader.find_logs(root))
+    found: list[Path] = []
+    for path in reader.find_logs(root):
+        if (why := untextual(str(path))) is not None:
+            report.errors.append(why)  # its path cannot be stored: it is said, and the rest imported
+        else:
+            found.append(path)
     for start in range(0, len(found), _BATCH):
         batch = found[start : start + _BATCH]
         with Session(engine) as db:

@@ -149,6 +149,14 @@ def _new_rollout(folder: Folder) -> None:
     folder.rollout.with_name(_ROLLOUT.replace("0a2456c", "0b2456c")).write_text(_META)
 
 
+def _rollout_not_utf8(folder: Folder) -> None:
+    Path(os.fsdecode(os.fsencode(folder.rollout.parent) + b"/rollout-\xff.jsonl")).write_text(_META)
+
+
+def _transcript_not_utf8(folder: Folder) -> None:
+    Path(os.fsdecode(os.fsencode(folder.main.parent) + b"/s-\xff.jsonl")).write_bytes(folder.other.read_bytes())
+
+
 def _not_a_store(folder: Folder) -> None:
     folder.store.unlink()
     folder.store.write_bytes(b"not a database" * 100)
@@ -166,6 +174,8 @@ CHANGES: dict[str, Callable[[Folder], None]] = {
     "a Codex rollout appended to": _rollout_grew,
     "a new Codex rollout": _new_rollout,
     "a file that is no SQLite store": _not_a_store,
+    "a Codex rollout whose name is not UTF-8": _rollout_not_utf8,
+    "a transcript whose name is not UTF-8": _transcript_not_utf8,
 }
 
 
@@ -245,3 +255,12 @@ def test_a_sqlite_url_s_file_is_read_as_sqlalchemy_reads_it_or_not_at_all(path: 
         store = default_store_file()
     if store is not None:
         assert store == Path(str(make_url(url).database))
+
+
+def test_a_codex_rollout_whose_name_is_not_utf8_is_said_by_the_import_and_the_rest_imported(folder: Folder) -> None:
+    _rollout_not_utf8(folder)
+    bad = os.fsencode(folder.rollout.parent) + b"/rollout-\xff.jsonl"
+    for _ in range(2):
+        done = folder.run()
+        assert "imported 2 sessions from" in done.stdout
+        assert f"switchboard import: skipped {bad!r}: its name is not UTF-8" in done.stderr
