@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
-__all__ = ["insert_rows", "insert_values", "sqlite_insert_many"]
+__all__ = ["insert_rows", "insert_values", "sqlite_insert_many", "sqlite_update_many"]
 
 
 def sqlite_insert_many(
@@ -53,6 +53,28 @@ def sqlite_insert_many(
             value[i] = process(value[i])
         values.append(tuple(value))
     return conn.exec_driver_sql(sql, values).rowcount
+
+
+def sqlite_update_many(
+    conn: Connection, table: Table, key: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Set ``columns`` of the rows whose ``key`` column holds each row's last value (values in ``columns`` order,
+    then the key), on a SQLite connection, bound as :func:`sqlite_insert_many` binds.
+
+    ``conn.execute(update(table).where(...), rows)`` compiles parameters per row: updating the totals of 10,000
+    sessions and 7,500 subagents that way was ~6% of their import (py-spy).
+    """
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    targets = [table.c[name] for name in columns]
+    assignments = ", ".join(f"{quote(column.name)} = ?" for column in targets)
+    sql = f"UPDATE {quote(table.name)} SET {assignments} WHERE {quote(table.c[key].name)} = ?"
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in [*targets, table.c[key]]]
+    values = [
+        tuple(value if process is None else process(value) for value, process in zip(row, processors, strict=True))
+        for row in rows
+    ]
+    conn.exec_driver_sql(sql, values)
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, bindparam, select, update
 from sqlmodel import SQLModel
 
-from server.store.driver_insert import insert_rows
+from server.store.driver_insert import insert_rows, sqlite_update_many
 
 __all__ = ["RowSet"]
 
@@ -65,9 +65,13 @@ class RowSet:
         """Insert the new rows and update the columns loaded of the touched ones, in the open transaction."""
         insert_rows(conn, self.table, [self.rows[key] for key in sorted(self.new)])
         skip = {"id", self.key}
-        updates = [
-            {**{k: v for k, v in self.rows[key].items() if k not in skip}, "key_": key}
-            for key in sorted(self.touched - self.new)
-        ]
-        if updates:
-            conn.execute(update(self.table).where(self.table.c[self.key] == bindparam("key_")), updates)
+        keys = sorted(self.touched - self.new)
+        if not keys:
+            return
+        columns = [name for name in self.rows[keys[0]] if name not in skip]
+        if conn.dialect.name == "sqlite" and all(self.rows[key].keys() == self.rows[keys[0]].keys() for key in keys):
+            rows = ([*(self.rows[key][name] for name in columns), key] for key in keys)
+            sqlite_update_many(conn, self.table, self.key, columns, rows)
+            return
+        updates = [{**{k: v for k, v in self.rows[key].items() if k not in skip}, "key_": key} for key in keys]
+        conn.execute(update(self.table).where(self.table.c[self.key] == bindparam("key_")), updates)
