@@ -85,34 +85,31 @@ def _store_usage(conn: Connection, reads: list[tuple[str, Transcript]]) -> None:
     0.2 s of a 2.0 s first import of 40 sessions, 0.6 s of 10,000. When some were stored already, they are
     looked up and compared as below; the rows just inserted compare equal to what they were made from.
     """
-    if conn.dialect.name == "sqlite" and _insert_new(conn, reads):
-        return
-    message_ids = sorted({message_id for _, transcript in reads for message_id, _ in transcript.usage})
+    merged = _merged(reads)
+    if conn.dialect.name == "sqlite":
+        rows = list(merged.values())
+        if sqlite_insert_many(conn, _USAGE, _INSERT_COLUMNS, rows, on_conflict=_SQLITE_NEW_ONLY) == len(rows):
+            return
+    message_ids = sorted({message_id for message_id, _ in merged})
     stored = {key: (row.id, row.agent_id, tuple(row[4:])) for key, row in _existing(conn, message_ids).items()}
-    inserts: dict[tuple[str, str], list[Any]] = {}
     updates: dict[int, dict[str, Any]] = {}
-    for session_id, transcript in reads:
+    for _session_id, transcript in reads:
         for key, line in transcript.usage.items():
-            if (new := inserts.get(key)) is not None:
-                if tuple(new[_COUNTS]) != line.counts:
-                    new[3], new[4:] = new[3] or line.agent_id, _values(line)
-            elif (row := stored.get(key)) is None:
-                inserts[key] = [session_id, line.message_id, line.request_id, line.agent_id, *_values(line)]
-            elif row[2] != line.counts:
+            if (row := stored.get(key)) is not None and row[2] != line.counts:
                 row_id, agent_id = row[0], row[1] or line.agent_id
                 values = dict(zip(_VALUE_COLUMNS, _values(line), strict=True))
                 updates[row_id] = {"_id": row_id, "agent_id": agent_id, **values}
                 stored[key] = (row_id, agent_id, line.counts)
-    insert_values(conn, _USAGE, _INSERT_COLUMNS, list(inserts.values()))
+    insert_values(conn, _USAGE, _INSERT_COLUMNS, [row for key, row in merged.items() if key not in stored])
     if updates:
         names = ["agent_id", *_VALUE_COLUMNS]
         statement = update(_USAGE).where(_USAGE.c.id == bindparam("_id"))
         conn.execute(statement.values({name: bindparam(name) for name in names}), list(updates.values()))
 
 
-def _insert_new(conn: Connection, reads: list[tuple[str, Transcript]]) -> bool:
-    """Insert the rows of ``reads`` whose responses are not stored (later reads win within ``reads``, a row keeps
-    the first read's agent); whether that was all of them."""
+def _merged(reads: list[tuple[str, Transcript]]) -> dict[tuple[str, str], list[Any]]:
+    """One row of :data:`_INSERT_COLUMNS` per response in ``reads``: later reads win, a row keeps the session of
+    its first read and the first agent any read names."""
     rows: dict[tuple[str, str], list[Any]] = {}
     for session_id, transcript in reads:
         for key, line in transcript.usage.items():
@@ -120,8 +117,7 @@ def _insert_new(conn: Connection, reads: list[tuple[str, Transcript]]) -> bool:
                 rows[key] = [session_id, line.message_id, line.request_id, line.agent_id, *_values(line)]
             elif tuple(new[_COUNTS]) != line.counts:
                 new[3], new[4:] = new[3] or line.agent_id, _values(line)
-    inserted = sqlite_insert_many(conn, _USAGE, _INSERT_COLUMNS, list(rows.values()), on_conflict=_SQLITE_NEW_ONLY)
-    return inserted == len(rows)
+    return rows
 
 
 _PENDING_LINES = 2_000
