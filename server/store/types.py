@@ -21,14 +21,17 @@ _SQLITE_DEFAULT = SQLITE_DATETIME._storage_format  # pyright: ignore[reportPriva
 """SQLite's ``DATETIME`` text, as SQLAlchemy writes it unless told another format."""
 
 
+def _as_utc(value: datetime) -> datetime:
+    """The same moment in UTC; a naive datetime is refused (its zone is unknown)."""
+    if value.tzinfo is UTC:
+        return value
+    if value.utcoffset() is None:
+        raise ValueError(f"a naive datetime ({value.isoformat()}) has no zone: give a timezone-aware one")
+    return value.astimezone(UTC)
+
+
 def _sqlite_text(value: datetime | None) -> Any:
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:
-        if value.utcoffset() is None:
-            raise ValueError(f"a naive datetime ({value.isoformat()}) has no zone: give a timezone-aware one")
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    return None if value is None else _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -46,11 +49,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         return Interval() if isinstance(value, timedelta) else self
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.utcoffset() is None:
-            raise ValueError(f"a naive datetime ({value.isoformat()}) has no zone: give a timezone-aware one")
-        return value.astimezone(UTC)
+        return None if value is None else _as_utc(value)
 
     def bind_processor(self, dialect: Dialect) -> _BindProcessorType[datetime] | None:
         """On SQLite, :meth:`process_bind_param` and SQLite's ``DATETIME`` text in one step.
