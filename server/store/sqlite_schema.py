@@ -18,7 +18,7 @@ from pathlib import Path
 
 from server.store.schema_head import MIGRATIONS, head_revision
 
-__all__ = ["SNAPSHOT", "dump_migrated", "snapshot_revision"]
+__all__ = ["SNAPSHOT", "create_if_empty", "dump_migrated", "snapshot_revision"]
 
 SNAPSHOT = MIGRATIONS / "sqlite_head.sql"
 
@@ -35,8 +35,8 @@ def snapshot_revision(script: str) -> str | None:
 def create_if_empty(connection: sqlite3.Connection) -> bool:
     """Make the newest schema in an empty SQLite database from the snapshot; False (nothing done) when the
     database has anything in it, or the snapshot is not of the newest revision."""
-    script = SNAPSHOT.read_text(encoding="utf-8")
-    if snapshot_revision(script) != head_revision() or head_revision() is None:
+    script, head = SNAPSHOT.read_text(encoding="utf-8"), head_revision()
+    if head is None or snapshot_revision(script) != head:
         return False
     if connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
         return False

@@ -343,9 +343,8 @@ def pack(transcript: Transcript) -> PackedTranscript:
 
 def unpack(packed: PackedTranscript) -> Transcript:
     rows, total_cost_usd, cost_state_seen, last, more, skipped = packed
-    make = UsageLine._make
-    usage = {(row[0], row[1]): make(row) for row in rows}
-    last_line = None if last is None else make(last)
+    usage = {(row[0], row[1]): _new_line(row) for row in rows}
+    last_line = None if last is None else _new_line(last)
     return Transcript(usage, total_cost_usd, cost_state_seen, last_line, more, skipped)
 
 
@@ -375,7 +374,7 @@ def read_transcript(path: str, agent_id: str | None, offset: int) -> tuple[Packe
 
 def _priced(line: UsageLine) -> UsageLine:
     """``line`` with its list-price cost."""
-    return UsageLine._make((*line[:_PRICED], True, price_usage(line)))
+    return _new_line((*line[:_PRICED], True, price_usage(line)))
 
 
 _PRICED = UsageLine._fields.index("priced")
