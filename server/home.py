@@ -11,7 +11,10 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["default_home"]
+__all__ = ["STORE_FILE", "default_home"]
+
+STORE_FILE = "switchboard.db"
+"""The default SQLite store's name under the state directory."""
 
 
 def default_home() -> Path:

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from server.home import default_home
+from server.home import STORE_FILE, default_home
 
 __all__ = ["Settings", "default_home"]
 
@@ -41,7 +41,7 @@ class Settings(BaseSettings):
 
     @cached_property
     def sqlite_path(self) -> Path:
-        return self.home / "switchboard.db"
+        return self.home / STORE_FILE
 
     @property
     def resolved_database_url(self) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from server.home import default_home
+from server.home import STORE_FILE, default_home
 from server.store.agents.log import AgentReader
 from server.store.schema_head import head_revision
 from server.store.transcript_files import find_transcripts, transcript_paths, untextual
@@ -55,7 +55,7 @@ def default_store_file() -> Path | None:
     home = env.get("switchboard_home")
     if home == "":
         return None  # the settings read it as "." (the current folder): leave that to them
-    return (Path(home) if home is not None else default_home()) / "switchboard.db"
+    return (Path(home) if home is not None else default_home()) / STORE_FILE
 
 
 def _sqlite_file(url: str) -> Path | None:
