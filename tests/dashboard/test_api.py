@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,6 +33,22 @@ def get_json(client: TestClient, path: str) -> Any:
     return response.json()
 
 
+@pytest.fixture
+def local_noon(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This machine's zone set to one where it is about noon now.
+
+    "Today" starts at local midnight and the seed's session A starts two hours before now: in the first two hours
+    of a day it was yesterday's, and the test failed (00:13 UTC on a UTC machine).
+    """
+    offset = (12 - utcnow().hour + 12) % 24 - 12  # hours east of UTC, -12..11
+    monkeypatch.setenv("TZ", f"SBZ{-offset:+d}")  # POSIX: a name of 3 letters, then hours west of UTC
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("local_noon")
 def test_overview_spend_adds_sessions_cost_of_record_and_priced_delegations(client: TestClient) -> None:
     spend = {w["label"]: w for w in get_json(client, "/api/overview")["spend"]}
     # Session A (today, $1.25) and B (3 days ago, $0.40); delegations today: 0.00036 + 3 x 0.0004, one unpriced
