@@ -51,9 +51,20 @@ def _stored(engine: Engine) -> tuple[list[Any], ...]:
         agents = db.exec(select(SubagentRun).order_by(SubagentRun.agent_id)).all()
         return (
             [u.model_dump(exclude={"id"}) for u in usage],
-            [s.model_dump(include={"session_id", "models", "cost_usd", "cost_source"}) for s in sessions],
-            [a.model_dump(exclude={"id", "transcript_path", "started_at", "stopped_at"}) for a in agents],
+            [_summed(s.model_dump(include={"session_id", "models", "cost_usd", "cost_source"})) for s in sessions],
+            [_summed(a.model_dump(exclude={"id", "transcript_path", "started_at", "stopped_at"})) for a in agents],
         )
+
+
+def _summed(row: dict[str, Any]) -> dict[str, Any]:
+    """A session's or subagent's row with its cost, a SQL sum of its usage rows' costs, to 1e-12 USD.
+
+    PostgreSQL sums in the order the rows lie on disk, and an updated row moves to the end: written one transcript at
+    a time, a line another transcript holds is inserted then updated, so the same costs were summed in another order
+    and ended 1 ulp apart (3.375e-05 and 3.375000000000001e-05). The usage rows themselves compare exactly.
+    """
+    cost = row["cost_usd"]
+    return {**row, "cost_usd": None if cost is None else round(cost, 12)}
 
 
 def _import(engine: Engine, root: Path) -> tuple[list[Any], ...]:
