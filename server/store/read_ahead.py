@@ -14,6 +14,7 @@ children's, where a benchmark reads it (a ``forkserver`` worker's is lost with t
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections import deque
@@ -49,7 +50,18 @@ def worth_a_worker() -> bool:
 
 
 def _warm_up() -> None:
+    """The worker's start: what parsing and pricing need imported, then those modules kept out of the collector.
+
+    ``gc.freeze``: the worker's objects are a few long-lived modules and short-lived parsed lines, and its
+    collections kept walking the modules. 40 sessions parsed in one process: 0.077 -> 0.022-0.034 s of collection.
+    """
     import server.pricing  # noqa: F401  # pyright: ignore[reportUnusedImport]
+
+    gc.freeze()
+
+
+def _started() -> None:
+    """A task that only has the worker started (its :func:`_warm_up` runs first)."""
 
 
 def _identity(info: os.stat_result, offset: int) -> _Identity:
@@ -79,7 +91,7 @@ class ReadAhead:
         """Start the worker now, and have it import what pricing needs (~0.2 s): a caller that has its own
         start-up ahead (the import command loading SQLAlchemy) overlaps the two."""
         with suppress(BrokenProcessPool):
-            self._pool().submit(_warm_up)
+            self._pool().submit(_started)
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
@@ -161,5 +173,7 @@ class ReadAhead:
 
     def _pool(self) -> Executor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._executor = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up
+            )
         return self._executor
