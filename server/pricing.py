@@ -21,7 +21,7 @@ from genai_prices.types import ModelInfo, ModelPrice, TieredPrices, TimeOfDateCo
 
 from server.config import ModelPrice as ConfigPrice
 
-__all__ = ["Rates", "cost_usd", "is_priced", "rates"]
+__all__ = ["LinePrices", "Rates", "cost_usd", "is_priced", "rates"]
 
 _PER_MTOK = Decimal(1_000_000)
 
@@ -220,6 +220,50 @@ def cost_usd(
         cache_write_tokens,
         cache_write_1h_tokens,
     )
+
+
+_UNPRICED = object()
+_GENAI = object()
+
+
+class LinePrices:
+    """:func:`cost_usd` for many responses of a few models (a transcript's), without a config override.
+
+    What prices a response (the model's rates that day, or genai-prices itself for rates plain arithmetic cannot
+    follow, or none) is found once per (model, day, service tier, speed). :func:`cost_usd` per line cost ~3 us
+    with its keywords, the day's arithmetic and the cached lookup; 65,223 lines: 0.20 -> 0.10 s (with the line
+    built again around its cost). Hypothesis holds the two equal.
+    """
+
+    def __init__(self, provider: str | None = None) -> None:
+        self._provider = provider
+        self._found: dict[tuple[str, date, str | None, str | None], object] = {}
+
+    def cost(
+        self,
+        model: str,
+        when: datetime | None,
+        service_tier: str | None,
+        speed: str | None,
+        counts: tuple[int, int, int, int, int],
+    ) -> float | None:
+        """The response's cost; ``counts`` are input, output, cache read, cache write (all) and 1-hour write."""
+        if when is None:
+            when = datetime.now(UTC)
+        day = (when if when.tzinfo is UTC else when.astimezone(UTC) if when.tzinfo else when).date()
+        key = (model, day, service_tier, speed)
+        found = self._found.get(key)
+        if found is None:
+            try:
+                found = rates(model, self._provider, day, _context(service_tier, speed)) or _GENAI
+            except LookupError:
+                found = _UNPRICED
+            self._found[key] = found
+        if isinstance(found, Rates):
+            return found.cost(*counts)
+        if found is _UNPRICED:
+            return None
+        return _genai_cost(model, self._provider, when, _context(service_tier, speed), *counts)
 
 
 def _genai_cost(

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple
 import orjson
 
 if TYPE_CHECKING:
+    from server.pricing import LinePrices
     from server.store.read_ahead import ReadAhead
 
 __all__ = [
@@ -362,19 +363,25 @@ def read_transcripts(reads: list[tuple[str, str | None, int]]) -> list[tuple[Pac
 def read_transcript(path: str, agent_id: str | None, offset: int) -> tuple[PackedTranscript, int]:
     """:func:`parse_transcript` as a worker process runs it for :class:`~server.store.read_ahead.ReadAhead`:
     each line priced there too, the result packed (:func:`pack`) to cross to the importing process."""
+    from server.pricing import LinePrices
+
+    prices = LinePrices()
     transcript, end = parse_transcript(Path(path), agent_id, offset)
-    transcript.usage = {key: _priced(line) for key, line in transcript.usage.items()}
+    transcript.usage = {key: _priced(line, prices) for key, line in transcript.usage.items()}
     last = transcript.last_main_usage
     if last is not None:
         same = transcript.usage.get((last.message_id, last.request_id))
         # Priced apart when a later line of the same response replaced it in usage.
-        transcript.last_main_usage = same if same is not None and same[:_PRICED] == last[:_PRICED] else _priced(last)
+        transcript.last_main_usage = (
+            same if same is not None and same[:_PRICED] == last[:_PRICED] else _priced(last, prices)
+        )
     return pack(transcript), end
 
 
-def _priced(line: UsageLine) -> UsageLine:
+def _priced(line: UsageLine, prices: LinePrices) -> UsageLine:
     """``line`` with its list-price cost."""
-    return _new_line((*line[:_PRICED], True, price_usage(line)))
+    cost = prices.cost(line.model, line.created_at, line.service_tier, line.speed, line.counts)
+    return _new_line((*line[:_PRICED], True, cost))
 
 
 _PRICED = UsageLine._fields.index("priced")

@@ -11,14 +11,14 @@ $12.50 / $20.
 from __future__ import annotations
 
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from genai_prices import Usage, calc_price
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.pricing import cost_usd
+from server.pricing import LinePrices, cost_usd
 
 SONNET = "claude-sonnet-4-5-20250929"
 OPUS_5 = "claude-opus-5"
@@ -123,3 +123,50 @@ def test_the_local_arithmetic_equals_genai_prices_own_calculation(
         when=when,
     )
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+_PRICE_CHANGE = datetime(2026, 3, 13, tzinfo=UTC)
+"""claude-sonnet-4-6's and claude-opus-4-6's prices change on this day (genai-prices' data)."""
+_MOMENTS = st.builds(
+    lambda minutes, zone: (_PRICE_CHANGE + timedelta(minutes=minutes)).astimezone(zone),
+    st.integers(-36 * 60, 36 * 60),
+    st.sampled_from([UTC, timezone(timedelta(hours=-8)), timezone(timedelta(hours=14))]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(
+        st.tuples(
+            st.sampled_from(["claude-sonnet-4-6", "claude-opus-4-6", OPUS_5, "deepseek-chat", "gpt-5", "no-such"]),
+            st.one_of(st.none(), _MOMENTS, _MOMENTS.map(lambda moment: moment.replace(tzinfo=None))),
+            st.sampled_from([None, "standard", "flex", "priority"]),
+            st.sampled_from([None, "fast"]),
+            st.tuples(*[st.integers(0, 300_000)] * 4),
+            st.floats(0, 1),
+        ),
+        max_size=12,
+    )
+)
+def test_line_prices_equal_cost_usd_line_by_line(
+    lines: list[tuple[str, datetime | None, str | None, str | None, tuple[int, int, int, int], float]],
+) -> None:
+    """The worker's per-transcript pricer, which resolves each (model, day, tier, speed) once, gives what
+    cost_usd gives each line: Anthropic's tiers, a time-of-day price (genai-prices' own path), an unknown model,
+    times in any zone or none."""
+    prices = LinePrices()
+    for model, when, tier, speed, (inp, out, read, write), part in lines:
+        write_1h = int(write * part)
+        got = prices.cost(model, when, tier, speed, (inp, out, read, write, write_1h))
+        expected = cost_usd(
+            model,
+            input_tokens=inp,
+            output_tokens=out,
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+            cache_write_1h_tokens=write_1h,
+            service_tier=tier,
+            speed=speed,
+            when=when,
+        )
+        assert got == expected, (model, when, tier, speed)
