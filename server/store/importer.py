@@ -10,6 +10,7 @@ id and totals are recomputed, so importing twice adds nothing.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Generator
 from contextlib import contextmanager, nullcontext, suppress
@@ -228,6 +229,30 @@ def _bulk_writes(db: Session) -> Generator[None]:
                 db.connection().exec_driver_sql(f"PRAGMA {name} = {value}")
 
 
+_COLLECT_EVERY = (10_000, 10, 10)
+"""The collector's thresholds while an import runs (Python's are 700, 10, 10)."""
+
+
+@contextmanager
+def _fewer_collections() -> Generator[None]:
+    """Python's collector kept out of an import's way; its thresholds and frozen objects put back after.
+
+    An import makes and drops millions of small acyclic objects (rows, tuples, dicts), each 700 of which started
+    a collection that walked every object alive, SQLAlchemy's and the models' among them. What was alive before the
+    import is frozen out of the collector (``gc.freeze``), and a collection waits for 10,000 new objects. 10,000
+    sessions, side by side in one run: 0.72 s of collection -> 0.29 s frozen -> 0.04 s with the threshold too;
+    6.07 -> 5.57 -> 5.38 s wall, the same peak memory (108 MB).
+    """
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*_COLLECT_EVERY)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()
+
+
 def import_transcripts(
     engine: Engine,
     root: Path,
@@ -245,7 +270,7 @@ def import_transcripts(
     report = ImportReport()
     found = list(find_transcripts(root, report.skipped)) if found is None else found
     own = ReadAhead() if read_ahead is None and worth_a_worker() else nullcontext(read_ahead)
-    with own as read_ahead:
+    with own as read_ahead, _fewer_collections():
         for start in range(0, len(found), _BATCH):
             with Session(engine) as db, _bulk_writes(db):
                 report.sessions += _import_batch(db, found[start : start + _BATCH], report, read_ahead)

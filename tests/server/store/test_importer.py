@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -317,6 +318,39 @@ def test_an_import_puts_its_sqlite_settings_back(engine: Engine, tmp_path: Path)
     with engine.connect() as conn:
         after = [conn.exec_driver_sql(f"PRAGMA {name}").scalar() for name in ("cache_size", "wal_autocheckpoint")]
     assert after == before == [-2000, 1000]
+
+
+def test_an_import_puts_the_collectors_thresholds_and_frozen_objects_back_even_when_it_fails(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import freezes what was alive and collects less often while it runs; a process that goes on after it
+    (the service, tests) gets its own collector back, after a failed import too."""
+    from server.store import importer
+
+    _session(tmp_path / "projects", "s-one", 0.1)
+    gc.set_threshold(500, 5, 5)
+    try:
+        seen: list[tuple[tuple[int, int, int], int]] = []
+        real = importer._import_batch  # pyright: ignore[reportPrivateUsage]
+
+        def watched(*args: Any, **kwargs: Any) -> int:
+            seen.append((gc.get_threshold(), gc.get_freeze_count()))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(importer, "_import_batch", watched)
+        import_transcripts(engine, tmp_path / "projects")
+        assert seen[0][0] == importer._COLLECT_EVERY and seen[0][1] > 0  # pyright: ignore[reportPrivateUsage]
+        assert (gc.get_threshold(), gc.get_freeze_count()) == ((500, 5, 5), 0)
+
+        def broken(*args: Any, **kwargs: Any) -> int:
+            raise OSError("disk gone")
+
+        monkeypatch.setattr(importer, "_import_batch", broken)
+        with pytest.raises(OSError, match="disk gone"):
+            import_transcripts(engine, tmp_path / "projects")
+        assert (gc.get_threshold(), gc.get_freeze_count()) == ((500, 5, 5), 0)
+    finally:
+        gc.set_threshold(700, 10, 10)
 
 
 def test_a_transcript_whose_name_is_not_utf8_is_skipped_and_said_and_the_rest_imported(
