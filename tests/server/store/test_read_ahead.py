@@ -7,12 +7,15 @@ import multiprocessing
 import os
 import random
 import signal
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import Engine
 
+from server.store import read_ahead as read_ahead_module
 from server.store.importer import import_transcripts
 from server.store.read_ahead import ReadAhead
 from server.store.transcripts import (
@@ -22,10 +25,13 @@ from server.store.transcripts import (
     parse_transcript,
     price_usage,
     read_transcript,
+    read_transcripts,
     unpack,
 )
 from tests.fakes.projects_folder import list_price, transcripts, usage_lines, write_projects, write_session
 from tests.server.store.test_import_rereads import assert_totals
+
+_T = TypeVar("_T")
 
 
 def _priced_here(transcript: Transcript) -> Transcript:
@@ -120,4 +126,35 @@ def test_any_window_stores_the_same_rows(engine: Engine, tmp_path: Path, window:
     with ReadAhead(window=window) as read_ahead:
         import_transcripts(engine, root, read_ahead=read_ahead)
         assert read_ahead.taken == len(list(transcripts(root)))
+    assert_totals(engine, cost, totals, len(usage_lines(root)))
+
+
+@pytest.mark.parametrize("window", [1, 3])
+def test_the_worker_holds_at_most_window_chunks_whose_reads_are_not_all_taken(
+    engine: Engine, tmp_path: Path, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(read_ahead_module, "CHUNK_READS", 2)
+    root = tmp_path / "projects"
+    write_projects(root, sessions=6, turns=4, seed=window)
+    cost, totals = list_price(root)
+    chunks: list[set[str]] = []
+    taken: set[str] = set()
+    out_at_submit: list[int] = []
+
+    class Recording(ThreadPoolExecutor):  # the same reads, in a thread, each chunk seen as it is handed over
+        def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+            if fn is read_transcripts:
+                out_at_submit.append(sum(1 for chunk in chunks if chunk - taken))
+                chunks.append({path for path, _agent_id, _offset in args[0]})
+            return super().submit(fn, *args, **kwargs)
+
+    class Counting(ReadAhead):
+        def take(self, path: str, agent_id: str | None, info: os.stat_result, offset: int) -> Any:
+            taken.add(path)
+            return super().take(path, agent_id, info, offset)
+
+    with Recording(max_workers=1) as executor, Counting(window=window, executor=executor) as read_ahead:
+        import_transcripts(engine, root, read_ahead=read_ahead)
+        assert read_ahead.taken == len(list(transcripts(root)))
+    assert len(chunks) > window and max(out_at_submit) == window - 1
     assert_totals(engine, cost, totals, len(usage_lines(root)))
