@@ -100,10 +100,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(_load(args.command).run(args) or 0)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def entry() -> NoReturn:
     """``switchboard`` as a process (the installed script, ``python -m server``): :func:`main`, then exit.
 
@@ -119,3 +115,7 @@ def entry() -> NoReturn:
     gc.collect()
     gc.freeze()
     sys.exit(code)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from server.store.models import AgentSession, SubagentRun
-from server.store.read_ahead import ReadAhead, worth_a_worker
+from server.store.read_ahead import COLLECT_EVERY, ReadAhead, worth_a_worker
 from server.store.row_set import RowSet
 from server.store.transcript_files import TranscriptFile, find_transcripts, transcript_paths
 from server.store.transcripts import TranscriptCache, load_line, open_regular, projects_dir
@@ -229,10 +229,6 @@ def _bulk_writes(db: Session) -> Generator[None]:
                 db.connection().exec_driver_sql(f"PRAGMA {name} = {value}")
 
 
-_COLLECT_EVERY = (10_000, 10, 10)
-"""The collector's thresholds while an import runs (Python's are 700, 10, 10)."""
-
-
 @contextmanager
 def _fewer_collections() -> Generator[None]:
     """Python's collector kept out of an import's way; its thresholds and frozen objects put back after.
@@ -245,7 +241,7 @@ def _fewer_collections() -> Generator[None]:
     """
     before = gc.get_threshold()
     gc.freeze()
-    gc.set_threshold(*_COLLECT_EVERY)
+    gc.set_threshold(*COLLECT_EVERY)
     try:
         yield
     finally:

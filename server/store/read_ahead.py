@@ -26,7 +26,7 @@ from types import TracebackType
 
 from server.store.transcripts import PackedTranscript, Transcript, TranscriptCache, read_transcripts, unpack
 
-__all__ = ["ReadAhead", "worth_a_worker"]
+__all__ = ["COLLECT_EVERY", "ReadAhead", "worth_a_worker"]
 
 WINDOW = 8
 """Chunks handed to the worker ahead of the one read now: enough to keep it busy, few enough that parsed
@@ -38,6 +38,10 @@ CHUNK_READS = 200
 """A chunk is about this many bytes to read, or this many transcripts: one task per small transcript cost more in
 the hand-over than the parse (10,000 sessions of 23 requests: 26.7 CPU s, against 20.1 read here and 20.9 in
 chunks)."""
+
+COLLECT_EVERY = (10_000, 10, 10)
+"""Python's collector thresholds in the worker and, while it imports, the importing process (Python's are 700, 10,
+10): both make and drop millions of small acyclic objects."""
 
 _Identity = tuple[int, int, int, int, int]
 _Read = tuple[PackedTranscript, int] | OSError
@@ -59,7 +63,7 @@ def _warm_up() -> None:
     import server.pricing  # noqa: F401  # pyright: ignore[reportUnusedImport]
 
     gc.freeze()
-    gc.set_threshold(10_000, 10, 10)
+    gc.set_threshold(*COLLECT_EVERY)
 
 
 def _started() -> None:

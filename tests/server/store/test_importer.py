@@ -339,7 +339,7 @@ def test_an_import_puts_the_collectors_thresholds_and_frozen_objects_back_even_w
 
         monkeypatch.setattr(importer, "_import_batch", watched)
         import_transcripts(engine, tmp_path / "projects")
-        assert seen[0][0] == importer._COLLECT_EVERY and seen[0][1] > 0  # pyright: ignore[reportPrivateUsage]
+        assert seen[0][0] == importer.COLLECT_EVERY and seen[0][1] > 0
         assert (gc.get_threshold(), gc.get_freeze_count()) == ((500, 5, 5), 0)
 
         def broken(*args: Any, **kwargs: Any) -> int:
