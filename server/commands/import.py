@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from server.store.agents import AgentReader
     from server.store.nothing_new import Unchanged
     from server.store.read_ahead import ReadAhead
+    from server.store.transcript_files import TranscriptFile
 
 HELP = "import past sessions from Claude Code's transcripts and Codex / Gemini CLI's logs"
 
@@ -43,9 +44,38 @@ def run(args: argparse.Namespace) -> int:
 
     # The worker that parses transcripts starts first: it loads pricing while this process loads SQLAlchemy.
     with ReadAhead() if worth_a_worker() else nullcontext() as read_ahead:
+        found = None
         if read_ahead is not None and _has_transcripts(args.projects_dir):
             read_ahead.start()
-        return _run(args, read_ahead)
+            found = _plan_first_batch(args, read_ahead)
+        return _run(args, read_ahead, found)
+
+
+Found = tuple[list["TranscriptFile"], list[str]]
+"""The sessions found in the projects folder, and the paths left out as not UTF-8."""
+
+
+def _plan_first_batch(args: argparse.Namespace, read_ahead: ReadAhead) -> Found | None:
+    """On a first import (the default store holds no read marks), hand the worker the first batch's transcripts
+    now, read from their start; returns what was found, for the import. None (the import plans as before) for any
+    other store.
+
+    The worker then parses while this process loads SQLAlchemy and opens the store (~0.17 s after the worker is
+    ready); the import's own plan keeps those reads. 40 sessions, side by side, medians of 10 and of 6 rounds:
+    1.42 -> 1.37 s and 1.48 -> 1.41 s; 10,000 sessions unchanged.
+    """
+    from server.store.nothing_new import default_store_file, holds_no_marks
+    from server.store.read_ahead import START_WINDOW
+    from server.store.transcript_files import IMPORT_BATCH, find_transcripts, first_reads
+    from server.store.transcripts import TranscriptCache, projects_dir
+
+    store = default_store_file()
+    if store is None or not holds_no_marks(store):
+        return None
+    unnamed: list[str] = []
+    found = list(find_transcripts(projects_dir(args.projects_dir), unnamed))
+    read_ahead.plan(TranscriptCache(), first_reads(found[:IMPORT_BATCH]), ahead=START_WINDOW)
+    return found, unnamed
 
 
 def _agent_homes(args: argparse.Namespace) -> list[tuple[AgentReader, Path]]:
@@ -116,7 +146,7 @@ def _has_transcripts(explicit: Path | None) -> bool:
     return projects_dir(explicit).is_dir()
 
 
-def _run(args: argparse.Namespace, read_ahead: ReadAhead | None) -> int:
+def _run(args: argparse.Namespace, read_ahead: ReadAhead | None, found: Found | None) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from server.settings import Settings
@@ -131,7 +161,7 @@ def _run(args: argparse.Namespace, read_ahead: ReadAhead | None) -> int:
     try:
         engine = open_store(Settings())
         if root.is_dir():
-            _import_claude_code(engine, root, args.quiet, read_ahead)
+            _import_claude_code(engine, root, args.quiet, read_ahead, found)
         elif not args.quiet:
             _no_projects_yet(root)
         _import_other_agents(engine, args)
@@ -144,7 +174,9 @@ def _run(args: argparse.Namespace, read_ahead: ReadAhead | None) -> int:
     return 0
 
 
-def _import_claude_code(engine: Engine, root: Path, quiet: bool, read_ahead: ReadAhead | None) -> None:
+def _import_claude_code(
+    engine: Engine, root: Path, quiet: bool, read_ahead: ReadAhead | None, found: Found | None
+) -> None:
     from server.store.importer import import_transcripts
 
     last = [time.monotonic()]
@@ -155,7 +187,10 @@ def _import_claude_code(engine: Engine, root: Path, quiet: bool, read_ahead: Rea
             last[0] = time.monotonic()
             _progress_line(done, total)
 
-    report = import_transcripts(engine, root, progress, read_ahead=read_ahead)
+    if found is None:
+        report = import_transcripts(engine, root, progress, read_ahead=read_ahead)
+    else:
+        report = import_transcripts(engine, root, progress, found[0], read_ahead, found[1])
     for reason in report.skipped:
         print(f"switchboard import: skipped {reason}", file=sys.stderr)
     if not quiet:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +26,7 @@ from sqlmodel import Session
 from server.store.models import AgentSession, SubagentRun
 from server.store.read_ahead import COLLECT_EVERY, ReadAhead, worth_a_worker
 from server.store.row_set import RowSet
-from server.store.transcript_files import TranscriptFile, find_transcripts, transcript_paths
+from server.store.transcript_files import IMPORT_BATCH, TranscriptFile, find_transcripts, transcript_paths
 from server.store.transcripts import TranscriptCache, load_line, open_regular, projects_dir
 from server.store.usage_rows import load_marks, refresh_sessions
 from server.team import stamp_values
@@ -42,9 +42,7 @@ the shorter tail is the one the longer would give (lines are scanned from the en
 cuts is no JSON object)."""
 _LINE_CAP = 1 << 20
 """Lines longer than this (a pasted file) are skipped when looking for the session's folder and times."""
-_BATCH = 1000
-"""Sessions a transaction: at each one's start and end (rows, totals, commit) the read-ahead worker has nothing
-to parse. 10,000 sessions of 23 requests: 10.4-12.0 s wall at 200, 8.9-9.9 s at 1,000, 8.9 s at 2,000."""
+_BATCH = IMPORT_BATCH
 
 
 def _record(raw: bytes) -> dict[str, Any] | None:
@@ -255,15 +253,17 @@ def import_transcripts(
     progress: Progress | None = None,
     found: list[TranscriptFile] | None = None,
     read_ahead: ReadAhead | None = None,
+    unnamed: Sequence[str] = (),
 ) -> ImportReport:
-    """Import every transcript under ``root`` (or those ``found`` there earlier), committing every few sessions.
+    """Import every transcript under ``root`` (or those ``found`` there earlier, with the paths that scan left out
+    as not UTF-8 in ``unnamed``), committing every few sessions.
 
     A session whose transcripts are unchanged since they were read (``transcript_mark``) costs a ``stat`` per
     file; an appended transcript is read from where the last read stopped. ``progress(done, total)`` is called
     after each batch. Transcripts are parsed by ``read_ahead``'s worker (the caller's, or one started here
     when the machine has a second core) while the rows of the ones before are written.
     """
-    report = ImportReport()
+    report = ImportReport(skipped=list(unnamed))
     found = list(find_transcripts(root, report.skipped)) if found is None else found
     own = ReadAhead() if read_ahead is None and worth_a_worker() else nullcontext(read_ahead)
     with own as read_ahead, _fewer_collections():

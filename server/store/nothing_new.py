@@ -28,7 +28,7 @@ from server.store.agents.log import AgentReader
 from server.store.schema_head import head_revision
 from server.store.transcript_files import find_transcripts, transcript_paths, untextual
 
-__all__ = ["Unchanged", "default_store_file", "unchanged_import"]
+__all__ = ["Unchanged", "default_store_file", "holds_no_marks", "unchanged_import"]
 
 _CHUNK = 500
 """Values per ``IN (...)``: under SQLite's lowest variable limit (999) on any build."""
@@ -152,3 +152,15 @@ def unchanged_import(
             return answer
     except (sqlite3.Error, OSError, UnicodeError):  # any doubt: the import decides, and says what it found
         return None
+
+
+def holds_no_marks(store: Path) -> bool:
+    """Whether the SQLite store at ``store`` certainly holds no transcript read marks (it is missing, or their
+    table is empty): every transcript is then read from its start. Any doubt (a store it cannot read) is False."""
+    if not store.exists():
+        return True
+    try:
+        with closing(sqlite3.connect(f"file:{quote(str(store))}?mode=ro", uri=True, timeout=1.0)) as db:
+            return db.execute("SELECT 1 FROM transcript_mark LIMIT 1").fetchone() is None
+    except sqlite3.Error:
+        return False

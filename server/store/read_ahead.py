@@ -17,7 +17,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,13 +26,16 @@ from types import TracebackType
 
 from server.store.transcripts import PackedTranscript, Transcript, TranscriptCache, read_transcripts, unpack
 
-__all__ = ["COLLECT_EVERY", "ReadAhead", "worth_a_worker"]
+__all__ = ["COLLECT_EVERY", "START_WINDOW", "ReadAhead", "worth_a_worker"]
 
 WINDOW = 8
 """Chunks handed to the worker ahead of the one read now: enough to keep it busy, few enough that parsed
 transcripts waiting to be written stay a few MB. At 3, an import of 10,000 small sessions waited 1.34 s on the
 worker (0.45 s at 8): side by side 7.96-8.41 -> 7.25-7.64 s; 24 gave no more; 40 sessions of ~6 MB the same, with
 the same peak memory."""
+START_WINDOW = 32
+"""Chunks handed to the worker with a plan made before this process can take anything (a first import's, while
+it loads SQLAlchemy and opens the store): ~64 MB of transcripts, more than the worker parses meanwhile."""
 CHUNK_BYTES = 2 * 1024 * 1024
 CHUNK_READS = 200
 """A chunk is about this many bytes to read, or this many transcripts: one task per small transcript cost more in
@@ -114,12 +117,23 @@ class ReadAhead:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
 
-    def plan(self, cache: TranscriptCache, reads: Iterable[tuple[str, str | None]]) -> None:
-        """The transcripts ``cache`` reads next, in order, as (path, agent id); replaces an earlier plan."""
-        self._drop_pending()
+    def plan(self, cache: TranscriptCache, reads: Iterable[tuple[str, str | None]], ahead: int | None = None) -> None:
+        """The transcripts ``cache`` reads next, in order, as (path, agent id); replaces an earlier plan.
+
+        Reads of the earlier plan already handed to the worker are kept when this one has them too (a read is
+        still taken only for the file and offset it was made for). ``ahead``: hand the worker this many chunks
+        now rather than :attr:`_window` (a plan made before this process can take anything).
+        """
+        reads = list(reads)
+        planned = {path for path, _agent_id in reads}
+        kept = {path: entry for path, entry in self._pending.items() if path in planned}
+        out = Counter(entry[2] for entry in kept.values())
+        for future in self._out.keys() - out.keys():
+            future.cancel()
+        self._pending, self._out = kept, dict(out)
         self._cache = cache
-        self._queue = deque(reads)
-        self._fill()
+        self._queue = deque(read for read in reads if read[0] not in kept)
+        self._fill(ahead)
 
     def take(self, path: str, agent_id: str | None, info: os.stat_result, offset: int) -> tuple[Transcript, int] | None:
         """The worker's read of ``path`` from ``offset``, if it was planned for the file ``info`` describes.
@@ -159,10 +173,12 @@ class ReadAhead:
         self._pending.clear()
         self._out.clear()
 
-    def _fill(self) -> None:
-        """Hand the next planned reads to the worker, a chunk at a time, until :attr:`_window` chunks are out."""
+    def _fill(self, window: int | None = None) -> None:
+        """Hand the next planned reads to the worker, a chunk at a time, until ``window`` (default
+        :attr:`_window`) chunks are out."""
         cache = self._cache
-        while cache is not None and self._queue and len(self._out) < self._window:
+        window = self._window if window is None else window
+        while cache is not None and self._queue and len(self._out) < window:
             chunk: list[tuple[str, str | None, int]] = []
             identities: list[_Identity] = []
             size = 0

@@ -7,11 +7,16 @@ loading SQLAlchemy.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["TranscriptFile", "find_transcripts", "transcript_paths", "untextual"]
+__all__ = ["IMPORT_BATCH", "TranscriptFile", "find_transcripts", "first_reads", "transcript_paths", "untextual"]
+
+IMPORT_BATCH = 1000
+"""Sessions an import writes in one transaction: at each one's start and end (rows, totals, commit) the read-ahead
+worker has nothing to parse. 10,000 sessions of 23 requests: 10.4-12.0 s wall at 200, 8.9-9.9 s at 1,000, 8.9 s
+at 2,000."""
 
 
 @dataclass(frozen=True)
@@ -82,3 +87,19 @@ def _entries(path: str | Path) -> list[os.DirEntry[str]]:
 def transcript_paths(item: TranscriptFile) -> list[str]:
     """The session's transcript, then its subagents'."""
     return [str(item.path), *(str(path) for path in item.subagents.values())]
+
+
+def first_reads(found: Sequence[TranscriptFile]) -> list[tuple[str, str | None]]:
+    """The transcripts an import reads for these sessions when the store holds none of them, in its order, as
+    (path, agent id): sessions by id, each one's subagents by agent id, then its main transcript.
+
+    Known from the folder alone, so the parsing worker can be handed a first import's first batch before this
+    process has loaded SQLAlchemy and opened the store. The import plans its own reads (``importer._reads``) from
+    the rows it made; a test holds the two equal for a new store.
+    """
+    reads: list[tuple[str, str | None]] = []
+    for item in sorted(found, key=lambda item: item.session_id):
+        for agent_id in sorted(item.subagents, key=lambda agent_id: agent_id[:200]):
+            reads.append((str(item.subagents[agent_id]), agent_id[:200]))
+        reads.append((str(item.path), None))
+    return reads

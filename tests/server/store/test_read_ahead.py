@@ -158,3 +158,30 @@ def test_the_worker_holds_at_most_window_chunks_whose_reads_are_not_all_taken(
         assert read_ahead.taken == len(list(transcripts(root)))
     assert len(chunks) > window and max(out_at_submit) == window - 1
     assert_totals(engine, cost, totals, len(usage_lines(root)))
+
+
+def test_a_new_plan_keeps_the_reads_already_handed_over_that_it_has_too(tmp_path: Path) -> None:
+    root = tmp_path / "projects"
+    write_projects(root, sessions=6, turns=6, seed=11)
+    reads: list[tuple[str, str | None]] = []
+    reads.extend((str(path), None) for path in list(transcripts(root))[:5])
+    assert len(reads) == 5
+    submitted: list[list[str]] = []
+
+    class Recording(ThreadPoolExecutor):
+        def submit(self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any) -> Future[_T]:
+            if fn is read_transcripts:
+                submitted.append([path for path, _agent_id, _offset in args[0]])
+            return super().submit(fn, *args, **kwargs)
+
+    cache = TranscriptCache()
+    with Recording(max_workers=1) as executor, ReadAhead(executor=executor) as read_ahead:
+        cache.read_ahead = read_ahead
+        read_ahead.plan(cache, reads[:3])
+        read_ahead.plan(cache, reads[1:])  # the first read dropped, two kept, two new
+        assert submitted == [[path for path, _ in reads[:3]], [path for path, _ in reads[3:]]]
+        for path, agent_id in reads[1:]:
+            got = cache.read_if_changed(path, agent_id)
+            assert got == _priced_here(parse_transcript(Path(path), agent_id)[0])
+        assert read_ahead.taken == 4
+        assert cache.read_if_changed(reads[0][0]) is not None and read_ahead.taken == 4  # read here
