@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import gc
 import os
+import sqlite3
+import threading
 from collections.abc import Callable, Generator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import closing, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -206,18 +209,55 @@ _SQLITE_BULK = {"cache_size": -16 * 1024, "wal_autocheckpoint": 10_000}
 into the unique index on message and request id, in no order, read its pages back again and again) and a
 checkpoint every ~40 MB of WAL rather than every ~4 MB (each one syncs the file). 244,367 usage rows inserted a
 1,000 sessions at a time: 2.30-2.43 -> 1.82-1.86 s; a 10,000-session import, min of 4 side by side: 8.36 -> 8.25 s
-wall, 1.9 -> 1.35 s of system time, 90 -> 106 MB peak memory."""
+wall, 1.9 -> 1.35 s of system time, 90 -> 106 MB peak memory. With :class:`_Checkpoints` at work, no checkpoint in
+the import's own commits at all (``wal_autocheckpoint`` 0)."""
+
+
+class _Checkpoints:
+    """The WAL of an import's SQLite file moved into the store by a thread after each batch's commit, while this
+    process writes the next batch (SQLite's own checkpoints ran inside the commits, in this process's time).
+
+    A ``PASSIVE`` checkpoint on a connection of its own: it copies what is committed, waits for no one, and a store
+    another process holds is left for a later one. The last batch's pages are checkpointed when the store closes.
+    10,000 sessions side by side (medians of 5): 6.01 -> 5.85 s.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        plain = database and database != ":memory:" and not database.startswith("file:")
+        self.uri = f"file:{quote(os.path.abspath(database))}?mode=rw" if plain and database else None
+        self._thread: threading.Thread | None = None
+        self.done = 0
+        """Checkpoints that ran to the end."""
+
+    def after_commit(self) -> None:
+        """Start a checkpoint, unless one is still running (the next commit's will take both batches)."""
+        if self.uri is None or (self._thread is not None and self._thread.is_alive()):
+            return
+        name = "switchboard-import-checkpoint"
+        self._thread = threading.Thread(target=self._checkpoint, args=(self.uri,), name=name, daemon=True)
+        self._thread.start()
+
+    def _checkpoint(self, uri: str) -> None:
+        with suppress(sqlite3.Error), closing(sqlite3.connect(uri, uri=True, timeout=0)) as db:
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.done += 1
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
 
 
 @contextmanager
-def _bulk_writes(db: Session) -> Generator[None]:
+def _bulk_writes(db: Session, checkpoints: _Checkpoints) -> Generator[None]:
     """:data:`_SQLITE_BULK` on ``db``'s connection while it writes an import's batch."""
     conn = db.connection()
     if conn.dialect.name != "sqlite":
         yield
         return
-    before = {name: int(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()) for name in _SQLITE_BULK}
-    for name, value in _SQLITE_BULK.items():
+    wanted = {**_SQLITE_BULK, "wal_autocheckpoint": 0} if checkpoints.uri else _SQLITE_BULK
+    before = {name: int(conn.exec_driver_sql(f"PRAGMA {name}").scalar_one()) for name in wanted}
+    for name, value in wanted.items():
         conn.exec_driver_sql(f"PRAGMA {name} = {value}")
     try:
         yield
@@ -266,11 +306,16 @@ def import_transcripts(
     report = ImportReport(skipped=list(unnamed))
     found = list(find_transcripts(root, report.skipped)) if found is None else found
     own = ReadAhead() if read_ahead is None and worth_a_worker() else nullcontext(read_ahead)
+    checkpoints = _Checkpoints(engine)
     with own as read_ahead, _fewer_collections():
-        for start in range(0, len(found), _BATCH):
-            with Session(engine) as db, _bulk_writes(db):
-                report.sessions += _import_batch(db, found[start : start + _BATCH], report, read_ahead)
-                db.commit()
-            if progress is not None:
-                progress(min(start + _BATCH, len(found)), len(found))
+        try:
+            for start in range(0, len(found), _BATCH):
+                with Session(engine) as db, _bulk_writes(db, checkpoints):
+                    report.sessions += _import_batch(db, found[start : start + _BATCH], report, read_ahead)
+                    db.commit()
+                checkpoints.after_commit()
+                if progress is not None:
+                    progress(min(start + _BATCH, len(found)), len(found))
+        finally:
+            checkpoints.close()
     return report

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import uuid
 from contextlib import suppress
 from pathlib import Path
@@ -372,3 +373,53 @@ def test_a_transcript_whose_name_is_not_utf8_is_skipped_and_said_and_the_rest_im
             f"switchboard import: skipped {os.path.join(folder, name)!r}: its name is not UTF-8"
             for name in (b"s-one/subagents/agent-\xfe.jsonl", b"s-\xff.jsonl")  # found in name order
         ]
+
+
+def test_an_import_s_wal_is_checkpointed_by_a_thread_after_each_batch_not_in_its_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's checkpoints ran inside the import's commits; a thread runs them between batches instead, on the
+    store's own file (its path, with a space in it, made a URI)."""
+    from server.store import importer
+    from server.store.database import make_engine, migrate
+
+    folder = tmp_path / "a store"
+    folder.mkdir()
+    engine = make_engine(f"sqlite:///{folder / 'switchboard.db'}")
+    migrate(engine)
+    root = tmp_path / "projects"
+    for number in range(6):
+        _session(root, f"s-{number}", 0.1)
+    monkeypatch.setattr(importer, "_BATCH", 2)
+    threads: list[str] = []
+    autocheckpoints: list[int] = []
+    real_checkpoint = importer._Checkpoints._checkpoint  # pyright: ignore[reportPrivateUsage]
+    real_batch = importer._import_batch  # pyright: ignore[reportPrivateUsage]
+
+    def checkpoint(self: Any, uri: str) -> None:
+        real_checkpoint(self, uri)
+        threads.append(threading.current_thread().name)
+
+    def batch(db: Session, *args: Any, **kwargs: Any) -> int:
+        autocheckpoints.append(db.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one())
+        return real_batch(db, *args, **kwargs)
+
+    monkeypatch.setattr(importer._Checkpoints, "_checkpoint", checkpoint)  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(importer, "_import_batch", batch)
+    try:
+        report = import_transcripts(engine, root)
+    finally:
+        engine.dispose()
+    assert report.sessions == 6 and autocheckpoints == [0, 0, 0]
+    assert threads and set(threads) == {"switchboard-import-checkpoint"}
+    assert sorted(path.name for path in folder.iterdir()) == ["switchboard.db", "switchboard.db.migrate-lock"]
+
+
+def test_only_a_sqlite_file_gets_an_import_checkpoint_thread(tmp_path: Path) -> None:
+    from server.store.database import make_engine
+    from server.store.importer import _Checkpoints  # pyright: ignore[reportPrivateUsage]
+
+    assert _Checkpoints(make_engine("sqlite://")).uri is None
+    assert _Checkpoints(make_engine("postgresql+psycopg://user@localhost/db")).uri is None
+    uri = _Checkpoints(make_engine(f"sqlite:///{tmp_path / 'a b%.db'}")).uri
+    assert uri == f"file:{tmp_path}/a%20b%25.db?mode=rw"
