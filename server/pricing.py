@@ -156,6 +156,13 @@ def rates(model: str, provider: str | None, day: date, context: tuple[tuple[str,
     return _local_rates(info.get_prices(when, dict(context) if context and in_provider else None))
 
 
+def _utc_day(when: datetime) -> date:
+    """The UTC day of ``when`` (a naive time is taken as UTC)."""
+    if when.tzinfo is UTC or when.tzinfo is None:
+        return when.date()
+    return when.astimezone(UTC).date()
+
+
 def _context(service_tier: str | None, speed: str | None) -> tuple[tuple[str, str], ...]:
     context: list[tuple[str, str]] = []
     if service_tier:
@@ -201,7 +208,7 @@ def cost_usd(
     if override is not None:
         return _override_cost(override, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens)
     when = when or datetime.now(UTC)
-    day = (when.astimezone(UTC) if when.tzinfo else when).date()
+    day = _utc_day(when)
     context = _context(service_tier, speed)
     try:
         found = rates(model, provider, day, context)
@@ -250,7 +257,7 @@ class LinePrices:
         """The response's cost; ``counts`` are input, output, cache read, cache write (all) and 1-hour write."""
         if when is None:
             when = datetime.now(UTC)
-        day = (when if when.tzinfo is UTC else when.astimezone(UTC) if when.tzinfo else when).date()
+        day = _utc_day(when)
         key = (model, day, service_tier, speed)
         found = self._found.get(key)
         if found is None:
