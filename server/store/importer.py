@@ -227,8 +227,6 @@ class _Checkpoints:
         plain = database and database != ":memory:" and not database.startswith("file:")
         self.uri = f"file:{quote(os.path.abspath(database))}?mode=rw" if plain and database else None
         self._thread: threading.Thread | None = None
-        self.done = 0
-        """Checkpoints that ran to the end."""
 
     def after_commit(self) -> None:
         """Start a checkpoint, unless one is still running (the next commit's will take both batches)."""
@@ -241,7 +239,6 @@ class _Checkpoints:
     def _checkpoint(self, uri: str) -> None:
         with suppress(sqlite3.Error), closing(sqlite3.connect(uri, uri=True, timeout=0)) as db:
             db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            self.done += 1
 
     def close(self) -> None:
         if self._thread is not None:
