@@ -92,7 +92,18 @@ def _same_file(path: str, mark: tuple[object, ...] | None) -> bool:
     return mark == (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
+_ANY_MARK = "SELECT 1 FROM transcript_mark LIMIT 1"
+
+
+def _read_only(store: Path) -> closing[sqlite3.Connection]:
+    """The store opened read-only: nothing here writes, and a store another process is writing is read as of its
+    last commit."""
+    return closing(sqlite3.connect(f"file:{quote(str(store))}?mode=ro", uri=True, timeout=1.0))
+
+
 def _sessions_unchanged(db: sqlite3.Connection, root: Path) -> int | None:
+    if db.execute(_ANY_MARK).fetchone() is None and next(find_transcripts(root), None) is not None:
+        return None  # nothing read yet, and a session to read: no walk of the whole folder (the import walks it)
     unnamed: list[str] = []
     found = list(find_transcripts(root, unnamed))
     if unnamed:
@@ -134,8 +145,7 @@ def unchanged_import(
         return None
     head = head_revision()
     try:
-        # Read-only: nothing here writes, and a store another process is writing is read as of its last commit.
-        with closing(sqlite3.connect(f"file:{quote(str(store))}?mode=ro", uri=True, timeout=1.0)) as db:
+        with _read_only(store) as db:
             if [row[0] for row in db.execute("SELECT version_num FROM alembic_version")] != [head] or head is None:
                 return None
             answer = Unchanged()
@@ -160,7 +170,7 @@ def holds_no_marks(store: Path) -> bool:
     if not store.exists():
         return True
     try:
-        with closing(sqlite3.connect(f"file:{quote(str(store))}?mode=ro", uri=True, timeout=1.0)) as db:
-            return db.execute("SELECT 1 FROM transcript_mark LIMIT 1").fetchone() is None
+        with _read_only(store) as db:
+            return db.execute(_ANY_MARK).fetchone() is None
     except sqlite3.Error:
         return False

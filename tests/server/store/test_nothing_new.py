@@ -11,8 +11,9 @@ import os
 import sqlite3
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -20,8 +21,10 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
 from server.settings import Settings
+from server.store import nothing_new
 from server.store.agents import READERS
 from server.store.nothing_new import default_store_file, unchanged_import
+from server.store.transcript_files import TranscriptFile
 from tests.server.store.test_importer import SWITCHBOARD, _session  # pyright: ignore[reportPrivateUsage]
 
 _ROLLOUT = "rollout-2026-12-05T08-00-00-0a2456c-ffc8-7fa3-b2e5-3bcc8bbc9525.jsonl"
@@ -130,6 +133,11 @@ def _mark_lost(folder: Folder) -> None:
         db.execute("DELETE FROM transcript_mark WHERE path = ?", (str(folder.other),))
 
 
+def _marks_all_lost(folder: Folder) -> None:
+    with sqlite3.connect(folder.store) as db:
+        db.execute("DELETE FROM transcript_mark")
+
+
 def _row_without_path(folder: Folder) -> None:
     with sqlite3.connect(folder.store) as db:
         db.execute("UPDATE session SET transcript_path = NULL WHERE session_id = 's-two'")
@@ -169,6 +177,7 @@ CHANGES: dict[str, Callable[[Folder], None]] = {
     "a new session": _new_session,
     "a new subagent transcript": _new_subagent,
     "a read mark lost": _mark_lost,
+    "every read mark lost": _marks_all_lost,
     "a session row without its transcript": _row_without_path,
     "a store at an older schema": _older_schema,
     "a Codex rollout appended to": _rollout_grew,
@@ -185,6 +194,25 @@ def test_any_change_leaves_the_answer_to_the_full_import(folder: Folder, change:
     assert folder.answer() is not None
     CHANGES[change](folder)
     assert folder.answer() is None
+
+
+def test_a_store_without_read_marks_is_left_to_the_import_after_one_session_found(
+    folder: Folder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing read yet and a session to read: the answer needs no walk of the whole folder (the import walks it)."""
+    folder.run()
+    _marks_all_lost(folder)
+    found: list[str] = []
+    real = nothing_new.find_transcripts
+
+    def counted(*args: Any, **kwargs: Any) -> Iterator[TranscriptFile]:
+        for item in real(*args, **kwargs):
+            found.append(item.session_id)
+            yield item
+
+    monkeypatch.setattr(nothing_new, "find_transcripts", counted)
+    assert folder.answer() is None
+    assert found == ["s-one"]
 
 
 def test_an_appended_transcript_is_read_by_the_import_that_follows(folder: Folder) -> None:
